@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {DataToken} from "./DataToken.sol";
+import {RevenuePool} from "./RevenuePool.sol";
+
+/**
+ * @title ContributionRegistry
+ * @notice Records contributions that validators attested to, mints their tokens and
+ * gives them revenue weight. The validator set, the number of signatures required and
+ * the reward rate belong to the timelock (the owner).
+ * @dev One storage slot per contribution, keyed by its content fingerprint, which also
+ * refuses duplicates. Nonces are a bitmap, 256 to a slot, so a replay is refused at the
+ * cost of one warm write. The CID is only emitted, never stored.
+ */
+contract ContributionRegistry is Ownable, EIP712 {
+    using SafeCast for uint256;
+
+    /// @notice What validators sign for one contribution (EIP-712 typed data).
+    struct Attestation {
+        address contributor;
+        uint32 datasetId;
+        bytes32 fingerprint;
+        string cid;
+        uint64 score;
+        uint64 deadline;
+        uint256 nonce;
+    }
+
+    /// @notice A recorded contribution; `weight` drops to 0 when it is withdrawn.
+    struct Contribution {
+        address contributor;
+        uint32 datasetId;
+        uint64 weight;
+    }
+
+    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
+        "Attestation(address contributor,uint32 datasetId,bytes32 fingerprint,string cid,uint64 score,uint64 deadline,uint256 nonce)"
+    );
+    bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256("Withdrawal(bytes32 fingerprint,uint256 deadline)");
+
+    /// @notice The governance token minted for contributions.
+    DataToken public immutable token;
+    /// @notice The pool where contributions earn rental income.
+    RevenuePool public immutable revenuePool;
+
+    /// @notice Tokens (in wei units) minted per point of score.
+    uint256 public rewardRate;
+    /// @notice Distinct validator signatures an attestation needs.
+    uint256 public requiredSignatures;
+    /// @notice Number of validators in the set.
+    uint256 public validatorCount;
+
+    mapping(address account => bool) public isValidator;
+    mapping(bytes32 fingerprint => Contribution) private _contributions;
+    mapping(uint256 word => uint256 bits) private _usedNonces;
+
+    /// @notice A contribution was recorded and `tokens` minted to `contributor`.
+    event ContributionRecorded(
+        bytes32 indexed fingerprint,
+        address indexed contributor,
+        uint32 indexed datasetId,
+        string cid,
+        uint256 score,
+        uint256 tokens,
+        uint256 nonce
+    );
+    /// @notice A contribution left the dataset: no future grant covers it, it earns nothing more.
+    event ContributionWithdrawn(bytes32 indexed fingerprint, address indexed contributor, uint32 indexed datasetId);
+    /// @notice `validator` joined the validator set.
+    event ValidatorAdded(address indexed validator);
+    /// @notice `validator` left the validator set.
+    event ValidatorRemoved(address indexed validator);
+    /// @notice Attestations now need `required` validator signatures.
+    event RequiredSignaturesChanged(uint256 required);
+    /// @notice Each point of score now mints `rate` token units.
+    event RewardRateChanged(uint256 rate);
+
+    /// @notice The attestation's deadline has passed.
+    error RegistryAttestationExpired(uint256 deadline, uint256 now_);
+    /// @notice The attestation's nonce was already used.
+    error RegistryNonceUsed(uint256 nonce);
+    /// @notice A contribution with this fingerprint is already recorded.
+    error RegistryDuplicateFingerprint(bytes32 fingerprint);
+    /// @notice `signer` is not in the validator set.
+    error RegistryUnknownValidator(address signer);
+    /// @notice Signers must be distinct, given in increasing address order.
+    error RegistrySignersNotSorted(address signer);
+    /// @notice `given` signatures where `required` are needed.
+    error RegistryNotEnoughSignatures(uint256 given, uint256 required);
+    /// @notice A contribution must score above zero.
+    error RegistryZeroScore(bytes32 fingerprint);
+    /// @notice Batch arrays differ in length.
+    error RegistryBatchLengthMismatch(uint256 attestations, uint256 signatureSets);
+    /// @notice No live contribution with this fingerprint belongs to `account`.
+    error RegistryNotContributor(bytes32 fingerprint, address account);
+    /// @notice The validator set change is not allowed (`validator` already in or not in the set).
+    error RegistryInvalidValidator(address validator);
+    /// @notice `required` is zero or above the number of validators.
+    error RegistryInvalidRequirement(uint256 required, uint256 validators);
+    /// @notice The signed withdrawal's deadline has passed.
+    error RegistryWithdrawalExpired(uint256 deadline);
+
+    /**
+     * @param timelock The DataTimelock, owner of every governed setting.
+     * @param token_ The DataToken (its minter must be this registry).
+     * @param revenuePool_ The RevenuePool (its registry must be this contract).
+     * @param validators The initial validator set.
+     * @param required Signatures an attestation needs.
+     * @param rate Token units minted per point of score.
+     */
+    constructor(
+        address timelock,
+        DataToken token_,
+        RevenuePool revenuePool_,
+        address[] memory validators,
+        uint256 required,
+        uint256 rate
+    ) Ownable(timelock) EIP712("DataDAO ContributionRegistry", "1") {
+        token = token_;
+        revenuePool = revenuePool_;
+        for (uint256 i = 0; i < validators.length; i++) {
+            _addValidator(validators[i]);
+        }
+        _setRequiredSignatures(required);
+        _setRewardRate(rate);
+    }
+
+    /**
+     * @notice Records one attested contribution, mints its tokens and adds its revenue weight.
+     * Anyone may submit it: the service relays by default, the contributor may do it themself.
+     * @param attestation The signed attestation.
+     * @param signatures Validator signatures over it, signers in increasing address order.
+     */
+    function contribute(Attestation calldata attestation, bytes[] calldata signatures) external {
+        _contribute(attestation, signatures);
+    }
+
+    /**
+     * @notice Records many attested contributions in one transaction; any invalid one reverts all.
+     * @param attestations The signed attestations.
+     * @param signatures For each attestation, its validator signatures.
+     */
+    function contributeBatch(Attestation[] calldata attestations, bytes[][] calldata signatures) external {
+        if (attestations.length != signatures.length) {
+            revert RegistryBatchLengthMismatch(attestations.length, signatures.length);
+        }
+        for (uint256 i = 0; i < attestations.length; i++) {
+            _contribute(attestations[i], signatures[i]);
+        }
+    }
+
+    /**
+     * @notice Withdraws the caller's contribution: it leaves every future access grant and
+     * stops earning; tokens already minted stay.
+     * @param fingerprint The contribution's content fingerprint.
+     */
+    function withdraw(bytes32 fingerprint) external {
+        _withdraw(fingerprint, msg.sender);
+    }
+
+    /**
+     * @notice Withdraws a contribution on its contributor's EIP-712 signature, so the
+     * service can relay the request.
+     * @param fingerprint The contribution's content fingerprint.
+     * @param deadline Unix seconds after which the signature is void.
+     * @param signature The contributor's signature over Withdrawal(fingerprint, deadline).
+     */
+    function withdrawWithSignature(bytes32 fingerprint, uint256 deadline, bytes calldata signature) external {
+        if (block.timestamp > deadline) revert RegistryWithdrawalExpired(deadline);
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, fingerprint, deadline)));
+        _withdraw(fingerprint, ECDSA.recover(digest, signature));
+    }
+
+    /**
+     * @notice Adds `validator` to the set; only the timelock.
+     * @param validator The validator's signing address.
+     */
+    function addValidator(address validator) external onlyOwner {
+        _addValidator(validator);
+    }
+
+    /**
+     * @notice Removes `validator` from the set; only the timelock. Its signatures stop counting at once.
+     * @param validator The validator's signing address.
+     */
+    function removeValidator(address validator) external onlyOwner {
+        if (!isValidator[validator]) revert RegistryInvalidValidator(validator);
+        if (validatorCount - 1 < requiredSignatures) {
+            revert RegistryInvalidRequirement(requiredSignatures, validatorCount - 1);
+        }
+        isValidator[validator] = false;
+        validatorCount -= 1;
+        emit ValidatorRemoved(validator);
+    }
+
+    /**
+     * @notice Sets how many distinct validator signatures an attestation needs; only the timelock.
+     * @param required At least one, at most the number of validators.
+     */
+    function setRequiredSignatures(uint256 required) external onlyOwner {
+        _setRequiredSignatures(required);
+    }
+
+    /**
+     * @notice Sets the token units minted per point of score; only the timelock.
+     * @param rate The new rate.
+     */
+    function setRewardRate(uint256 rate) external onlyOwner {
+        _setRewardRate(rate);
+    }
+
+    /**
+     * @notice The contribution recorded under `fingerprint` (contributor is zero if none).
+     * @return contributor Who contributed it.
+     * @return datasetId Its dataset.
+     * @return weight Its revenue weight (its score); 0 once withdrawn.
+     */
+    function contributionOf(bytes32 fingerprint)
+        external
+        view
+        returns (address contributor, uint32 datasetId, uint64 weight)
+    {
+        Contribution memory c = _contributions[fingerprint];
+        return (c.contributor, c.datasetId, c.weight);
+    }
+
+    /**
+     * @notice Whether `nonce` was already used by an attestation.
+     * @param nonce The attestation nonce.
+     */
+    function nonceUsed(uint256 nonce) external view returns (bool) {
+        return _usedNonces[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /**
+     * @notice The EIP-712 digest validators sign for `attestation`.
+     * @param attestation The attestation.
+     */
+    function attestationDigest(Attestation calldata attestation) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    attestation.contributor,
+                    attestation.datasetId,
+                    attestation.fingerprint,
+                    keccak256(bytes(attestation.cid)),
+                    attestation.score,
+                    attestation.deadline,
+                    attestation.nonce
+                )
+            )
+        );
+    }
+
+    function _contribute(Attestation calldata a, bytes[] calldata signatures) private {
+        if (block.timestamp > a.deadline) revert RegistryAttestationExpired(a.deadline, block.timestamp);
+        if (a.score == 0) revert RegistryZeroScore(a.fingerprint);
+        _useNonce(a.nonce);
+        if (_contributions[a.fingerprint].contributor != address(0)) {
+            revert RegistryDuplicateFingerprint(a.fingerprint);
+        }
+        _checkSignatures(attestationDigest(a), signatures);
+
+        _contributions[a.fingerprint] = Contribution(a.contributor, a.datasetId, a.score);
+        uint256 tokens = uint256(a.score) * rewardRate;
+        emit ContributionRecorded(a.fingerprint, a.contributor, a.datasetId, a.cid, a.score, tokens, a.nonce);
+        token.mint(a.contributor, tokens);
+        revenuePool.addWeight(a.contributor, a.score);
+    }
+
+    function _withdraw(bytes32 fingerprint, address account) private {
+        Contribution memory c = _contributions[fingerprint];
+        if (c.contributor != account || c.weight == 0) revert RegistryNotContributor(fingerprint, account);
+        _contributions[fingerprint].weight = 0;
+        emit ContributionWithdrawn(fingerprint, account, c.datasetId);
+        revenuePool.removeWeight(account, c.weight);
+    }
+
+    function _useNonce(uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 word = _usedNonces[nonce >> 8];
+        if (word & bit != 0) revert RegistryNonceUsed(nonce);
+        _usedNonces[nonce >> 8] = word | bit;
+    }
+
+    function _checkSignatures(bytes32 digest, bytes[] calldata signatures) private view {
+        uint256 required = requiredSignatures;
+        if (signatures.length < required) revert RegistryNotEnoughSignatures(signatures.length, required);
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= previous) revert RegistrySignersNotSorted(signer);
+            if (!isValidator[signer]) revert RegistryUnknownValidator(signer);
+            previous = signer;
+        }
+    }
+
+    function _addValidator(address validator) private {
+        if (validator == address(0) || isValidator[validator]) revert RegistryInvalidValidator(validator);
+        isValidator[validator] = true;
+        validatorCount += 1;
+        emit ValidatorAdded(validator);
+    }
+
+    function _setRequiredSignatures(uint256 required) private {
+        if (required == 0 || required > validatorCount) revert RegistryInvalidRequirement(required, validatorCount);
+        requiredSignatures = required;
+        emit RequiredSignaturesChanged(required);
+    }
+
+    function _setRewardRate(uint256 rate) private {
+        rewardRate = rate;
+        emit RewardRateChanged(rate);
+    }
+}

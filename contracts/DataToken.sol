@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+
+/**
+ * @title DataToken
+ * @notice The DAO's governance token, minted only by the ContributionRegistry.
+ * @dev Holders who never chose a delegate vote with their own balance: `delegates`
+ * reports the holder itself until they delegate elsewhere. This is self-delegation on
+ * first receipt without the extra storage write, so "zero voting power" never happens.
+ * One consequence: delegating to the zero address also means delegating to oneself.
+ */
+contract DataToken is ERC20, ERC20Permit, ERC20Votes {
+    /// @notice The only account allowed to mint: the ContributionRegistry.
+    address public immutable minter;
+
+    /// @notice `account` tried to mint but is not the minter.
+    error DataTokenUnauthorizedMinter(address account);
+
+    /// @param minter_ The ContributionRegistry's address.
+    constructor(address minter_) ERC20("Data DAO", "DATA") ERC20Permit("Data DAO") {
+        minter = minter_;
+    }
+
+    /**
+     * @notice Mints `amount` tokens to `to`; only the registry, for a recorded contribution.
+     * @param to The contributor.
+     * @param amount Token amount (18 decimals).
+     */
+    function mint(address to, uint256 amount) external {
+        if (msg.sender != minter) revert DataTokenUnauthorizedMinter(msg.sender);
+        _mint(to, amount);
+    }
+
+    /**
+     * @notice The account that votes with `account`'s balance: its chosen delegate, or
+     * `account` itself if it never chose one.
+     * @param account The token holder.
+     * @return The delegate.
+     */
+    function delegates(address account) public view override returns (address) {
+        address chosen = super.delegates(account);
+        return chosen == address(0) ? account : chosen;
+    }
+
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
+        super._update(from, to, value);
+    }
+
+    /// @inheritdoc Nonces
+    function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {AccessRegistry} from "./AccessRegistry.sol";
+import {RevenuePool} from "./RevenuePool.sol";
+
+/**
+ * @title RentalEscrow
+ * @notice An AI company requests a rental and pays in the same transaction; the payment
+ * waits here while token holders vote on the Governor proposal this opens. If it passes,
+ * the timelock grants access and releases the payment to the RevenuePool. If it is
+ * defeated or canceled, or passes but is not executed within the execution window, the
+ * renter takes the payment back. Each payment leaves exactly once.
+ */
+contract RentalEscrow is ReentrancyGuardTransient {
+    enum Status {
+        None,
+        Pending,
+        Released,
+        Refunded
+    }
+
+    struct Rental {
+        address renter;
+        uint32 datasetId;
+        uint64 duration;
+        Status status;
+        uint256 payment;
+        uint256 proposalId;
+    }
+
+    /// @notice The Governor the rental proposals go to.
+    IGovernor public immutable governor;
+    /// @notice The timelock that executes passed proposals.
+    address public immutable timelock;
+    /// @notice Where grants are written.
+    AccessRegistry public immutable accessRegistry;
+    /// @notice Where released payments go.
+    RevenuePool public immutable revenuePool;
+    /// @notice Governor clock units after the vote ends within which a passed rental must execute.
+    uint256 public immutable executionWindow;
+
+    /// @notice Number of rentals ever requested; ids run from 1.
+    uint256 public rentalCount;
+    mapping(uint256 rentalId => Rental) private _rentals;
+
+    /// @notice `renter` asked for `datasetId` for `duration` seconds, paying `payment` wei.
+    event RentalRequested(
+        uint256 indexed rentalId,
+        address indexed renter,
+        uint32 indexed datasetId,
+        uint64 duration,
+        uint256 payment,
+        uint256 proposalId
+    );
+    /// @notice The rental passed; its payment went to the revenue pool.
+    event RentalReleased(uint256 indexed rentalId, uint256 payment);
+    /// @notice The rental did not go through; its payment went back to the renter.
+    event RentalRefunded(uint256 indexed rentalId, address indexed renter, uint256 payment);
+
+    /// @notice A rental needs a payment and a duration.
+    error RentalEscrowInvalidRequest(uint256 payment, uint64 duration);
+    /// @notice Only the timelock releases payments.
+    error RentalEscrowUnauthorized(address account);
+    /// @notice The rental is not pending (already released, refunded or unknown).
+    error RentalEscrowNotPending(uint256 rentalId, Status status);
+    /// @notice The rental's proposal may still pass or execute.
+    error RentalEscrowNotRefundable(uint256 rentalId, IGovernor.ProposalState state);
+
+    /**
+     * @param governor_ The DataGovernor (which lets this contract propose without votes).
+     * @param timelock_ The DataTimelock.
+     * @param accessRegistry_ The AccessRegistry.
+     * @param revenuePool_ The RevenuePool.
+     * @param executionWindow_ Clock units after the vote within which a passed rental must execute.
+     */
+    constructor(
+        IGovernor governor_,
+        address timelock_,
+        AccessRegistry accessRegistry_,
+        RevenuePool revenuePool_,
+        uint256 executionWindow_
+    ) {
+        governor = governor_;
+        timelock = timelock_;
+        accessRegistry = accessRegistry_;
+        revenuePool = revenuePool_;
+        executionWindow = executionWindow_;
+    }
+
+    /**
+     * @notice Requests access to `datasetId` for `duration` seconds; the attached value is
+     * the escrowed payment. Opens the Governor proposal that would grant it.
+     * @param datasetId The dataset.
+     * @param duration Seconds of access once the proposal executes.
+     * @param description What the renter will use the data for (shown to voters).
+     * @return rentalId The rental's id.
+     * @return proposalId The Governor proposal's id.
+     */
+    function requestRental(uint32 datasetId, uint64 duration, string calldata description)
+        external
+        payable
+        returns (uint256 rentalId, uint256 proposalId)
+    {
+        if (msg.value == 0 || duration == 0) revert RentalEscrowInvalidRequest(msg.value, duration);
+        rentalId = ++rentalCount;
+        (address[] memory targets, uint256[] memory values, bytes[] memory calldatas) =
+            proposalActions(rentalId, msg.sender, datasetId, duration);
+        proposalId = governor.propose(targets, values, calldatas, proposalDescription(rentalId, description));
+        _rentals[rentalId] = Rental(msg.sender, datasetId, duration, Status.Pending, msg.value, proposalId);
+        emit RentalRequested(rentalId, msg.sender, datasetId, duration, msg.value, proposalId);
+    }
+
+    /**
+     * @notice Sends a passed rental's payment to the revenue pool; only the timelock, as
+     * the second action of the rental's proposal.
+     * @param rentalId The rental.
+     */
+    function release(uint256 rentalId) external nonReentrant {
+        if (msg.sender != timelock) revert RentalEscrowUnauthorized(msg.sender);
+        Rental storage rental = _pending(rentalId);
+        rental.status = Status.Released;
+        emit RentalReleased(rentalId, rental.payment);
+        revenuePool.deposit{value: rental.payment}();
+    }
+
+    /**
+     * @notice Returns the payment of a rental that will not go through to its renter.
+     * Anyone may call it; the money only ever goes to the renter.
+     * @param rentalId The rental.
+     */
+    function refund(uint256 rentalId) external nonReentrant {
+        Rental storage rental = _pending(rentalId);
+        IGovernor.ProposalState state = governor.state(rental.proposalId);
+        if (!_refundable(rental.proposalId, state)) revert RentalEscrowNotRefundable(rentalId, state);
+        rental.status = Status.Refunded;
+        emit RentalRefunded(rentalId, rental.renter, rental.payment);
+        Address.sendValue(payable(rental.renter), rental.payment);
+    }
+
+    /**
+     * @notice The rental `rentalId`.
+     * @param rentalId The rental.
+     */
+    function rentalOf(uint256 rentalId) external view returns (Rental memory) {
+        return _rentals[rentalId];
+    }
+
+    /**
+     * @notice The actions of the rental's proposal: grant access, then release the payment.
+     * Voters and tools rebuild the proposal (to queue and execute it) from these.
+     */
+    function proposalActions(uint256 rentalId, address renter, uint32 datasetId, uint64 duration)
+        public
+        view
+        returns (address[] memory targets, uint256[] memory values, bytes[] memory calldatas)
+    {
+        targets = new address[](2);
+        values = new uint256[](2);
+        calldatas = new bytes[](2);
+        targets[0] = address(accessRegistry);
+        calldatas[0] = abi.encodeCall(AccessRegistry.grantAccess, (renter, datasetId, duration));
+        targets[1] = address(this);
+        calldatas[1] = abi.encodeCall(RentalEscrow.release, (rentalId));
+    }
+
+    /**
+     * @notice The proposal description for a rental: numbered, so every rental's proposal is unique.
+     */
+    function proposalDescription(uint256 rentalId, string calldata description) public pure returns (string memory) {
+        return string.concat("Rental #", Strings.toString(rentalId), ": ", description);
+    }
+
+    function _pending(uint256 rentalId) private view returns (Rental storage rental) {
+        rental = _rentals[rentalId];
+        if (rental.status != Status.Pending) revert RentalEscrowNotPending(rentalId, rental.status);
+    }
+
+    function _refundable(uint256 proposalId, IGovernor.ProposalState state) private view returns (bool) {
+        if (
+            state == IGovernor.ProposalState.Defeated || state == IGovernor.ProposalState.Canceled
+                || state == IGovernor.ProposalState.Expired
+        ) return true;
+        // Passed but never executed: after the window the renter is not held hostage.
+        return (state == IGovernor.ProposalState.Succeeded || state == IGovernor.ProposalState.Queued)
+            && governor.clock() > governor.proposalDeadline(proposalId) + executionWindow;
+    }
+}

@@ -1,0 +1,1 @@
+"""The local stack behind `datadao up`: anvil, an IPFS node, the contracts and the service."""

@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""Compile and deploy the DAO's contracts, then write the deployment manifest.
+
+    python scripts/deploy.py --rpc-url http://127.0.0.1:8545 --manifest deployment.json
+
+Idempotent: when the manifest describes a deployment that is live on this chain (same
+genesis, code at every address, same builds and parameters) it is reused as it is.
+On anvil's chain the well-known test keys deploy and validate unless keys are given
+(DATADAO_DEPLOYER_KEY, --validator). Afterwards the deployer holds no power: every
+governed setting belongs to the timelock.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import rlp
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+from web3 import Web3
+
+from dao_service.chain import client
+from dao_service.chain.compiler import CompiledContract, compile_project
+from dao_service.chain.dev_accounts import (
+    DEPLOYER_INDEX,
+    VALIDATOR_INDEX,
+    dev_account,
+    key_or_dev_account,
+)
+from dao_service.chain.manifest import (
+    DeployedContract,
+    DeploymentManifest,
+    load_manifest,
+    write_manifest,
+)
+from dao_service.core.config import ANVIL_CHAIN_ID
+from dao_service.exceptions import DataDaoError, DeploymentError
+
+# Deployment order; constructor arguments refer to later contracts by predicted address.
+DEPLOY_ORDER = (
+    "DataToken",
+    "DataTimelock",
+    "DataGovernor",
+    "AccessRegistry",
+    "RevenuePool",
+    "ContributionRegistry",
+    "RentalEscrow",
+)
+
+LOCAL_PARAMETERS: dict[str, Any] = {
+    "voting_delay_blocks": 1,
+    "voting_period_blocks": 20,
+    "proposal_threshold": 10**18,
+    "quorum_percent": 4,
+    "timelock_delay_seconds": 60,
+    "reward_rate": 10**18,
+    "required_signatures": 1,
+    "execution_window_blocks": 50_400,
+}
+
+
+def predicted_address(deployer: str, nonce: int) -> str:
+    return to_checksum_address(keccak(rlp.encode([to_canonical_address(deployer), nonce]))[12:])
+
+
+def constructor_args(
+    name: str, at: dict[str, str], params: dict[str, Any], validators: list[str]
+) -> tuple[Any, ...]:
+    return {
+        "DataToken": (at["ContributionRegistry"],),
+        "DataTimelock": (params["timelock_delay_seconds"], at["DataGovernor"]),
+        "DataGovernor": (
+            at["DataToken"],
+            at["DataTimelock"],
+            at["RentalEscrow"],
+            params["voting_delay_blocks"],
+            params["voting_period_blocks"],
+            params["proposal_threshold"],
+            params["quorum_percent"],
+        ),
+        "AccessRegistry": (at["DataTimelock"],),
+        "RevenuePool": (at["ContributionRegistry"],),
+        "ContributionRegistry": (
+            at["DataTimelock"],
+            at["DataToken"],
+            at["RevenuePool"],
+            validators,
+            params["required_signatures"],
+            params["reward_rate"],
+        ),
+        "RentalEscrow": (
+            at["DataGovernor"],
+            at["DataTimelock"],
+            at["AccessRegistry"],
+            at["RevenuePool"],
+            params["execution_window_blocks"],
+        ),
+    }[name]
+
+
+def reusable(w3: Web3, manifest: DeploymentManifest, compiled: dict[str, CompiledContract],
+             params: dict[str, Any]) -> bool:
+    if manifest.chain_id != w3.eth.chain_id or manifest.genesis_hash != client.genesis_hash(w3):
+        return False
+    if manifest.parameters != params or set(manifest.contracts) != set(DEPLOY_ORDER):
+        return False
+    return all(
+        deployed.build_hash == compiled[name].build_hash
+        and len(w3.eth.get_code(Web3.to_checksum_address(deployed.address))) > 0
+        for name, deployed in manifest.contracts.items()
+    )
+
+
+def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
+    """Read back what was deployed: each link points where it should, the deployer holds nothing."""
+    at = {name: c.address for name, c in manifest.contracts.items()}
+
+    def call(name: str, fn: str, *args: Any) -> Any:
+        return getattr(client.contract(w3, manifest, name).functions, fn)(*args).call()
+
+    timelock = client.contract(w3, manifest, "DataTimelock")
+    checks = {
+        "token minter is the registry": call("DataToken", "minter") == at["ContributionRegistry"],
+        "pool registry is the registry": call("RevenuePool", "registry") == at["ContributionRegistry"],
+        "governor uses the timelock": call("DataGovernor", "timelock") == at["DataTimelock"],
+        "governor knows the escrow": call("DataGovernor", "rentalEscrow") == at["RentalEscrow"],
+        "governor votes with the token": call("DataGovernor", "token") == at["DataToken"],
+        "registry owned by the timelock": call("ContributionRegistry", "owner") == at["DataTimelock"],
+        "grants owned by the timelock": call("AccessRegistry", "owner") == at["DataTimelock"],
+        "governor proposes to the timelock": timelock.functions.hasRole(
+            timelock.functions.PROPOSER_ROLE().call(), at["DataGovernor"]
+        ).call(),
+        "deployer is no timelock admin": not timelock.functions.hasRole(
+            timelock.functions.DEFAULT_ADMIN_ROLE().call(), manifest.deployer
+        ).call(),
+    }
+    failed = [what for what, ok in checks.items() if not ok]
+    if failed:
+        raise DeploymentError("The deployment is miswired: " + "; ".join(failed))
+
+
+def deploy_all(
+    w3: Web3,
+    deployer: LocalAccount,
+    compiled: dict[str, CompiledContract],
+    params: dict[str, Any],
+    validators: list[str],
+    log: Any = print,
+) -> DeploymentManifest:
+    start_nonce = w3.eth.get_transaction_count(deployer.address, "pending")
+    at = {
+        name: predicted_address(deployer.address, start_nonce + i)
+        for i, name in enumerate(DEPLOY_ORDER)
+    }
+    contracts: dict[str, DeployedContract] = {}
+    for i, name in enumerate(DEPLOY_ORDER):
+        args = constructor_args(name, at, params, validators)
+        receipt = client.deploy(w3, deployer, compiled[name], *args)
+        address = receipt["contractAddress"]
+        if address != at[name] or receipt["transactionIndex"] is None:
+            raise DeploymentError(
+                f"{name} landed at {address}, not at the predicted {at[name]}: another "
+                f"transaction from the deployer ({deployer.address}) interleaved. Run again."
+            )
+        contracts[name] = DeployedContract(
+            address=address,
+            abi=compiled[name].abi,
+            build_hash=compiled[name].build_hash,
+            block_number=receipt["blockNumber"],
+        )
+        log(f"  [{i + 1}/{len(DEPLOY_ORDER)}] {name:<21} {address}  gas {receipt['gasUsed']:,}")
+    manifest = DeploymentManifest(
+        chain_id=w3.eth.chain_id,
+        genesis_hash=client.genesis_hash(w3),
+        deployer=deployer.address,
+        parameters=params,
+        contracts=contracts,
+    )
+    verify_wiring(w3, manifest)
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--rpc-url", required=True, help="EVM JSON-RPC URL")
+    parser.add_argument("--manifest", required=True, type=Path, help="where to write the manifest")
+    parser.add_argument("--build-cache", type=Path, help="folder to cache compiler output in")
+    parser.add_argument("--deployer-key-env", default="DATADAO_DEPLOYER_KEY",
+                        help="environment variable holding the deployer's private key")
+    parser.add_argument("--validator", action="append", default=[],
+                        help="validator signing address (repeat); default on anvil: test account #1")
+    args = parser.parse_args(argv)
+    try:
+        import os
+
+        w3 = client.connect(args.rpc_url)
+        chain_id = w3.eth.chain_id
+        deployer = key_or_dev_account(
+            os.environ.get(args.deployer_key_env), chain_id, DEPLOYER_INDEX, "deployer"
+        )
+        validators = args.validator or (
+            [dev_account(VALIDATOR_INDEX).address] if chain_id == ANVIL_CHAIN_ID else []
+        )
+        if not validators:
+            raise DeploymentError("Give at least one --validator address for this chain.")
+        validators = sorted(Web3.to_checksum_address(v) for v in validators)
+        params = {**LOCAL_PARAMETERS, "validators": validators}
+        print("Compiling contracts ...", flush=True)
+        compiled = compile_project(args.build_cache)
+        if args.manifest.exists():
+            existing = load_manifest(args.manifest)
+            if reusable(w3, existing, compiled, params):
+                print(f"Reusing the deployment in {args.manifest} (chain {chain_id}).")
+                return 0
+        print(f"Deploying to chain {chain_id} from {deployer.address} ...", flush=True)
+        manifest = deploy_all(w3, deployer, compiled, params, validators)
+        write_manifest(args.manifest, manifest)
+        print(f"Wrote {args.manifest}.")
+        return 0
+    except DataDaoError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
