@@ -49,7 +49,3 @@ def deploy(w3: Web3, account: LocalAccount, compiled: CompiledContract, *args: A
 def contract(w3: Web3, manifest: DeploymentManifest, name: str) -> Contract:
     deployed = manifest.contracts[name]
     return w3.eth.contract(address=Web3.to_checksum_address(deployed.address), abi=deployed.abi)
-
-
-def genesis_hash(w3: Web3) -> str:
-    return w3.eth.get_block(0)["hash"].to_0x_hex()

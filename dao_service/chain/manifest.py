@@ -22,7 +22,6 @@ class DeployedContract(BaseModel):
 
 class DeploymentManifest(BaseModel):
     chain_id: int
-    genesis_hash: str
     deployer: str
     parameters: dict[str, Any]
     contracts: dict[str, DeployedContract]

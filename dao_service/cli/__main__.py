@@ -1,0 +1,3 @@
+from dao_service.cli import main
+
+main()

@@ -1,0 +1,265 @@
+"""`datadao up`: start every part of the local stack in order, watch it, stop it cleanly.
+
+Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> service. A lock file in
+the data directory keeps one supervisor per data directory; `run/stack.json` tells
+`status` and `down` what runs where. Stopping goes in reverse order with SIGTERM, so
+anvil and the IPFS node save their state.
+"""
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+from dao_service.core import paths
+from dao_service.core.config import Settings
+from dao_service.exceptions import DeploymentError, StackError
+from dao_service.stack import chain_node, ipfs_node
+from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_alive, tail
+
+GOOD_STATE_COPY_INTERVAL = 10.0
+
+
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived: stop everything that was started."""
+
+
+def stack_file(settings: Settings) -> Path:
+    return settings.run_dir / "stack.json"
+
+
+def read_stack(settings: Settings) -> dict[str, Any] | None:
+    """What a running supervisor of this data directory recorded, if one runs."""
+    path = stack_file(settings)
+    try:
+        stack: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return stack if pid_alive(int(stack.get("supervisor_pid", 0))) else None
+
+
+def settings_of_running_stack(settings: Settings) -> Settings:
+    """The settings a running stack was started with (its ports), else `settings`."""
+    stack = read_stack(settings)
+    if stack is None:
+        return settings
+    return Settings(data_dir=settings.data_dir, **stack["settings"])
+
+
+@contextmanager
+def data_dir_lock(settings: Settings) -> Iterator[IO[str]]:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(settings.run_dir / "supervisor.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StackError(
+            f"A stack is already running for {settings.data_dir} "
+            f"(see `datadao status`; stop it with `datadao down`)."
+        ) from None
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    return {
+        "DATADAO_DATA_DIR": str(settings.data_dir),
+        "DATADAO_HOST": settings.host,
+        "DATADAO_CHAIN_PORT": str(settings.chain_port),
+        "DATADAO_IPFS_API_PORT": str(settings.ipfs_api_port),
+        "DATADAO_IPFS_GATEWAY_PORT": str(settings.ipfs_gateway_port),
+        "DATADAO_SERVICE_PORT": str(settings.service_port),
+        "DATADAO_CHAIN_RPC_URL": settings.chain_rpc_url,
+        "DATADAO_IPFS_API_URL": settings.ipfs_api_url,
+        "DATADAO_DATABASE_URL": settings.database_url,
+        "DATADAO_MANIFEST_PATH": str(settings.manifest_file),
+    }
+
+
+def service_answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code in (200, 503)
+    except requests.RequestException:
+        return False
+
+
+def run_deploy(settings: Settings, log: Callable[[str], None]) -> None:
+    """Run scripts/deploy.py against the chain, echoing its lines; fail with its output."""
+    argv = [
+        sys.executable, str(paths.PROJECT_ROOT / "scripts" / "deploy.py"),
+        "--rpc-url", settings.chain_rpc_url,
+        "--manifest", str(settings.manifest_file),
+        "--build-cache", str(settings.data_dir / "build"),
+    ]  # fmt: skip
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.logs_dir / "deploy.log", "a") as deploy_log:
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
+        assert process.stdout is not None
+        lines = []
+        try:
+            for line in process.stdout:
+                deploy_log.write(line)
+                lines.append(line.rstrip())
+                log("  " + line.rstrip())
+            code = process.wait()
+        except StopRequested:
+            process.terminate()
+            process.wait()
+            raise
+    if code != 0:
+        raise DeploymentError("Deploying the contracts failed:\n" + "\n".join(lines[-15:]))
+
+
+def run_stack(
+    settings: Settings,
+    on_ready: Callable[[dict[str, Any]], None],
+    log: Callable[[str], None] = print,
+) -> None:
+    """Start the stack, call `on_ready`, and keep it running until SIGINT/SIGTERM or a part dies."""
+    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    started: list[ManagedProcess] = []
+    try:
+        with data_dir_lock(settings):
+            for part, port in (
+                ("chain", settings.chain_port),
+                ("IPFS API", settings.ipfs_api_port),
+                ("IPFS gateway", settings.ipfs_gateway_port),
+                ("service", settings.service_port),
+            ):
+                ensure_port_free(part, settings.host, port)
+
+            state = chain_node.state_file(settings)
+            warning = chain_node.recover_state(state)
+            if warning:
+                log(f"warning: {warning}")
+            chain_node.keep_good_copy(state)
+            log(f"Starting the chain (anvil) on {settings.chain_rpc_url} ...")
+            anvil = chain_node.anvil_process(settings)
+            anvil.start()
+            started.append(anvil)
+            anvil.wait_ready(lambda: chain_node.chain_answers(settings.chain_rpc_url) is not None, 30)
+
+            log(f"Starting the IPFS node on {ipfs_node.api_http_url(settings)} ...")
+            ipfs_node.prepare_repo(settings)
+            ipfs = ipfs_node.ipfs_process(settings)
+            ipfs.start()
+            started.append(ipfs)
+            ipfs.wait_ready(lambda: ipfs_node.ipfs_answers(ipfs_node.api_http_url(settings)) is not None, 90)
+
+            log("Deploying the contracts ...")
+            run_deploy(settings, log)
+
+            log(f"Starting the service on {settings.service_url} ...")
+            service = ManagedProcess(
+                "service",
+                [sys.executable, "-m", "uvicorn", "dao_service.main:app",
+                 "--host", settings.host, "--port", str(settings.service_port)],
+                settings.logs_dir / "service.log",
+                env=service_env(settings),
+            )  # fmt: skip
+            service.start()
+            started.append(service)
+            service.wait_ready(lambda: service_answers(settings.service_url), 60)
+
+            stack = {
+                "supervisor_pid": os.getpid(),
+                "started_at": time.time(),
+                "settings": {
+                    "host": settings.host,
+                    "chain_port": settings.chain_port,
+                    "ipfs_api_port": settings.ipfs_api_port,
+                    "ipfs_gateway_port": settings.ipfs_gateway_port,
+                    "service_port": settings.service_port,
+                },
+                "pids": {p.name: p.pid for p in started},
+            }
+            tmp = stack_file(settings).with_suffix(".tmp")
+            tmp.write_text(json.dumps(stack, indent=2))
+            os.replace(tmp, stack_file(settings))
+            on_ready(stack)
+            _watch(settings, started)
+    except StopRequested:
+        log("Stopping ...")
+    finally:
+        for process in reversed(started):
+            process.stop()
+        stack_file(settings).unlink(missing_ok=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _watch(settings: Settings, started: list[ManagedProcess]) -> None:
+    state = chain_node.state_file(settings)
+    last_copy = time.monotonic()
+    while True:
+        time.sleep(1)
+        for process in started:
+            if not process.running():
+                raise StackError(
+                    f"The {process.name} stopped unexpectedly; stopping the stack. "
+                    f"Last lines of {process.log_path}:\n{tail(process.log_path)}"
+                )
+        if time.monotonic() - last_copy >= GOOD_STATE_COPY_INTERVAL:
+            chain_node.keep_good_copy(state)
+            last_copy = time.monotonic()
+
+
+def start_detached(settings: Settings, argv: list[str], timeout: float = 600) -> dict[str, Any]:
+    """Run `datadao up` (argv) in the background and wait until its stack is ready."""
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.logs_dir / "supervisor.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dao_service.cli", *argv],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack = read_stack(settings)
+        if stack is not None and stack["supervisor_pid"] == process.pid:
+            return stack
+        if process.poll() is not None:
+            raise StackError(f"The stack did not start. Last lines of {log_path}:\n{tail(log_path)}")
+        time.sleep(0.2)
+    process.terminate()
+    raise StackError(f"The stack was not ready within {timeout:.0f} s; see {log_path}.")
+
+
+def stop_stack(settings: Settings, timeout: float = 60) -> bool:
+    """Stop a stack running for this data directory; False if none was running."""
+    stack = read_stack(settings)
+    if stack is None:
+        return False
+    pid = int(stack["supervisor_pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    for child in stack["pids"].values():
+        if pid_alive(child):
+            os.kill(child, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    return True

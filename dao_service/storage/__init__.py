@@ -1,0 +1,1 @@
+"""Persistent stores: the metadata database and the IPFS node."""

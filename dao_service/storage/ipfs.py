@@ -1,0 +1,46 @@
+"""The IPFS node behind the Kubo RPC API, through ipfshttpclient 0.8.0a2.
+
+`Client(addr)` is built directly: `ipfshttpclient.connect()` checks the daemon's version
+and no current daemon passes that check. Every call carries a timeout, because a `cat`
+of a CID the node does not have waits forever.
+"""
+
+import io
+
+import ipfshttpclient
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class IpfsStore:
+    def __init__(self, api_url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._client = ipfshttpclient.Client(api_url, timeout=timeout)
+        self.timeout = timeout
+
+    def version(self) -> str:
+        return str(self._client.version(timeout=self.timeout)["Version"])
+
+    def add(self, data: bytes, *, pin: bool = True) -> str:
+        """Store `data` and return its CIDv1 (base32, raw leaves), as Kubo computes it."""
+        reply = self._client.add(
+            io.BytesIO(data),
+            pin=pin,
+            cid_version=1,
+            raw_leaves=True,
+            opts={"cid-base": "base32"},
+            timeout=self.timeout,
+        )
+        return str(reply["Hash"])
+
+    def cat(self, cid: str) -> bytes:
+        return bytes(self._client.cat(cid, timeout=self.timeout))
+
+    def pinned(self, cid: str) -> bool:
+        try:
+            keys = self._client.pin.ls(cid, type="recursive", timeout=self.timeout)["Keys"]
+        except ipfshttpclient.exceptions.ErrorResponse:
+            return False
+        return bool(keys)
+
+    def close(self) -> None:
+        self._client.close()
