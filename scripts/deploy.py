@@ -99,8 +99,12 @@ def constructor_args(
     }[name]
 
 
-def reusable(w3: Web3, manifest: DeploymentManifest, compiled: dict[str, CompiledContract],
-             params: dict[str, Any]) -> bool:
+def reusable(
+    w3: Web3,
+    manifest: DeploymentManifest,
+    compiled: dict[str, CompiledContract],
+    params: dict[str, Any],
+) -> bool:
     # No genesis-hash check: anvil regenerates its genesis block when it loads --state.
     if manifest.chain_id != w3.eth.chain_id:
         return False
@@ -123,11 +127,13 @@ def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
     timelock = client.contract(w3, manifest, "DataTimelock")
     checks = {
         "token minter is the registry": call("DataToken", "minter") == at["ContributionRegistry"],
-        "pool registry is the registry": call("RevenuePool", "registry") == at["ContributionRegistry"],
+        "pool registry is the registry": call("RevenuePool", "registry")
+        == at["ContributionRegistry"],
         "governor uses the timelock": call("DataGovernor", "timelock") == at["DataTimelock"],
         "governor knows the escrow": call("DataGovernor", "rentalEscrow") == at["RentalEscrow"],
         "governor votes with the token": call("DataGovernor", "token") == at["DataToken"],
-        "registry owned by the timelock": call("ContributionRegistry", "owner") == at["DataTimelock"],
+        "registry owned by the timelock": call("ContributionRegistry", "owner")
+        == at["DataTimelock"],
         "grants owned by the timelock": call("AccessRegistry", "owner") == at["DataTimelock"],
         "governor proposes to the timelock": timelock.functions.hasRole(
             timelock.functions.PROPOSER_ROLE().call(), at["DataGovernor"]
@@ -182,14 +188,23 @@ def deploy_all(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--rpc-url", required=True, help="EVM JSON-RPC URL")
     parser.add_argument("--manifest", required=True, type=Path, help="where to write the manifest")
     parser.add_argument("--build-cache", type=Path, help="folder to cache compiler output in")
-    parser.add_argument("--deployer-key-env", default="DATADAO_DEPLOYER_KEY",
-                        help="environment variable holding the deployer's private key")
-    parser.add_argument("--validator", action="append", default=[],
-                        help="validator signing address (repeat); default on anvil: test account #1")
+    parser.add_argument(
+        "--deployer-key-env",
+        default="DATADAO_DEPLOYER_KEY",
+        help="environment variable holding the deployer's private key",
+    )
+    parser.add_argument(
+        "--validator",
+        action="append",
+        default=[],
+        help="validator signing address (repeat); default on anvil: test account #1",
+    )
     args = parser.parse_args(argv)
     try:
         import os

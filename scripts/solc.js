@@ -85,10 +85,14 @@ function parseArgs(argv) {
   return options;
 }
 
+// The project this shim belongs to: always an include path, so `node_modules/...` imports
+// resolve even when a tool (ape) compiles from an isolated copy of `contracts/` elsewhere.
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
 // Native solc's virtual filesystem: a source unit name is looked up under the base path,
 // then under each include path; absolute names are taken as they are.
 function makeImportCallback(options) {
-  const roots = [options.basePath || process.cwd(), ...options.includePaths];
+  const roots = [...new Set([options.basePath || process.cwd(), ...options.includePaths, PROJECT_ROOT])];
   return function findImports(sourceUnitName) {
     const candidates = path.isAbsolute(sourceUnitName)
       ? [sourceUnitName]

@@ -5,7 +5,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from dao_service.chain.compiler import CompiledContract
 from dao_service.chain.manifest import DeploymentManifest
@@ -19,7 +19,9 @@ RECEIPT_TIMEOUT = 120
 def connect(rpc_url: str, timeout: float = 10) -> Web3:
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     if not w3.is_connected():
-        raise StackError(f"The chain at {rpc_url} does not answer. Is it running (`datadao status`)?")
+        raise StackError(
+            f"The chain at {rpc_url} does not answer. Is it running (`datadao status`)?"
+        )
     return w3
 
 
@@ -28,6 +30,10 @@ def send(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt:
     tx = {**tx, "from": account.address}
     tx.setdefault("nonce", w3.eth.get_transaction_count(account.address, "pending"))
     tx.setdefault("chainId", w3.eth.chain_id)
+    if "gasPrice" not in tx and "maxFeePerGas" not in tx:
+        tip = w3.eth.max_priority_fee
+        tx["maxPriorityFeePerGas"] = tip
+        tx["maxFeePerGas"] = Wei(2 * w3.eth.get_block("latest")["baseFeePerGas"] + tip)
     if "gas" not in tx:
         tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
     signed = account.sign_transaction(tx)  # type: ignore[arg-type]

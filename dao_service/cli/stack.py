@@ -73,7 +73,9 @@ def up(
         with console.status("Starting the stack in the background ..."):
             supervisor.start_detached(settings, argv)
         console.print(_urls_table(settings))
-        console.print("Running in the background; `datadao status` checks it, `datadao down` stops it.")
+        console.print(
+            "Running in the background; `datadao status` checks it, `datadao down` stops it."
+        )
         return
 
     def ready(_stack: dict[str, Any]) -> None:
@@ -142,7 +144,9 @@ def status(
     parts = _probe(settings)
     all_up = all(p["up"] for p in parts.values())
     if as_json:
-        print(json.dumps({"up": all_up, "data_dir": str(settings.data_dir), "parts": parts}, indent=2))
+        print(
+            json.dumps({"up": all_up, "data_dir": str(settings.data_dir), "parts": parts}, indent=2)
+        )
     else:
         table = Table(title=f"Data DAO stack ({settings.data_dir})")
         for column in ("part", "state", "address", "detail"):
@@ -159,7 +163,9 @@ def down(data_dir: Path | None = DataDirOption) -> None:
     settings = settings_from(data_dir)
     started = time.monotonic()
     if supervisor.stop_stack(settings):
-        console.print(f"Stopped the stack of {settings.data_dir} in {time.monotonic() - started:.1f} s.")
+        console.print(
+            f"Stopped the stack of {settings.data_dir} in {time.monotonic() - started:.1f} s."
+        )
     else:
         console.print(f"No stack is running for {settings.data_dir}.")
 

@@ -58,19 +58,15 @@ def settings_of_running_stack(settings: Settings) -> Settings:
 @contextmanager
 def data_dir_lock(settings: Settings) -> Iterator[IO[str]]:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(settings.run_dir / "supervisor.lock", "w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise StackError(
-            f"A stack is already running for {settings.data_dir} "
-            f"(see `datadao status`; stop it with `datadao down`)."
-        ) from None
-    try:
+    with open(settings.run_dir / "supervisor.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StackError(
+                f"A stack is already running for {settings.data_dir} "
+                f"(see `datadao status`; stop it with `datadao down`)."
+            ) from None
         yield handle
-    finally:
-        handle.close()
 
 
 def _raise_stop(signum: int, _frame: object) -> None:
@@ -110,7 +106,11 @@ def run_deploy(settings: Settings, log: Callable[[str], None]) -> None:
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "deploy.log", "a") as deploy_log:
         process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         assert process.stdout is not None
         lines = []
@@ -155,14 +155,18 @@ def run_stack(
             anvil = chain_node.anvil_process(settings)
             anvil.start()
             started.append(anvil)
-            anvil.wait_ready(lambda: chain_node.chain_answers(settings.chain_rpc_url) is not None, 30)
+            anvil.wait_ready(
+                lambda: chain_node.chain_answers(settings.chain_rpc_url) is not None, 30
+            )
 
             log(f"Starting the IPFS node on {ipfs_node.api_http_url(settings)} ...")
             ipfs_node.prepare_repo(settings)
             ipfs = ipfs_node.ipfs_process(settings)
             ipfs.start()
             started.append(ipfs)
-            ipfs.wait_ready(lambda: ipfs_node.ipfs_answers(ipfs_node.api_http_url(settings)) is not None, 90)
+            ipfs.wait_ready(
+                lambda: ipfs_node.ipfs_answers(ipfs_node.api_http_url(settings)) is not None, 90
+            )
 
             log("Deploying the contracts ...")
             run_deploy(settings, log)
@@ -240,7 +244,9 @@ def start_detached(settings: Settings, argv: list[str], timeout: float = 600) ->
         if stack is not None and stack["supervisor_pid"] == process.pid:
             return stack
         if process.poll() is not None:
-            raise StackError(f"The stack did not start. Last lines of {log_path}:\n{tail(log_path)}")
+            raise StackError(
+                f"The stack did not start. Last lines of {log_path}:\n{tail(log_path)}"
+            )
         time.sleep(0.2)
     process.terminate()
     raise StackError(f"The stack was not ready within {timeout:.0f} s; see {log_path}.")

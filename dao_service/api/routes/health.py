@@ -39,7 +39,9 @@ def _chain(rpc_url: str) -> tuple[bool, str]:
 def _contracts(settings: SettingsDep) -> tuple[bool, str]:
     try:
         manifest = load_manifest(settings.manifest_file)
-        w3 = Web3(Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": CHECK_TIMEOUT}))
+        w3 = Web3(
+            Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": CHECK_TIMEOUT})
+        )
         if w3.eth.chain_id != manifest.chain_id:
             return False, f"manifest is for chain {manifest.chain_id}, node is {w3.eth.chain_id}"
         missing = [
@@ -73,7 +75,9 @@ def healthz(settings: SettingsDep, engine: EngineDep, ipfs: IpfsDep, response: R
         ping(engine)
         record("database", engine.url.render_as_string(hide_password=True), True, "reachable")
     except Exception as exc:  # the driver's errors differ per database
-        record("database", engine.url.render_as_string(hide_password=True), False, type(exc).__name__)
+        record(
+            "database", engine.url.render_as_string(hide_password=True), False, type(exc).__name__
+        )
     healthy = all(part.status == "up" for part in parts.values())
     if not healthy:
         response.status_code = 503

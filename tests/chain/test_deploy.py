@@ -1,0 +1,81 @@
+"""scripts/deploy.py on a real anvil: wiring, no deployer powers, idempotent reuse."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from web3 import Web3
+
+from dao_service.chain import client
+from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
+from dao_service.chain.manifest import DeploymentManifest, load_manifest
+from dao_service.core import paths
+
+
+def run_deploy(rpc_url: str, manifest: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(paths.PROJECT_ROOT / "scripts" / "deploy.py"),
+         "--rpc-url", rpc_url, "--manifest", str(manifest), "--build-cache", str(cache)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_deployment_is_wired_and_the_deployer_keeps_no_power(
+    w3: Web3, manifest: DeploymentManifest
+) -> None:
+    deployer = dev_account(DEPLOYER_INDEX).address
+    timelock = client.contract(w3, manifest, "DataTimelock")
+    for role in ("DEFAULT_ADMIN_ROLE", "PROPOSER_ROLE", "CANCELLER_ROLE"):
+        assert not timelock.functions.hasRole(
+            getattr(timelock.functions, role)().call(), deployer
+        ).call()
+    assert timelock.functions.hasRole(
+        timelock.functions.EXECUTOR_ROLE().call(), Web3.to_checksum_address("0x" + "00" * 20)
+    ).call()
+    for name in ("ContributionRegistry", "AccessRegistry"):
+        assert client.contract(w3, manifest, name).functions.owner().call() == manifest.address_of(
+            "DataTimelock"
+        )
+    assert client.contract(
+        w3, manifest, "DataToken"
+    ).functions.minter().call() == manifest.address_of("ContributionRegistry")
+
+
+def test_deploy_script_writes_a_manifest_and_reuses_it(anvil_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "deployment.json"
+    first = run_deploy(anvil_url, path, tmp_path / "build")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Deploying" in first.stdout
+    manifest = load_manifest(path)
+    assert manifest.chain_id == 31337
+    assert set(manifest.contracts) == {
+        "DataToken", "DataTimelock", "DataGovernor", "AccessRegistry",
+        "RevenuePool", "ContributionRegistry", "RentalEscrow",
+    }  # fmt: skip
+    w3 = client.connect(anvil_url)
+    nonce = w3.eth.get_transaction_count(manifest.deployer)
+
+    second = run_deploy(anvil_url, path, tmp_path / "build")
+    assert second.returncode == 0, second.stderr
+    assert "Reusing the deployment" in second.stdout
+    assert w3.eth.get_transaction_count(manifest.deployer) == nonce  # nothing sent
+    assert load_manifest(path) == manifest
+
+
+def test_a_manifest_from_another_chain_is_replaced(anvil_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "deployment.json"
+    assert run_deploy(anvil_url, path, tmp_path / "build").returncode == 0
+    stale = json.loads(path.read_text())
+    stale["contracts"]["DataToken"]["address"] = "0x" + "11" * 20  # no code there
+    path.write_text(json.dumps(stale))
+    again = run_deploy(anvil_url, path, tmp_path / "build")
+    assert again.returncode == 0 and "Deploying" in again.stdout
+    assert load_manifest(path).contracts["DataToken"].address != "0x" + "11" * 20
+
+
+def test_unreachable_chain_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_deploy("http://127.0.0.1:9", tmp_path / "m.json", tmp_path / "build")
+    assert result.returncode == 1
+    assert "does not answer" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,74 @@
+"""Fixtures: real anvil and IPFS nodes, and the DAO contracts deployed through scripts/deploy.py."""
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from web3 import Web3
+
+from dao_service.chain import client
+from dao_service.chain.compiler import CompiledContract, compile_project
+from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
+from dao_service.chain.manifest import DeploymentManifest
+from dao_service.core import paths
+from dao_service.core.config import Settings
+from dao_service.storage.ipfs import IpfsStore
+from tests.utils.processes import running_anvil, running_ipfs, settings_for
+
+
+def load_deploy_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "deploy", paths.PROJECT_ROOT / "scripts" / "deploy.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def deploy_script() -> ModuleType:
+    return load_deploy_script()
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CompiledContract]:
+    return compile_project(paths.PROJECT_ROOT / ".build" / "test-cache")
+
+
+@pytest.fixture
+def stack_settings(tmp_path: Path) -> Settings:
+    return settings_for(tmp_path / "data")
+
+
+@pytest.fixture
+def anvil_url(stack_settings: Settings) -> Iterator[str]:
+    with running_anvil(stack_settings) as url:
+        yield url
+
+
+@pytest.fixture
+def w3(anvil_url: str) -> Web3:
+    return client.connect(anvil_url)
+
+
+@pytest.fixture
+def manifest(
+    w3: Web3, compiled: dict[str, CompiledContract], deploy_script: ModuleType
+) -> DeploymentManifest:
+    validators = [dev_account(VALIDATOR_INDEX).address]
+    params = {**deploy_script.LOCAL_PARAMETERS, "validators": validators}
+    return deploy_script.deploy_all(
+        w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
+    )
+
+
+@pytest.fixture(scope="session")
+def ipfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IpfsStore]:
+    settings = settings_for(tmp_path_factory.mktemp("ipfs"))
+    with running_ipfs(settings) as api_url:
+        store = IpfsStore(api_url, timeout=10)
+        yield store
+        store.close()

@@ -1,0 +1,87 @@
+"""The whole local stack through the real CLI: up -> status -> down -> up keeps the chain."""
+
+import json
+import socket
+from pathlib import Path
+
+import requests
+from web3 import Web3
+
+from dao_service.chain import client
+from dao_service.chain.dev_accounts import dev_account
+from dao_service.chain.manifest import load_manifest
+from dao_service.core.config import Settings
+from tests.utils.processes import run_cli, settings_for
+
+
+def port_flags(settings: Settings) -> list[str]:
+    return [
+        "--data-dir", str(settings.data_dir),
+        "--chain-port", str(settings.chain_port),
+        "--ipfs-port", str(settings.ipfs_api_port),
+        "--gateway-port", str(settings.ipfs_gateway_port),
+        "--service-port", str(settings.service_port),
+    ]  # fmt: skip
+
+
+def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "data")
+    try:
+        up = run_cli("up", "--detach", *port_flags(settings))
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"{settings.service_url}/healthz" in up.stdout
+
+        health = requests.get(f"{settings.service_url}/healthz", timeout=10).json()
+        assert health["status"] == "ok"
+        assert {name: part["status"] for name, part in health["parts"].items()} == {
+            "chain": "up", "ipfs": "up", "contracts": "up", "database": "up",
+        }  # fmt: skip
+
+        status = run_cli("status", "--json", "--data-dir", str(settings.data_dir))
+        assert status.returncode == 0, status.stdout
+        report = json.loads(status.stdout)
+        assert report["up"] is True
+        assert report["parts"]["chain"]["address"] == settings.chain_rpc_url
+
+        again = run_cli("up", "--detach", *port_flags(settings))  # safe to run twice
+        assert again.returncode == 0 and "already running" in again.stdout
+
+        manifest = load_manifest(settings.manifest_file)
+        w3 = client.connect(settings.chain_rpc_url)
+        sender = dev_account(3)
+        receiver = Web3.to_checksum_address("0x" + "ab" * 20)
+        client.send(w3, sender, {"to": receiver, "value": 12345})
+        block = w3.eth.block_number
+
+        down = run_cli("down", "--data-dir", str(settings.data_dir))
+        assert down.returncode == 0 and "Stopped" in down.stdout
+        stopped = run_cli("status", "--json", "--data-dir", str(settings.data_dir))
+        assert stopped.returncode == 1
+        assert not json.loads(stopped.stdout)["parts"]["chain"]["up"]
+
+        up2 = run_cli("up", "--detach", *port_flags(settings))
+        assert up2.returncode == 0, up2.stdout + up2.stderr
+        w3 = client.connect(settings.chain_rpc_url)
+        assert w3.eth.get_balance(receiver) == 12345
+        assert w3.eth.block_number >= block
+        assert load_manifest(settings.manifest_file).contracts == manifest.contracts
+        assert "Reusing the deployment" in (settings.logs_dir / "deploy.log").read_text()
+    finally:
+        run_cli("down", "--data-dir", str(settings.data_dir))
+
+
+def test_port_in_use_is_a_clear_message(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "data")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", settings.chain_port))
+        squatter.listen()
+        result = run_cli("up", *port_flags(settings))
+    assert result.returncode == 1
+    assert f"Port {settings.chain_port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_down_without_a_stack_says_so(tmp_path: Path) -> None:
+    result = run_cli("down", "--data-dir", str(tmp_path))
+    assert result.returncode == 0
+    assert "No stack is running" in result.stdout

@@ -1,0 +1,74 @@
+"""Real local nodes for tests: a fresh anvil or js-ipfs daemon on a free loopback port."""
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dao_service.core.config import Settings
+from dao_service.stack import chain_node, ipfs_node
+from dao_service.stack.process import ManagedProcess
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        chain_port=free_port(),
+        ipfs_api_port=free_port(),
+        ipfs_gateway_port=free_port(),
+        service_port=free_port(),
+    )
+
+
+@contextmanager
+def running_anvil(settings: Settings) -> Iterator[str]:
+    anvil = chain_node.anvil_process(settings)
+    anvil.start()
+    try:
+        anvil.wait_ready(lambda: chain_node.chain_answers(settings.chain_rpc_url) is not None, 30)
+        yield settings.chain_rpc_url
+    finally:
+        anvil.stop()
+
+
+@contextmanager
+def running_ipfs(settings: Settings) -> Iterator[str]:
+    ipfs_node.prepare_repo(settings)
+    node: ManagedProcess = ipfs_node.ipfs_process(settings)
+    node.start()
+    try:
+        node.wait_ready(
+            lambda: ipfs_node.ipfs_answers(ipfs_node.api_http_url(settings)) is not None, 90
+        )
+        yield settings.ipfs_api_url
+    finally:
+        node.stop()
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real `datadao` command line in a child process."""
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "dao_service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def wait_until(check, timeout: float = 30, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")

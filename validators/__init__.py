@@ -1,0 +1,1 @@
+"""Export validators: one module per source behind one interface (see the validators issue)."""
