@@ -12,6 +12,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
  * account's share is `weight * earningsPerWeight - debt`, so deposits and claims are
  * O(1) whatever the number of contributors. Weight changes settle what was earned so
  * far first, so a withdrawn contribution keeps past income and earns nothing after.
+ * Integer division leaves at most `totalWeight / 1e18` wei per deposit unassigned.
  */
 contract RevenuePool is ReentrancyGuardTransient {
     using SafeCast for uint256;

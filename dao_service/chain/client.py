@@ -16,6 +16,13 @@ RECEIPT_POLL_LATENCY = 0.005
 RECEIPT_TIMEOUT = 120
 
 
+def with_margin(estimate: int) -> int:
+    """anvil estimates against the latest block, where an ERC20Votes checkpoint written in
+    that same block is updated in place; the real transaction lands in a new block and
+    pushes a new checkpoint slot (~22k gas more). The margin covers that."""
+    return int(estimate * 1.25) + 25_000
+
+
 def connect(rpc_url: str, timeout: float = 10) -> Web3:
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     if not w3.is_connected():
@@ -35,7 +42,7 @@ def send(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt:
         tx["maxPriorityFeePerGas"] = tip
         tx["maxFeePerGas"] = Wei(2 * w3.eth.get_block("latest")["baseFeePerGas"] + tip)
     if "gas" not in tx:
-        tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
+        tx["gas"] = with_margin(w3.eth.estimate_gas(tx))
     signed = account.sign_transaction(tx)  # type: ignore[arg-type]
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(
@@ -48,8 +55,7 @@ def send(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt:
 
 def deploy(w3: Web3, account: LocalAccount, compiled: CompiledContract, *args: Any) -> TxReceipt:
     factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
-    tx = factory.constructor(*args).build_transaction({"from": account.address})
-    return send(w3, account, tx)
+    return send(w3, account, {"data": factory.constructor(*args).data_in_transaction})
 
 
 def contract(w3: Web3, manifest: DeploymentManifest, name: str) -> Contract:

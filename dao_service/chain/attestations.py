@@ -1,0 +1,120 @@
+"""EIP-712 attestations the validators sign for `ContributionRegistry.contribute`.
+
+The typed data here must match `ATTESTATION_TYPEHASH` and the EIP712 domain of the
+registry; `tests/contracts` checks it against the contract's own `attestationDigest`.
+"""
+
+from typing import Any
+
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel, Field
+
+REGISTRY_DOMAIN_NAME = "DataDAO ContributionRegistry"
+REGISTRY_DOMAIN_VERSION = "1"
+
+ATTESTATION_FIELDS = [
+    {"name": "contributor", "type": "address"},
+    {"name": "datasetId", "type": "uint32"},
+    {"name": "fingerprint", "type": "bytes32"},
+    {"name": "cid", "type": "string"},
+    {"name": "score", "type": "uint64"},
+    {"name": "deadline", "type": "uint64"},
+    {"name": "nonce", "type": "uint256"},
+]
+WITHDRAWAL_FIELDS = [
+    {"name": "fingerprint", "type": "bytes32"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+class Attestation(BaseModel):
+    """One contribution as validators attest it; the tuple goes on-chain as it is."""
+
+    contributor: str
+    dataset_id: int = Field(ge=0, lt=2**32)
+    fingerprint: bytes = Field(min_length=32, max_length=32)
+    cid: str
+    score: int = Field(gt=0, lt=2**64)
+    deadline: int = Field(ge=0, lt=2**64)
+    nonce: int = Field(ge=0, lt=2**256)
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.contributor,
+            self.dataset_id,
+            self.fingerprint,
+            self.cid,
+            self.score,
+            self.deadline,
+            self.nonce,
+        )
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "contributor": self.contributor,
+            "datasetId": self.dataset_id,
+            "fingerprint": self.fingerprint,
+            "cid": self.cid,
+            "score": self.score,
+            "deadline": self.deadline,
+            "nonce": self.nonce,
+        }
+
+
+def _domain(chain_id: int, registry: str) -> dict[str, Any]:
+    return {
+        "name": REGISTRY_DOMAIN_NAME,
+        "version": REGISTRY_DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": registry,
+    }
+
+
+def _typed_data(
+    primary: str,
+    fields: list[dict[str, str]],
+    message: dict[str, Any],
+    chain_id: int,
+    registry: str,
+) -> dict[str, Any]:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary: fields,
+        },
+        "primaryType": primary,
+        "domain": _domain(chain_id, registry),
+        "message": message,
+    }
+
+
+def attestation_typed_data(
+    attestation: Attestation, chain_id: int, registry: str
+) -> dict[str, Any]:
+    return _typed_data("Attestation", ATTESTATION_FIELDS, attestation.message(), chain_id, registry)
+
+
+def sign_attestation(
+    validator: LocalAccount, attestation: Attestation, chain_id: int, registry: str
+) -> bytes:
+    typed = attestation_typed_data(attestation, chain_id, registry)
+    return bytes(validator.sign_message(encode_typed_data(full_message=typed)).signature)
+
+
+def sign_withdrawal(
+    contributor: LocalAccount, fingerprint: bytes, deadline: int, chain_id: int, registry: str
+) -> bytes:
+    typed = _typed_data(
+        "Withdrawal",
+        WITHDRAWAL_FIELDS,
+        {"fingerprint": fingerprint, "deadline": deadline},
+        chain_id,
+        registry,
+    )
+    return bytes(contributor.sign_message(encode_typed_data(full_message=typed)).signature)

@@ -1,0 +1,196 @@
+"""The whole lifecycle on a real anvil: contribute -> mint -> rent -> vote -> queue -> execute
+-> canDecrypt -> claim pro rata; and the ways it must refuse to go wrong."""
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from tests.utils.chain import Dao
+
+ETH = 10**18
+FOR, AGAINST = 1, 0
+ACTIVE, DEFEATED, SUCCEEDED, QUEUED, EXECUTED = 1, 3, 4, 5, 7
+PENDING, RELEASED, REFUNDED = 1, 2, 3
+
+
+def rent(dao: Dao, renter: LocalAccount, payment: int, duration: int = 3600) -> tuple[int, int]:
+    receipt = dao.transact(
+        dao.escrow.functions.requestRental(1, duration, "train a small model"),
+        renter,
+        value=payment,
+    )
+    event = dao.escrow.events.RentalRequested().process_receipt(receipt)[0]["args"]
+    return event["rentalId"], event["proposalId"]
+
+
+def proposal_call(dao: Dao, rental_id: int, renter: str, duration: int = 3600) -> tuple:
+    targets, values, calldatas = dao.escrow.functions.proposalActions(
+        rental_id, renter, 1, duration
+    ).call()
+    description = dao.escrow.functions.proposalDescription(rental_id, "train a small model").call()
+    return targets, values, calldatas, keccak(text=description)
+
+
+def test_contribute_mints_with_voting_power_and_weight(
+    dao: Dao, validator: LocalAccount, alice: LocalAccount, relayer: LocalAccount
+) -> None:
+    attestation = dao.attestation(alice.address, score=250)
+    receipt = dao.contribute(attestation, [validator], relayer)
+    event = dao.registry.events.ContributionRecorded().process_receipt(receipt)[0]["args"]
+    assert event["cid"] == attestation.cid and event["tokens"] == 250 * ETH
+    assert dao.token.functions.balanceOf(alice.address).call() == 250 * ETH
+    # Never delegated, yet votes with its own balance.
+    assert dao.token.functions.delegates(alice.address).call() == alice.address
+    assert dao.token.functions.getVotes(alice.address).call() == 250 * ETH
+    assert dao.pool.functions.weightOf(alice.address).call() == 250
+    assert dao.registry.functions.contributionOf(attestation.fingerprint).call() == [
+        alice.address,
+        1,
+        250,
+    ]
+    assert dao.registry.functions.attestationDigest(
+        attestation.as_tuple()
+    ).call()  # same typed data
+
+
+def test_explicit_delegation_moves_votes(
+    dao: Dao, validator: LocalAccount, alice: LocalAccount, bob: LocalAccount, relayer: LocalAccount
+) -> None:
+    dao.contribute(dao.attestation(alice.address, score=10), [validator], relayer)
+    dao.transact(dao.token.functions.delegate(bob.address), alice)
+    assert dao.token.functions.getVotes(alice.address).call() == 0
+    assert dao.token.functions.getVotes(bob.address).call() == 10 * ETH
+    dao.contribute(dao.attestation(alice.address, score=5), [validator], relayer)
+    assert dao.token.functions.getVotes(bob.address).call() == 15 * ETH  # chosen delegate kept
+
+
+def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
+    dao: Dao,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    renter: LocalAccount,
+    relayer: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
+    dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
+    assert dao.token.functions.balanceOf(renter.address).call() == 0
+
+    escrow_before = dao.w3.eth.get_balance(dao.escrow.address)
+    rental_id, proposal_id = rent(dao, renter, payment=4 * ETH)  # the renter holds no tokens
+    assert dao.w3.eth.get_balance(dao.escrow.address) == escrow_before + 4 * ETH
+    assert dao.governor.functions.proposalProposer(proposal_id).call() == dao.escrow.address
+
+    dao.mine(2)
+    assert dao.governor.functions.state(proposal_id).call() == ACTIVE
+    dao.transact(dao.governor.functions.castVote(proposal_id, FOR), alice)
+    dao.transact(dao.governor.functions.castVote(proposal_id, FOR), bob)
+    dao.mine(21)
+    assert dao.governor.functions.state(proposal_id).call() == SUCCEEDED
+
+    call = proposal_call(dao, rental_id, renter.address)
+    dao.transact(dao.governor.functions.queue(*call), outsider)
+    assert dao.governor.functions.state(proposal_id).call() == QUEUED
+    with dao.reverts("TimelockUnexpectedOperationState"):  # before the timelock delay
+        dao.transact(dao.governor.functions.execute(*call), outsider)
+    assert not dao.access.functions.canDecrypt(1, renter.address).call()
+
+    dao.advance_time(61)
+    dao.transact(dao.governor.functions.execute(*call), outsider)
+    assert dao.governor.functions.state(proposal_id).call() == EXECUTED
+    assert dao.access.functions.canDecrypt(1, renter.address).call()
+    assert not dao.access.functions.canDecrypt(1, outsider.address).call()
+    assert not dao.access.functions.canDecrypt(2, renter.address).call()
+    assert dao.escrow.functions.rentalOf(rental_id).call()[3] == RELEASED
+
+    assert dao.pool.functions.claimable(alice.address).call() == 3 * ETH
+    assert dao.pool.functions.claimable(bob.address).call() == 1 * ETH
+    before = dao.w3.eth.get_balance(alice.address)
+    receipt = dao.transact(dao.pool.functions.claim(), alice)
+    gas_cost = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert dao.w3.eth.get_balance(alice.address) == before + 3 * ETH - gas_cost
+    with dao.reverts("RevenuePoolNothingToClaim", alice.address):  # double claim
+        dao.transact(dao.pool.functions.claim(), alice)
+    with dao.reverts("RentalEscrowNotPending", rental_id, RELEASED):  # refund after success
+        dao.transact(dao.escrow.functions.refund(rental_id), renter)
+
+    dao.advance_time(3600)
+    assert not dao.access.functions.canDecrypt(1, renter.address).call()  # grant expired
+
+
+def test_defeated_rental_refunds_the_renter_once(
+    dao: Dao,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    renter: LocalAccount,
+    relayer: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
+    rental_id, proposal_id = rent(dao, renter, payment=2 * ETH)
+    with dao.reverts("RentalEscrowNotRefundable", rental_id, 0):  # still pending a vote
+        dao.transact(dao.escrow.functions.refund(rental_id), outsider)
+    dao.mine(2)
+    dao.transact(dao.governor.functions.castVote(proposal_id, AGAINST), alice)
+    dao.mine(21)
+    assert dao.governor.functions.state(proposal_id).call() == DEFEATED
+
+    before = dao.w3.eth.get_balance(renter.address)
+    dao.transact(
+        dao.escrow.functions.refund(rental_id), outsider
+    )  # anyone triggers; renter is paid
+    assert dao.w3.eth.get_balance(renter.address) == before + 2 * ETH
+    with dao.reverts("RentalEscrowNotPending", rental_id, REFUNDED):
+        dao.transact(dao.escrow.functions.refund(rental_id), outsider)
+    call = proposal_call(dao, rental_id, renter.address)
+    with dao.reverts("GovernorUnexpectedProposalState"):
+        dao.transact(dao.governor.functions.queue(*call), outsider)
+
+
+def test_tokens_acquired_after_the_snapshot_do_not_vote(
+    dao: Dao,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    carol: LocalAccount,
+    renter: LocalAccount,
+    relayer: LocalAccount,
+) -> None:
+    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
+    _, proposal_id = rent(dao, renter, payment=ETH)
+    dao.mine(2)
+    dao.contribute(dao.attestation(carol.address, score=1000), [validator], relayer)  # minted late
+    dao.transact(dao.token.functions.transfer(bob.address, 100 * ETH), alice)  # bought late
+    for late in (carol, bob):
+        receipt = dao.transact(dao.governor.functions.castVote(proposal_id, FOR), late)
+        assert dao.governor.events.VoteCast().process_receipt(receipt)[0]["args"]["weight"] == 0
+    assert dao.governor.functions.proposalVotes(proposal_id).call() == [0, 0, 0]
+    dao.transact(dao.governor.functions.castVote(proposal_id, FOR), alice)
+    assert dao.governor.functions.proposalVotes(proposal_id).call() == [0, 300 * ETH, 0]
+
+
+def test_withdrawn_contribution_earns_nothing_after_withdrawal(
+    dao: Dao,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    relayer: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    withdrawn = dao.attestation(alice.address, score=100)
+    dao.contribute(withdrawn, [validator], relayer)
+    dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
+    dao.transact(dao.pool.functions.deposit(), outsider, value=2 * ETH)  # 1 ETH each
+
+    with dao.reverts("RegistryNotContributor", withdrawn.fingerprint, bob.address):
+        dao.transact(dao.registry.functions.withdraw(withdrawn.fingerprint), bob)
+    receipt = dao.transact(dao.registry.functions.withdraw(withdrawn.fingerprint), alice)
+    assert dao.registry.events.ContributionWithdrawn().process_receipt(receipt)
+    assert dao.registry.functions.contributionOf(withdrawn.fingerprint).call()[2] == 0
+    assert dao.token.functions.balanceOf(alice.address).call() == 100 * ETH  # tokens stay
+
+    dao.transact(dao.pool.functions.deposit(), outsider, value=2 * ETH)  # all to bob now
+    assert dao.pool.functions.claimable(alice.address).call() == 1 * ETH
+    assert dao.pool.functions.claimable(bob.address).call() == 3 * ETH
+    with dao.reverts("RegistryNotContributor", withdrawn.fingerprint, alice.address):
+        dao.transact(dao.registry.functions.withdraw(withdrawn.fingerprint), alice)

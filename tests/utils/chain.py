@@ -1,0 +1,153 @@
+"""Driving the deployed contracts from tests: accounts, transactions, custom-error reverts, time."""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi import decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.types import TxReceipt
+
+from dao_service.chain import client
+from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.manifest import DeploymentManifest
+
+
+class Reverted(Exception):
+    def __init__(self, name: str, args: tuple[Any, ...]) -> None:
+        super().__init__(f"{name}{args}")
+        self.name, self.args_ = name, args
+
+
+@dataclass
+class Dao:
+    """The deployed DAO on a test chain, with helpers to act on it."""
+
+    w3: Web3
+    manifest: DeploymentManifest
+    errors: dict[bytes, tuple[str, list[str]]] = field(default_factory=dict)
+    nonce: int = 0
+
+    def __post_init__(self) -> None:
+        for deployed in self.manifest.contracts.values():
+            self.add_errors(deployed.abi)
+
+    def add_errors(self, abi: list[dict[str, Any]]) -> None:
+        for item in abi:
+            if item["type"] == "error":
+                types = [i["type"] if i["type"] != "tuple" else "tuple" for i in item["inputs"]]
+                selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                self.errors[selector] = (item["name"], types)
+
+    def __getattr__(self, name: str) -> Contract:
+        contract_names = {
+            "token": "DataToken",
+            "timelock": "DataTimelock",
+            "governor": "DataGovernor",
+            "access": "AccessRegistry",
+            "pool": "RevenuePool",
+            "registry": "ContributionRegistry",
+            "escrow": "RentalEscrow",
+        }
+        if name not in contract_names:
+            raise AttributeError(name)
+        return client.contract(self.w3, self.manifest, contract_names[name])
+
+    @property
+    def chain_id(self) -> int:
+        return self.manifest.chain_id
+
+    def transact(self, fn: ContractFunction, sender: LocalAccount, value: int = 0) -> TxReceipt:
+        try:
+            tx = fn.build_transaction({"from": sender.address, "value": value})
+            del tx["gas"]  # `send` estimates with a margin
+            return client.send(self.w3, sender, tx)
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self.decode(exc) from exc
+
+    def decode(self, exc: ContractCustomError | ContractLogicError) -> Exception:
+        data = exc.data if isinstance(exc.data, str) else None
+        if not data or len(data) < 10:
+            return exc
+        raw = bytes.fromhex(data.removeprefix("0x"))
+        if raw[:4] not in self.errors:
+            return exc
+        name, types = self.errors[raw[:4]]
+        values = decode(types, raw[4:])
+        return Reverted(
+            name,
+            tuple(
+                Web3.to_checksum_address(v) if t == "address" else v
+                for t, v in zip(types, values, strict=True)
+            ),
+        )
+
+    @contextmanager
+    def reverts(self, name: str, *args: Any) -> Iterator[None]:
+        try:
+            yield
+        except Reverted as reverted:
+            assert reverted.name == name, f"reverted with {reverted}, expected {name}"
+            if args:
+                assert reverted.args_ == args, f"reverted with {reverted.args_}, expected {args}"
+            return
+        raise AssertionError(f"did not revert (expected {name})")
+
+    def mine(self, blocks: int = 1) -> None:
+        self.w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+
+    def advance_time(self, seconds: int) -> None:
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.mine()
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def attestation(self, contributor: str, score: int, **overrides: Any) -> Attestation:
+        self.nonce += 1
+        values = {
+            "contributor": contributor,
+            "dataset_id": 1,
+            "fingerprint": keccak(text=f"export-{self.nonce}-{time.time_ns()}"),
+            "cid": f"bafkrei{self.nonce:052d}",
+            "score": score,
+            "deadline": self.now() + 3600,
+            "nonce": self.nonce,
+        }
+        return Attestation(**{**values, **overrides})
+
+    def sign(self, attestation: Attestation, *validators: LocalAccount) -> list[bytes]:
+        ordered = sorted(validators, key=lambda v: int(v.address, 16))
+        registry = self.manifest.address_of("ContributionRegistry")
+        return [sign_attestation(v, attestation, self.chain_id, registry) for v in ordered]
+
+    def contribute(
+        self, attestation: Attestation, validators: list[LocalAccount], relayer: LocalAccount
+    ) -> TxReceipt:
+        fn = self.registry.functions.contribute(
+            attestation.as_tuple(), self.sign(attestation, *validators)
+        )
+        return self.transact(fn, relayer)
+
+    def impersonate(self, address: str) -> None:
+        self.w3.provider.make_request("anvil_impersonateAccount", [address])  # type: ignore[arg-type]
+        self.w3.provider.make_request("anvil_setBalance", [address, hex(10**20)])  # type: ignore[arg-type]
+
+    def as_timelock(self, fn: ContractFunction) -> TxReceipt:
+        """Call `fn` from the timelock's address, as an executed proposal would."""
+        timelock = self.manifest.address_of("DataTimelock")
+        self.impersonate(timelock)
+        try:
+            tx_hash = fn.transact({"from": timelock})
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self.decode(exc) from exc
+        return self.w3.eth.wait_for_transaction_receipt(
+            tx_hash, poll_latency=client.RECEIPT_POLL_LATENCY
+        )
