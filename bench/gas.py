@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""Gas used by the DAO's transactions on a fresh anvil; prints a table.
+
+    .venv/bin/python bench/gas.py
+
+Targets (issue 3): one transaction per contribution, <= 200k gas first-time,
+<= 120k repeat, <= 80k per item in a batch of 100. Results and what dominates them:
+bench/RESULTS.md.
+"""
+
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+from rich.console import Console
+from rich.table import Table
+from web3 import Web3
+from web3.logs import DISCARD
+
+from dao_service.chain import client
+from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.compiler import compile_project
+from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
+from dao_service.core import paths
+from dao_service.core.config import Settings
+from dao_service.stack import chain_node
+
+ROOT = paths.PROJECT_ROOT
+ETH = 10**18
+
+
+def load_deploy() -> Any:
+    spec = importlib.util.spec_from_file_location("deploy", ROOT / "scripts" / "deploy.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Bench:
+    def __init__(self, w3: Web3, manifest: Any) -> None:
+        self.w3, self.manifest = w3, manifest
+        self.validator = dev_account(VALIDATOR_INDEX)
+        self.relayer = dev_account(8)
+        self.registry = client.contract(w3, manifest, "ContributionRegistry")
+        self.nonce = 0
+
+    def attestation(
+        self, contributor: str, score: int = 100
+    ) -> tuple[tuple[Any, ...], list[bytes]]:
+        self.nonce += 1
+        a = Attestation(
+            contributor=contributor,
+            dataset_id=1,
+            fingerprint=keccak(text=f"bench-{self.nonce}"),
+            cid="bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
+            score=score,
+            deadline=2**40,
+            nonce=self.nonce,
+        )
+        sig = sign_attestation(self.validator, a, self.manifest.chain_id, self.registry.address)
+        return a.as_tuple(), [sig]
+
+    def gas(self, fn: Any, sender: Any = None, value: int = 0) -> int:
+        sender = sender or self.relayer
+        tx = fn.build_transaction({"from": sender.address, "value": value})
+        del tx["gas"]
+        return int(client.send(self.w3, sender, tx)["gasUsed"])
+
+
+def fresh_address(i: int) -> str:
+    return Web3.to_checksum_address(keccak(text=f"contributor-{i}")[:20])
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), chain_port=18545 + 37)
+        anvil = chain_node.anvil_process(settings)
+        anvil.start()
+        try:
+            anvil.wait_ready(
+                lambda: chain_node.chain_answers(settings.chain_rpc_url) is not None, 30
+            )
+            rows = measure(client.connect(settings.chain_rpc_url))
+        finally:
+            anvil.stop()
+    table = Table(title="Gas per transaction (anvil, solc 0.8.28, optimizer 200 runs)")
+    for column in ("operation", "gas", "target"):
+        table.add_column(column, justify="right" if column != "operation" else "left")
+    for operation, gas, target in rows:
+        table.add_row(operation, f"{gas:,}", target)
+    Console().print(table)
+    return 0
+
+
+def measure(w3: Web3) -> list[tuple[str, int, str]]:
+    deploy = load_deploy()
+    validators = [dev_account(VALIDATOR_INDEX).address]
+    params = {**deploy.LOCAL_PARAMETERS, "validators": validators}
+    compiled = compile_project(ROOT / ".build" / "bench-cache")
+    manifest = deploy.deploy_all(
+        w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
+    )
+    b = Bench(w3, manifest)
+    rows: list[tuple[str, int, str]] = []
+    contribute = b.registry.functions.contribute
+    batch = b.registry.functions.contributeBatch
+
+    voter, other = dev_account(2), dev_account(3)
+    first_ever = b.gas(contribute(*b.attestation(other.address)))
+    rows.append(("contribute, very first on a fresh deployment", first_ever, ""))
+    first_time = b.gas(contribute(*b.attestation(voter.address)))
+    rows.append(("contribute, first-time contributor", first_time, "<= 200,000"))
+    repeat = b.gas(contribute(*b.attestation(voter.address)))
+    rows.append(("contribute, repeat contributor", repeat, "<= 120,000"))
+
+    counter = 0
+    for size in (1, 10, 100):
+        for label, repeat in (("new", False), ("repeat", True)):
+            items = []
+            for _ in range(size):
+                counter += 1
+                who = voter.address if repeat else fresh_address(counter)
+                items.append(b.attestation(who))
+            gas = b.gas(batch([i[0] for i in items], [i[1] for i in items]))
+            target = "<= 80,000" if size == 100 else ""
+            rows.append((f"batch of {size}, {label} contributors, per item", gas // size, target))
+
+    escrow = client.contract(w3, manifest, "RentalEscrow")
+    governor = client.contract(w3, manifest, "DataGovernor")
+    pool = client.contract(w3, manifest, "RevenuePool")
+    renter = dev_account(5)
+    tx = escrow.functions.requestRental(1, 3600, "bench rental").build_transaction(
+        {"from": renter.address, "value": ETH}
+    )
+    del tx["gas"]
+    receipt = client.send(w3, renter, tx)
+    rows.append(("propose (requestRental + escrow)", int(receipt["gasUsed"]), ""))
+    event = escrow.events.RentalRequested().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    rental_id, proposal_id = event["rentalId"], event["proposalId"]
+    w3.provider.make_request("anvil_mine", ["0x2"])  # type: ignore[arg-type]
+    rows.append(("vote", b.gas(governor.functions.castVote(proposal_id, 1), voter), ""))
+    b.gas(governor.functions.castVote(proposal_id, 1), other)
+    w3.provider.make_request("anvil_mine", ["0x15"])  # type: ignore[arg-type]
+    targets, values, calldatas = escrow.functions.proposalActions(
+        rental_id, renter.address, 1, 3600
+    ).call()
+    description_hash = keccak(
+        text=escrow.functions.proposalDescription(rental_id, "bench rental").call()
+    )
+    call = (targets, values, calldatas, description_hash)
+    rows.append(("queue", b.gas(governor.functions.queue(*call)), ""))
+    w3.provider.make_request("evm_increaseTime", [61])  # type: ignore[arg-type]
+    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    rows.append(
+        ("execute (grant access + release to pool)", b.gas(governor.functions.execute(*call)), "")
+    )
+    rows.append(("claim", b.gas(pool.functions.claim(), voter), ""))
+
+    tx = escrow.functions.requestRental(1, 3600, "refunded").build_transaction(
+        {"from": renter.address, "value": ETH}
+    )
+    del tx["gas"]
+    refund_receipt = client.send(w3, renter, tx)
+    refund_id = escrow.events.RentalRequested().process_receipt(refund_receipt, errors=DISCARD)[0][
+        "args"
+    ]["rentalId"]
+    w3.provider.make_request("anvil_mine", ["0x20"])  # type: ignore[arg-type]
+    rows.append(("refund (defeated rental)", b.gas(escrow.functions.refund(refund_id), renter), ""))
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
