@@ -34,23 +34,11 @@ def _options(
 
 
 def main() -> None:
+    """Usage errors (exit 2) and --help are click's; DataDaoError becomes one red line."""
     try:
-        code = app(standalone_mode=False)
+        app()
     except DataDaoError as exc:
         if _verbose:
             error_console.print_exception()
         error_console.print(f"[bold red]error:[/] {exc.user_message}", highlight=False)
         sys.exit(1)
-    except typer.Abort:
-        error_console.print("Aborted.")
-        sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)

@@ -30,7 +30,7 @@ def _urls_table(settings: Settings) -> Table:
     table.add_row("IPFS RPC API", ipfs_node.api_http_url(settings))
     table.add_row("IPFS gateway", settings.ipfs_gateway_url)
     table.add_row("contracts manifest", str(settings.manifest_file))
-    table.add_row("service (web form)", settings.service_url + "/")
+    table.add_row("service (API docs)", settings.service_url + "/docs")
     table.add_row("health", settings.service_url + "/healthz")
     table.add_row("logs", str(settings.logs_dir))
     return table
@@ -82,7 +82,9 @@ def up(
         console.print(_urls_table(settings))
         console.print("[green]The stack is up.[/] Press Ctrl-C to stop it.")
 
-    supervisor.run_stack(settings, ready, log=lambda line: console.print(line, highlight=False))
+    supervisor.run_stack(
+        settings, ready, log=lambda line: console.print(line, highlight=False, soft_wrap=True)
+    )
     console.print("Stopped.")
 
 
