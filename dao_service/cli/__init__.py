@@ -9,7 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
-from dao_service.cli import stack
+from dao_service.cli import stack, validate
 from dao_service.exceptions import DataDaoError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 stack.register(app)
+validate.register(app)
 
 error_console = Console(stderr=True)
 _verbose = False
