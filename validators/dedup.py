@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exact (fingerprint BLOB PRIMARY KEY) WITHOUT ROWID;
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS bindings (
 ) WITHOUT ROWID;
 """
 LOOKUP_CHUNK = 500
+T = TypeVar("T", bytes, int)
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,14 @@ class DedupIndex:
     def known_band_keys(self, keys: Iterable[int]) -> set[int]:
         return self._present("bands", "band_key", list(keys))
 
-    def _present(self, table: str, column: str, values: list[object]) -> set[object]:  # type: ignore[misc]
-        found: set[object] = set()
+    def _present(self, table: str, column: str, values: list[T]) -> set[T]:
+        found: set[T] = set()
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = values[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk)
+            rows = self._db.execute(
+                f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk
+            )
             found.update(row[0] for row in rows)
         return found
 

@@ -82,38 +82,52 @@ def validate_export(data: bytes, context: ValidationContext, index: DedupIndex) 
 def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupIndex) -> list[Check]:
     checks = []
     if parsed.account_id is None:
-        checks.append(not_available("verification code", "this kind of export has no account to post from"))
+        checks.append(
+            not_available("verification code", "this kind of export has no account to post from")
+        )
         checks.append(not_available("account binding", "this kind of export names no account"))
     else:
         expected = verification_code(context.wallet, context.chain_id, context.registry)
         found: set[str] = set()
         for record in parsed.records:
             if record.authored_by_account and (
-                parsed.export_time is None or record.created_at is None or record.created_at <= parsed.export_time
+                parsed.export_time is None
+                or record.created_at is None
+                or record.created_at <= parsed.export_time
             ):
                 found |= codes_in(record.text)
         if expected in found:
-            checks.append(passed("verification code", f"{expected} posted by the account before the export"))
+            checks.append(
+                passed("verification code", f"{expected} posted by the account before the export")
+            )
         elif found:
-            checks.append(failed("verification code", f"the account posted {sorted(found)[0]}, "
-                                 f"the code of another wallet (this wallet's is {expected})"))  # fmt: skip
+            reason = f"the account posted {sorted(found)[0]}, the code of another wallet"
+            checks.append(failed("verification code", f"{reason} (this wallet's is {expected})"))
         else:
-            checks.append(not_available("verification code", f"{expected} not found in the account's items"))
+            checks.append(
+                not_available("verification code", f"{expected} not found in the account's items")
+            )
         bound = index.bound_wallet(parsed.source, parsed.account_id)
         if bound is None:
-            checks.append(passed("account binding", f"first use of {parsed.source} account "
-                                 f"{parsed.account_id}; it will be bound to {context.wallet}"))  # fmt: skip
+            reason = f"first use of {parsed.source} account {parsed.account_id}"
+            checks.append(
+                passed("account binding", f"{reason}; it will be bound to {context.wallet}")
+            )
         elif bound.lower() == context.wallet.lower():
             checks.append(passed("account binding", f"account already bound to {context.wallet}"))
         else:
-            checks.append(failed("account binding", f"{parsed.source} account {parsed.account_id} "
-                                 f"is bound to another wallet ({bound})"))  # fmt: skip
+            reason = f"{parsed.source} account {parsed.account_id} is bound to another wallet"
+            checks.append(failed("account binding", f"{reason} ({bound})"))
     if context.signature_verified is None:
         checks.append(not_available("wallet signature", "checked by the service at upload"))
     elif context.signature_verified:
         checks.append(passed("wallet signature", "the wallet signed the export's SHA-256"))
     else:
-        checks.append(failed("wallet signature", "the signature over the export's SHA-256 is not the wallet's"))
+        checks.append(
+            failed(
+                "wallet signature", "the signature over the export's SHA-256 is not the wallet's"
+            )
+        )
     return checks
 
 
@@ -125,7 +139,9 @@ def _judge(
     report.total_records = len(parsed.records)
     authentic = all(c.status == CheckStatus.PASS for c in parsed.authenticity)
     report.authenticity_score = 1.0 if authentic else 0.0
-    report.rejection_reasons += [f"authenticity: {c.reason}" for c in parsed.authenticity if c.status == CheckStatus.FAIL]
+    report.rejection_reasons += [
+        f"authenticity: {c.reason}" for c in parsed.authenticity if c.status == CheckStatus.FAIL
+    ]
 
     try:
         report.ownership = _ownership(parsed, context, index)
@@ -133,15 +149,25 @@ def _judge(
         report.rejection_reasons.append(exc.user_message)
         return Validation(report)
     status = {c.name: c.status for c in report.ownership}
-    report.rejection_reasons += [f"ownership: {c.reason}" for c in report.ownership if c.status == CheckStatus.FAIL]
+    report.rejection_reasons += [
+        f"ownership: {c.reason}" for c in report.ownership if c.status == CheckStatus.FAIL
+    ]
     if context.require_code and status["verification code"] != CheckStatus.PASS:
-        report.rejection_reasons.append("ownership: this DAO requires the verification code in the export")
+        report.rejection_reasons.append(
+            "ownership: this DAO requires the verification code in the export"
+        )
     if status["verification code"] == CheckStatus.PASS:
         ownership, why = OWNERSHIP_CODE, "verification code posted from the account"
     elif parsed.account_id is not None:
-        ownership, why = OWNERSHIP_BOUND_ACCOUNT, "account bound to this wallet, no verification code"
+        ownership, why = (
+            OWNERSHIP_BOUND_ACCOUNT,
+            "account bound to this wallet, no verification code",
+        )
     else:
-        ownership, why = OWNERSHIP_SIGNATURE_ONLY, "no account identity: the wallet's signature only"
+        ownership, why = (
+            OWNERSHIP_SIGNATURE_ONLY,
+            "no account identity: the wallet's signature only",
+        )
     report.ownership_score = ownership
 
     normalised = [fingerprints.normalise(r.text) for r in parsed.records]
@@ -174,9 +200,12 @@ def _judge(
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(
             f"nothing new: none of the {report.total_records} records adds to the dataset "
-            f"({report.duplicate_records} already in it, {report.low_quality_records} of no quality)"
+            f"({report.duplicate_records} already in it, "
+            f"{report.low_quality_records} of no quality)"
         )
     report.accepted = not report.rejection_reasons
     report.score = value if report.accepted else 0
     binding = (parsed.source, parsed.account_id, context.wallet) if parsed.account_id else None
-    return Validation(report, new_records if report.accepted else [], binding if report.accepted else None)
+    return Validation(
+        report, new_records if report.accepted else [], binding if report.accepted else None
+    )

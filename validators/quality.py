@@ -1,11 +1,11 @@
 """Quality of each record, in [0, 1], with the reason for its value.
 
-  0.0  empty; "[deleted]"/"[removed]"; a repost (retweet) of someone else's text;
-       the same text 3+ times in the export (bot-like); a run of one character;
-       a copy of an earlier record in the same export
-  0.3  under 3 words
-  0.7  under 10 words
-  1.0  otherwise
+0.0  empty; "[deleted]"/"[removed]"; a repost (retweet) of someone else's text;
+     the same text 3+ times in the export (bot-like); a run of one character;
+     a copy of an earlier record in the same export
+0.3  under 3 words
+0.7  under 10 words
+1.0  otherwise
 """
 
 from collections import Counter

@@ -11,7 +11,13 @@ from dao_service.chain.manifest import load_manifest
 from dao_service.cli.options import DataDirOption, JsonOption, settings_from
 from dao_service.core.config import Settings
 from dao_service.exceptions import ConfigurationError
-from validators import CheckStatus, DedupIndex, ValidationContext, validate_export, verification_code
+from validators import (
+    CheckStatus,
+    DedupIndex,
+    ValidationContext,
+    validate_export,
+    verification_code,
+)
 from validators.report import ValidationReport
 
 console = Console()
@@ -25,12 +31,16 @@ STATUS_STYLE = {
 
 def _wallet(value: str) -> str:
     if not is_address(value):
-        raise typer.BadParameter(f"{value!r} is not an Ethereum address (0x followed by 40 hex digits).")
+        raise typer.BadParameter(
+            f"{value!r} is not an Ethereum address (0x followed by 40 hex digits)."
+        )
     return to_checksum_address(value)
 
 
 WalletOption = typer.Option(..., "--wallet", help="Your wallet address (0x...).", callback=_wallet)
-ChainIdOption = typer.Option(None, "--chain-id", help="Chain id of the DAO (default: the local stack's).")
+ChainIdOption = typer.Option(
+    None, "--chain-id", help="Chain id of the DAO (default: the local stack's)."
+)
 RegistryOption = typer.Option(
     None, "--registry", help="ContributionRegistry address (default: the local stack's)."
 )
@@ -66,14 +76,18 @@ def code(
     cid, reg = deployment(settings_from(data_dir), chain_id, registry)
     value = verification_code(wallet, cid, reg)
     if as_json:
-        typer.echo(f'{{"wallet": "{wallet}", "chain_id": {cid}, "registry": "{reg}", "code": "{value}"}}')
+        typer.echo(
+            f'{{"wallet": "{wallet}", "chain_id": {cid}, "registry": "{reg}", "code": "{value}"}}'
+        )
         return
     console.print(f"Post this from your account, then request your export:\n\n  [bold]{value}[/]\n")
     console.print(f"It binds the account to {wallet} for the DAO at {reg} (chain {cid}).")
 
 
 def validate(
-    export: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The export file."),
+    export: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="The export file."
+    ),
     wallet: str = WalletOption,
     chain_id: int | None = ChainIdOption,
     registry: str | None = RegistryOption,
@@ -93,7 +107,9 @@ def validate(
         with console.status(f"Validating {export.name} ..."):
             report = validate_export(
                 export.read_bytes(),
-                ValidationContext(wallet=wallet, chain_id=cid, registry=reg, require_code=require_code),
+                ValidationContext(
+                    wallet=wallet, chain_id=cid, registry=reg, require_code=require_code
+                ),
                 index,
             ).report
     finally:
@@ -121,7 +137,9 @@ def _print(report: ValidationReport) -> None:
             score.add_row(line.signal, f"{line.value:g}", line.reason)
         console.print(score)
     if report.accepted:
-        console.print(f"[green]Accepted[/]: score {report.score}, {report.new_records} new records.")
+        console.print(
+            f"[green]Accepted[/]: score {report.score}, {report.new_records} new records."
+        )
     else:
         console.print("[red]Rejected[/]:")
         for reason in report.rejection_reasons:

@@ -14,17 +14,72 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-WORDS = (
-    "data model governance token vote rental privacy archive export reddit thread comment "
-    "café naïve résumé 東京 مرحبا emoji 🚀 quote \"double\" 'single' comma, semicolon; new "
-    "river mountain coffee bicycle library garden music winter summer football chess code"
-).split()
+WORDS = [
+    "data",
+    "model",
+    "governance",
+    "token",
+    "vote",
+    "rental",
+    "privacy",
+    "archive",
+    "export",
+    "reddit",
+    "thread",
+    "comment",
+    "café",
+    "naïve",
+    "résumé",
+    "東京",
+    "مرحبا",
+    "emoji",
+    "🚀",
+    "quote",
+    '"double"',
+    "'single'",
+    "comma,",
+    "semicolon;",
+    "new",
+    "river",
+    "mountain",
+    "coffee",
+    "bicycle",
+    "library",
+    "garden",
+    "music",
+    "winter",
+    "summer",
+    "football",
+    "chess",
+    "code",
+]
 
 REDDIT_EXPORT_TIME = datetime(2026, 10, 1, 12, 0, 0, tzinfo=UTC)
 REDDIT_REGISTERED = datetime(2019, 3, 14, 9, 30, 0, tzinfo=UTC)
 
 
-SYLLABLES = "ka lo mi ne ru sa te vo zu bra chi dre fla gno pli qua stro tri wen yel".split()
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "sa",
+    "te",
+    "vo",
+    "zu",
+    "bra",
+    "chi",
+    "dre",
+    "fla",
+    "gno",
+    "pli",
+    "qua",
+    "stro",
+    "tri",
+    "wen",
+    "yel",
+]
 
 
 def word(rng: random.Random) -> str:
@@ -51,7 +106,9 @@ class RedditExportSpec:
     posts: list[dict[str, str]] = field(default_factory=list)
 
 
-def reddit_spec(seed: int = 1, comments: int = 40, posts: int = 8, account: str = "alice_redditor") -> RedditExportSpec:
+def reddit_spec(
+    seed: int = 1, comments: int = 40, posts: int = 8, account: str = "alice_redditor"
+) -> RedditExportSpec:
     rng = random.Random(seed)
     spec = RedditExportSpec(account=account)
     span = (spec.export_time - spec.registered).total_seconds()
@@ -59,7 +116,7 @@ def reddit_spec(seed: int = 1, comments: int = 40, posts: int = 8, account: str 
         moment = spec.registered + timedelta(seconds=rng.uniform(0, span * 0.99))
         body = sentence(rng, rng.randint(12, 40))
         if i % 7 == 3:
-            body += "\n\nSecond paragraph, with \"quotes\", commas, and a link https://example.org/x"
+            body += '\n\nSecond paragraph, with "quotes", commas, and a link https://example.org/x'
         if i % 13 == 5:
             body = "[deleted]"
         spec.comments.append(
@@ -103,7 +160,18 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> bytes:
 
 
 POSTS_COLUMNS = ["id", "permalink", "date", "ip", "subreddit", "gildings", "title", "url", "body"]
-COMMENTS_COLUMNS = ["id", "permalink", "date", "ip", "subreddit", "gildings", "link", "parent", "body", "media"]
+COMMENTS_COLUMNS = [
+    "id",
+    "permalink",
+    "date",
+    "ip",
+    "subreddit",
+    "gildings",
+    "link",
+    "parent",
+    "body",
+    "media",
+]
 
 
 def reddit_files(spec: RedditExportSpec) -> dict[str, bytes]:
@@ -118,12 +186,16 @@ def reddit_files(spec: RedditExportSpec) -> dict[str, bytes]:
         "statistics.csv": _csv(["statistic", "value"], statistics),
         "posts.csv": _csv(POSTS_COLUMNS, spec.posts),
         "comments.csv": _csv(COMMENTS_COLUMNS, spec.comments),
-        "post_votes.csv": _csv(["id", "permalink", "direction"], [{"id": "v1", "permalink": "x", "direction": "up"}]),
+        "post_votes.csv": _csv(
+            ["id", "permalink", "direction"], [{"id": "v1", "permalink": "x", "direction": "up"}]
+        ),
     }
 
 
 def with_checkfile(files: dict[str, bytes]) -> dict[str, bytes]:
-    rows = [{"filename": n, "sha256": hashlib.sha256(d).hexdigest()} for n, d in sorted(files.items())]
+    rows = [
+        {"filename": n, "sha256": hashlib.sha256(d).hexdigest()} for n, d in sorted(files.items())
+    ]
     return {**files, "checkfile.csv": _csv(["filename", "sha256"], rows)}
 
 
@@ -165,7 +237,15 @@ def x_spec(seed: int = 2, tweets: int = 30) -> XArchiveSpec:
         text = sentence(rng, rng.randint(8, 30))
         if i % 9 == 4:
             text = "RT @someone: " + text
-        spec.tweets.append({"tweet": {"id_str": str(10**17 + seed * 1000 + i), "full_text": text, "created_at": x_time(moment)}})
+        spec.tweets.append(
+            {
+                "tweet": {
+                    "id_str": str(10**17 + seed * 1000 + i),
+                    "full_text": text,
+                    "created_at": x_time(moment),
+                }
+            }
+        )
     return spec
 
 

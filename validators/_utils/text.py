@@ -69,8 +69,12 @@ def parse_ytd(name: str, data: bytes) -> Any:
     text = decode_utf8(name, data)
     head, separator, body = text.partition("=")
     if not separator or not head.strip().startswith("window."):
-        raise ExportRejected(f"{name} is not an X archive data file (no `window.... =` assignment).")
+        raise ExportRejected(
+            f"{name} is not an X archive data file (no `window.... =` assignment)."
+        )
     try:
         return json.loads(body.strip().rstrip(";"))
     except json.JSONDecodeError as exc:
-        raise ExportRejected(f"{name} holds malformed JSON at line {exc.lineno}: {exc.msg}.") from exc
+        raise ExportRejected(
+            f"{name} holds malformed JSON at line {exc.lineno}: {exc.msg}."
+        ) from exc

@@ -1,13 +1,14 @@
 """Safe, in-memory unpacking of export archives.
 
 Every limit is checked against what is actually decompressed, not what the archive
-declares, and reading stops at the first byte past a limit: a zip bomb costs at most
-`max_uncompressed` bytes of memory and is refused as soon as it exceeds it.
+declares, and reading stops at the first chunk past a limit: a zip bomb is refused
+after at most `max_ratio` x its compressed size (or `max_uncompressed`) of memory.
 """
 
 import io
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -65,7 +66,9 @@ def unpack_zip(data: bytes, limits: UnpackLimits = UnpackLimits()) -> dict[str, 
         if entry.is_dir():
             continue
         if len(PurePosixPath(name).parts) > limits.max_depth:
-            raise ExportRejected(f"Archive entry {name!r} is nested deeper than {limits.max_depth}.")
+            raise ExportRejected(
+                f"Archive entry {name!r} is nested deeper than {limits.max_depth}."
+            )
         if name in files:
             raise ExportRejected(f"The archive has two entries named {name!r}.")
         content = _read_entry(archive, entry, name, limits, limits.max_uncompressed - total)
@@ -96,6 +99,13 @@ def _read_entry(
                     )
     except ExportRejected:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise ExportRejected(f"Archive entry {name!r} is damaged ({exc}).") from exc
     return bytes(out)

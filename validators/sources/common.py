@@ -26,11 +26,12 @@ def date_checks(
         checks.append(failed("dates", "the export time is missing or unreadable"))
         return checks
     late = [r for r in records if r.created_at and r.created_at > export_time]
+    exported = f"{export_time:%Y-%m-%d %H:%M}"
     checks.append(
         failed("no items after export", f"{len(late)} items dated after the export time "
-               f"{export_time:%Y-%m-%d %H:%M}, first {late[0].record_id}")
+               f"{exported}, first {late[0].record_id}")
         if late
-        else passed("no items after export", f"every item is dated before {export_time:%Y-%m-%d %H:%M}")
+        else passed("no items after export", f"every item is dated before {exported}")
     )  # fmt: skip
     if registered_at is None:
         checks.append(not_available("no items before registration", "no registration date"))

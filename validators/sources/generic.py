@@ -21,7 +21,9 @@ def _items(name: str, text: str) -> list[Any]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ExportRejected(f"{name} is malformed JSON at line {exc.lineno}: {exc.msg}.") from exc
+            raise ExportRejected(
+                f"{name} is malformed JSON at line {exc.lineno}: {exc.msg}."
+            ) from exc
         return list(value)
     if stripped.startswith("{"):
         items = []
@@ -30,7 +32,9 @@ def _items(name: str, text: str) -> list[Any]:
                 try:
                     items.append(json.loads(line))
                 except json.JSONDecodeError as exc:
-                    raise ExportRejected(f"{name} line {number} is not a JSON object: {exc.msg}.") from exc
+                    raise ExportRejected(
+                        f"{name} line {number} is not a JSON object: {exc.msg}."
+                    ) from exc
         return items
     return []
 
@@ -70,7 +74,10 @@ class GenericExport:
             passed("readable", f"{len(records)} items with text fields")
             if records
             else failed("readable", "the export holds no items"),
-            failed("no future dates", f"{len(future)} items are dated in the future, first {future[0].record_id}")
+            failed(
+                "no future dates",
+                f"{len(future)} items are dated in the future, first {future[0].record_id}",
+            )
             if future
             else passed("no future dates", "no item is dated in the future"),
         ]

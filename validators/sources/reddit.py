@@ -21,7 +21,9 @@ class RedditExport:
         checks: list[Check] = [self._checkfile(files)]
         header, rows = read_csv("statistics.csv", files["statistics.csv"])
         checks.append(self._columns("statistics.csv", header, STATISTICS_COLUMNS))
-        statistics = {r.get("statistic", "").strip().lower(): (r.get("value") or "").strip() for r in rows}
+        statistics = {
+            r.get("statistic", "").strip().lower(): (r.get("value") or "").strip() for r in rows
+        }
         account_name = statistics.get("account name") or None
         export_time = parse_time(statistics.get("export time"))
         registered_at = parse_time(statistics.get("registration date"))
@@ -41,8 +43,10 @@ class RedditExport:
             header, rows = read_csv(name, files[name])
             checks.append(self._columns(name, header, columns))
             for row in rows:
-                text = (row.get("body") or "") if kind == "comment" else "\n".join(
-                    part for part in (row.get("title"), row.get("body")) if part
+                text = (
+                    (row.get("body") or "")
+                    if kind == "comment"
+                    else "\n".join(part for part in (row.get("title"), row.get("body")) if part)
                 )
                 records.append(
                     Record(

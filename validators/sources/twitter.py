@@ -4,7 +4,7 @@ described by `data/manifest.js` (account, generation date, files and their count
 import re
 from typing import Any
 
-from validators._utils.text import parse_ytd, parse_time
+from validators._utils.text import parse_time, parse_ytd
 from validators.exceptions import ExportRejected
 from validators.report import Check, ParsedExport, Record
 from validators.sources.common import date_checks, failed, passed
@@ -26,7 +26,11 @@ class TwitterArchive:
 
     def parse(self, files: dict[str, bytes]) -> ParsedExport:
         account_items = parse_ytd("data/account.js", files["data/account.js"])
-        account = _dig(account_items[0], "account") if isinstance(account_items, list) and account_items else None
+        account = (
+            _dig(account_items[0], "account")
+            if isinstance(account_items, list) and account_items
+            else None
+        )
         if not isinstance(account, dict):
             raise ExportRejected("data/account.js holds no account record.")
         manifest = parse_ytd("data/manifest.js", files["data/manifest.js"])
@@ -88,12 +92,16 @@ class TwitterArchive:
         return passed("account identity", f"@{username} ({account_id}) in manifest and account.js")
 
     @staticmethod
-    def _manifest_files(manifest: dict[str, Any], files: dict[str, bytes], parsed: dict[str, Any]) -> Check:
+    def _manifest_files(
+        manifest: dict[str, Any], files: dict[str, bytes], parsed: dict[str, Any]
+    ) -> Check:
         described: dict[str, int] = {}
         for data_type in (manifest.get("dataTypes") or {}).values():
             for entry in (data_type or {}).get("files", []) or []:
                 try:
-                    described[str(entry["fileName"]).removeprefix("./")] = int(entry.get("count", 0))
+                    described[str(entry["fileName"]).removeprefix("./")] = int(
+                        entry.get("count", 0)
+                    )
                 except (KeyError, TypeError, ValueError):
                     return failed("manifest", "a manifest file entry lacks fileName or count")
         for name, count in sorted(described.items()):

@@ -1,0 +1,75 @@
+"""Only new records count: re-uploads, re-zipped and lightly edited copies add nothing;
+the index survives a restart."""
+
+import random
+import zipfile
+from pathlib import Path
+
+from tests.utils.exports import reddit_files, reddit_spec, with_checkfile, zip_files
+from tests.validators.conftest import run
+from validators import DedupIndex
+
+
+def test_same_export_twice_adds_nothing(index: DedupIndex) -> None:
+    data = zip_files(with_checkfile(reddit_files(reddit_spec())))
+    first = run(data, index)
+    assert first.report.accepted
+    first.commit(index)
+    again = run(data, index)
+    assert not again.report.accepted and again.report.new_records == 0
+    assert "nothing new" in again.report.rejection_reasons[0]
+    assert again.report.fingerprint == first.report.fingerprint
+
+
+def test_rezipped_copy_has_the_same_fingerprint_and_adds_nothing(index: DedupIndex) -> None:
+    files = with_checkfile(reddit_files(reddit_spec()))
+    first = run(zip_files(files), index)
+    first.commit(index)
+    reordered = dict(reversed(list(files.items())))
+    rezipped = run(zip_files(reordered, zipfile.ZIP_STORED), index)
+    assert rezipped.report.fingerprint == first.report.fingerprint
+    assert rezipped.report.new_records == 0 and not rezipped.report.accepted
+
+
+def test_lightly_edited_copy_adds_nothing(index: DedupIndex) -> None:
+    spec = reddit_spec(comments=60)
+    run(zip_files(with_checkfile(reddit_files(spec))), index).commit(index)
+    rng = random.Random(7)
+    for comment in spec.comments:
+        words = comment["body"].split()
+        if len(words) > 12:
+            words[rng.randrange(len(words))] = "edited"  # one word changed in every comment
+            comment["body"] = " ".join(words) + "!!"
+    edited = run(zip_files(with_checkfile(reddit_files(spec))), index)
+    assert edited.report.new_records == 0, edited.report.breakdown
+    assert not edited.report.accepted
+
+
+def test_partial_overlap_counts_only_new_records(index: DedupIndex) -> None:
+    old = reddit_spec(seed=1, comments=30, posts=0)
+    run(zip_files(with_checkfile(reddit_files(old))), index).commit(index)
+    newer = reddit_spec(seed=2, comments=10, posts=0)
+    newer.comments = old.comments + newer.comments
+    result = run(zip_files(with_checkfile(reddit_files(newer))), index)
+    assert result.report.accepted
+    assert result.report.new_records == 9  # the 10 new comments, less one "[deleted]"
+    assert result.report.uniqueness == 9 / 40
+
+
+def test_index_persists_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    data = zip_files(with_checkfile(reddit_files(reddit_spec())))
+    first_index = DedupIndex(path)
+    run(data, first_index).commit(first_index)
+    count = first_index.record_count()
+    first_index.close()
+
+    reopened = DedupIndex(path)
+    assert reopened.record_count() == count > 0
+    assert run(data, reopened).report.new_records == 0
+    assert reopened.bound_wallet("reddit", "alice_redditor") is not None
+
+
+def test_scoring_is_deterministic(index: DedupIndex) -> None:
+    data = zip_files(with_checkfile(reddit_files(reddit_spec(seed=4))))
+    assert run(data, index).report == run(data, DedupIndex(":memory:")).report

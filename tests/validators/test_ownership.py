@@ -1,0 +1,92 @@
+"""Ownership: verification code, account binding and the wallet's signature, each reported
+as pass / fail / not available, and the acceptance policy built on them."""
+
+from datetime import timedelta
+
+from tests.utils.exports import (
+    reddit_export,
+    reddit_files,
+    reddit_spec,
+    reddit_time,
+    with_checkfile,
+    zip_files,
+)
+from tests.validators.conftest import CHAIN_ID, OTHER_WALLET, REGISTRY, WALLET, run
+from validators import CheckStatus, DedupIndex, verification_code
+
+
+def export_with_comment(text: str, days_before_export: int = 10, seed: int = 1) -> bytes:
+    spec = reddit_spec(seed=seed)
+    spec.comments[0]["body"] = text
+    spec.comments[0]["date"] = reddit_time(spec.export_time - timedelta(days=days_before_export))
+    return zip_files(with_checkfile(reddit_files(spec)))
+
+
+def ownership(validation) -> dict[str, CheckStatus]:  # type: ignore[no-untyped-def]
+    return {c.name: c.status for c in validation.report.ownership}
+
+
+def test_code_is_derived_from_wallet_and_deployment() -> None:
+    code = verification_code(WALLET, CHAIN_ID, REGISTRY)
+    assert code.startswith("DATADAO-") and len(code) == len("DATADAO-XXXXX-XXXXX")
+    assert code == verification_code(WALLET.lower(), CHAIN_ID, REGISTRY)
+    assert code != verification_code(OTHER_WALLET, CHAIN_ID, REGISTRY)
+    assert code != verification_code(WALLET, 1, REGISTRY)
+    assert code != verification_code(WALLET, CHAIN_ID, OTHER_WALLET)
+
+
+def test_posted_code_proves_ownership_and_scores_highest(index: DedupIndex) -> None:
+    code = verification_code(WALLET, CHAIN_ID, REGISTRY)
+    result = run(export_with_comment(f"Binding my account to the data DAO: {code.lower()}"), index)
+    assert result.report.accepted
+    assert ownership(result)["verification code"] == CheckStatus.PASS
+    assert result.report.ownership_score == 1.0
+
+    without = run(reddit_export(), DedupIndex(":memory:"))
+    assert ownership(without)["verification code"] == CheckStatus.NOT_AVAILABLE
+    assert without.report.accepted and without.report.ownership_score == 0.6
+    assert result.report.score > without.report.score
+
+
+def test_code_of_another_wallet_rejects(index: DedupIndex) -> None:
+    other = verification_code(OTHER_WALLET, CHAIN_ID, REGISTRY)
+    result = run(export_with_comment(f"verifying {other}"), index)
+    assert ownership(result)["verification code"] == CheckStatus.FAIL
+    assert not result.report.accepted
+    assert any("the code of another wallet" in r for r in result.report.rejection_reasons)
+
+
+def test_dao_can_require_the_code(index: DedupIndex) -> None:
+    result = run(reddit_export(), index, require_code=True)
+    assert not result.report.accepted
+    assert "requires the verification code" in " ".join(result.report.rejection_reasons)
+
+
+def test_account_is_bound_to_the_first_wallet_only(index: DedupIndex) -> None:
+    first = run(export_with_comment("first upload with some words in it", seed=1), index)
+    assert first.report.accepted
+    first.commit(index)
+    assert index.bound_wallet("reddit", "alice_redditor") == WALLET
+
+    second = run(
+        export_with_comment("newer comments from the same account", seed=9),
+        index,
+        wallet=OTHER_WALLET,
+    )
+    assert ownership(second)["account binding"] == CheckStatus.FAIL
+    assert not second.report.accepted
+    assert f"is bound to another wallet ({WALLET})" in " ".join(second.report.rejection_reasons)
+
+    same_wallet = run(export_with_comment("newer comments from the same account", seed=9), index)
+    assert ownership(same_wallet)["account binding"] == CheckStatus.PASS
+    assert same_wallet.report.accepted
+
+
+def test_wallet_signature_outcome_is_recorded(index: DedupIndex) -> None:
+    assert ownership(run(reddit_export(), index))["wallet signature"] == CheckStatus.NOT_AVAILABLE
+    assert (
+        ownership(run(reddit_export(), index, signature_verified=True))["wallet signature"]
+        == CheckStatus.PASS
+    )
+    bad = run(reddit_export(), index, signature_verified=False)
+    assert ownership(bad)["wallet signature"] == CheckStatus.FAIL and not bad.report.accepted
