@@ -178,19 +178,19 @@ def _judge(
 
     candidates = [i for i, q in enumerate(qualities) if q.value > 0]
     known_exact = index.known_fingerprints(exact[i] for i in candidates)
+    unseen = [i for i in candidates if exact[i] not in known_exact]
+    bands = {i: fingerprints.band_keys(normalised[i]) for i in unseen}
+    known_bands = index.known_band_keys(key for keys in bands.values() for key in keys)
     new_records: list[RecordKeys] = []
     new_qualities: list[float] = []
     export_bands: set[int] = set()
-    for i in candidates:
-        if exact[i] in known_exact:
-            continue
-        keys = fingerprints.band_keys(normalised[i])
-        if export_bands.intersection(keys) or index.known_band_keys(keys):
-            export_bands.update(keys)
-            continue
+    for i in unseen:
+        keys = bands[i]
+        near_duplicate = not known_bands.isdisjoint(keys) or not export_bands.isdisjoint(keys)
         export_bands.update(keys)
-        new_records.append(RecordKeys(exact[i], keys))
-        new_qualities.append(qualities[i].value)
+        if not near_duplicate:
+            new_records.append(RecordKeys(exact[i], keys))
+            new_qualities.append(qualities[i].value)
     report.new_records = len(new_records)
     report.duplicate_records = len(candidates) - len(new_records)
 
