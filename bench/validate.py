@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.utils.exports import reddit_export, reddit_spec  # noqa: E402
-from validators import DedupIndex, ValidationContext, validate_export  # noqa: E402
-from validators._utils.fingerprints import BANDS  # noqa: E402
+from tests.utils.exports import reddit_export, reddit_spec
+from validators import DedupIndex, ValidationContext, validate_export
+from validators._utils.fingerprints import BANDS
 
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 REGISTRY = "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707"
