@@ -1,26 +1,66 @@
-"""Builds the FastAPI application."""
+"""Builds the FastAPI application: storage, custody, chain, the intake worker, the routes
+and the web form."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
-from dao_service.api.routes import health
+from dao_service.api.routes import contributions, health, keys
+from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import get_settings
-from dao_service.storage.database import make_engine
+from dao_service.custody import CustodyKey, IntakeKey, UploadUnreadable
+from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
+from dao_service.intake import IntakeRefused, IntakeService
+from dao_service.key_release import KeyRefused, KeyReleaseService
+from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
+from validators import DedupIndex
+
+WEB = Path(__file__).parent / "web"
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    app.state.engine = make_engine(settings.database_url)
-    app.state.ipfs = IpfsStore(settings.ipfs_api_url, timeout=5)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    ipfs = IpfsStore(settings.ipfs_api_url, timeout=30)
+    index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
+    chain = ChainProvider(settings)
+    intake = IntakeService(
+        settings,
+        sessions,
+        index,
+        IntakeKey(settings.keys_dir / "intake-rsa.pem"),
+        custody,
+        ipfs,
+        chain,
+    )
+    app.state.engine, app.state.ipfs, app.state.chain, app.state.intake = (
+        engine,
+        ipfs,
+        chain,
+        intake,
+    )
+    app.state.key_release = KeyReleaseService(settings, sessions, custody, chain)
+    intake.start()  # resumes whatever a crash or restart left unfinished
     try:
         yield
     finally:
-        app.state.ipfs.close()
-        app.state.engine.dispose()
+        intake.stop()
+        index.close()
+        ipfs.close()
+        engine.dispose()
+
+
+def _error(status: int, exc: DataDaoError) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": exc.user_message})
 
 
 def create_app() -> FastAPI:
@@ -30,6 +70,27 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
+    app.include_router(contributions.router)
+    app.include_router(keys.router)
+
+    @app.exception_handler(IntakeRefused)
+    async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
+        return _error(exc.status, exc)
+
+    @app.exception_handler(UploadUnreadable)
+    async def _unreadable(_: Request, exc: UploadUnreadable) -> JSONResponse:
+        return _error(400, exc)
+
+    @app.exception_handler(KeyRefused)
+    async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:
+        return _error(403, exc)
+
+    @app.exception_handler(ConfigurationError)
+    @app.exception_handler(StackError)
+    async def _unavailable(_: Request, exc: DataDaoError) -> JSONResponse:
+        return _error(503, exc)
+
+    app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app
 
 

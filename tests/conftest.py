@@ -15,6 +15,7 @@ from dao_service.chain.manifest import DeploymentManifest
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.storage.ipfs import IpfsStore
+from tests.utils.chain import Dao
 from tests.utils.processes import running_anvil, running_ipfs, settings_for
 
 
@@ -72,3 +73,8 @@ def ipfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IpfsStore]:
         store = IpfsStore(api_url, timeout=10)
         yield store
         store.close()
+
+
+@pytest.fixture
+def dao(w3: Web3, manifest: DeploymentManifest) -> Dao:
+    return Dao(w3, manifest)

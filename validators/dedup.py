@@ -1,10 +1,12 @@
 """The persistent dedup index: every accepted record's exact fingerprint and LSH band
-keys, plus which wallet each platform account is bound to. SQLite, one file.
+keys, plus which wallet each platform account is bound to. SQLite, one file. Accounts
+are kept as a hash of (source, account id): no account name is written to disk.
 
 `check` only reads; `commit` records an accepted export in one transaction, so a crash
 leaves either all of it or none of it.
 """
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,10 +17,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS exact (fingerprint BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bands (band_key INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bindings (
-    source TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    wallet TEXT NOT NULL,
-    PRIMARY KEY (source, account_id)
+    account_hash BLOB PRIMARY KEY,
+    wallet TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 LOOKUP_CHUNK = 500
@@ -57,14 +57,19 @@ class DedupIndex:
             found.update(row[0] for row in rows)
         return found
 
+    @staticmethod
+    def account_hash(source: str, account_id: str) -> bytes:
+        return hashlib.sha256(f"{source}\0{account_id}".encode()).digest()
+
     def bound_wallet(self, source: str, account_id: str) -> str | None:
         row = self._db.execute(
-            "SELECT wallet FROM bindings WHERE source = ? AND account_id = ?", (source, account_id)
+            "SELECT wallet FROM bindings WHERE account_hash = ?",
+            (self.account_hash(source, account_id),),
         ).fetchone()
         return None if row is None else str(row[0])
 
     def commit(
-        self, records: Iterable[RecordKeys], binding: tuple[str, str, str] | None = None
+        self, records: Iterable[RecordKeys], binding: tuple[bytes, str] | None = None
     ) -> None:
         """Record an accepted export's records (and its account binding) atomically."""
         records = list(records)
@@ -76,8 +81,8 @@ class DedupIndex:
                 "INSERT OR IGNORE INTO bands VALUES (?)",
                 ((key,) for r in records for key in r.band_keys),
             )
-            if binding is not None:
-                self._db.execute("INSERT OR IGNORE INTO bindings VALUES (?, ?, ?)", binding)
+            if binding is not None:  # (account_hash(...), wallet)
+                self._db.execute("INSERT OR IGNORE INTO bindings VALUES (?, ?)", binding)
 
     def record_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM exact").fetchone()[0])

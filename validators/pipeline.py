@@ -45,7 +45,7 @@ class ValidationContext:
 class Validation:
     report: ValidationReport
     new_records: list[RecordKeys] = field(default_factory=list)
-    binding: tuple[str, str, str] | None = None
+    binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
 
     def commit(self, index: DedupIndex) -> None:
         """Add an accepted export's new records and account binding to the index."""
@@ -109,14 +109,14 @@ def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupInd
             )
         bound = index.bound_wallet(parsed.source, parsed.account_id)
         if bound is None:
-            reason = f"first use of {parsed.source} account {parsed.account_id}"
+            reason = f"first use of this {parsed.source} account"
             checks.append(
                 passed("account binding", f"{reason}; it will be bound to {context.wallet}")
             )
         elif bound.lower() == context.wallet.lower():
             checks.append(passed("account binding", f"account already bound to {context.wallet}"))
         else:
-            reason = f"{parsed.source} account {parsed.account_id} is bound to another wallet"
+            reason = f"this {parsed.source} account is bound to another wallet"
             checks.append(failed("account binding", f"{reason} ({bound})"))
     if context.signature_verified is None:
         checks.append(not_available("wallet signature", "checked by the service at upload"))
@@ -205,7 +205,11 @@ def _judge(
         )
     report.accepted = not report.rejection_reasons
     report.score = value if report.accepted else 0
-    binding = (parsed.source, parsed.account_id, context.wallet) if parsed.account_id else None
+    binding = (
+        (DedupIndex.account_hash(parsed.source, parsed.account_id), context.wallet)
+        if parsed.account_id
+        else None
+    )
     return Validation(
         report, new_records if report.accepted else [], binding if report.accepted else None
     )

@@ -5,7 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings, get_settings
+from dao_service.intake import IntakeService
+from dao_service.key_release import KeyReleaseService
 from dao_service.storage.ipfs import IpfsStore
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -21,5 +24,23 @@ def get_ipfs(request: Request) -> IpfsStore:
     return store
 
 
+def get_intake(request: Request) -> IntakeService:
+    intake: IntakeService = request.app.state.intake
+    return intake
+
+
+def get_key_release(request: Request) -> KeyReleaseService:
+    service: KeyReleaseService = request.app.state.key_release
+    return service
+
+
+def get_chain(request: Request) -> ChainProvider:
+    provider: ChainProvider = request.app.state.chain
+    return provider
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 IpfsDep = Annotated[IpfsStore, Depends(get_ipfs)]
+IntakeDep = Annotated[IntakeService, Depends(get_intake)]
+KeyReleaseDep = Annotated[KeyReleaseService, Depends(get_key_release)]
+ChainDep = Annotated[ChainProvider, Depends(get_chain)]

@@ -6,6 +6,7 @@ registry; `tests/contracts` checks it against the contract's own `attestationDig
 
 from typing import Any
 
+from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, Field
@@ -110,11 +111,46 @@ def sign_attestation(
 def sign_withdrawal(
     contributor: LocalAccount, fingerprint: bytes, deadline: int, chain_id: int, registry: str
 ) -> bytes:
+    typed = withdrawal_typed_data(fingerprint, deadline, chain_id, registry)
+    return bytes(contributor.sign_message(encode_typed_data(full_message=typed)).signature)
+
+
+# The contributor's statement, signed in the browser before upload: it binds the export
+# (SHA-256 of the plaintext) to the wallet, for this DAO, once (the service's nonce).
+STATEMENT_DOMAIN_NAME = "DataDAO Intake"
+STATEMENT_FIELDS = [
+    {"name": "contributor", "type": "address"},
+    {"name": "sha256", "type": "bytes32"},
+    {"name": "source", "type": "string"},
+    {"name": "nonce", "type": "string"},
+]
+
+
+def statement_typed_data(
+    contributor: str, sha256: bytes, source: str, nonce: str, chain_id: int, registry: str
+) -> dict[str, Any]:
     typed = _typed_data(
+        "ContributionStatement",
+        STATEMENT_FIELDS,
+        {"contributor": contributor, "sha256": sha256, "source": source, "nonce": nonce},
+        chain_id,
+        registry,
+    )
+    typed["domain"]["name"] = STATEMENT_DOMAIN_NAME
+    return typed
+
+
+def withdrawal_typed_data(
+    fingerprint: bytes, deadline: int, chain_id: int, registry: str
+) -> dict[str, Any]:
+    return _typed_data(
         "Withdrawal",
         WITHDRAWAL_FIELDS,
         {"fingerprint": fingerprint, "deadline": deadline},
         chain_id,
         registry,
     )
-    return bytes(contributor.sign_message(encode_typed_data(full_message=typed)).signature)
+
+
+def recover_typed_signer(typed: dict[str, Any], signature: bytes) -> str:
+    return str(Account.recover_message(encode_typed_data(full_message=typed), signature=signature))

@@ -37,6 +37,20 @@ class Settings(BaseSettings):
     database_url: str = ""
     manifest_path: Path | None = None
 
+    # Keys. Empty: on anvil's chain the labelled test accounts sign and relay; the intake
+    # and custody keys are generated once into the data directory (owner-only files).
+    validator_key: str = ""
+    relayer_key: str = ""
+    custody_key: str = ""  # base64 of 32 bytes; else <data_dir>/keys/custody.key
+
+    dataset_id: int = 1
+    require_verification_code: bool = False
+    max_upload_bytes: int = 200 * 1024 * 1024
+    uploads_per_wallet_per_hour: int = 30
+    uploads_per_client_per_minute: int = 60
+    attestation_ttl_seconds: int = 24 * 3600
+    challenge_ttl_seconds: int = 300
+
     @model_validator(mode="after")
     def _derive_local_defaults(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser().resolve()
@@ -62,6 +76,15 @@ class Settings(BaseSettings):
     @property
     def ipfs_gateway_url(self) -> str:
         return f"http://{self.host}:{self.ipfs_gateway_port}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Ciphertext waiting to reach IPFS (encrypted; plaintext never touches disk)."""
+        return self.data_dir / "spool"
 
     @property
     def logs_dir(self) -> Path:

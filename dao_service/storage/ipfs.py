@@ -15,7 +15,7 @@ DEFAULT_TIMEOUT = 30.0
 class IpfsStore:
     def __init__(self, api_url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._client = ipfshttpclient.Client(api_url, timeout=timeout)
-        self.timeout = timeout
+        self.api_url, self.timeout = api_url, timeout
 
     def version(self) -> str:
         return str(self._client.version(timeout=self.timeout)["Version"])

@@ -1,15 +1,7 @@
 import pytest
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
 
 from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
-from dao_service.chain.manifest import DeploymentManifest
-from tests.utils.chain import Dao
-
-
-@pytest.fixture
-def dao(w3: Web3, manifest: DeploymentManifest) -> Dao:
-    return Dao(w3, manifest)
 
 
 @pytest.fixture

@@ -116,7 +116,9 @@ def test_x_manifest_naming_another_account_is_refused(index: DedupIndex) -> None
     files["data/manifest.js"] = files["data/manifest.js"].replace(
         b'"userName": "alice_x"', b'"userName": "mallory"'
     )
-    assert "manifest names @mallory" in reasons(run(zip_files(files), index))
+    assert "manifest.js and account.js name different accounts" in reasons(
+        run(zip_files(files), index)
+    )
 
 
 def test_x_manifest_count_mismatch_is_refused(index: DedupIndex) -> None:

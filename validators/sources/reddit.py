@@ -28,7 +28,7 @@ class RedditExport:
         export_time = parse_time(statistics.get("export time"))
         registered_at = parse_time(statistics.get("registration date"))
         checks.append(
-            passed("account identity", f"account u/{account_name}")
+            passed("account identity", "statistics.csv names the account")
             if account_name
             else failed("account identity", "statistics.csv has no 'account name'")
         )

@@ -84,12 +84,8 @@ class TwitterArchive:
         if not account_id or not username:
             return failed("account identity", "data/account.js lacks accountId or username")
         if str(info.get("accountId")) != account_id or info.get("userName") != username:
-            return failed(
-                "account identity",
-                f"manifest names @{info.get('userName')} ({info.get('accountId')}) but "
-                f"account.js names @{username} ({account_id})",
-            )
-        return passed("account identity", f"@{username} ({account_id}) in manifest and account.js")
+            return failed("account identity", "manifest.js and account.js name different accounts")
+        return passed("account identity", "manifest.js and account.js name the same account")
 
     @staticmethod
     def _manifest_files(

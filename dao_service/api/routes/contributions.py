@@ -1,0 +1,224 @@
+"""Contribution intake: configuration for the page, nonces, uploads, receipts, withdrawal."""
+
+import base64
+import binascii
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from dao_service.api.deps import ChainDep, IntakeDep, SettingsDep
+from dao_service.api.schemas import (
+    CodeResponse,
+    ContributionReceipt,
+    ErrorResponse,
+    NonceRequest,
+    NonceResponse,
+    ServiceConfig,
+    Stage,
+    WithdrawRequest,
+)
+from dao_service.chain.attestations import (
+    STATEMENT_FIELDS,
+    recover_typed_signer,
+    statement_typed_data,
+    withdrawal_typed_data,
+)
+from dao_service.chain.dao import ChainRefused
+from dao_service.intake import IntakeRefused, IntakeService, Upload
+from dao_service.models import AuditEvent, Contribution
+from dao_service.models import Stage as StageName
+from validators import verification_code
+
+router = APIRouter(prefix="/api", tags=["contributions"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 403, 404, 409, 413, 429, 503)
+}
+ORDER = [StageName.RECEIVED, StageName.VALIDATED, StageName.STORED, StageName.MINTED]
+
+
+def _address(value: str, what: str) -> str:
+    if not is_address(value):
+        raise IntakeRefused(f"{what} {value!r} is not an Ethereum address.")
+    return to_checksum_address(value)
+
+
+def _hex(value: str, what: str, length: int | None = None) -> bytes:
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raise IntakeRefused(f"{what} is not hex.") from None
+    if length is not None and len(raw) != length:
+        raise IntakeRefused(f"{what} must be {length} bytes, got {len(raw)}.")
+    return raw
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise IntakeRefused(f"{what} is not base64.") from None
+
+
+def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
+    rejected = row.stage == StageName.REJECTED
+    reached = 1 if rejected else ORDER.index(row.stage)
+    stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
+    if rejected:
+        stages = [*stages[:2], Stage(name="rejected", done=True)]
+    report = {k: v for k, v in row.report.items() if k not in ("record_keys", "binding", "indexed")}
+    return ContributionReceipt(
+        id=row.public_id,
+        contributor=row.contributor,
+        status=row.stage.value if not row.withdrawn else "withdrawn",
+        stages=stages,
+        accepted=not rejected,
+        rejection_reasons=row.report.get("rejection_reasons", []),
+        report=report,
+        score=row.score,
+        cid=row.cid,
+        tx_hash=row.tx_hash,
+        withdrawn=row.withdrawn,
+        last_error=row.last_error,
+        **intake.receipt_extras(row),
+    )
+
+
+@router.get("/config", response_model=ServiceConfig, responses=ERRORS)
+def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> ServiceConfig:
+    dao = chain()
+    typed = statement_typed_data(
+        to_checksum_address("0x" + "00" * 20),
+        b"\0" * 32,
+        "",
+        "",
+        dao.chain_id,
+        dao.registry_address,
+    )
+    return ServiceConfig(
+        chain_id=dao.chain_id,
+        registry=dao.registry_address,
+        dataset_id=settings.dataset_id,
+        intake_public_key=intake.intake_key.public_spki_base64(),
+        max_upload_bytes=settings.max_upload_bytes,
+        statement_domain=typed["domain"],
+        statement_types={
+            "EIP712Domain": typed["types"]["EIP712Domain"],
+            "ContributionStatement": STATEMENT_FIELDS,
+        },
+    )
+
+
+@router.get("/code", response_model=CodeResponse, responses=ERRORS)
+def code(wallet: str, chain: ChainDep) -> CodeResponse:
+    dao = chain()
+    address = _address(wallet, "wallet")
+    return CodeResponse(
+        wallet=address,
+        code=verification_code(address, dao.chain_id, dao.registry_address),
+        how="Post this code from your account (a Reddit comment or post, or a tweet), "
+        "then request your export.",
+    )
+
+
+@router.post("/contributions/nonce", response_model=NonceResponse, responses=ERRORS)
+def nonce(body: NonceRequest, intake: IntakeDep) -> NonceResponse:
+    issued = intake.issue_nonce(to_checksum_address(body.wallet))
+    return NonceResponse(nonce=issued.nonce, expires_at=int(issued.expires_at.timestamp()))
+
+
+@router.post("/contributions", response_model=ContributionReceipt, responses=ERRORS)
+async def contribute(
+    request: Request,
+    intake: IntakeDep,
+    settings: SettingsDep,
+    contributor: str = Form(...),
+    sha256: str = Form(..., description="0x-hex SHA-256 of the plaintext export"),
+    source: str = Form("auto"),
+    nonce: str = Form(...),
+    signature: str = Form(..., description="EIP-712 signature of the ContributionStatement"),
+    wrapped_key: str = Form(..., description="base64 RSA-OAEP-wrapped AES-256 key"),
+    iv: str = Form(..., description="base64 12-byte AES-GCM IV"),
+    ciphertext: UploadFile = File(..., description="AES-256-GCM ciphertext with the tag appended"),
+) -> ContributionReceipt:
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.max_upload_bytes + 1024 * 1024:
+        raise IntakeRefused(f"The upload exceeds {settings.max_upload_bytes:,} bytes.", 413)
+    data = await ciphertext.read(settings.max_upload_bytes + 17)
+    upload = Upload(
+        contributor=_address(contributor, "contributor"),
+        sha256=_hex(sha256, "sha256", 32),
+        source=source[:32],
+        nonce=nonce[:64],
+        signature=_hex(signature, "signature", 65),
+        wrapped_key=_b64(wrapped_key, "wrapped_key"),
+        iv=_b64(iv, "iv"),
+        ciphertext=data,
+        client=request.client.host if request.client else "unknown",
+    )
+    row = await run_in_threadpool(intake.submit, upload)
+    return receipt(intake, row)
+
+
+@router.get("/contributions/{public_id}", response_model=ContributionReceipt, responses=ERRORS)
+def get_contribution(public_id: str, intake: IntakeDep) -> ContributionReceipt:
+    with intake.sessions() as session:
+        row = session.scalars(
+            select(Contribution).where(Contribution.public_id == public_id)
+        ).first()
+    if row is None:
+        raise IntakeRefused(f"No contribution {public_id}.", 404)
+    return receipt(intake, row)
+
+
+@router.post(
+    "/contributions/{public_id}/withdraw", response_model=ContributionReceipt, responses=ERRORS
+)
+def withdraw(
+    public_id: str, body: WithdrawRequest, intake: IntakeDep, chain: ChainDep
+) -> ContributionReceipt:
+    """Withdraw on the contributor's signed request: on-chain first, then the key is destroyed."""
+    dao = chain()
+    with intake.sessions() as session:
+        row = session.scalars(
+            select(Contribution).where(Contribution.public_id == public_id)
+        ).first()
+    if row is None:
+        raise IntakeRefused(f"No contribution {public_id}.", 404)
+    if row.withdrawn:
+        return receipt(intake, row)
+    if row.stage != StageName.MINTED or not row.fingerprint:
+        raise IntakeRefused(
+            f"Contribution {public_id} is {row.stage.value}; only minted ones can be withdrawn.",
+            409,
+        )
+    fingerprint = bytes.fromhex(row.fingerprint[2:])
+    signature = _hex(body.signature, "signature", 65)
+    signer = recover_typed_signer(
+        withdrawal_typed_data(fingerprint, body.deadline, dao.chain_id, dao.registry_address),
+        signature,
+    )
+    if signer.lower() != row.contributor.lower():
+        raise IntakeRefused(f"The withdrawal is signed by {signer}, not by the contributor.", 403)
+    try:
+        tx_hash = dao.withdraw(fingerprint, body.deadline, signature)
+    except ChainRefused as exc:
+        raise IntakeRefused(f"The registry refused the withdrawal: {exc.reason}.", 409) from exc
+    with intake.sessions.begin() as session:
+        stored = session.get(Contribution, row.id)
+        assert stored is not None
+        stored.withdrawn, stored.wrapped_key = True, None  # the key is gone for good
+        detail = f"{public_id} in tx {tx_hash}; key destroyed"
+        session.add(
+            AuditEvent(
+                action="withdraw",
+                address=row.contributor,
+                dataset_id=row.dataset_id,
+                outcome="done",
+                detail=detail,
+            )
+        )
+        row = stored
+    return receipt(intake, row)

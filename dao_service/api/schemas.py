@@ -1,0 +1,97 @@
+"""Request and response models of the API, one pair per resource."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ServiceConfig(BaseModel):
+    chain_id: int
+    registry: str
+    dataset_id: int
+    intake_public_key: str = Field(
+        description="SPKI, base64: wrap each file's AES key to it (RSA-OAEP, SHA-256)"
+    )
+    max_upload_bytes: int
+    statement_domain: dict[str, Any]
+    statement_types: dict[str, list[dict[str, str]]]
+
+
+class NonceRequest(BaseModel):
+    wallet: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class NonceResponse(BaseModel):
+    nonce: str
+    expires_at: int
+
+
+class CodeResponse(BaseModel):
+    wallet: str
+    code: str
+    how: str
+
+
+class Stage(BaseModel):
+    name: str
+    done: bool
+
+
+class ContributionReceipt(BaseModel):
+    id: str
+    contributor: str
+    status: str
+    stages: list[Stage]
+    accepted: bool
+    rejection_reasons: list[str]
+    report: dict[str, Any]
+    score: int
+    cid: str | None
+    tx_hash: str | None
+    withdrawn: bool
+    last_error: str | None
+    attestation: dict[str, Any] | None = None
+    signatures: list[str] | None = None
+
+
+class WithdrawRequest(BaseModel):
+    deadline: int
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class ChallengeRequest(BaseModel):
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    dataset_id: int = Field(ge=0, lt=2**32)
+
+
+class ChallengeResponse(BaseModel):
+    nonce: str
+    text: str = Field(description="Sign this text with personal_sign (EIP-191)")
+    expires_at: int
+    chain_id: int
+    service: str
+
+
+class ReleaseRequest(BaseModel):
+    nonce: str
+    dataset_id: int = Field(ge=0, lt=2**32)
+    chain_id: int
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class ReleasedKeyModel(BaseModel):
+    contribution_id: str
+    cid: str
+    sha256: str
+    iv: str = Field(description="base64 AES-GCM IV")
+    encrypted_key: str = Field(description="hex ECIES (secp256k1) ciphertext of the AES key")
+
+
+class ReleaseResponse(BaseModel):
+    address: str
+    dataset_id: int
+    keys: list[ReleasedKeyModel]
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,107 @@
+"""The deployed DAO as the service uses it: relay contributions and withdrawals, and
+read grants (cached per block)."""
+
+import threading
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from dao_service.chain import client
+from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.manifest import DeploymentManifest
+
+
+class ChainRefused(Exception):
+    """The chain reverted a transaction of ours; `reason` is the decoded error if known."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DaoChain:
+    def __init__(
+        self, w3: Web3, manifest: DeploymentManifest, validator: LocalAccount, relayer: LocalAccount
+    ) -> None:
+        self.w3, self.manifest = w3, manifest
+        self.validator, self.relayer = validator, relayer
+        self.registry: Contract = client.contract(w3, manifest, "ContributionRegistry")
+        self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
+        self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
+        self._send_lock = threading.Lock()  # one relayer nonce sequence
+
+    @property
+    def chain_id(self) -> int:
+        return self.manifest.chain_id
+
+    @property
+    def registry_address(self) -> str:
+        return str(self.registry.address)
+
+    def sign(self, attestation: Attestation) -> bytes:
+        return sign_attestation(self.validator, attestation, self.chain_id, self.registry_address)
+
+    def recorded_contributor(self, fingerprint: bytes) -> str | None:
+        contributor, _, _ = self.registry.functions.contributionOf(fingerprint).call()
+        return None if int(contributor, 16) == 0 else str(contributor)
+
+    def record(self, attestation: Attestation, signature: bytes) -> str:
+        """Relay the attestation; returns the transaction hash."""
+        fn = self.registry.functions.contribute(attestation.as_tuple(), [signature])
+        return self._send(fn)
+
+    def recording_tx(self, fingerprint: bytes) -> str | None:
+        """The hash of the transaction that recorded `fingerprint`, from the registry's events."""
+        logs = self.registry.events.ContributionRecorded().get_logs(
+            from_block=self.manifest.contracts["ContributionRegistry"].block_number,
+            argument_filters={"fingerprint": fingerprint},
+        )
+        return logs[0]["transactionHash"].to_0x_hex() if logs else None
+
+    def withdraw(self, fingerprint: bytes, deadline: int, signature: bytes) -> str:
+        return self._send(
+            self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
+        )
+
+    def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
+        """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block."""
+        block = self.w3.eth.block_number
+        key = (block, dataset_id, account)
+        cached = self._grant_cache.get(key)
+        if cached is None:
+            can = bool(
+                self.access.functions.canDecrypt(dataset_id, account).call(block_identifier=block)
+            )
+            expires, revoked = self.access.functions.grantOf(dataset_id, account).call(
+                block_identifier=block
+            )
+            cached = (can, int(expires), bool(revoked))
+            if len(self._grant_cache) > 10_000:
+                self._grant_cache.clear()
+            self._grant_cache[key] = cached
+        return cached
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def _send(self, fn: Any) -> str:
+        with self._send_lock:
+            try:
+                tx = fn.build_transaction({"from": self.relayer.address})
+                del tx["gas"]  # `send` estimates with a margin
+                receipt = client.send(self.w3, self.relayer, tx)
+            except (ContractCustomError, ContractLogicError) as exc:
+                raise ChainRefused(self._decode(exc)) from exc
+            return str(receipt["transactionHash"].to_0x_hex())
+
+    def _decode(self, exc: ContractCustomError | ContractLogicError) -> str:
+        data = exc.data if isinstance(exc.data, str) else ""
+        for item in self.manifest.contracts["ContributionRegistry"].abi:
+            if item.get("type") == "error":
+                signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                if data.startswith("0x" + Web3.keccak(text=signature)[:4].hex().removeprefix("0x")):
+                    return str(item["name"])
+        return str(exc)

@@ -1,0 +1,124 @@
+"""Key custody. Two keys, each in an owner-only file in the data directory (or, for the
+custody key, a setting):
+
+- the intake key (RSA-3072): browsers wrap each file's AES key to its public half
+  (RSA-OAEP, SHA-256), so only the service can open an upload;
+- the custody key (AES-256): file keys are kept only wrapped under it, never in clear.
+
+Plaintext of contributed data exists only in memory, inside `open_upload`.
+"""
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import ecies
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dao_service.exceptions import ConfigurationError, DataDaoError
+
+OAEP = padding.OAEP(
+    mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+)
+
+
+class UploadUnreadable(DataDaoError, ValueError):
+    """The upload's key or ciphertext does not open: wrong key, wrong IV or altered bytes."""
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def _read_secret(path: Path) -> bytes:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(
+            f"{path} is readable by other users (mode {oct(mode & 0o777)}); run `chmod 600 {path}`."
+        )
+    return path.read_bytes()
+
+
+class IntakeKey:
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+            _write_secret(
+                path,
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ),
+            )
+        loaded = serialization.load_pem_private_key(_read_secret(path), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ConfigurationError(f"{path} does not hold an RSA private key.")
+        self._key = loaded
+
+    def public_spki_base64(self) -> str:
+        der = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return base64.b64encode(der).decode()
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        try:
+            key = self._key.decrypt(wrapped, OAEP)
+        except ValueError as exc:
+            raise UploadUnreadable(
+                "The wrapped file key does not open with the service's key."
+            ) from exc
+        if len(key) != 32:
+            raise UploadUnreadable("The file key must be 32 bytes (AES-256).")
+        return key
+
+
+class CustodyKey:
+    def __init__(self, setting: str, path: Path) -> None:
+        if setting:
+            try:
+                key = base64.b64decode(setting, validate=True)
+            except ValueError as exc:
+                raise ConfigurationError("DATADAO_CUSTODY_KEY is not valid base64.") from exc
+        else:
+            if not path.exists():
+                _write_secret(path, AESGCM.generate_key(bit_length=256))
+            key = _read_secret(path)
+        if len(key) != 32:
+            raise ConfigurationError("The custody key must be 32 bytes.")
+        self._aead = AESGCM(key)
+
+    def wrap(self, file_key: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, file_key, b"datadao-file-key")
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return self._aead.decrypt(wrapped[:12], wrapped[12:], b"datadao-file-key")
+
+
+def open_upload(file_key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """The plaintext of a browser-encrypted upload (AES-256-GCM, tag appended), in memory."""
+    if len(iv) != 12:
+        raise UploadUnreadable("The IV must be 12 bytes.")
+    try:
+        return AESGCM(file_key).decrypt(iv, ciphertext, None)
+    except InvalidTag as exc:
+        raise UploadUnreadable(
+            "The upload does not decrypt with its key: altered or mismatched."
+        ) from exc
+
+
+def encrypt_to_public_key(public_key: bytes, data: bytes) -> bytes:
+    """ECIES (secp256k1) to a wallet's public key, as eciespy/eth-ecies clients decrypt it."""
+    return bytes(ecies.encrypt(public_key.hex(), data))

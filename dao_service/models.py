@@ -1,0 +1,93 @@
+"""Database tables (SQLAlchemy 2). The schema is created and migrated by Alembic
+(`dao_service/migrations`); these classes are how the code reads and writes it."""
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Enum, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Stage(enum.StrEnum):
+    """A contribution's progress; each is persisted before the next begins."""
+
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    STORED = "stored"
+    MINTED = "minted"
+    REJECTED = "rejected"
+
+
+class Contribution(Base):
+    __tablename__ = "contributions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, index=True)
+    contributor: Mapped[str] = mapped_column(String(42), index=True)
+    dataset_id: Mapped[int] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    plaintext_sha256: Mapped[str] = mapped_column(String(66))
+    statement_nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    stage: Mapped[Stage] = mapped_column(Enum(Stage, native_enum=False, length=16), index=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[str | None] = mapped_column(String(66), unique=True, nullable=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    # The browser's AES-GCM key, wrapped under the custody key; NULL once destroyed.
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    iv: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext_size: Mapped[int] = mapped_column(Integer)
+    cid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    attestation_deadline: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attestation_signature: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class StatementNonce(Base):
+    """A nonce the service issued for one contribution statement; used once."""
+
+    __tablename__ = "statement_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wallet: Mapped[str] = mapped_column(String(42))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KeyChallenge(Base):
+    """A challenge a renter signs to receive keys; used once, expires quickly."""
+
+    __tablename__ = "key_challenges"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(42))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(Base):
+    """Every key release, refusal and withdrawal."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,55 @@
+"""The service in-process (TestClient) on a real anvil, the real contracts and a real IPFS node."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dao_service.chain.manifest import DeploymentManifest, write_manifest
+from dao_service.core.config import Settings, get_settings
+from dao_service.main import create_app
+from dao_service.storage.ipfs import IpfsStore
+
+
+@pytest.fixture
+def service_settings(
+    stack_settings: Settings,
+    manifest: DeploymentManifest,
+    ipfs: IpfsStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    write_manifest(stack_settings.manifest_file, manifest)
+    monkeypatch.setenv("DATADAO_DATA_DIR", str(stack_settings.data_dir))
+    monkeypatch.setenv("DATADAO_CHAIN_RPC_URL", stack_settings.chain_rpc_url)
+    monkeypatch.setenv("DATADAO_IPFS_API_URL", ipfs.api_url)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def api(service_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app()) as client:
+        yield client
+    get_settings.cache_clear()
+
+
+def wait_for_stage(
+    client: TestClient, contribution_id: str, stage: str, timeout: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        receipt = client.get(f"/api/contributions/{contribution_id}").json()
+        if receipt["status"] == stage:
+            return receipt
+        time.sleep(0.1)
+    raise AssertionError(
+        f"contribution {contribution_id} stuck at {receipt['status']}: {receipt['last_error']}"
+    )
+
+
+@pytest.fixture
+def data_dir(service_settings: Settings) -> Path:
+    return service_settings.data_dir
