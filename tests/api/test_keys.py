@@ -1,0 +1,101 @@
+"""Key release refusals: each gets a 403 with its reason, and every outcome is audited."""
+
+from datetime import UTC, datetime, timedelta
+
+from eth_account.messages import encode_defunct
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from dao_service.chain.dev_accounts import dev_account
+from dao_service.models import AuditEvent, KeyChallenge
+from tests.api.conftest import wait_for_stage
+from tests.utils.chain import Dao
+from tests.utils.exports import reddit_export
+from tests.utils.participants import contribute, request_keys
+
+ALICE, RENTER, OTHER = dev_account(2), dev_account(5), dev_account(6)
+
+
+def refusal(response) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == 403, response.text
+    return str(response.json()["detail"])
+
+
+def minted(api: TestClient) -> None:
+    wait_for_stage(api, contribute(api, ALICE, reddit_export()).json()["id"], "minted")
+
+
+def test_no_grant(api: TestClient) -> None:
+    minted(api)
+    assert refusal(request_keys(api, RENTER)) == "no access grant for dataset 1"
+
+
+def test_expired_grant(api: TestClient, dao: Dao) -> None:
+    minted(api)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 60))
+    assert request_keys(api, RENTER).status_code == 200
+    dao.advance_time(120)
+    assert "the access grant for dataset 1 expired at" in refusal(request_keys(api, RENTER))
+
+
+def test_revoked_grant(api: TestClient, dao: Dao) -> None:
+    minted(api)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    dao.as_timelock(dao.access.functions.revokeAccess(RENTER.address, 1))
+    assert refusal(request_keys(api, RENTER)) == "the access grant for dataset 1 was revoked"
+
+
+def test_reused_challenge(api: TestClient, dao: Dao) -> None:
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    assert refusal(request_keys(api, RENTER, replay=True)) == "the challenge was already used"
+
+
+def test_expired_challenge(api: TestClient, dao: Dao) -> None:
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    challenge = api.post(
+        "/api/keys/challenge", json={"address": RENTER.address, "dataset_id": 1}
+    ).json()
+    with api.app.state.intake.sessions.begin() as session:  # type: ignore[attr-defined]
+        session.execute(
+            update(KeyChallenge)
+            .where(KeyChallenge.nonce == challenge["nonce"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    signature = RENTER.sign_message(encode_defunct(text=challenge["text"])).signature
+    body = {
+        "nonce": challenge["nonce"],
+        "dataset_id": 1,
+        "chain_id": 31337,
+        "signature": "0x" + bytes(signature).hex(),
+    }
+    assert "the challenge has expired" in refusal(api.post("/api/keys/release", json=body))
+
+
+def test_signature_of_another_address(api: TestClient, dao: Dao) -> None:
+    dao.as_timelock(dao.access.functions.grantAccess(OTHER.address, 1, 3600))
+    detail = refusal(
+        request_keys(api, RENTER, signer=OTHER)
+    )  # OTHER is granted, but signs RENTER's challenge
+    assert detail == f"the challenge is signed by {OTHER.address}, not by {RENTER.address}"
+
+
+def test_wrong_chain(api: TestClient, dao: Dao) -> None:
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    assert "wrong chain: signed for chain 1, this DAO is on chain 31337" in refusal(
+        request_keys(api, RENTER, chain_id=1)
+    )
+
+
+def test_every_release_and_refusal_is_audited(api: TestClient, dao: Dao) -> None:
+    minted(api)
+    request_keys(api, RENTER)  # refused: no grant
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    request_keys(api, RENTER)  # released
+    with api.app.state.intake.sessions() as session:  # type: ignore[attr-defined]
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.outcome) for e in events] == [
+        ("key_release", "refused"),
+        ("key_release", "released"),
+    ]
+    assert "no access grant" in events[0].detail
+    assert events[1].address == RENTER.address and events[1].detail.startswith("1 keys")
