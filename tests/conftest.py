@@ -11,9 +11,9 @@ from web3 import Web3
 from dao_service.chain import client
 from dao_service.chain.compiler import CompiledContract, compile_project
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
-from dao_service.chain.manifest import DeploymentManifest
+from dao_service.chain.manifest import DeploymentManifest, write_manifest
 from dao_service.core import paths
-from dao_service.core.config import Settings
+from dao_service.core.config import Settings, get_settings
 from dao_service.storage.ipfs import IpfsStore
 from tests.utils.chain import Dao
 from tests.utils.processes import running_anvil, running_ipfs, settings_for
@@ -78,3 +78,18 @@ def ipfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IpfsStore]:
 @pytest.fixture
 def dao(w3: Web3, manifest: DeploymentManifest) -> Dao:
     return Dao(w3, manifest)
+
+
+@pytest.fixture
+def service_settings(
+    stack_settings: Settings,
+    manifest: DeploymentManifest,
+    ipfs: IpfsStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    write_manifest(stack_settings.manifest_file, manifest)
+    monkeypatch.setenv("DATADAO_DATA_DIR", str(stack_settings.data_dir))
+    monkeypatch.setenv("DATADAO_CHAIN_RPC_URL", stack_settings.chain_rpc_url)
+    monkeypatch.setenv("DATADAO_IPFS_API_URL", ipfs.api_url)
+    get_settings.cache_clear()
+    return get_settings()

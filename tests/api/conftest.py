@@ -8,25 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from dao_service.chain.manifest import DeploymentManifest, write_manifest
 from dao_service.core.config import Settings, get_settings
 from dao_service.main import create_app
-from dao_service.storage.ipfs import IpfsStore
-
-
-@pytest.fixture
-def service_settings(
-    stack_settings: Settings,
-    manifest: DeploymentManifest,
-    ipfs: IpfsStore,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
-    write_manifest(stack_settings.manifest_file, manifest)
-    monkeypatch.setenv("DATADAO_DATA_DIR", str(stack_settings.data_dir))
-    monkeypatch.setenv("DATADAO_CHAIN_RPC_URL", stack_settings.chain_rpc_url)
-    monkeypatch.setenv("DATADAO_IPFS_API_URL", ipfs.api_url)
-    get_settings.cache_clear()
-    return get_settings()
 
 
 @pytest.fixture

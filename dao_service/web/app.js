@@ -1,0 +1,178 @@
+// The contribution form. The export is encrypted here (AES-256-GCM, a fresh key per file),
+// the key is wrapped to the service's public key (RSA-OAEP, SHA-256), and the wallet signs
+// an EIP-712 statement over the plaintext's SHA-256. Only ciphertext leaves the page.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let config = null;
+let wallet = null;
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = false;
+}
+
+function hex(bytes) {
+  return "0x" + Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function base64(bytes) {
+  let text = "";
+  const view = new Uint8Array(bytes);
+  for (let i = 0; i < view.length; i += 0x8000) text += String.fromCharCode(...view.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail ? JSON.stringify(body.detail) : `HTTP ${response.status}`);
+  return body;
+}
+
+function progress(label, percent) {
+  $("progress").hidden = false;
+  $("progress-label").textContent = label;
+  $("progress-bar").value = percent;
+}
+
+async function connect() {
+  if (!window.ethereum) return showError("No wallet found: install a browser wallet (EIP-1193) and reload.");
+  try {
+    [wallet] = await window.ethereum.request({ method: "eth_requestAccounts" });
+    config = await api("/api/config");
+    const chainId = parseInt(await window.ethereum.request({ method: "eth_chainId" }), 16);
+    const note = chainId === config.chain_id ? "" : ` (wallet is on chain ${chainId}; the DAO is on ${config.chain_id})`;
+    $("wallet-status").textContent = `Connected: ${wallet}${note}`;
+    const code = await api(`/api/code?wallet=${wallet}`);
+    $("verification-code").textContent = code.code;
+    $("code-step").hidden = false;
+    $("upload-step").hidden = false;
+  } catch (err) {
+    showError(`Could not connect: ${err.message}`);
+  }
+}
+
+async function encrypt(plaintext) {
+  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt"]);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plaintext);
+  const serviceKey = await crypto.subtle.importKey(
+    "spki", fromBase64(config.intake_public_key), { name: "RSA-OAEP", hash: "SHA-256" }, false, ["encrypt"]);
+  const rawKey = await crypto.subtle.exportKey("raw", key);
+  const wrapped = await crypto.subtle.encrypt({ name: "RSA-OAEP" }, serviceKey, rawKey);
+  return { iv, ciphertext, wrapped };
+}
+
+function upload(form) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", "/api/contributions");
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) progress(`Uploading… ${Math.round((100 * event.loaded) / event.total)}%`,
+        40 + (55 * event.loaded) / event.total);
+    };
+    request.onload = () => {
+      let body = {};
+      try { body = JSON.parse(request.responseText); } catch (_) { /* not JSON */ }
+      if (request.status >= 200 && request.status < 300) resolve(body);
+      else reject(new Error(body.detail ? JSON.stringify(body.detail) : `HTTP ${request.status}`));
+    };
+    request.onerror = () => reject(new Error("the upload failed (network)"));
+    request.send(form);
+  });
+}
+
+function render(receipt) {
+  $("receipt").hidden = false;
+  const stages = $("stages");
+  stages.replaceChildren(...receipt.stages.map((stage) => {
+    const item = document.createElement("li");
+    item.textContent = stage.name;
+    item.dataset.stage = stage.name;
+    item.className = stage.name === "rejected" ? "rejected" : stage.done ? "done" : "";
+    return item;
+  }));
+  $("verdict").textContent = receipt.accepted ? `Accepted — ${receipt.status}` : "Rejected";
+  $("verdict").className = receipt.accepted ? "accepted" : "rejected";
+  $("reasons").replaceChildren(...receipt.rejection_reasons.map((reason) => {
+    const item = document.createElement("li");
+    item.textContent = reason;
+    return item;
+  }));
+  $("breakdown").querySelector("tbody").replaceChildren(...(receipt.report.breakdown || []).map((line) => {
+    const row = document.createElement("tr");
+    for (const value of [line.signal, line.value, line.reason]) {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      row.appendChild(cell);
+    }
+    return row;
+  }));
+  $("score").textContent = receipt.score;
+  $("cid").textContent = receipt.cid || "–";
+  $("tx").textContent = receipt.tx_hash || (receipt.last_error ? `waiting: ${receipt.last_error}` : "–");
+}
+
+async function follow(receipt) {
+  render(receipt);
+  while (receipt.accepted && receipt.status !== "minted") {
+    await new Promise((done) => setTimeout(done, 500));
+    receipt = await api(`/api/contributions/${receipt.id}`);
+    render(receipt);
+  }
+  progress(receipt.accepted ? "Done: minted." : "Rejected.", 100);
+}
+
+async function contribute() {
+  $("error").hidden = true;
+  const file = $("export-file").files[0];
+  if (!file) return showError("Choose an export file first.");
+  if (file.size > config.max_upload_bytes) return showError(`The file is larger than ${config.max_upload_bytes} bytes.`);
+  $("contribute").disabled = true;
+  try {
+    progress("Reading the export…", 5);
+    const plaintext = await file.arrayBuffer();
+    const digest = await crypto.subtle.digest("SHA-256", plaintext);
+    progress("Encrypting in your browser…", 15);
+    const { iv, ciphertext, wrapped } = await encrypt(plaintext);
+    progress("Waiting for your wallet's signature…", 30);
+    const { nonce } = await api("/api/contributions/nonce", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ wallet }),
+    });
+    const typed = {
+      types: config.statement_types,
+      primaryType: "ContributionStatement",
+      domain: config.statement_domain,
+      message: { contributor: wallet, sha256: hex(digest), source: "auto", nonce },
+    };
+    const signature = await window.ethereum.request({
+      method: "eth_signTypedData_v4", params: [wallet, JSON.stringify(typed)],
+    });
+    const form = new FormData();
+    form.append("contributor", wallet);
+    form.append("sha256", hex(digest));
+    form.append("source", "auto");
+    form.append("nonce", nonce);
+    form.append("signature", signature);
+    form.append("wrapped_key", base64(wrapped));
+    form.append("iv", base64(iv));
+    form.append("ciphertext", new Blob([ciphertext]), "export.enc");
+    progress("Uploading… 0%", 40);
+    const receipt = await upload(form);
+    progress("Received; following the stages…", 96);
+    await follow(receipt);
+  } catch (err) {
+    showError(`Contribution failed: ${err.message}`);
+  } finally {
+    $("contribute").disabled = false;
+  }
+}
+
+$("connect").addEventListener("click", connect);
+$("export-file").addEventListener("change", () => { $("contribute").disabled = !$("export-file").files.length; });
+$("contribute").addEventListener("click", contribute);
