@@ -61,7 +61,9 @@ def wallet_bridge(chain_id: int) -> Any:
 @pytest.fixture
 def live_service(service_settings: Settings) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -76,7 +78,9 @@ def live_service(service_settings: Settings) -> Iterator[str]:
 @pytest.fixture
 def page(live_service: str, dao: Dao) -> Iterator[Page]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `scripts/dev setup` installs Debian's chromium package")
+        pytest.fail(
+            f"{CHROMIUM} is missing: `scripts/dev setup` installs Debian's chromium package"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         context = browser.new_context(viewport={"width": 1000, "height": 1400})

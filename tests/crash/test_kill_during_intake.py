@@ -6,14 +6,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import text
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
@@ -41,10 +40,13 @@ class ServiceProcess:
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
+            app = ["-m", "uvicorn", "dao_service.main:app", "--host", "127.0.0.1"]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "dao_service.main:app", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [sys.executable, *app, "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_until(self._up, timeout=60)
 
     def _up(self) -> bool:
@@ -72,7 +74,9 @@ def service(service_settings: Settings, tmp_path: Path) -> Iterator[ServiceProce
     process.stop()
 
 
-def submit(url: str, account: LocalAccount, export: bytes, receipts: list[dict], errors: list[str]) -> None:  # type: ignore[type-arg]
+def submit(
+    url: str, account: LocalAccount, export: bytes, receipts: list[dict], errors: list[str]
+) -> None:  # type: ignore[type-arg]
     try:
         with httpx.Client(base_url=url, timeout=60) as client:
             response = contribute(client, account, export)  # type: ignore[arg-type]
@@ -88,7 +92,10 @@ def test_sigkill_during_concurrent_intake_mints_each_accepted_contribution_once(
     service: ServiceProcess, dao: Dao, service_settings: Settings
 ) -> None:
     exports = [
-        (dev_account(2 + i % 6), reddit_export(reddit_spec(seed=100 + i, comments=30, posts=3, account=f"user{i}")))
+        (
+            dev_account(2 + i % 6),
+            reddit_export(reddit_spec(seed=100 + i, comments=30, posts=3, account=f"user{i}")),
+        )
         for i in range(CONTRIBUTIONS)
     ]
     receipts: list[dict] = []  # type: ignore[type-arg]
@@ -112,20 +119,26 @@ def test_sigkill_during_concurrent_intake_mints_each_accepted_contribution_once(
 
     service.start()
     with httpx.Client(base_url=service.url, timeout=30) as client:
+
         def all_minted() -> bool:
-            return all(client.get(f"/api/contributions/{i}").json()["status"] == "minted" for i in accepted)
+            return all(
+                client.get(f"/api/contributions/{i}").json()["status"] == "minted" for i in accepted
+            )
 
         wait_until(all_minted, timeout=120, interval=0.5)
         final = {i: client.get(f"/api/contributions/{i}").json() for i in accepted}
 
     for receipt in final.values():
         fingerprint = bytes.fromhex(receipt["attestation"]["fingerprint"][2:])
-        assert dao.registry.functions.contributionOf(fingerprint).call()[0] == receipt["contributor"]
+        assert (
+            dao.registry.functions.contributionOf(fingerprint).call()[0] == receipt["contributor"]
+        )
     events = dao.registry.events.ContributionRecorded().get_logs(from_block=0)
     # Exactly once: one event per minted contribution (including any the killed requests
     # committed without their client hearing back), and no more tokens than their scores.
     assert len({e["args"]["fingerprint"] for e in events}) == len(events)
     assert len(events) >= len(final)
     assert dao.token.functions.totalSupply().call() == sum(e["args"]["tokens"] for e in events)
-    assert {r["attestation"]["fingerprint"] for r in final.values()} <= {"0x" + e["args"]["fingerprint"].hex() for e in events}
-
+    assert {r["attestation"]["fingerprint"] for r in final.values()} <= {
+        "0x" + e["args"]["fingerprint"].hex() for e in events
+    }

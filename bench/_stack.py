@@ -1,0 +1,41 @@
+"""A throwaway local stack for benchmarks, brought up by the product's own
+`datadao up --detach` on free ports and stopped with `datadao down`."""
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dao_service.core.config import Settings
+from tests.utils.processes import settings_for
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dao_service.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@contextmanager
+def local_stack() -> Iterator[Settings]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings_for(Path(tmp) / "data")
+        flags = [
+            "--data-dir", str(settings.data_dir),
+            "--chain-port", str(settings.chain_port),
+            "--ipfs-port", str(settings.ipfs_api_port),
+            "--gateway-port", str(settings.ipfs_gateway_port),
+            "--service-port", str(settings.service_port),
+        ]  # fmt: skip
+        up = _cli("up", "--detach", *flags)
+        if up.returncode != 0:
+            raise SystemExit(f"datadao up failed:\n{up.stdout}\n{up.stderr}")
+        try:
+            yield settings
+        finally:
+            _cli("down", "--data-dir", str(settings.data_dir))
