@@ -179,7 +179,9 @@ def _judge(
     candidates = [i for i, q in enumerate(qualities) if q.value > 0]
     known_exact = index.known_fingerprints(exact[i] for i in candidates)
     unseen = [i for i in candidates if exact[i] not in known_exact]
-    bands = {i: fingerprints.band_keys(normalised[i]) for i in unseen}
+    bands = dict(
+        zip(unseen, fingerprints.band_keys_batch([normalised[i] for i in unseen]), strict=True)
+    )
     known_bands = index.known_band_keys(key for keys in bands.values() for key in keys)
     new_records: list[RecordKeys] = []
     new_qualities: list[float] = []

@@ -73,3 +73,20 @@ def test_index_persists_across_restarts(tmp_path: Path) -> None:
 def test_scoring_is_deterministic(index: DedupIndex) -> None:
     data = zip_files(with_checkfile(reddit_files(reddit_spec(seed=4))))
     assert run(data, index).report == run(data, DedupIndex(":memory:")).report
+
+
+def test_batched_minhash_equals_datasketchs() -> None:
+    import numpy as np
+
+    from validators._utils.fingerprints import datasketch_minhash, minhashes, normalise
+
+    rng = random.Random(5)
+    words = ["ab", "cde", "fgh", "ijkl", "東京", "naïve", "x", "river"]
+    texts = [
+        normalise(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
+        for _ in range(200)
+    ]
+    texts += ["a", "abcde", "abcdef"]
+    batch = minhashes(texts)
+    for row, text in zip(batch, texts, strict=True):
+        assert np.array_equal(row, datasketch_minhash(text))

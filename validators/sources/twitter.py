@@ -103,6 +103,8 @@ class TwitterArchive:
         for name, count in sorted(described.items()):
             if name not in files:
                 return failed("manifest", f"the manifest lists {name}, which the archive lacks")
+            if name in parsed and not isinstance(parsed[name], list):
+                return failed("manifest", f"{name} does not hold a list of items")
             if name in parsed and len(parsed[name]) != count:
                 return failed(
                     "manifest", f"{name} holds {len(parsed[name])} items, the manifest says {count}"

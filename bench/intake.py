@@ -1,0 +1,85 @@
+#!/usr/bin/env python
+"""End-to-end intake throughput on a real local stack: encrypt, sign, upload, validate,
+store on IPFS, mint. Prints MB/s and contributions per minute.
+
+    .venv/bin/python bench/intake.py [--contributions 24] [--clients 4] [--comments 3000]
+
+Results: bench/RESULTS.md.
+"""
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._stack import local_stack
+from dao_service.chain.dev_accounts import dev_account
+from tests.utils.exports import reddit_export, reddit_spec
+from tests.utils.participants import contribute
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--contributions", type=int, default=24)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--comments", type=int, default=3000, help="comments per generated export")
+    args = parser.parse_args()
+    exports = [
+        reddit_export(
+            reddit_spec(
+                seed=1000 + i, comments=args.comments, posts=args.comments // 20, account=f"b{i}"
+            )
+        )
+        for i in range(args.contributions)
+    ]
+    total_mb = sum(len(e) for e in exports) / 1e6
+    each = total_mb / args.contributions
+    print(f"{args.contributions} Reddit exports, {each:.2f} MB each, {args.clients} clients")
+    with local_stack() as settings:
+        ids: list[str] = []
+        lock = threading.Lock()
+        queue = list(enumerate(exports))
+
+        def client() -> None:
+            with httpx.Client(base_url=settings.service_url, timeout=300) as http:
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        i, export = queue.pop()
+                    receipt = contribute(http, dev_account(2 + i % 6), export).json()  # type: ignore[arg-type]
+                    if not receipt.get("accepted"):
+                        raise SystemExit(f"export {i} was not accepted: {receipt}")
+                    with lock:
+                        ids.append(receipt["id"])
+
+        began = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        accepted = time.perf_counter() - began
+        with httpx.Client(base_url=settings.service_url, timeout=30) as http:
+            while any(
+                http.get(f"/api/contributions/{i}").json()["status"] != "minted" for i in ids
+            ):
+                time.sleep(0.2)
+        minted = time.perf_counter() - began
+    print(
+        f"all accepted (validated receipts) after {accepted:.1f} s: {total_mb / accepted:.2f} MB/s"
+    )
+    print(f"all stored and minted after {minted:.1f} s: {total_mb / minted:.2f} MB/s, "
+          f"{60 * len(ids) / minted:.1f} contributions/min")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
