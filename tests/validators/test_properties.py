@@ -2,6 +2,7 @@
 unhandled exception."""
 
 import io
+import os
 import json
 import zipfile
 
@@ -22,7 +23,12 @@ from validators import DedupIndex, validate_export
 INDEX = DedupIndex(":memory:")
 REDDIT = reddit_export(reddit_spec(comments=10, posts=2))
 X = x_archive()
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=not os.environ.get("HYPOTHESIS_EXAMPLES"),  # CI: the same cases every run
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def check(data: bytes) -> None:
