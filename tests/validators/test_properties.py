@@ -2,8 +2,8 @@
 unhandled exception."""
 
 import io
-import os
 import json
+import os
 import zipfile
 
 from hypothesis import HealthCheck, given, settings

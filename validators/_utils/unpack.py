@@ -15,6 +15,9 @@ from pathlib import PurePosixPath
 from validators.exceptions import ExportRejected
 
 CHUNK = 1 << 16
+# What zipfile raises on damaged or unsupported archives (NotImplementedError: a
+# compression method or zip version it does not know).
+UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,13 @@ def unpack_zip(data: bytes, limits: UnpackLimits = UnpackLimits()) -> dict[str, 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise ExportRejected(f"The archive is not a readable zip file ({exc}).") from exc
     if len(entries) > limits.max_entries:
         raise ExportRejected(
