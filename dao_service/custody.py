@@ -9,6 +9,8 @@ Plaintext of contributed data exists only in memory, inside `open_upload`.
 """
 
 import base64
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -98,6 +100,11 @@ class CustodyKey:
         if len(key) != 32:
             raise ConfigurationError("The custody key must be 32 bytes.")
         self._aead = AESGCM(key)
+        self._mac_key = hashlib.sha256(b"datadao-challenge-mac\0" + key).digest()
+
+    def mac(self, message: str) -> str:
+        """A tag over `message` that only this service can make (binds issued challenges)."""
+        return hmac.new(self._mac_key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     def wrap(self, file_key: bytes) -> bytes:
         nonce = os.urandom(12)

@@ -3,12 +3,14 @@ it may decrypt the dataset, it receives every live file key ECIES-encrypted to i
 public key. Contributors may always fetch the keys of their own contributions. Every
 release and refusal is written to the audit log."""
 
+import hmac
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.challenges import challenge_text, recover_public_key
@@ -42,70 +44,57 @@ class KeyReleaseService:
     ) -> None:
         self.settings, self.sessions, self.custody, self._chain = settings, sessions, custody, chain
 
-    def challenge(self, address: str, dataset_id: int) -> tuple[KeyChallenge, str]:
+    def challenge(self, address: str, dataset_id: int) -> tuple[str, str, int]:
+        """(challenge id, text to sign, expiry). Nothing is stored: the id carries its
+        fields and the service's MAC over them; only its use is recorded."""
         chain = self._chain()
-        expires = datetime.now(UTC) + timedelta(seconds=self.settings.challenge_ttl_seconds)
-        challenge = KeyChallenge(nonce=secrets.token_hex(16), address=address, expires_at=expires)
-        with self.sessions.begin() as session:
-            session.add(challenge)
-        text = challenge_text(
-            address, dataset_id, chain.chain_id, challenge.nonce, int(expires.timestamp())
+        expires = int(datetime.now(UTC).timestamp()) + self.settings.challenge_ttl_seconds
+        fields = f"{address}.{dataset_id}.{chain.chain_id}.{expires}.{secrets.token_hex(16)}"
+        challenge_id = f"{fields}.{self.custody.mac(fields)}"
+        nonce = fields.rsplit(".", 1)[1]
+        return (
+            challenge_id,
+            challenge_text(address, dataset_id, chain.chain_id, nonce, expires),
+            expires,
         )
-        return challenge, text
 
     def release(
-        self, nonce: str, dataset_id: int, chain_id: int, signature: bytes
+        self, challenge_id: str, dataset_id: int, chain_id: int, signature: bytes
     ) -> tuple[str, list[ReleasedKey]]:
         try:
-            address, keys = self._release(nonce, dataset_id, chain_id, signature)
+            return self._release(challenge_id, dataset_id, chain_id, signature)
         except KeyRefused as refusal:
-            self._audit(
-                "key_release",
-                None,
-                dataset_id,
-                "refused",
-                f"challenge {nonce}: {refusal.user_message}",
-            )
+            detail = f"challenge {challenge_id[:140]}: {refusal.user_message}"
+            with self.sessions.begin() as session:
+                session.add(self._audit(None, dataset_id, "refused", detail))
             raise
-        self._audit(
-            "key_release", address, dataset_id, "released", f"{len(keys)} keys, challenge {nonce}"
-        )
-        return address, keys
 
     def _release(
-        self, nonce: str, dataset_id: int, chain_id: int, signature: bytes
+        self, challenge_id: str, dataset_id: int, chain_id: int, signature: bytes
     ) -> tuple[str, list[ReleasedKey]]:
         chain = self._chain()
-        with self.sessions() as session:
-            challenge = session.get(KeyChallenge, nonce)
-        if challenge is None:
+        parts = challenge_id.split(".")
+        fields = ".".join(parts[:-1])
+        if len(parts) != 6 or not hmac.compare_digest(self.custody.mac(fields), parts[-1]):
             raise KeyRefused("unknown challenge: ask for a new one")
-        if challenge.used:
-            raise KeyRefused("the challenge was already used")
-        expires_at = challenge.expires_at.replace(tzinfo=UTC)
-        if expires_at < datetime.now(UTC):
+        address, issued_dataset, issued_chain, expires_text, nonce = parts[:5]
+        if int(issued_dataset) != dataset_id:
+            raise KeyRefused(
+                f"the challenge was issued for dataset {issued_dataset}, not {dataset_id}"
+            )
+        if int(expires_text) < datetime.now(UTC).timestamp():
             raise KeyRefused("the challenge has expired: ask for a new one")
-        if chain_id != chain.chain_id:
+        if chain_id != chain.chain_id or int(issued_chain) != chain.chain_id:
             raise KeyRefused(
                 f"wrong chain: signed for chain {chain_id}, this DAO is on chain {chain.chain_id}"
             )
-        text = challenge_text(
-            challenge.address, dataset_id, chain_id, nonce, int(expires_at.timestamp())
-        )
+        text = challenge_text(address, dataset_id, chain_id, nonce, int(expires_text))
         public_key = recover_public_key(text, signature)
         if public_key is None:
             raise KeyRefused("the signature is malformed")
         signer = public_key.to_checksum_address()
-        if signer.lower() != challenge.address.lower():
-            raise KeyRefused(f"the challenge is signed by {signer}, not by {challenge.address}")
-        with self.sessions.begin() as session:  # one use only, even under concurrent requests
-            claimed = session.execute(
-                update(KeyChallenge)
-                .where(KeyChallenge.nonce == nonce, KeyChallenge.used.is_(False))
-                .values(used=True)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                raise KeyRefused("the challenge was already used")
+        if signer.lower() != address.lower():
+            raise KeyRefused(f"the challenge is signed by {signer}, not by {address}")
 
         can_decrypt, expires, revoked = chain.grant(dataset_id, signer)
         query = select(Contribution).where(
@@ -115,14 +104,24 @@ class KeyReleaseService:
             Contribution.wrapped_key.is_not(None),
         )
         if not can_decrypt:
-            with self.sessions() as session:
-                own = session.scalars(query.where(Contribution.contributor == signer)).all()
-            if not own:
-                raise KeyRefused(self._why_not(expires, revoked, dataset_id))
-            return signer, self._encrypt(own, public_key.to_bytes())
+            query = query.where(Contribution.contributor == signer)  # their own, always
         with self.sessions() as session:
             rows = session.scalars(query.order_by(Contribution.id)).all()
-        return signer, self._encrypt(rows, public_key.to_bytes())
+        if not can_decrypt and not rows:
+            raise KeyRefused(self._why_not(expires, revoked, dataset_id))
+        keys = self._encrypt(rows, public_key.to_bytes())
+        # One transaction: the challenge is used up and the release audited, or neither.
+        try:
+            with self.sessions.begin() as session:
+                used_until = datetime.fromtimestamp(int(expires_text), UTC)
+                session.add(
+                    KeyChallenge(nonce=nonce, address=signer, expires_at=used_until, used=True)
+                )
+                detail = f"{len(keys)} keys, challenge {nonce}"
+                session.add(self._audit(signer, dataset_id, "released", detail))
+        except IntegrityError:
+            raise KeyRefused("the challenge was already used") from None
+        return signer, keys
 
     @staticmethod
     def _why_not(expires: int, revoked: bool, dataset_id: int) -> str:
@@ -149,16 +148,12 @@ class KeyReleaseService:
             )
         return released
 
-    def _audit(
-        self, action: str, address: str | None, dataset_id: int | None, outcome: str, detail: str
-    ) -> None:
-        with self.sessions.begin() as session:
-            session.add(
-                AuditEvent(
-                    action=action,
-                    address=address,
-                    dataset_id=dataset_id,
-                    outcome=outcome,
-                    detail=detail,
-                )
-            )
+    @staticmethod
+    def _audit(address: str | None, dataset_id: int, outcome: str, detail: str) -> AuditEvent:
+        return AuditEvent(
+            action="key_release",
+            address=address,
+            dataset_id=dataset_id,
+            outcome=outcome,
+            detail=detail,
+        )

@@ -65,7 +65,7 @@ class ChallengeRequest(BaseModel):
 
 
 class ChallengeResponse(BaseModel):
-    nonce: str
+    nonce: str = Field(description="The challenge id: send it back with the signature")
     text: str = Field(description="Sign this text with personal_sign (EIP-191)")
     expires_at: int
     chain_id: int

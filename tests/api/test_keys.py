@@ -1,13 +1,11 @@
 """Key release refusals: each gets a 403 with its reason, and every outcome is audited."""
 
-from datetime import UTC, datetime, timedelta
-
-from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.models import AuditEvent, KeyChallenge
+from dao_service.core.config import Settings
+from dao_service.models import AuditEvent
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
 from tests.utils.exports import reddit_export
@@ -50,25 +48,26 @@ def test_reused_challenge(api: TestClient, dao: Dao) -> None:
     assert refusal(request_keys(api, RENTER, replay=True)) == "the challenge was already used"
 
 
-def test_expired_challenge(api: TestClient, dao: Dao) -> None:
+def test_expired_challenge(api: TestClient, dao: Dao, service_settings: Settings) -> None:
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    service_settings.challenge_ttl_seconds = -1  # issued already expired
+    assert "the challenge has expired" in refusal(request_keys(api, RENTER))
+
+
+def test_forged_challenge(api: TestClient, dao: Dao) -> None:
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     challenge = api.post(
         "/api/keys/challenge", json={"address": RENTER.address, "dataset_id": 1}
     ).json()
-    with api.app.state.intake.sessions.begin() as session:  # type: ignore[attr-defined]
-        session.execute(
-            update(KeyChallenge)
-            .where(KeyChallenge.nonce == challenge["nonce"])
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-    signature = RENTER.sign_message(encode_defunct(text=challenge["text"])).signature
+    longer = challenge["nonce"].split(".")
+    longer[3] = str(int(longer[3]) + 86_400)  # extend its own expiry
     body = {
-        "nonce": challenge["nonce"],
+        "nonce": ".".join(longer),
         "dataset_id": 1,
         "chain_id": 31337,
-        "signature": "0x" + bytes(signature).hex(),
+        "signature": "0x" + "11" * 65,
     }
-    assert "the challenge has expired" in refusal(api.post("/api/keys/release", json=body))
+    assert "unknown challenge" in refusal(api.post("/api/keys/release", json=body))
 
 
 def test_signature_of_another_address(api: TestClient, dao: Dao) -> None:

@@ -23,11 +23,13 @@ router = APIRouter(prefix="/api/keys", tags=["keys"])
     "/challenge", response_model=ChallengeResponse, responses={503: {"model": ErrorResponse}}
 )
 def challenge(body: ChallengeRequest, service: KeyReleaseDep) -> ChallengeResponse:
-    issued, text = service.challenge(to_checksum_address(body.address), body.dataset_id)
+    challenge_id, text, expires = service.challenge(
+        to_checksum_address(body.address), body.dataset_id
+    )
     return ChallengeResponse(
-        nonce=issued.nonce,
+        nonce=challenge_id,
         text=text,
-        expires_at=int(issued.expires_at.timestamp()),
+        expires_at=expires,
         chain_id=service._chain().chain_id,
         service=SERVICE_IDENTITY,
     )
