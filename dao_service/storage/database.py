@@ -18,9 +18,10 @@ def make_engine(database_url: str) -> Engine:
     sqlite = url.get_backend_name() == "sqlite"
     if sqlite and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # A pre-ping guards against dropped server connections; a SQLite file has none to drop.
     engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=not sqlite,
         connect_args={"timeout": 30, "check_same_thread": False} if sqlite else {},
     )
     if sqlite:
