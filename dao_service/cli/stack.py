@@ -30,7 +30,8 @@ def _urls_table(settings: Settings) -> Table:
     table.add_row("IPFS RPC API", ipfs_node.api_http_url(settings))
     table.add_row("IPFS gateway", settings.ipfs_gateway_url)
     table.add_row("contracts manifest", str(settings.manifest_file))
-    table.add_row("service (API docs)", settings.service_url + "/docs")
+    table.add_row("web form", settings.service_url + "/")
+    table.add_row("API docs", settings.service_url + "/docs")
     table.add_row("health", settings.service_url + "/healthz")
     table.add_row("logs", str(settings.logs_dir))
     return table
