@@ -307,6 +307,11 @@ class IntakeService:
                     moved = True
             except ChainRefused as exc:
                 self._note_error(contribution, f"the chain refused: {exc.reason}")
+            except Exception as exc:  # IPFS or chain unreachable: say so on the receipt, retry
+                self._note_error(
+                    contribution, f"waiting to retry: {type(exc).__name__}: {exc}"[:500]
+                )
+                raise
         return moved
 
     def _store(self, contribution: Contribution) -> None:

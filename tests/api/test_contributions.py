@@ -1,5 +1,6 @@
 """Intake through the API on a real anvil, real contracts and a real IPFS node."""
 
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -162,3 +163,23 @@ def test_upload_limits(api: TestClient, service_settings, monkeypatch) -> None: 
 def test_page_and_openapi_are_served(api: TestClient) -> None:
     assert api.get("/").status_code == 200
     assert "/api/contributions" in api.get("/openapi.json").json()["paths"]
+
+
+def test_work_waits_while_ipfs_is_down_and_resumes(api: TestClient, ipfs) -> None:  # type: ignore[no-untyped-def]
+    from dao_service.storage.ipfs import IpfsStore
+    from tests.utils.processes import free_port
+
+    intake = api.app.state.intake  # type: ignore[attr-defined]
+    intake.ipfs = IpfsStore(f"/ip4/127.0.0.1/tcp/{free_port()}/http", timeout=1)  # nothing listens
+    receipt = contribute(api, ALICE, reddit_export()).json()
+    assert receipt["accepted"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = api.get(f"/api/contributions/{receipt['id']}").json()
+        if waiting["last_error"] or waiting["status"] != "validated":
+            break
+        time.sleep(0.2)
+    assert waiting["status"] == "validated"  # held, not lost, while IPFS is unreachable
+    assert waiting["last_error"].startswith("waiting to retry")
+    intake.ipfs = ipfs  # the node is back
+    assert wait_for_stage(api, receipt["id"], "minted")["cid"]
