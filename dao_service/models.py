@@ -69,7 +69,8 @@ class StatementNonce(Base):
 
 
 class KeyChallenge(Base):
-    """A challenge a renter signs to receive keys; used once, expires quickly."""
+    """A key-release challenge that has been used. Challenges are issued without storage
+    (the id carries its fields and the service's MAC); this table makes each usable once."""
 
     __tablename__ = "key_challenges"
 
