@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dao_service.core.config import Settings
-from tests.utils.processes import settings_for
+from tests.utils.processes import port_flags, settings_for
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -25,13 +25,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def local_stack() -> Iterator[Settings]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(Path(tmp) / "data")
-        flags = [
-            "--data-dir", str(settings.data_dir),
-            "--chain-port", str(settings.chain_port),
-            "--ipfs-port", str(settings.ipfs_api_port),
-            "--gateway-port", str(settings.ipfs_gateway_port),
-            "--service-port", str(settings.service_port),
-        ]  # fmt: skip
+        flags = port_flags(settings)
         up = _cli("up", "--detach", *flags)
         if up.returncode != 0:
             raise SystemExit(f"datadao up failed:\n{up.stdout}\n{up.stderr}")

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dao_service.exceptions import ConfigurationError, DataDaoError
+from dao_service.storage.files import write_private_file
 
 OAEP = padding.OAEP(
     mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
@@ -30,16 +31,6 @@ OAEP = padding.OAEP(
 
 class UploadUnreadable(DataDaoError, ValueError):
     """The upload's key or ciphertext does not open: wrong key, wrong IV or altered bytes."""
-
-
-def _write_secret(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(path.with_suffix(".tmp"), path)
 
 
 def _read_secret(path: Path) -> bytes:
@@ -55,7 +46,7 @@ class IntakeKey:
     def __init__(self, path: Path) -> None:
         if not path.exists():
             key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-            _write_secret(
+            write_private_file(
                 path,
                 key.private_bytes(
                     serialization.Encoding.PEM,
@@ -95,7 +86,7 @@ class CustodyKey:
                 raise ConfigurationError("DATADAO_CUSTODY_KEY is not valid base64.") from exc
         else:
             if not path.exists():
-                _write_secret(path, AESGCM.generate_key(bit_length=256))
+                write_private_file(path, AESGCM.generate_key(bit_length=256))
             key = _read_secret(path)
         if len(key) != 32:
             raise ConfigurationError("The custody key must be 32 bytes.")

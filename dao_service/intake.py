@@ -11,7 +11,6 @@ the fingerprint is already recorded before sending.
 
 import hashlib
 import logging
-import os
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.exceptions import DataDaoError
 from dao_service.models import Contribution, Stage, StatementNonce
+from dao_service.storage.files import write_private_file
 from dao_service.storage.ipfs import IpfsStore
 from validators import DedupIndex, ValidationContext, validate_export
 from validators.dedup import RecordKeys
@@ -234,13 +234,7 @@ class IntakeService:
         return self.settings.spool_dir / f"{public_id}.bin"
 
     def _spool(self, public_id: str, ciphertext: bytes) -> None:
-        path = self._spool_path(public_id)
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(ciphertext)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(path.with_suffix(".tmp"), path)
+        write_private_file(self._spool_path(public_id), ciphertext)
 
     def _index(self, contribution: Contribution) -> None:
         """Add the contribution's records to the dedup index (idempotent), then mark it."""

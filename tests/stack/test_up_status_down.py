@@ -10,18 +10,7 @@ from web3 import Web3
 from dao_service.chain import client
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
-from dao_service.core.config import Settings
-from tests.utils.processes import run_cli, settings_for
-
-
-def port_flags(settings: Settings) -> list[str]:
-    return [
-        "--data-dir", str(settings.data_dir),
-        "--chain-port", str(settings.chain_port),
-        "--ipfs-port", str(settings.ipfs_api_port),
-        "--gateway-port", str(settings.ipfs_gateway_port),
-        "--service-port", str(settings.service_port),
-    ]  # fmt: skip
+from tests.utils.processes import port_flags, run_cli, settings_for
 
 
 def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> None:

@@ -28,6 +28,17 @@ def settings_for(data_dir: Path) -> Settings:
     )
 
 
+def port_flags(settings: Settings) -> list[str]:
+    """`datadao up` flags that put a stack at `settings`' data directory and ports."""
+    return [
+        "--data-dir", str(settings.data_dir),
+        "--chain-port", str(settings.chain_port),
+        "--ipfs-port", str(settings.ipfs_api_port),
+        "--gateway-port", str(settings.ipfs_gateway_port),
+        "--service-port", str(settings.service_port),
+    ]  # fmt: skip
+
+
 @contextmanager
 def running_anvil(settings: Settings) -> Iterator[str]:
     anvil = chain_node.anvil_process(settings)

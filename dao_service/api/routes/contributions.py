@@ -86,6 +86,16 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
     )
 
 
+def find_contribution(intake: IntakeService, public_id: str) -> Contribution:
+    with intake.sessions() as session:
+        row = session.scalars(
+            select(Contribution).where(Contribution.public_id == public_id)
+        ).first()
+    if row is None:
+        raise IntakeRefused(f"No contribution {public_id}.", 404)
+    return row
+
+
 @router.get("/config", response_model=ServiceConfig, responses=ERRORS)
 def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> ServiceConfig:
     dao = chain()
@@ -164,12 +174,7 @@ async def contribute(
 
 @router.get("/contributions/{public_id}", response_model=ContributionReceipt, responses=ERRORS)
 def get_contribution(public_id: str, intake: IntakeDep) -> ContributionReceipt:
-    with intake.sessions() as session:
-        row = session.scalars(
-            select(Contribution).where(Contribution.public_id == public_id)
-        ).first()
-    if row is None:
-        raise IntakeRefused(f"No contribution {public_id}.", 404)
+    row = find_contribution(intake, public_id)
     return receipt(intake, row)
 
 
@@ -181,12 +186,7 @@ def withdraw(
 ) -> ContributionReceipt:
     """Withdraw on the contributor's signed request: on-chain first, then the key is destroyed."""
     dao = chain()
-    with intake.sessions() as session:
-        row = session.scalars(
-            select(Contribution).where(Contribution.public_id == public_id)
-        ).first()
-    if row is None:
-        raise IntakeRefused(f"No contribution {public_id}.", 404)
+    row = find_contribution(intake, public_id)
     if row.withdrawn:
         return receipt(intake, row)
     if row.stage != StageName.MINTED or not row.fingerprint:
