@@ -55,6 +55,11 @@ def parse_time(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     text = str(value).strip()
+    try:  # fast path: ISO 8601 and Reddit's "YYYY-MM-DD HH:MM:SS UTC"
+        parsed = datetime.fromisoformat(text.removesuffix(" UTC"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except ValueError:
+        pass
     for fmt in DATE_FORMATS:
         try:
             parsed = datetime.strptime(text, fmt)
