@@ -44,6 +44,10 @@ class KeyReleaseService:
     ) -> None:
         self.settings, self.sessions, self.custody, self._chain = settings, sessions, custody, chain
 
+    @property
+    def chain_id(self) -> int:
+        return self._chain().chain_id
+
     def challenge(self, address: str, dataset_id: int) -> tuple[str, str, int]:
         """(challenge id, text to sign, expiry). Nothing is stored: the id carries its
         fields and the service's MAC over them; only its use is recorded."""

@@ -30,7 +30,7 @@ def challenge(body: ChallengeRequest, service: KeyReleaseDep) -> ChallengeRespon
         nonce=challenge_id,
         text=text,
         expires_at=expires,
-        chain_id=service._chain().chain_id,
+        chain_id=service.chain_id,
         service=SERVICE_IDENTITY,
     )
 
