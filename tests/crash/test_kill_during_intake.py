@@ -106,7 +106,7 @@ def test_sigkill_during_concurrent_intake_mints_each_accepted_contribution_once(
     ]
     for thread in threads:
         thread.start()
-    wait_until(lambda: len(receipts) >= 3, timeout=60)
+    wait_until(lambda: len(receipts) >= 1, timeout=60, interval=0.01)
     service.kill()  # mid-intake: uploads in flight, the worker storing and minting
     for thread in threads:
         thread.join(timeout=60)
