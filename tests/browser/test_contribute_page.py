@@ -18,7 +18,7 @@ from dao_service.core.config import Settings
 from dao_service.core.paths import PROJECT_ROOT
 from dao_service.main import create_app
 from tests.utils.chain import Dao
-from tests.utils.exports import reddit_export
+from tests.utils.exports import reddit_export, reddit_spec
 from tests.utils.processes import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +29,13 @@ FLAGS = [
 ]  # fmt: skip
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 WALLET = dev_account(4)
+
+RECORD_PROGRESS_LABELS = """() => {
+  const label = document.getElementById("progress-label");
+  window.seenProgress = new Set();
+  new MutationObserver(() => window.seenProgress.add(label.textContent))
+    .observe(label, {childList: true, characterData: true, subtree: true});
+}"""
 
 INJECT_WALLET = """
 window.ethereum = {
@@ -113,3 +120,25 @@ def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "contribute-receipt.png"), full_page=True)
     assert dao.token.functions.balanceOf(WALLET.address).call() == score * 10**18
+
+
+def test_upload_progress_bar_moves(page: Page, live_service: str, tmp_path: Path) -> None:
+    export = tmp_path / "large-export.zip"
+    export.write_bytes(reddit_export(reddit_spec(seed=77, comments=20_000, posts=500)))  # ~1.5 MB
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(  # ~500 KB/s up: the upload takes a few seconds, so progress events fire
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 5, "downloadThroughput": -1, "uploadThroughput": 500_000},
+    )
+    page.goto(live_service + "/")
+    page.click("#connect")
+    page.wait_for_selector("#verification-code:not(:empty)")
+    page.set_input_files("#export-file", str(export))
+    page.evaluate(RECORD_PROGRESS_LABELS)
+    page.click("#contribute")
+    page.wait_for_selector("#stages li[data-stage=validated].done", timeout=120_000)
+    seen = page.evaluate("() => [...window.seenProgress]")
+    uploading = sorted({s for s in seen if s.startswith("Uploading")})
+    assert len(uploading) >= 3, seen  # the bar moved through the upload, not just 0 -> 100
+    assert "Encrypting in your browser…" in seen and "Waiting for your wallet's signature…" in seen
