@@ -1,7 +1,10 @@
 """The whole local stack through the real CLI: up -> status -> down -> up keeps the chain."""
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import requests
@@ -10,6 +13,7 @@ from web3 import Web3
 from dao_service.chain import client
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
+from dao_service.stack.process import port_open
 from tests.utils.processes import port_flags, run_cli, settings_for
 
 
@@ -74,3 +78,34 @@ def test_down_without_a_stack_says_so(tmp_path: Path) -> None:
     result = run_cli("down", "--data-dir", str(tmp_path))
     assert result.returncode == 0
     assert "No stack is running" in result.stdout
+
+
+def test_ctrl_c_stops_every_child_of_a_foreground_up(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "data")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "dao_service.cli", "up", *port_flags(settings)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:
+            if "The stack is up" in line:
+                break
+        else:
+            raise AssertionError("the stack never came up")
+        ports = [
+            settings.chain_port,
+            settings.ipfs_api_port,
+            settings.ipfs_gateway_port,
+            settings.service_port,
+        ]
+        assert all(port_open("127.0.0.1", p) for p in ports)
+        up.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+        assert up.wait(timeout=60) == 0
+        assert not any(port_open("127.0.0.1", p) for p in ports)
+        assert not (settings.run_dir / "stack.json").exists()
+    finally:
+        if up.poll() is None:
+            up.kill()
