@@ -110,11 +110,11 @@ def reusable(
         return False
     if manifest.parameters != params or set(manifest.contracts) != set(DEPLOY_ORDER):
         return False
-    return all(
+    same_builds = all(
         deployed.build_hash == compiled[name].build_hash
-        and len(w3.eth.get_code(Web3.to_checksum_address(deployed.address))) > 0
         for name, deployed in manifest.contracts.items()
     )
+    return same_builds and not client.contracts_without_code(w3, manifest)
 
 
 def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:

@@ -58,6 +58,15 @@ def deploy(w3: Web3, account: LocalAccount, compiled: CompiledContract, *args: A
     return send(w3, account, {"data": factory.constructor(*args).data_in_transaction})
 
 
+def contracts_without_code(w3: Web3, manifest: DeploymentManifest) -> list[str]:
+    """Names of the manifest's contracts that have no code on the chain `w3` reaches."""
+    return [
+        name
+        for name, deployed in manifest.contracts.items()
+        if not w3.eth.get_code(Web3.to_checksum_address(deployed.address))
+    ]
+
+
 def contract(w3: Web3, manifest: DeploymentManifest, name: str) -> Contract:
     deployed = manifest.contracts[name]
     return w3.eth.contract(address=Web3.to_checksum_address(deployed.address), abi=deployed.abi)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
+from dao_service.chain.client import contracts_without_code
 from dao_service.chain.manifest import load_manifest
 from dao_service.cli.options import DataDirOption, JsonOption, settings_from
 from dao_service.core.config import Settings
@@ -112,13 +113,10 @@ def _probe(settings: Settings) -> dict[str, dict[str, Any]]:
             contracts["detail"] = f"manifest is for chain {manifest.chain_id}"
         else:
             w3 = Web3(Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": 3}))
-            live = [
-                name
-                for name, c in manifest.contracts.items()
-                if w3.eth.get_code(Web3.to_checksum_address(c.address))
-            ]
-            contracts["up"] = len(live) == len(manifest.contracts)
-            contracts["detail"] = f"{len(live)}/{len(manifest.contracts)} contracts have code"
+            missing = contracts_without_code(w3, manifest)
+            live = len(manifest.contracts) - len(missing)
+            contracts["up"] = not missing
+            contracts["detail"] = f"{live}/{len(manifest.contracts)} contracts have code"
             contracts["contracts"] = {n: c.address for n, c in manifest.contracts.items()}
     except DataDaoError as exc:
         contracts["detail"] = exc.user_message

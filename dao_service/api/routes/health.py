@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from web3 import Web3
 
 from dao_service.api.deps import EngineDep, IpfsDep, SettingsDep
+from dao_service.chain.client import contracts_without_code
 from dao_service.chain.manifest import load_manifest
 from dao_service.exceptions import DataDaoError
 from dao_service.storage.database import ping
@@ -44,11 +45,7 @@ def _contracts(settings: SettingsDep) -> tuple[bool, str]:
         )
         if w3.eth.chain_id != manifest.chain_id:
             return False, f"manifest is for chain {manifest.chain_id}, node is {w3.eth.chain_id}"
-        missing = [
-            name
-            for name, deployed in manifest.contracts.items()
-            if not w3.eth.get_code(Web3.to_checksum_address(deployed.address))
-        ]
+        missing = contracts_without_code(w3, manifest)
         if missing:
             return False, "no code at " + ", ".join(missing)
         return True, f"{len(manifest.contracts)} contracts on chain {manifest.chain_id}"
