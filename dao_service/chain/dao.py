@@ -12,6 +12,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.manifest import DeploymentManifest
+from dao_service.chain.reverts import RevertDecoder
 
 
 class ChainRefused(Exception):
@@ -32,6 +33,7 @@ class DaoChain:
         self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
         self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
         self._send_lock = threading.Lock()  # one relayer nonce sequence
+        self._reverts = RevertDecoder(c.abi for c in manifest.contracts.values())
 
     @property
     def chain_id(self) -> int:
@@ -98,10 +100,5 @@ class DaoChain:
             return str(receipt["transactionHash"].to_0x_hex())
 
     def _decode(self, exc: ContractCustomError | ContractLogicError) -> str:
-        data = exc.data if isinstance(exc.data, str) else ""
-        for item in self.manifest.contracts["ContributionRegistry"].abi:
-            if item.get("type") == "error":
-                signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-                if data.startswith("0x" + Web3.keccak(text=signature)[:4].hex().removeprefix("0x")):
-                    return str(item["name"])
-        return str(exc)
+        decoded = self._reverts.from_exception(exc)
+        return decoded.summary if decoded else str(exc)

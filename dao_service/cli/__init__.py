@@ -1,16 +1,16 @@
 """`datadao`: the command line of the data DAO.
 
-One module per command group; `main` turns every DataDaoError into one red line and
-exit code 1 (the traceback only with --verbose). Usage errors exit with 2.
+One module per command group, each importing what it needs inside its commands, so that
+`datadao --help` starts fast. `main` turns every DataDaoError into one red line and exit
+code 1 (the traceback only with --verbose, which may stand anywhere on the line). Usage
+errors exit with 2.
 """
 
 import sys
 
 import typer
-from rich.console import Console
 
-from dao_service.cli import stack, validate
-from dao_service.exceptions import DataDaoError
+from dao_service.cli import accounts, chain, governance, holdings, rent, stack, validate
 
 app = typer.Typer(
     name="datadao",
@@ -19,27 +19,36 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stack.register(app)
-validate.register(app)
+for group in (stack, validate, holdings, governance, rent, accounts, chain):
+    group.register(app)
 
-error_console = Console(stderr=True)
-_verbose = False
+VERBOSE_FLAGS = ("-v", "--verbose")
 
 
 @app.callback()
 def _options(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+    verbose: bool = typer.Option(
+        False, *VERBOSE_FLAGS, help="Show tracebacks on errors (also after the subcommand)."
+    ),
 ) -> None:
-    global _verbose
-    _verbose = verbose
+    """Options that apply to every command."""
 
 
 def main() -> None:
     """Usage errors (exit 2) and --help are click's; DataDaoError becomes one red line."""
+    from dao_service.exceptions import DataDaoError
+
+    args = sys.argv[1:]
+    cut = args.index("--") if "--" in args else len(args)
+    verbose = any(a in VERBOSE_FLAGS for a in args[:cut])
+    args = [a for a in args[:cut] if a not in VERBOSE_FLAGS] + args[cut:]
     try:
-        app()
+        app(args=args, prog_name="datadao")
     except DataDaoError as exc:
-        if _verbose:
+        from rich.console import Console
+
+        error_console = Console(stderr=True)
+        if verbose:
             error_console.print_exception()
         error_console.print(f"[bold red]error:[/] {exc.user_message}", highlight=False)
         sys.exit(1)

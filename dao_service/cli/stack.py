@@ -3,27 +3,25 @@
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 import typer
-from rich.console import Console
-from rich.table import Table
-from web3 import Web3
 
-from dao_service.chain.client import contracts_without_code
-from dao_service.chain.manifest import load_manifest
 from dao_service.cli.options import DataDirOption, JsonOption, settings_from
-from dao_service.core.config import Settings
-from dao_service.exceptions import DataDaoError
-from dao_service.stack import chain_node, ipfs_node, supervisor
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from dao_service.core.config import Settings
 
 PORT_HELP = "Port on 127.0.0.1 for the {}."
 
 
-def _urls_table(settings: Settings) -> Table:
+def _urls_table(settings: "Settings") -> "Table":
+    from rich.table import Table
+
+    from dao_service.stack import ipfs_node
+
     table = Table(title=f"Data DAO stack ({settings.data_dir})", show_header=True)
     table.add_column("part")
     table.add_column("address")
@@ -54,6 +52,11 @@ def up(
     chain, its contracts and the stored files. Ctrl-C stops everything it started.
     Running it again while the stack is up just prints where everything is.
     """
+    from rich.console import Console
+
+    from dao_service.stack import supervisor
+
+    console = Console()
     settings = settings_from(
         data_dir,
         chain_port=chain_port,
@@ -90,7 +93,15 @@ def up(
     console.print("Stopped.")
 
 
-def _probe(settings: Settings) -> dict[str, dict[str, Any]]:
+def _probe(settings: "Settings") -> dict[str, dict[str, Any]]:
+    import requests
+    from web3 import Web3
+
+    from dao_service.chain.client import contracts_without_code
+    from dao_service.chain.manifest import load_manifest
+    from dao_service.exceptions import DataDaoError
+    from dao_service.stack import chain_node, ipfs_node
+
     parts: dict[str, dict[str, Any]] = {}
     chain_id = chain_node.chain_answers(settings.chain_rpc_url)
     parts["chain"] = {
@@ -141,6 +152,11 @@ def status(
 
     Exits 0 when every part is up, 1 otherwise, so scripts can wait on it.
     """
+    from rich.console import Console
+    from rich.table import Table
+
+    from dao_service.stack import supervisor
+
     settings = supervisor.settings_of_running_stack(settings_from(data_dir))
     parts = _probe(settings)
     all_up = all(p["up"] for p in parts.values())
@@ -155,12 +171,17 @@ def status(
         for name, part in parts.items():
             state = "[green]up[/]" if part["up"] else "[red]down[/]"
             table.add_row(name, state, part["address"], part["detail"])
-        console.print(table)
+        Console().print(table)
     raise typer.Exit(0 if all_up else 1)
 
 
 def down(data_dir: Path | None = DataDirOption) -> None:
     """Stop a stack started with `datadao up --detach` (chain state and files are kept)."""
+    from rich.console import Console
+
+    from dao_service.stack import supervisor
+
+    console = Console()
     settings = settings_from(data_dir)
     started = time.monotonic()
     if supervisor.stop_stack(settings):

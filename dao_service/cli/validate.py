@@ -1,43 +1,27 @@
 """`datadao validate` (check an export locally before uploading) and `datadao code`."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from eth_utils import is_address, to_checksum_address
-from rich.console import Console
-from rich.table import Table
 
-from dao_service.chain.manifest import load_manifest
-from dao_service.cli.options import DataDirOption, JsonOption, settings_from
-from dao_service.core.config import Settings
-from dao_service.exceptions import ConfigurationError
-from validators import (
-    CheckStatus,
-    DedupIndex,
-    ValidationContext,
-    validate_export,
-    verification_code,
-)
-from validators.report import ValidationReport
+from dao_service.cli.options import DataDirOption, JsonOption, address_argument, settings_from
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dao_service.core.config import Settings
+    from validators.report import ValidationReport
 
 STATUS_STYLE = {
-    CheckStatus.PASS: "[green]pass[/]",
-    CheckStatus.FAIL: "[red]fail[/]",
-    CheckStatus.NOT_AVAILABLE: "[yellow]not available[/]",
+    "pass": "[green]pass[/]",
+    "fail": "[red]fail[/]",
+    "not-available": "[yellow]not available[/]",
 }
 
-
-def _wallet(value: str) -> str:
-    if not is_address(value):
-        raise typer.BadParameter(
-            f"{value!r} is not an Ethereum address (0x followed by 40 hex digits)."
-        )
-    return to_checksum_address(value)
-
-
-WalletOption = typer.Option(..., "--wallet", help="Your wallet address (0x...).", callback=_wallet)
+WalletOption = typer.Option(
+    ..., "--wallet", help="Your wallet address (0x...).", callback=address_argument
+)
 ChainIdOption = typer.Option(
     None, "--chain-id", help="Chain id of the DAO (default: the local stack's)."
 )
@@ -46,8 +30,13 @@ RegistryOption = typer.Option(
 )
 
 
-def deployment(settings: Settings, chain_id: int | None, registry: str | None) -> tuple[int, str]:
+def deployment(settings: "Settings", chain_id: int | None, registry: str | None) -> tuple[int, str]:
     """Chain id and registry from the flags, else from the running stack's manifest."""
+    from eth_utils import is_address, to_checksum_address
+
+    from dao_service.chain.manifest import load_manifest
+    from dao_service.exceptions import ConfigurationError
+
     if chain_id is not None and registry is not None:
         if not is_address(registry):
             raise ConfigurationError(f"--registry {registry!r} is not an Ethereum address.")
@@ -73,6 +62,11 @@ def code(
     Post it as a comment or post (Reddit) or a tweet (X); once your export contains it,
     the export proves that the account holder bound the account to this wallet.
     """
+    from rich.console import Console
+
+    from validators import verification_code
+
+    console = Console()
     cid, reg = deployment(settings_from(data_dir), chain_id, registry)
     value = verification_code(wallet, cid, reg)
     if as_json:
@@ -100,6 +94,11 @@ def validate(
     Nothing is uploaded or recorded. Exit code 0: it would be accepted; 1: rejected (the
     reasons are printed); 2: usage error.
     """
+    from rich.console import Console
+
+    from validators import DedupIndex, ValidationContext, validate_export
+
+    console = Console()
     settings = settings_from(data_dir)
     cid, reg = deployment(settings, chain_id, registry)
     index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
@@ -117,17 +116,19 @@ def validate(
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        _print(report)
+        _print(console, report)
     raise typer.Exit(0 if report.accepted else 1)
 
 
-def _print(report: ValidationReport) -> None:
+def _print(console: "Console", report: "ValidationReport") -> None:
+    from rich.table import Table
+
     checks = Table(title=f"{report.source or 'unknown'} export", show_lines=False)
     for column in ("check", "result", "reason"):
         checks.add_column(column)
     for group, items in (("authenticity", report.authenticity), ("ownership", report.ownership)):
         for check in items:
-            checks.add_row(f"{group}: {check.name}", STATUS_STYLE[check.status], check.reason)
+            checks.add_row(f"{group}: {check.name}", STATUS_STYLE[check.status.value], check.reason)
     console.print(checks)
     if report.breakdown:
         score = Table(title="score")

@@ -32,6 +32,18 @@ class IpfsStore:
         )
         return str(reply["Hash"])
 
+    def cid_of(self, data: bytes) -> str:
+        """The CID `add` would give `data`, computed by the node without storing it."""
+        reply = self._client.add(
+            io.BytesIO(data),
+            only_hash=True,
+            cid_version=1,
+            raw_leaves=True,
+            opts={"cid-base": "base32"},
+            timeout=self.timeout,
+        )
+        return str(reply["Hash"])
+
     def cat(self, cid: str) -> bytes:
         return bytes(self._client.cat(cid, timeout=self.timeout))
 

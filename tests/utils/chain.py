@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import decode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
@@ -18,12 +17,7 @@ from web3.types import TxReceipt
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.manifest import DeploymentManifest
-
-
-class Reverted(Exception):
-    def __init__(self, name: str, args: tuple[Any, ...]) -> None:
-        super().__init__(f"{name}{args}")
-        self.name, self.args_ = name, args
+from dao_service.chain.reverts import ContractReverted, RevertDecoder
 
 
 @dataclass
@@ -32,19 +26,12 @@ class Dao:
 
     w3: Web3
     manifest: DeploymentManifest
-    errors: dict[bytes, tuple[str, list[str]]] = field(default_factory=dict)
+    extra_abis: list[list[dict[str, Any]]] = field(default_factory=list)
     nonce: int = 0
 
-    def __post_init__(self) -> None:
-        for deployed in self.manifest.contracts.values():
-            self.add_errors(deployed.abi)
-
     def add_errors(self, abi: list[dict[str, Any]]) -> None:
-        for item in abi:
-            if item["type"] == "error":
-                types = [i["type"] if i["type"] != "tuple" else "tuple" for i in item["inputs"]]
-                selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-                self.errors[selector] = (item["name"], types)
+        """Also decode the custom errors of `abi` (a test-only contract's)."""
+        self.extra_abis.append(abi)
 
     def __getattr__(self, name: str) -> Contract:
         contract_names = {
@@ -73,27 +60,14 @@ class Dao:
             raise self.decode(exc) from exc
 
     def decode(self, exc: ContractCustomError | ContractLogicError) -> Exception:
-        data = exc.data if isinstance(exc.data, str) else None
-        if not data or len(data) < 10:
-            return exc
-        raw = bytes.fromhex(data.removeprefix("0x"))
-        if raw[:4] not in self.errors:
-            return exc
-        name, types = self.errors[raw[:4]]
-        values = decode(types, raw[4:])
-        return Reverted(
-            name,
-            tuple(
-                Web3.to_checksum_address(v) if t == "address" else v
-                for t, v in zip(types, values, strict=True)
-            ),
-        )
+        abis = [c.abi for c in self.manifest.contracts.values()] + self.extra_abis
+        return RevertDecoder(abis).from_exception(exc) or exc
 
     @contextmanager
     def reverts(self, name: str, *args: Any) -> Iterator[None]:
         try:
             yield
-        except Reverted as reverted:
+        except ContractReverted as reverted:
             assert reverted.name == name, f"reverted with {reverted}, expected {name}"
             if args:
                 assert reverted.args_ == args, f"reverted with {reverted.args_}, expected {args}"

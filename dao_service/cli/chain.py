@@ -1,0 +1,65 @@
+"""`datadao chain advance`: move a local chain's blocks and clock forward (anvil only)."""
+
+import re
+from typing import TYPE_CHECKING
+
+import typer
+
+from dao_service.cli.options import JsonOption, echo_json, with_client
+
+if TYPE_CHECKING:
+    from dao_service.client.core import DaoClient
+
+chain_app = typer.Typer(help="The local development chain.", no_args_is_help=True)
+UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+
+
+def _seconds(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d+)([smhdw]?)", value.strip())
+    if not match:
+        raise typer.BadParameter(f"{value!r}: give a time like 90s, 30m, 2h, 2d or 1w.")
+    return int(match.group(1)) * UNITS[match.group(2) or "s"]
+
+
+@chain_app.command()
+@with_client
+def advance(
+    blocks: int = typer.Option(0, "--blocks", min=0, help="Mine this many blocks."),
+    time: str | None = typer.Option(None, "--time", help="Move the clock: 90s, 30m, 2h, 2d, 1w."),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Mine blocks and/or move the clock forward, to end a vote or a timelock delay.
+
+    Only on anvil's local chain: any other chain refuses.
+    """
+    from dao_service.client.core import ANVIL_CHAIN_ID
+    from dao_service.exceptions import ConfigurationError
+
+    seconds = _seconds(time)
+    if not blocks and not seconds:
+        raise typer.BadParameter("give --blocks N and/or --time DURATION")
+    chain_id = int(client.rpc.request("eth_chainId"), 16)
+    if chain_id != ANVIL_CHAIN_ID:
+        raise ConfigurationError(
+            f"chain advance works only on a local anvil chain (chain id {ANVIL_CHAIN_ID}); "
+            f"{client.endpoints.rpc_url} is chain {chain_id}"
+        )
+    if seconds:
+        client.rpc.request("evm_increaseTime", [seconds])
+    client.rpc.request("anvil_mine", [hex(max(blocks, 1 if seconds else 0))])
+    block = client.block()
+    number, stamp = int(block["number"], 16), int(block["timestamp"], 16)
+    if as_json:
+        echo_json({"block": number, "timestamp": stamp})
+    else:
+        from dao_service.client.timefmt import utc
+
+        typer.echo(f"The chain is at block {number}, {utc(stamp)}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(chain_app, name="chain")

@@ -1,0 +1,262 @@
+"""`datadao contribute`, `balance`, `delegate`, `claim`, `withdraw`, `history`: what a
+contributor and token holder does with their account."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from dao_service.cli.options import (
+    AccountOption,
+    JsonOption,
+    address_argument,
+    echo_json,
+    load_account,
+    with_client,
+)
+
+if TYPE_CHECKING:
+    from dao_service.client.core import DaoClient
+
+OptionalAccount = typer.Option(
+    None, "--account", "-a", help="An account name from `datadao account list`."
+)
+
+
+def _address(client: "DaoClient", address: str | None, account: str | None) -> str:
+    from dao_service.client.accounts import AccountStore
+
+    if address:
+        return address
+    if account:
+        store = AccountStore(client.endpoints.accounts_dir, test_keys=client.is_local_chain())
+        return store.address_of(account)
+    raise typer.BadParameter("give an ADDRESS or --account NAME", param_hint="ADDRESS")
+
+
+@with_client
+def contribute(
+    export: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="Your export (zip, JSON or CSV)."
+    ),
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Contribute an export: encrypted here, signed, uploaded, validated, minted.
+
+    The same path as the web form: the export is encrypted on this machine, your account
+    signs the statement, the service validates it, stores it on IPFS and mints tokens.
+    The service never sees it unencrypted outside its memory. Exit code 0: minted;
+    1: rejected (the reasons are printed) or failed.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from dao_service.client.contribute import contribute as send
+
+    signer = load_account(client, account)
+    console = Console(stderr=as_json)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"Uploading {export.name} (encrypted)", total=export.stat().st_size)
+
+        def uploaded(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        def stage(receipt: dict[str, Any]) -> None:
+            waiting = f" (waiting: {receipt['last_error']})" if receipt.get("last_error") else ""
+            bar.update(
+                task, description=f"Contribution {receipt['id'][:8]}: {receipt['status']}{waiting}"
+            )
+
+        receipt = send(client.service, signer, export, uploaded, stage)
+    if as_json:
+        echo_json(receipt)
+    else:
+        _print_receipt(console, receipt)
+    raise typer.Exit(0 if receipt["status"] in ("minted", "withdrawn") else 1)
+
+
+def _print_receipt(console: Any, receipt: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    if not receipt["accepted"]:
+        console.print(f"[red]Rejected[/] contribution {receipt['id']}:", highlight=False)
+        for reason in receipt["rejection_reasons"]:
+            console.print(f"  - {reason}", highlight=False)
+        return
+    breakdown = receipt["report"].get("breakdown") or []
+    if breakdown:
+        table = Table(title="score")
+        for column in ("signal", "value", "how"):
+            table.add_column(column, overflow="fold")
+        for line in breakdown:
+            table.add_row(line["signal"], f"{line['value']:g}", line["reason"])
+        console.print(table)
+    attestation = receipt.get("attestation") or {}
+    console.print(
+        f"[green]Minted[/] contribution {receipt['id']}: score {receipt['score']}\n"
+        f"  CID {receipt['cid']}\n  transaction {receipt['tx_hash']}\n"
+        f"  dataset {attestation.get('dataset_id', '?')}; withdraw it with "
+        f"`datadao withdraw {receipt['id']} --account …`",
+        highlight=False,
+    )
+
+
+@with_client
+def balance(
+    address: str | None = typer.Argument(None, callback=address_argument, help="An address."),
+    account: str | None = OptionalAccount,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Tokens, votes, delegate and claimable rental income of an account."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from dao_service.client.governance import eth, tokens
+    from dao_service.client.holdings import balance as read
+
+    held = read(client, _address(client, address, account))
+    if as_json:
+        echo_json(asdict(held))
+        return
+    table = Table(title=f"Balance of {held.address}", show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    table.add_row("tokens", tokens(held.tokens))
+    table.add_row("votes", tokens(held.votes))
+    own = held.delegate.lower() == held.address.lower()
+    table.add_row("delegate", "itself" if own else held.delegate)
+    table.add_row("claimable income", eth(held.claimable_wei))
+    table.add_row("ETH", eth(held.eth_wei))
+    Console().print(table)
+
+
+@with_client
+def delegate(
+    to: str = typer.Argument(..., callback=address_argument, help="Who votes with your tokens."),
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Let another address vote with your tokens (delegate to yourself to take them back)."""
+    from dao_service.client.holdings import delegate as move
+
+    signer = load_account(client, account)
+    receipt = move(client, signer, to)
+    if as_json:
+        echo_json({"delegate": to, "tx": receipt["transactionHash"]})
+    else:
+        typer.echo(f"{signer.address} now votes through {to} (tx {receipt['transactionHash']}).")
+
+
+@with_client
+def claim(account: str = AccountOption, as_json: bool = JsonOption, *, client: "DaoClient") -> None:
+    """Collect your share of every rental paid so far."""
+    from dao_service.client.governance import eth
+    from dao_service.client.holdings import claim as collect
+
+    signer = load_account(client, account)
+    paid = collect(client, signer)
+    if as_json:
+        echo_json({"account": signer.address, "paid_wei": paid})
+    else:
+        typer.echo(f"Paid {eth(paid)} of rental income to {signer.address}.")
+
+
+@with_client
+def withdraw(
+    contribution_id: str = typer.Argument(..., help="The contribution id from its receipt."),
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Withdraw a contribution: later rentals exclude it and its key is destroyed.
+
+    It earns nothing more from later rentals; tokens already minted stay yours."""
+    import time
+
+    from dao_service.chain.attestations import withdrawal_typed_data
+    from dao_service.client.contribute import sign_typed
+    from dao_service.client.governance import Refused
+
+    signer = load_account(client, account)
+    receipt = client.service.receipt(contribution_id)
+    if receipt["contributor"].lower() != signer.address.lower():
+        raise Refused(
+            f"contribution {contribution_id} belongs to {receipt['contributor']}, "
+            f"not to {signer.address}"
+        )
+    if receipt["withdrawn"]:
+        raise Refused(f"contribution {contribution_id} is already withdrawn")
+    if receipt["status"] != "minted" or not receipt.get("attestation"):
+        raise Refused(
+            f"contribution {contribution_id} is {receipt['status']}; "
+            "only minted contributions can be withdrawn"
+        )
+    fingerprint = bytes.fromhex(receipt["attestation"]["fingerprint"].removeprefix("0x"))
+    deadline = int(time.time()) + 3600
+    typed = withdrawal_typed_data(fingerprint, deadline, client.chain_id, client.registry.address)
+    done = client.service.withdraw(contribution_id, deadline, sign_typed(signer, typed))
+    if as_json:
+        echo_json(done)
+    else:
+        typer.echo(f"Withdrew contribution {contribution_id}; its key is destroyed.")
+
+
+@with_client
+def history(
+    address: str | None = typer.Argument(None, callback=address_argument, help="An address."),
+    account: str | None = OptionalAccount,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Every on-chain event that concerns an account, oldest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dao_service.client.holdings import describe_event
+    from dao_service.client.holdings import history as events
+
+    who = _address(client, address, account)
+    logs = events(client, who)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "block": log.block_number,
+                    "contract": log.contract,
+                    "event": log.event,
+                    "args": log.args,
+                    "tx": log.tx_hash,
+                    "summary": describe_event(log),
+                }
+                for log in logs
+            ]
+        )
+        return
+    table = Table(title=f"History of {who}")
+    for column in ("block", "what"):
+        table.add_column(column, overflow="fold")
+    for log in logs:
+        table.add_row(str(log.block_number), describe_event(log))
+    Console().print(table if logs else f"No events concern {who} yet.")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (contribute, balance, delegate, claim, withdraw, history):
+        app.command()(command)

@@ -1,0 +1,224 @@
+"""`datadao rent propose | status | refund` and `datadao data fetch`: AI companies rent the
+dataset through a DAO vote and fetch it once the vote has passed."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from dao_service.cli.options import AccountOption, JsonOption, echo_json, load_account, with_client
+
+if TYPE_CHECKING:
+    from dao_service.client.core import DaoClient
+    from dao_service.client.rentals import Rental
+
+rent_app = typer.Typer(
+    help="Rent the dataset: escrow a payment and open the DAO vote that grants access.",
+    no_args_is_help=True,
+)
+data_app = typer.Typer(help="The rented data itself.", no_args_is_help=True)
+
+DatasetOption = typer.Option(1, "--dataset", min=0, help="The dataset id.")
+
+
+def _price(value: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        wei = Decimal(value) * 10**18
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not an amount of ETH, e.g. 0.5.") from None
+    if wei <= 0 or wei != wei.to_integral_value():
+        raise typer.BadParameter(f"{value!r} ETH is not a positive amount of wei.")
+    return int(wei)
+
+
+def _rental_row(client: "DaoClient", rental: "Rental") -> dict[str, Any]:
+    from dao_service.client.governance import get_proposal, timing
+
+    proposal = get_proposal(client, rental.proposal_id)
+    return {
+        "rental": rental.id,
+        "renter": rental.renter,
+        "dataset": rental.dataset_id,
+        "days": rental.duration / 86_400,
+        "payment_wei": rental.payment,
+        "status": rental.status.name,
+        "proposal": proposal.number,
+        "proposal_id": str(proposal.id),
+        "proposal_state": proposal.state.name,
+        "when": timing(client, proposal),
+    }
+
+
+@with_client
+def propose(
+    dataset: int = DatasetOption,
+    days: float = typer.Option(..., "--days", min=0.0, help="How long access lasts once granted."),
+    price: str = typer.Option(..., "--price", help="The payment in ETH, escrowed now."),
+    description: str = typer.Option(
+        "", "--description", help="What the data will be used for (voters read it)."
+    ),
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Escrow the payment and open the proposal that grants access, in one transaction.
+
+    The payment goes to the dataset's contributors if the vote passes and is executed,
+    and back to you (`datadao rent refund`) if it does not.
+    """
+    from dao_service.client.governance import get_proposal
+    from dao_service.client.rentals import request_rental
+
+    wei = _price(price)
+    if days <= 0:
+        raise typer.BadParameter("the rental must last more than 0 days", param_hint="--days")
+    signer = load_account(client, account)
+    rental = request_rental(
+        client,
+        signer,
+        dataset,
+        int(days * 86_400),
+        wei,
+        description or f"Rent dataset {dataset} for {days:g} days",
+    )
+    proposal = get_proposal(client, rental.proposal_id)
+    row = _rental_row(client, rental)
+    if as_json:
+        echo_json(row)
+        return
+    typer.echo(
+        f"Rental #{rental.id}: {price} ETH escrowed for dataset {dataset}, {days:g} days.\n"
+        f"Proposal #{proposal.number} is open for votes: voting opens at block "
+        f"{proposal.snapshot + 1} and closes at block {proposal.deadline} ({row['when']}).\n"
+        f"Follow it with `datadao rent status {rental.id}`."
+    )
+
+
+@with_client
+def status(
+    rental_id: int | None = typer.Argument(None, help="One rental; default: all of them."),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Rentals with their payment, their proposal's state and what comes next."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dao_service.client.governance import eth
+    from dao_service.client.rentals import get_rental, list_rentals
+
+    rentals = [get_rental(client, rental_id)] if rental_id is not None else list_rentals(client)
+    rows = [_rental_row(client, r) for r in rentals]
+    if as_json:
+        echo_json(rows if rental_id is None else rows[0])
+        return
+    if not rows:
+        Console().print("No rentals yet. Request one with `datadao rent propose`.")
+        return
+    table = Table(title="Rentals")
+    for column in ("#", "dataset", "days", "payment", "status", "proposal", "next"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["rental"]),
+            str(r["dataset"]),
+            f"{r['days']:g}",
+            eth(r["payment_wei"]),
+            r["status"],
+            f"#{r['proposal']} {r['proposal_state']}",
+            r["when"],
+        )
+    Console().print(table)
+
+
+@with_client
+def refund(
+    rental_id: int = typer.Argument(..., help="The rental."),
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Return a rental's payment to its renter once its proposal was defeated or timed out."""
+    from dao_service.client.governance import eth
+    from dao_service.client.rentals import get_rental
+    from dao_service.client.rentals import refund as give_back
+
+    signer = load_account(client, account)
+    receipt = give_back(client, signer, rental_id)
+    rental = get_rental(client, rental_id)
+    if as_json:
+        echo_json(
+            {
+                "rental": rental_id,
+                "refunded_wei": rental.payment,
+                "to": rental.renter,
+                "tx": receipt["transactionHash"],
+            }
+        )
+    else:
+        typer.echo(
+            f"Refunded {eth(rental.payment)} to {rental.renter} (tx {receipt['transactionHash']})."
+        )
+
+
+@with_client
+def fetch(
+    dataset: int = DatasetOption,
+    out: Path = typer.Option(..., "--out", file_okay=False, help="Folder to write the files to."),
+    account: str = AccountOption,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Download and decrypt every file of a dataset you rented, with a `manifest.json`.
+
+    Each blob is checked against its IPFS CID and each plaintext against the SHA-256 the
+    contributor signed. Run it again to resume: verified files are not fetched twice.
+    """
+    from rich.progress import Progress
+
+    from dao_service.client.fetch import fetch_dataset
+
+    signer = load_account(client, account)
+    with Progress(transient=True, disable=as_json) as bar:
+        task = bar.add_task("Asking the service for the keys", total=None)
+
+        def progress(contribution_id: str, done: int, total: int) -> None:
+            bar.update(
+                task, description=f"Fetching {contribution_id[:8]}", completed=done, total=total
+            )
+
+        result = fetch_dataset(client, signer, dataset, out, client.ipfs, progress)
+    if as_json:
+        echo_json(
+            {
+                "dataset": dataset,
+                "files": len(result.files),
+                "downloaded": result.downloaded,
+                "skipped": result.skipped,
+                "removed": result.removed,
+                "manifest": result.manifest,
+            }
+        )
+        return
+    typer.echo(
+        f"Dataset {dataset}: {len(result.files)} files in {out} "
+        f"({result.downloaded} downloaded, {result.skipped} already there and verified)."
+    )
+    if result.removed:
+        typer.echo(f"Removed {len(result.removed)} files withdrawn by their contributors.")
+    typer.echo(f"Manifest: {result.manifest}")
+
+
+def register(app: typer.Typer) -> None:
+    rent_app.command()(propose)
+    rent_app.command()(status)
+    rent_app.command()(refund)
+    app.add_typer(rent_app, name="rent")
+    data_app.command()(fetch)
+    app.add_typer(data_app, name="data")

@@ -1,0 +1,133 @@
+"""Contributing from Python, exactly as the web form does it: the export is encrypted here
+(AES-256-GCM, a fresh key), the key wrapped to the service's public key (RSA-OAEP,
+SHA-256), the wallet signs the EIP-712 statement over the plaintext's SHA-256, and only
+ciphertext is uploaded."""
+
+import base64
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dao_service.client.service import Progress, ServiceClient
+from dao_service.exceptions import DataDaoError
+
+FINAL_STATUSES = ("minted", "rejected", "withdrawn")
+
+
+class ContributionFailed(DataDaoError, RuntimeError):
+    """The export could not be contributed (too large, unreadable, stuck)."""
+
+
+@dataclass(frozen=True)
+class SealedExport:
+    """An export as it leaves the contributor's machine: nothing here is plaintext."""
+
+    iv: bytes
+    ciphertext: bytes
+    wrapped_key: bytes
+
+
+def seal_export(plaintext: bytes, service_public_key_b64: str) -> SealedExport:
+    key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
+    public = serialization.load_der_public_key(base64.b64decode(service_public_key_b64))
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise ContributionFailed("The service's intake key is not an RSA key.")
+    wrapped = public.encrypt(
+        key, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    )
+    return SealedExport(iv, AESGCM(key).encrypt(iv, plaintext, None), wrapped)
+
+
+def statement(
+    config: dict[str, Any], contributor: str, sha256: bytes, nonce: str
+) -> dict[str, Any]:
+    """The EIP-712 ContributionStatement the wallet signs, as the service publishes its types."""
+    return {
+        "types": config["statement_types"],
+        "primaryType": "ContributionStatement",
+        "domain": config["statement_domain"],
+        "message": {"contributor": contributor, "sha256": sha256, "source": "auto", "nonce": nonce},
+    }
+
+
+def sign_typed(account: Any, typed: dict[str, Any]) -> str:
+    from eth_account.messages import encode_typed_data
+
+    return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
+
+
+def upload_fields(
+    contributor: str, sha256: bytes, nonce: str, signature: str, sealed: SealedExport
+) -> dict[str, str]:
+    return {
+        "contributor": contributor,
+        "sha256": "0x" + sha256.hex(),
+        "source": "auto",
+        "nonce": nonce,
+        "signature": signature,
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+
+
+def contribute(
+    service: ServiceClient,
+    account: Any,
+    export: Path,
+    progress: Progress | None = None,
+    on_status: Callable[[dict[str, Any]], None] | None = None,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Encrypt, sign, upload and follow one export to its final stage; returns the receipt."""
+    config = service.config()
+    size = export.stat().st_size
+    if size > config["max_upload_bytes"]:
+        raise ContributionFailed(
+            f"{export.name} is {size:,} bytes; the service takes at most "
+            f"{config['max_upload_bytes']:,} bytes."
+        )
+    plaintext = export.read_bytes()
+    sha256 = hashlib.sha256(plaintext).digest()
+    sealed = seal_export(plaintext, config["intake_public_key"])
+    del plaintext
+    nonce = service.nonce(account.address)
+    signature = sign_typed(account, statement(config, account.address, sha256, nonce))
+    receipt = service.upload(
+        upload_fields(account.address, sha256, nonce, signature, sealed),
+        sealed.ciphertext,
+        progress,
+    )
+    return follow(service, receipt, on_status, timeout)
+
+
+def follow(
+    service: ServiceClient,
+    receipt: dict[str, Any],
+    on_status: Callable[[dict[str, Any]], None] | None = None,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Poll a receipt until its final stage; `on_status` sees each change."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while True:
+        if on_status and (receipt["status"], receipt.get("last_error")) != seen:
+            on_status(receipt)
+            seen = (receipt["status"], receipt.get("last_error"))
+        if receipt["status"] in FINAL_STATUSES:
+            return receipt
+        if time.monotonic() > deadline:
+            raise ContributionFailed(
+                f"contribution {receipt['id']} is still {receipt['status']} after {timeout:.0f} s"
+                + (f" ({receipt['last_error']})" if receipt.get("last_error") else "")
+                + "; the service keeps working on it"
+            )
+        time.sleep(0.25)
+        receipt = service.receipt(receipt["id"])

@@ -1,0 +1,173 @@
+"""`data fetch`: a renter's wallet signs the service's challenge, receives each file key
+encrypted to its own public key, downloads each blob from IPFS, checks it against its CID,
+decrypts it locally and checks the plaintext's SHA-256. Resumable: a file already on
+disk with the right SHA-256 is not fetched again."""
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dao_service.client.core import DaoClient
+from dao_service.client.governance import Refused, short
+from dao_service.client.service import ServiceRefused
+from dao_service.exceptions import DataDaoError
+
+MANIFEST_NAME = "manifest.json"
+FileProgress = Callable[[str, int, int], None]  # (contribution id, files done, files total)
+
+
+class FetchFailed(DataDaoError, RuntimeError):
+    """A blob did not match its CID, did not decrypt, or its plaintext was not the one attested."""
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    contribution_id: str
+    cid: str
+    sha256: str
+    file: str
+    size: int
+
+
+@dataclass
+class FetchResult:
+    dataset_id: int
+    address: str
+    files: list[FetchedFile]
+    downloaded: int
+    skipped: int
+    removed: list[str]
+    manifest: Path
+
+
+def grant_refusal(client: DaoClient, address: str, dataset_id: int) -> str:
+    """Why `address` may not decrypt `dataset_id`, read from AccessRegistry."""
+    expires, revoked = client.access.call("grantOf", dataset_id, address)
+    who = f"{short(address)} on dataset {dataset_id}"
+    if expires == 0:
+        return f"no access grant for {who}; rent it with `datadao rent propose`"
+    if revoked:
+        return f"the access grant for {who} was revoked"
+    ended = datetime.fromtimestamp(expires, UTC)
+    return f"no access grant for {who} (expired {ended:%Y-%m-%d %H:%M} UTC)"
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "0x" + digest.hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _file_name(contribution_id: str, plaintext: bytes) -> str:
+    return f"{contribution_id}.zip" if plaintext[:4] == b"PK\x03\x04" else f"{contribution_id}.dat"
+
+
+def _previous(out: Path) -> dict[str, dict[str, Any]]:
+    try:
+        entries = json.loads((out / MANIFEST_NAME).read_text())["files"]
+        return {e["contribution_id"]: e for e in entries}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def fetch_dataset(
+    client: DaoClient,
+    account: Any,
+    dataset_id: int,
+    out: Path,
+    ipfs: Any,
+    progress: FileProgress | None = None,
+) -> FetchResult:
+    """Fetch every file of `dataset_id` that `account` may decrypt into `out`."""
+    import ecies
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from eth_account.messages import encode_defunct
+
+    service = client.service
+    challenge = service.key_challenge(account.address, dataset_id)
+    signature = account.sign_message(encode_defunct(text=challenge["text"])).signature
+    try:
+        released = service.release_keys(
+            challenge["nonce"], dataset_id, challenge["chain_id"], "0x" + bytes(signature).hex()
+        )
+    except ServiceRefused as exc:
+        if exc.status == 403 and "grant" in exc.user_message:
+            raise Refused(grant_refusal(client, account.address, dataset_id)) from exc
+        raise
+    out.mkdir(parents=True, exist_ok=True)
+    previous = _previous(out)
+    keys = released["keys"]
+    files: list[FetchedFile] = []
+    downloaded = 0
+    for done, key in enumerate(keys):
+        if progress:
+            progress(key["contribution_id"], done, len(keys))
+        known = previous.get(key["contribution_id"])
+        if (
+            known
+            and (out / known["file"]).is_file()
+            and _sha256_of(out / known["file"]) == key["sha256"]
+        ):
+            files.append(FetchedFile(**known))
+            continue
+        ciphertext = ipfs.cat(key["cid"])
+        if ipfs.cid_of(ciphertext) != key["cid"]:
+            raise FetchFailed(f"IPFS returned bytes that do not match {key['cid']}")
+        file_key = ecies.decrypt(account.key.hex(), bytes.fromhex(key["encrypted_key"]))
+        try:
+            plaintext = AESGCM(file_key).decrypt(base64.b64decode(key["iv"]), ciphertext, None)
+        except InvalidTag as exc:
+            raise FetchFailed(
+                f"contribution {key['contribution_id']} does not decrypt with its released key"
+            ) from exc
+        if "0x" + hashlib.sha256(plaintext).hexdigest() != key["sha256"]:
+            raise FetchFailed(
+                f"contribution {key['contribution_id']} decrypted to other bytes than attested"
+            )
+        name = _file_name(key["contribution_id"], plaintext)
+        _write_atomically(out / name, plaintext)
+        files.append(
+            FetchedFile(key["contribution_id"], key["cid"], key["sha256"], name, len(plaintext))
+        )
+        downloaded += 1
+        _write_manifest(out, dataset_id, account.address, files)
+    current = {f.contribution_id for f in files}
+    removed = [cid for cid in previous if cid not in current]
+    for contribution_id in removed:  # withdrawn by its contributor since the last fetch
+        (out / previous[contribution_id]["file"]).unlink(missing_ok=True)
+    manifest = _write_manifest(out, dataset_id, account.address, files)
+    if progress:
+        progress("", len(keys), len(keys))
+    return FetchResult(
+        dataset_id, account.address, files, downloaded, len(files) - downloaded, removed, manifest
+    )
+
+
+def _write_manifest(out: Path, dataset_id: int, address: str, files: list[FetchedFile]) -> Path:
+    path = out / MANIFEST_NAME
+    body = {
+        "dataset_id": dataset_id,
+        "address": address,
+        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": [asdict(f) for f in files],
+    }
+    _write_atomically(path, json.dumps(body, indent=2).encode())
+    return path

@@ -1,0 +1,299 @@
+"""Proposals: list them, explain them, vote, queue and execute, with each refusal checked
+before anything is sent and said as a sentence."""
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import keccak
+
+from dao_service.client.core import ETH, DaoClient
+from dao_service.client.timefmt import blocks, duration, utc
+from dao_service.exceptions import DataDaoError
+
+
+class Refused(DataDaoError, PermissionError):
+    """The chain would refuse this; the message says why and what to do instead."""
+
+
+class ProposalState(enum.IntEnum):
+    """OpenZeppelin's IGovernor.ProposalState (Expired is never returned by OZ 5)."""
+
+    Pending = 0
+    Active = 1
+    Canceled = 2
+    Defeated = 3
+    Succeeded = 4
+    Queued = 5
+    Expired = 6
+    Executed = 7
+
+
+class Support(enum.IntEnum):
+    against = 0
+    for_ = 1
+    abstain = 2
+
+    @classmethod
+    def parse(cls, word: str) -> "Support":
+        return {"for": cls.for_, "against": cls.against, "abstain": cls.abstain}[word]
+
+
+@dataclass
+class Proposal:
+    number: int  # its place in the Governor's list, 1 = oldest
+    id: int
+    proposer: str
+    description: str
+    targets: list[str]
+    values: list[int]
+    calldatas: list[bytes]
+    created_block: int
+    snapshot: int = 0
+    deadline: int = 0
+    state: ProposalState = ProposalState.Pending
+    against: int = 0
+    for_: int = 0
+    abstain: int = 0
+    quorum: int | None = None
+    eta: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.description.splitlines()[0] if self.description else f"#{self.id}"
+
+    @property
+    def description_hash(self) -> bytes:
+        return keccak(text=self.description)
+
+    @property
+    def quorum_reached(self) -> bool | None:
+        return None if self.quorum is None else self.for_ + self.abstain >= self.quorum
+
+    def as_call(self) -> tuple[list[str], list[int], list[bytes], bytes]:
+        return self.targets, self.values, self.calldatas, self.description_hash
+
+
+def _created(client: DaoClient) -> list[Proposal]:
+    return [
+        Proposal(
+            number=number,
+            id=log.args["proposalId"],
+            proposer=log.args["proposer"],
+            description=log.args["description"],
+            targets=list(log.args["targets"]),
+            values=list(log.args["values"]),
+            calldatas=list(log.args["calldatas"]),
+            created_block=log.block_number,
+        )
+        for number, log in enumerate(
+            client.governor.logs("ProposalCreated", client.deployed_at), start=1
+        )
+    ]
+
+
+def _fill(client: DaoClient, proposals: list[Proposal]) -> list[Proposal]:
+    """Read state, timepoints, votes and eta of every proposal in one batch round trip."""
+    governor = client.governor
+    per = ("state", "proposalSnapshot", "proposalDeadline", "proposalVotes", "proposalEta")
+    calls = [governor.call_request(fn, p.id) for p in proposals for fn in per]
+    raw = client.rpc.batch([*calls, ("eth_blockNumber", [])])
+    current = int(raw[-1], 16)
+    for i, proposal in enumerate(proposals):
+        state, snapshot, deadline, votes, eta = (
+            governor.functions[fn].decode_output(r)
+            for fn, r in zip(per, raw[i * len(per) : (i + 1) * len(per)], strict=True)
+        )
+        proposal.state, proposal.snapshot, proposal.deadline = (
+            ProposalState(state),
+            snapshot,
+            deadline,
+        )
+        proposal.against, proposal.for_, proposal.abstain = votes
+        proposal.eta = eta
+    past = [p for p in proposals if p.snapshot < current]
+    quorums = client.rpc.batch([governor.call_request("quorum", p.snapshot) for p in past])
+    for proposal, value in zip(past, quorums, strict=True):
+        proposal.quorum = governor.functions["quorum"].decode_output(value)
+    return proposals
+
+
+def list_proposals(client: DaoClient) -> list[Proposal]:
+    """Every proposal of the Governor, oldest first, with its state and votes."""
+    return _fill(client, _created(client))
+
+
+# Proposal ids are 256-bit hashes; below this, a number is a proposal's place in the list.
+LIST_NUMBER_LIMIT = 10**9
+
+
+def get_proposal(client: DaoClient, reference: int) -> Proposal:
+    """A proposal by its id, or by its number in `datadao proposals` (1 is the oldest)."""
+    created = _created(client)
+    if 0 < reference < LIST_NUMBER_LIMIT and reference <= len(created):
+        return _fill(client, [created[reference - 1]])[0]
+    for proposal in created:
+        if proposal.id == reference:
+            return _fill(client, [proposal])[0]
+    raise Refused(f"There is no proposal {reference} (see `datadao proposals`).")
+
+
+def short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"
+
+
+def eth(wei: int) -> str:
+    return f"{wei / ETH:,.6f}".rstrip("0").rstrip(".") + " ETH"
+
+
+def tokens(units: int) -> str:
+    return f"{units / ETH:,.4f}".rstrip("0").rstrip(".")
+
+
+def describe_action(client: DaoClient, target: str, value: int, calldata: bytes) -> str:
+    """One proposal action in words, decoded against the deployment's ABIs."""
+    contract = client.contract_at(target)
+    decoded = contract.decode_calldata(calldata) if contract else None
+    if contract is None or decoded is None:
+        sent = f" sending {eth(value)}" if value else ""
+        return f"call {target} with {len(calldata)} bytes of calldata{sent}"
+    function, args = decoded
+    if contract.name == "AccessRegistry" and function == "grantAccess":
+        return (
+            f"grant {short(args['grantee'])} access to dataset {args['datasetId']} "
+            f"for {duration(args['duration'])}"
+        )
+    if contract.name == "RentalEscrow" and function == "release":
+        rental = client.escrow.call("rentalOf", args["rentalId"])
+        return f"release {eth(rental[4])} (rental #{args['rentalId']}) to the revenue pool"
+    shown = ", ".join(f"{k}={v}" for k, v in args.items())
+    return f"{contract.name}.{function}({shown})"
+
+
+def timing(client: DaoClient, proposal: Proposal) -> str:
+    """When the proposal's next step can happen, in words."""
+    current = client.block_number()
+    now = int(client.block()["timestamp"], 16)
+    state = proposal.state
+    if state is ProposalState.Pending:
+        return f"voting opens in {blocks(proposal.snapshot + 1 - current)}"
+    if state is ProposalState.Active:
+        return f"voting ends in {blocks(proposal.deadline + 1 - current)}"
+    if state is ProposalState.Queued:
+        if proposal.eta > now:
+            return f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})"
+        return "executable now"
+    if state is ProposalState.Succeeded:
+        return "passed; queue it next"
+    if state in (ProposalState.Defeated, ProposalState.Canceled, ProposalState.Executed):
+        return f"voting closed at {utc(_block_time(client, proposal.deadline), now)}"
+    return state.name
+
+
+def _block_time(client: DaoClient, number: int) -> int:
+    return int(client.block(number)["timestamp"], 16)
+
+
+def vote(
+    client: DaoClient, account: Any, proposal_id: int, support: Support, reason: str = ""
+) -> dict[str, Any]:
+    """Cast `account`'s vote; refuses with a sentence when the Governor would revert."""
+    proposal = get_proposal(client, proposal_id)
+    if proposal.state is ProposalState.Pending:
+        raise Refused(
+            f"voting opens in {blocks(proposal.snapshot + 1 - client.block_number())} "
+            f"(proposal {proposal_id} is Pending)"
+        )
+    if proposal.state is not ProposalState.Active:
+        closed = utc(_block_time(client, proposal.deadline), int(client.block()["timestamp"], 16))
+        raise Refused(f"voting closed at {closed}; the proposal was {proposal.state.name}")
+    if client.governor.call("hasVoted", proposal_id, account.address):
+        raise Refused(f"{account.address} has already voted on proposal {proposal_id}")
+    return client.transact(
+        account, client.governor, "castVoteWithReason", proposal_id, int(support), reason
+    )
+
+
+def queue(client: DaoClient, account: Any, proposal_id: int) -> dict[str, Any]:
+    proposal = get_proposal(client, proposal_id)
+    if proposal.state is not ProposalState.Succeeded:
+        raise Refused(f"queue needs a Succeeded proposal (this one is {proposal.state.name})")
+    return client.transact(account, client.governor, "queue", *proposal.as_call())
+
+
+def execute(client: DaoClient, account: Any, proposal_id: int) -> dict[str, Any]:
+    proposal = get_proposal(client, proposal_id)
+    if proposal.state is ProposalState.Succeeded:
+        raise Refused("execute needs a Queued proposal: queue it first (`datadao queue ID`)")
+    if proposal.state is not ProposalState.Queued:
+        raise Refused(f"execute needs a Queued proposal (this one is {proposal.state.name})")
+    now = int(client.block()["timestamp"], 16)
+    if proposal.eta > now:
+        raise Refused(f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})")
+    return client.transact(
+        account, client.governor, "execute", *proposal.as_call()[:3], proposal.description_hash
+    )
+
+
+def propose(
+    client: DaoClient,
+    account: Any,
+    actions: list[tuple[str, int, bytes]],
+    description: str,
+) -> int:
+    """Open a proposal directly (holders above the threshold); returns its id."""
+    current = client.block_number()
+    threshold = client.governor.call("proposalThreshold")
+    votes = client.token.call("getPastVotes", account.address, current - 1) if current else 0
+    if votes < threshold:
+        raise Refused(
+            f"proposing directly needs {tokens(threshold)} votes (you have {tokens(votes)}); "
+            "renters propose with `datadao rent propose`"
+        )
+    targets = [a[0] for a in actions]
+    receipt = client.transact(
+        account,
+        client.governor,
+        "propose",
+        targets,
+        [a[1] for a in actions],
+        [a[2] for a in actions],
+        description,
+    )
+    (created,) = client.events_in(receipt, client.governor, "ProposalCreated")
+    return int(created["proposalId"])
+
+
+def encode_action(client: DaoClient, text: str) -> tuple[str, int, bytes]:
+    """`CONTRACT.FUNCTION:ARG,ARG…` as a proposal action (target, value 0, calldata)."""
+    head, _, arguments = text.partition(":")
+    contract_name, _, function_name = head.partition(".")
+    contract = client.contract(contract_name)
+    function = contract.functions.get(function_name)
+    if function is None:
+        raise Refused(f"{contract_name} has no function {function_name!r}")
+    given = [a.strip() for a in arguments.split(",")] if arguments else []
+    if len(given) != len(function.input_types):
+        raise Refused(
+            f"{contract_name}.{function_name} takes {len(function.input_types)} arguments "
+            f"({', '.join(function.input_types)}), {len(given)} given"
+        )
+    values = [
+        _parse_argument(kind, value)
+        for kind, value in zip(function.input_types, given, strict=True)
+    ]
+    return contract.address, 0, bytes.fromhex(function.encode(*values)[2:])
+
+
+def _parse_argument(kind: str, value: str) -> Any:
+    try:
+        if kind.startswith(("uint", "int")):
+            return int(value, 0)
+        if kind == "bool":
+            return {"true": True, "false": False}[value.lower()]
+        if kind.startswith("bytes"):
+            return bytes.fromhex(value.removeprefix("0x"))
+    except (ValueError, KeyError):
+        raise Refused(f"{value!r} is not a {kind}") from None
+    return value

@@ -1,0 +1,128 @@
+"""What an account holds and did: tokens, votes, delegate, income; delegation, claims and
+the on-chain events that concern it."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from dao_service.client.core import DaoClient
+from dao_service.client.governance import Refused, eth, short, tokens
+from dao_service.client.rpc import Log
+
+
+@dataclass
+class Balance:
+    address: str
+    tokens: int
+    votes: int
+    delegate: str
+    claimable_wei: int
+    eth_wei: int
+
+
+def balance(client: DaoClient, address: str) -> Balance:
+    token, pool = client.token, client.pool
+    raw = client.rpc.batch(
+        [
+            token.call_request("balanceOf", address),
+            token.call_request("getVotes", address),
+            token.call_request("delegates", address),
+            pool.call_request("claimable", address),
+            ("eth_getBalance", [address, "latest"]),
+        ]
+    )
+    return Balance(
+        address=address,
+        tokens=token.functions["balanceOf"].decode_output(raw[0]),
+        votes=token.functions["getVotes"].decode_output(raw[1]),
+        delegate=token.functions["delegates"].decode_output(raw[2]),
+        claimable_wei=pool.functions["claimable"].decode_output(raw[3]),
+        eth_wei=int(raw[4], 16),
+    )
+
+
+def delegate(client: DaoClient, account: Any, to: str) -> dict[str, Any]:
+    if int(to, 16) == 0:
+        raise Refused(
+            "delegate to an address, not to zero (to vote yourself, delegate to yourself)"
+        )
+    return client.transact(account, client.token, "delegate", to)
+
+
+def claim(client: DaoClient, account: Any) -> int:
+    """Pay `account` its rental income; returns the wei paid."""
+    owed = client.pool.call("claimable", account.address)
+    if owed == 0:
+        raise Refused(f"{account.address} has no rental income to claim")
+    receipt = client.transact(account, client.pool, "claim")
+    (event,) = client.events_in(receipt, client.pool, "RevenueClaimed")
+    return int(event["amount"])
+
+
+# (contract, event, the indexed argument naming the account)
+HISTORY_EVENTS = [
+    ("ContributionRegistry", "ContributionRecorded", "contributor"),
+    ("ContributionRegistry", "ContributionWithdrawn", "contributor"),
+    ("DataToken", "Transfer", "from"),
+    ("DataToken", "Transfer", "to"),
+    ("DataToken", "DelegateChanged", "delegator"),
+    ("RentalEscrow", "RentalRequested", "renter"),
+    ("RentalEscrow", "RentalRefunded", "renter"),
+    ("RevenuePool", "RevenueClaimed", "account"),
+    ("AccessRegistry", "AccessGranted", "grantee"),
+    ("DataGovernor", "VoteCast", "voter"),
+]
+
+
+def history(client: DaoClient, address: str) -> list[Log]:
+    """Every event of the deployment that names `address`, oldest first."""
+    found: dict[tuple[int, int], Log] = {}
+    for contract, event, argument in HISTORY_EVENTS:
+        bound = client.contract(contract)
+        indexed = {n for n, _, i in bound.events[event].inputs if i}
+        if argument in indexed:
+            logs = bound.logs(event, client.deployed_at, **{argument: address})
+        else:  # not indexed (the Governor's VoteCast voter is): filter here
+            logs = [
+                log
+                for log in bound.logs(event, client.deployed_at)
+                if str(log.args[argument]).lower() == address.lower()
+            ]
+        for log in logs:
+            found[(log.block_number, log.log_index)] = log
+    return [found[key] for key in sorted(found)]
+
+
+def describe_event(log: Log) -> str:
+    a = log.args
+    match log.event:
+        case "ContributionRecorded":
+            return (
+                f"contributed to dataset {a['datasetId']}: score {a['score']}, "
+                f"{tokens(a['tokens'])} tokens, CID {a['cid']}"
+            )
+        case "ContributionWithdrawn":
+            return (
+                f"withdrew contribution 0x{a['fingerprint'].hex()[:12]}… from dataset "
+                f"{a['datasetId']}"
+            )
+        case "Transfer":
+            if int(a["from"], 16) == 0:
+                return f"received {tokens(a['value'])} newly minted tokens"
+            return f"{tokens(a['value'])} tokens {short(a['from'])} → {short(a['to'])}"
+        case "DelegateChanged":
+            return f"delegated votes to {short(a['toDelegate'])}"
+        case "RentalRequested":
+            return (
+                f"requested rental #{a['rentalId']} of dataset {a['datasetId']}, "
+                f"escrowed {eth(a['payment'])}"
+            )
+        case "RentalRefunded":
+            return f"refunded {eth(a['payment'])} for rental #{a['rentalId']}"
+        case "RevenueClaimed":
+            return f"claimed {eth(a['amount'])} of rental income"
+        case "AccessGranted":
+            return f"granted access to dataset {a['datasetId']}"
+        case "VoteCast":
+            support = {0: "against", 1: "for", 2: "abstain"}[a["support"]]
+            return f"voted {support} proposal {a['proposalId']} with {tokens(a['weight'])} votes"
+    return f"{log.contract}.{log.event}"

@@ -1,0 +1,102 @@
+"""Rentals: an AI company escrows its payment and opens the proposal in one transaction;
+a rental that does not go through is refunded."""
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from dao_service.chain.reverts import ContractReverted
+from dao_service.client.core import DaoClient
+from dao_service.client.governance import Refused, get_proposal, timing
+
+
+class RentalStatus(enum.IntEnum):
+    """RentalEscrow.Status."""
+
+    Unknown = 0
+    Pending = 1
+    Released = 2
+    Refunded = 3
+
+
+@dataclass
+class Rental:
+    id: int
+    renter: str
+    dataset_id: int
+    duration: int
+    status: RentalStatus
+    payment: int
+    proposal_id: int
+
+
+def _rental(rental_id: int, raw: tuple[Any, ...]) -> Rental:
+    renter, dataset_id, duration, status, payment, proposal_id = raw
+    return Rental(
+        rental_id, renter, dataset_id, duration, RentalStatus(status), payment, proposal_id
+    )
+
+
+def request_rental(
+    client: DaoClient,
+    account: Any,
+    dataset_id: int,
+    duration_seconds: int,
+    payment_wei: int,
+    description: str,
+) -> Rental:
+    """Escrow `payment_wei` and open the rental's proposal; returns the pending rental."""
+    if payment_wei <= 0:
+        raise Refused("a rental needs a price above zero")
+    if duration_seconds <= 0:
+        raise Refused("a rental needs a duration above zero")
+    balance = client.balance_of(account.address)
+    if balance < payment_wei:
+        raise Refused(
+            f"{account.address} holds {balance / 10**18:g} ETH, less than the price "
+            f"({payment_wei / 10**18:g} ETH) plus gas"
+        )
+    receipt = client.transact(
+        account,
+        client.escrow,
+        "requestRental",
+        dataset_id,
+        duration_seconds,
+        description,
+        value=payment_wei,
+    )
+    (event,) = client.events_in(receipt, client.escrow, "RentalRequested")
+    return get_rental(client, event["rentalId"])
+
+
+def get_rental(client: DaoClient, rental_id: int) -> Rental:
+    rental = _rental(rental_id, client.escrow.call("rentalOf", rental_id))
+    if rental.status is RentalStatus.Unknown:
+        raise Refused(f"There is no rental {rental_id} (see `datadao rent status`).")
+    return rental
+
+
+def list_rentals(client: DaoClient, renter: str | None = None) -> list[Rental]:
+    filters = {"renter": renter} if renter else {}
+    logs = client.escrow.logs("RentalRequested", client.deployed_at, **filters)
+    ids = [log.args["rentalId"] for log in logs]
+    raw = client.rpc.batch([client.escrow.call_request("rentalOf", i) for i in ids])
+    decode = client.escrow.functions["rentalOf"].decode_output
+    return [_rental(i, decode(r)) for i, r in zip(ids, raw, strict=True)]
+
+
+def refund(client: DaoClient, account: Any, rental_id: int) -> dict[str, Any]:
+    """Return a rental's payment to its renter, once it can no longer go through."""
+    rental = get_rental(client, rental_id)
+    if rental.status is not RentalStatus.Pending:
+        raise Refused(f"rental {rental_id} was already {rental.status.name.lower()}")
+    try:
+        return client.transact(account, client.escrow, "refund", rental_id)
+    except ContractReverted as exc:
+        if exc.name != "RentalEscrowNotRefundable":
+            raise
+        proposal = get_proposal(client, rental.proposal_id)
+        raise Refused(
+            f"rental {rental_id} cannot be refunded yet: its proposal is "
+            f"{proposal.state.name} ({timing(client, proposal)})"
+        ) from exc

@@ -1,0 +1,117 @@
+"""The service's HTTP API as calls: config, nonces, uploads, receipts, withdrawal, keys."""
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from urllib3 import encode_multipart_formdata
+
+from dao_service.exceptions import DataDaoError, StackError
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+class ServiceUnreachable(StackError):
+    """Nothing answers at the service's URL."""
+
+
+class ServiceRefused(DataDaoError, PermissionError):
+    """The service answered 4xx/5xx; the message is its own reason."""
+
+    def __init__(self, user_message: str, status: int) -> None:
+        super().__init__(user_message)
+        self.status = status
+
+
+class _ReadProgress(io.BytesIO):
+    """A request body that reports how much of it the connection has read."""
+
+    def __init__(self, data: bytes, progress: Progress) -> None:
+        super().__init__(data)
+        self._total, self._progress = len(data), progress
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self._progress(self.tell(), self._total)
+        return chunk
+
+
+class ServiceClient:
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        self.url, self.timeout = url.rstrip("/"), timeout
+        self._session = requests.Session()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            reply = self._session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise ServiceUnreachable(
+                f"cannot reach the service at {self.url}: is `datadao up` running?"
+            ) from exc
+        try:
+            body = reply.json()
+        except ValueError:
+            body = {}
+        if reply.status_code >= 400:
+            detail = body.get("detail") if isinstance(body, dict) else None
+            raise ServiceRefused(
+                f"the service refused: {detail or f'HTTP {reply.status_code}'}", reply.status_code
+            )
+        return body
+
+    def config(self) -> dict[str, Any]:
+        return dict(self._request("GET", "/api/config"))
+
+    def nonce(self, wallet: str) -> str:
+        return str(
+            self._request("POST", "/api/contributions/nonce", json={"wallet": wallet})["nonce"]
+        )
+
+    def upload(
+        self, fields: dict[str, str], ciphertext: bytes, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        body, content_type = encode_multipart_formdata(
+            {**fields, "ciphertext": ("export.enc", ciphertext, "application/octet-stream")}
+        )
+        data: Any = _ReadProgress(body, progress) if progress else body
+        return dict(
+            self._request(
+                "POST", "/api/contributions", data=data, headers={"Content-Type": content_type}
+            )
+        )
+
+    def receipt(self, contribution_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/contributions/{contribution_id}"))
+
+    def withdraw(self, contribution_id: str, deadline: int, signature: str) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST",
+                f"/api/contributions/{contribution_id}/withdraw",
+                json={"deadline": deadline, "signature": signature},
+            )
+        )
+
+    def key_challenge(self, address: str, dataset_id: int) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST", "/api/keys/challenge", json={"address": address, "dataset_id": dataset_id}
+            )
+        )
+
+    def release_keys(
+        self, nonce: str, dataset_id: int, chain_id: int, signature: str
+    ) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST",
+                "/api/keys/release",
+                json={
+                    "nonce": nonce,
+                    "dataset_id": dataset_id,
+                    "chain_id": chain_id,
+                    "signature": signature,
+                },
+            )
+        )
