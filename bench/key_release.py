@@ -23,8 +23,8 @@ from bench._stack import local_stack
 from dao_service.chain import client as chain_client
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
+from dao_service.sample_exports import reddit_export, reddit_spec
 from tests.utils.chain import Dao
-from tests.utils.exports import reddit_export, reddit_spec
 from tests.utils.participants import contribute
 
 RENTER = dev_account(5)

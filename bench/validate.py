@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.utils.exports import reddit_export, reddit_spec
+from dao_service.sample_exports import reddit_export, reddit_spec
 from validators import DedupIndex, ValidationContext, validate_export
 from validators._utils.fingerprints import BANDS
 

@@ -7,9 +7,7 @@ from fastapi.testclient import TestClient
 
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.dev_accounts import dev_account
-from tests.api.conftest import wait_for_stage
-from tests.utils.chain import Dao
-from tests.utils.exports import (
+from dao_service.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,
@@ -17,6 +15,8 @@ from tests.utils.exports import (
     x_archive,
     zip_files,
 )
+from tests.api.conftest import wait_for_stage
+from tests.utils.chain import Dao
 from tests.utils.participants import contribute, open_released, request_keys
 
 ALICE, BOB, RENTER = dev_account(2), dev_account(3), dev_account(5)

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
 from dao_service.models import AuditEvent
+from dao_service.sample_exports import reddit_export
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
-from tests.utils.exports import reddit_export
 from tests.utils.participants import contribute, request_keys
 
 ALICE, RENTER, OTHER = dev_account(2), dev_account(5), dev_account(6)

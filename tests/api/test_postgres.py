@@ -9,10 +9,10 @@ from sqlalchemy import create_engine, text
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings, get_settings
 from dao_service.main import create_app
+from dao_service.sample_exports import x_archive
 from tests.api.conftest import wait_for_stage
 from tests.utils import postgres
 from tests.utils.chain import Dao
-from tests.utils.exports import x_archive
 from tests.utils.participants import contribute, open_released, request_keys
 
 pytestmark = pytest.mark.skipif(

@@ -17,8 +17,8 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
 from dao_service.core.paths import PROJECT_ROOT
 from dao_service.main import create_app
+from dao_service.sample_exports import reddit_export, reddit_spec
 from tests.utils.chain import Dao
-from tests.utils.exports import reddit_export, reddit_spec
 from tests.utils.processes import free_port
 
 CHROMIUM = "/usr/bin/chromium"

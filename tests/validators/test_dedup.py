@@ -5,7 +5,7 @@ import random
 import zipfile
 from pathlib import Path
 
-from tests.utils.exports import reddit_files, reddit_spec, with_checkfile, zip_files
+from dao_service.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
 from tests.validators.conftest import run
 from validators import DedupIndex
 

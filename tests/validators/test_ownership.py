@@ -3,7 +3,7 @@ as pass / fail / not available, and the acceptance policy built on them."""
 
 from datetime import timedelta
 
-from tests.utils.exports import (
+from dao_service.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,

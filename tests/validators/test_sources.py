@@ -4,7 +4,7 @@ import json
 import secrets
 from datetime import timedelta
 
-from tests.utils.exports import (
+from dao_service.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,

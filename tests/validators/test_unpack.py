@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from tests.utils.exports import zip_files
+from dao_service.sample_exports import zip_files
 from validators._utils.unpack import UnpackLimits, unpack_zip
 from validators.exceptions import ExportRejected
 

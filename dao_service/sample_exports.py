@@ -1,4 +1,5 @@
-"""Generators of realistic platform exports in their real layouts, for tests and benchmarks.
+"""Sample platform exports in their real layouts: for trying the web form (`datadao demo
+--exports DIR`), for the tests and for the benchmarks.
 
 Reddit: a flat zip of CSVs (posts, comments, statistics, checkfile with SHA-256 sums).
 X: a zip with data/*.js files assigning JSON to window.YTD.<name>.part0, and manifest.js.
