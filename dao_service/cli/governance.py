@@ -143,7 +143,7 @@ def vote(
     client: "DaoClient",
 ) -> None:
     """Vote on a proposal with the votes your account held when voting opened."""
-    from dao_service.client.governance import Support, get_proposal
+    from dao_service.client.governance import Support
     from dao_service.client.governance import vote as cast
 
     if support not in ("for", "against", "abstain"):
@@ -151,9 +151,8 @@ def vote(
             f"{support!r}: vote for, against or abstain.", param_hint="SUPPORT"
         )
     signer = load_account(client, account)
-    proposal = get_proposal(client, reference)
-    receipt = cast(client, signer, proposal.id, Support.parse(support), reason)
-    _done(f"Voted {support} proposal #{proposal.number}", receipt, as_json)
+    receipt = cast(client, signer, reference, Support.parse(support), reason)
+    _done(f"Voted {support} proposal {reference}", receipt, as_json)
 
 
 @with_client
@@ -165,16 +164,13 @@ def queue(
     client: "DaoClient",
 ) -> None:
     """Queue a passed proposal in the timelock (anyone may)."""
-    from dao_service.client.governance import get_proposal
+    from dao_service.client.governance import get_proposal, timing
     from dao_service.client.governance import queue as enqueue
 
     signer = load_account(client, account)
-    proposal = get_proposal(client, reference)
-    receipt = enqueue(client, signer, proposal.id)
-    queued = get_proposal(client, proposal.id)
-    from dao_service.client.governance import timing
-
-    _done(f"Queued proposal #{proposal.number}; {timing(client, queued)}", receipt, as_json)
+    receipt = enqueue(client, signer, reference)
+    queued = get_proposal(client, reference)
+    _done(f"Queued proposal {reference}; {timing(client, queued)}", receipt, as_json)
 
 
 @with_client
@@ -187,12 +183,10 @@ def execute(
 ) -> None:
     """Execute a queued proposal once its timelock delay has passed (anyone may)."""
     from dao_service.client.governance import execute as run
-    from dao_service.client.governance import get_proposal
 
     signer = load_account(client, account)
-    proposal = get_proposal(client, reference)
-    receipt = run(client, signer, proposal.id)
-    _done(f"Executed proposal #{proposal.number}", receipt, as_json)
+    receipt = run(client, signer, reference)
+    _done(f"Executed proposal {reference}", receipt, as_json)
 
 
 @with_client

@@ -93,11 +93,13 @@ def _created(client: DaoClient) -> list[Proposal]:
     ]
 
 
-def _fill(client: DaoClient, proposals: list[Proposal]) -> list[Proposal]:
-    """Read state, timepoints, votes and eta of every proposal in one batch round trip."""
+def _fill(client: DaoClient, proposals: list[Proposal], block: str = "latest") -> list[Proposal]:
+    """Read state, timepoints, votes and eta of every proposal in one batch round trip.
+
+    At the "pending" block, the state is the one a transaction sent now would meet."""
     governor = client.governor
     per = ("state", "proposalSnapshot", "proposalDeadline", "proposalVotes", "proposalEta")
-    calls = [governor.call_request(fn, p.id) for p in proposals for fn in per]
+    calls = [governor.call_request(fn, p.id, block=block) for p in proposals for fn in per]
     raw = client.rpc.batch([*calls, ("eth_blockNumber", [])])
     current = int(raw[-1], 16)
     for i, proposal in enumerate(proposals):
@@ -128,14 +130,14 @@ def list_proposals(client: DaoClient) -> list[Proposal]:
 LIST_NUMBER_LIMIT = 10**9
 
 
-def get_proposal(client: DaoClient, reference: int) -> Proposal:
+def get_proposal(client: DaoClient, reference: int, block: str = "latest") -> Proposal:
     """A proposal by its id, or by its number in `datadao proposals` (1 is the oldest)."""
     created = _created(client)
     if 0 < reference < LIST_NUMBER_LIMIT and reference <= len(created):
-        return _fill(client, [created[reference - 1]])[0]
+        return _fill(client, [created[reference - 1]], block)[0]
     for proposal in created:
         if proposal.id == reference:
-            return _fill(client, [proposal])[0]
+            return _fill(client, [proposal], block)[0]
     raise Refused(f"There is no proposal {reference} (see `datadao proposals`).")
 
 
@@ -177,9 +179,12 @@ def timing(client: DaoClient, proposal: Proposal) -> str:
     now = int(client.block()["timestamp"], 16)
     state = proposal.state
     if state is ProposalState.Pending:
-        return f"voting opens in {blocks(proposal.snapshot + 1 - current)}"
+        wait = proposal.snapshot - current
+        return f"voting opens in {blocks(wait)}" if wait else "voting opens with the next block"
     if state is ProposalState.Active:
-        return f"voting ends in {blocks(proposal.deadline + 1 - current)}"
+        return (
+            f"voting ends at block {proposal.deadline} (in {blocks(proposal.deadline - current)})"
+        )
     if state is ProposalState.Queued:
         if proposal.eta > now:
             return f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})"
@@ -196,34 +201,32 @@ def _block_time(client: DaoClient, number: int) -> int:
 
 
 def vote(
-    client: DaoClient, account: Any, proposal_id: int, support: Support, reason: str = ""
+    client: DaoClient, account: Any, reference: int, support: Support, reason: str = ""
 ) -> dict[str, Any]:
     """Cast `account`'s vote; refuses with a sentence when the Governor would revert."""
-    proposal = get_proposal(client, proposal_id)
+    proposal = get_proposal(client, reference, block="pending")
     if proposal.state is ProposalState.Pending:
-        raise Refused(
-            f"voting opens in {blocks(proposal.snapshot + 1 - client.block_number())} "
-            f"(proposal {proposal_id} is Pending)"
-        )
+        wait = proposal.snapshot - client.block_number()
+        raise Refused(f"voting opens in {blocks(wait)} (proposal #{proposal.number} is Pending)")
     if proposal.state is not ProposalState.Active:
         closed = utc(_block_time(client, proposal.deadline), int(client.block()["timestamp"], 16))
         raise Refused(f"voting closed at {closed}; the proposal was {proposal.state.name}")
-    if client.governor.call("hasVoted", proposal_id, account.address):
-        raise Refused(f"{account.address} has already voted on proposal {proposal_id}")
+    if client.governor.call("hasVoted", proposal.id, account.address):
+        raise Refused(f"{account.address} has already voted on proposal #{proposal.number}")
     return client.transact(
-        account, client.governor, "castVoteWithReason", proposal_id, int(support), reason
+        account, client.governor, "castVoteWithReason", proposal.id, int(support), reason
     )
 
 
-def queue(client: DaoClient, account: Any, proposal_id: int) -> dict[str, Any]:
-    proposal = get_proposal(client, proposal_id)
+def queue(client: DaoClient, account: Any, reference: int) -> dict[str, Any]:
+    proposal = get_proposal(client, reference, block="pending")
     if proposal.state is not ProposalState.Succeeded:
         raise Refused(f"queue needs a Succeeded proposal (this one is {proposal.state.name})")
     return client.transact(account, client.governor, "queue", *proposal.as_call())
 
 
-def execute(client: DaoClient, account: Any, proposal_id: int) -> dict[str, Any]:
-    proposal = get_proposal(client, proposal_id)
+def execute(client: DaoClient, account: Any, reference: int) -> dict[str, Any]:
+    proposal = get_proposal(client, reference, block="pending")
     if proposal.state is ProposalState.Succeeded:
         raise Refused("execute needs a Queued proposal: queue it first (`datadao queue ID`)")
     if proposal.state is not ProposalState.Queued:
@@ -231,9 +234,7 @@ def execute(client: DaoClient, account: Any, proposal_id: int) -> dict[str, Any]
     now = int(client.block()["timestamp"], 16)
     if proposal.eta > now:
         raise Refused(f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})")
-    return client.transact(
-        account, client.governor, "execute", *proposal.as_call()[:3], proposal.description_hash
-    )
+    return client.transact(account, client.governor, "execute", *proposal.as_call())
 
 
 def propose(

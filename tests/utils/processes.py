@@ -1,7 +1,9 @@
 """Real local nodes for tests: a fresh anvil or js-ipfs daemon on a free loopback port."""
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,16 +66,26 @@ def running_ipfs(settings: Settings) -> Iterator[str]:
         node.stop()
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real `datadao` command line in a child process."""
-    import sys
-
+def run_cli(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `datadao` command line in a child process (`env` adds variables)."""
     return subprocess.run(
         [sys.executable, "-m", "dao_service.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
+
+
+def unwrapped(text: str) -> str:
+    """`text` as one line: rich wraps messages (and draws boxes) at the terminal's width,
+    which differs between machines; tests compare words, not line breaks."""
+    return " ".join(text.translate(str.maketrans("", "", BOX_CHARACTERS)).split())
+
+
+BOX_CHARACTERS = "│╭╮╰╯─"
 
 
 def wait_until(check, timeout: float = 30, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]

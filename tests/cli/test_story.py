@@ -1,0 +1,170 @@
+"""The whole story with CLI commands only, against a real local stack (`datadao up`):
+contribute -> rent -> vote -> queue -> execute -> fetch -> claim; a defeated rental is
+refunded; a withdrawn contribution leaves later fetches. And each refusal as a sentence."""
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dao_service.chain.dev_accounts import dev_account
+from dao_service.core.config import Settings
+from dao_service.sample_exports import reddit_export, reddit_spec
+from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped
+
+ETH = 10**18
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = settings_for(tmp_path_factory.mktemp("story") / "data")
+    up = run_cli("up", "--detach", *port_flags(settings))
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield settings
+    finally:
+        run_cli("down", "--data-dir", str(settings.data_dir))
+
+
+def datadao(stack: Settings, *args: str, env: dict[str, str] | None = None) -> Any:
+    """Run a command against the stack; return its JSON output (it must succeed)."""
+    result = cli(stack, *args, "--json", env=env)
+    assert result.returncode == 0, f"datadao {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def cli(
+    stack: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, "--data-dir", str(stack.data_dir), env=env)
+
+
+def refusal(stack: Settings, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run a command that must be refused (exit 1) with one line and no traceback."""
+    result = cli(stack, *args, env=env)
+    assert result.returncode == 1, f"datadao {' '.join(args)} exited {result.returncode}"
+    assert "Traceback" not in result.stderr, result.stderr
+    return unwrapped(result.stderr)  # whatever the terminal width
+
+
+def export(tmp_path: Path, name: str, seed: int) -> Path:
+    path = tmp_path / f"{name}.zip"
+    path.write_bytes(reddit_export(reddit_spec(seed=seed, account=f"{name}_{seed}")))
+    return path
+
+
+def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_path: Path) -> None:
+    exports = {"test2": export(tmp_path, "alice", 11), "test3": export(tmp_path, "bob", 12)}
+    receipts = {}
+    for account, path in exports.items():
+        receipt = datadao(stack, "contribute", str(path), "--account", account)
+        assert receipt["status"] == "minted" and receipt["score"] > 0
+        receipts[account] = receipt
+        held = datadao(stack, "balance", "--account", account)
+        assert held["tokens"] == receipt["score"] * ETH and held["votes"] == held["tokens"]
+
+    rental = datadao(stack, "rent", "propose", "--dataset", "1", "--days", "30", "--price", "2",
+                     "--description", "train a support bot", "--account", "test5")  # fmt: skip
+    assert rental["status"] == "Pending" and rental["payment_wei"] == 2 * ETH
+    number = str(rental["proposal"])
+    shown = datadao(stack, "proposal", "show", number)
+    assert shown["actions"][0].startswith(f"grant {dev_account(5).address[:6]}")
+    assert "access to dataset 1 for 30d" in shown["actions"][0]
+    assert "release 2 ETH" in shown["actions"][1]
+
+    assert "voting opens in 1 block" in refusal(stack, "vote", number, "for", "--account", "test2")
+    datadao(stack, "chain", "advance", "--blocks", "2")
+    for voter in ("test2", "test3"):
+        datadao(stack, "vote", number, "for", "--reason", "fair price", "--account", voter)
+    assert "queue needs a Succeeded proposal (this one is Active)" in refusal(
+        stack, "queue", number, "--account", "test7"
+    )
+    datadao(stack, "chain", "advance", "--blocks", "21")
+    listed = datadao(stack, "proposals")
+    assert listed[0]["state"] == "Succeeded" and listed[0]["quorum_reached"] is True
+    datadao(stack, "queue", number, "--account", "test7")
+    early = refusal(stack, "execute", number, "--account", "test7")
+    assert "executable in" in early and "UTC" in early
+    datadao(stack, "chain", "advance", "--time", "2m")
+    datadao(stack, "execute", number, "--account", "test7")
+
+    out = tmp_path / "rented"
+    fetched = datadao(stack, "data", "fetch", "--dataset", "1", "--out", str(out),
+                      "--account", "test5")  # fmt: skip
+    assert fetched["files"] == 2 and fetched["downloaded"] == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    by_id = {f["contribution_id"]: (out / f["file"]).read_bytes() for f in manifest["files"]}
+    for account, path in exports.items():
+        assert by_id[receipts[account]["id"]] == path.read_bytes()  # byte for byte
+    again = datadao(stack, "data", "fetch", "--dataset", "1", "--out", str(out),
+                    "--account", "test5")  # fmt: skip
+    assert again["downloaded"] == 0 and again["skipped"] == 2  # resumed: nothing refetched
+
+    total = sum(r["score"] for r in receipts.values())
+    for account, receipt in receipts.items():
+        paid = datadao(stack, "claim", "--account", account)["paid_wei"]
+        assert abs(paid - 2 * ETH * receipt["score"] // total) <= 1  # pro rata
+    assert "has no rental income to claim" in refusal(stack, "claim", "--account", "test2")
+
+    second = datadao(stack, "rent", "propose", "--days", "1", "--price", "1", "--account", "test6")
+    datadao(stack, "chain", "advance", "--blocks", "2")
+    for voter in ("test2", "test3"):
+        datadao(stack, "vote", str(second["proposal"]), "against", "--account", voter)
+    datadao(stack, "chain", "advance", "--blocks", "21")
+    closed = refusal(stack, "vote", str(second["proposal"]), "for", "--account", "test4")
+    assert "voting closed at" in closed and "the proposal was Defeated" in closed
+    before = datadao(stack, "balance", dev_account(6).address)["eth_wei"]
+    refunded = datadao(stack, "rent", "refund", str(second["rental"]), "--account", "test6")
+    assert refunded["refunded_wei"] == ETH
+    assert datadao(stack, "balance", dev_account(6).address)["eth_wei"] > before + ETH * 99 // 100
+    assert datadao(stack, "rent", "status", str(second["rental"]))["status"] == "Refunded"
+
+    datadao(stack, "withdraw", receipts["test2"]["id"], "--account", "test2")
+    later = tmp_path / "later"
+    datadao(stack, "data", "fetch", "--out", str(later), "--account", "test5")
+    files = json.loads((later / "manifest.json").read_text())["files"]
+    assert [f["contribution_id"] for f in files] == [receipts["test3"]["id"]]
+    resumed = datadao(stack, "data", "fetch", "--out", str(out), "--account", "test5")
+    assert resumed["removed"] == [receipts["test2"]["id"]]  # the withdrawn file is gone
+
+    events = [e["event"] for e in datadao(stack, "history", "--account", "test2")]
+    for event in ("ContributionRecorded", "VoteCast", "RevenueClaimed", "ContributionWithdrawn"):
+        assert event in events
+
+
+def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
+    assert "proposing directly needs 1 votes (you have 0); renters propose with " \
+        "`datadao rent propose`" in refusal(
+            stack, "proposal", "new", "Raise the reward", "--call",
+            "ContributionRegistry.setRewardRate:2", "--account", "test8",
+        )  # fmt: skip
+    no_grant = refusal(stack, "data", "fetch", "--out", str(tmp_path), "--account", "test8")
+    assert f"no access grant for {dev_account(8).address[:6]}" in no_grant
+    assert "on dataset 1" in no_grant
+    assert "No account named 'nobody'" in refusal(stack, "balance", "--account", "nobody")
+    down = refusal(stack, "balance", "--account", "test2", "--rpc", "http://127.0.0.1:9")
+    assert "cannot reach the chain at http://127.0.0.1:9: is `datadao up` running?" in down
+    gone = refusal(stack, "withdraw", "x", "--account", "test2", "--service", "http://127.0.0.1:9")
+    assert "cannot reach the service at http://127.0.0.1:9: is `datadao up` running?" in gone
+
+
+def test_keystore_accounts_and_wrong_password(stack: Settings) -> None:
+    env = {"DATADAO_PASSWORD": "correct horse"}
+    created = datadao(stack, "account", "new", "renter", env=env)
+    listed = datadao(stack, "account", "list")
+    assert {
+        "name": "renter",
+        "address": created["address"],
+        "kind": "keystore",
+        "role": "",
+    } in listed
+    validator = next(a for a in listed if a["name"] == "test1")
+    assert validator["kind"] == "anvil test key" and "validator" in validator["role"]
+    assert datadao(stack, "balance", "--account", "renter")["tokens"] == 0
+    wrong = refusal(stack, "delegate", created["address"], "--account", "renter",
+                    env={"DATADAO_PASSWORD": "wrong"})  # fmt: skip
+    assert "Wrong password for account 'renter'" in wrong
