@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from dao_service.cli import accounts, chain, governance, holdings, rent, stack, validate
+from dao_service.cli import accounts, chain, demo, governance, holdings, rent, stack, validate
 
 app = typer.Typer(
     name="datadao",
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for group in (stack, validate, holdings, governance, rent, accounts, chain):
+for group in (stack, validate, holdings, governance, rent, accounts, chain, demo):
     group.register(app)
 
 VERBOSE_FLAGS = ("-v", "--verbose")

@@ -36,23 +36,12 @@ def advance(
 
     Only on anvil's local chain: any other chain refuses.
     """
-    from dao_service.client.core import ANVIL_CHAIN_ID
-    from dao_service.exceptions import ConfigurationError
+    from dao_service.client.devchain import advance as move
 
     seconds = _seconds(time)
     if not blocks and not seconds:
         raise typer.BadParameter("give --blocks N and/or --time DURATION")
-    chain_id = int(client.rpc.request("eth_chainId"), 16)
-    if chain_id != ANVIL_CHAIN_ID:
-        raise ConfigurationError(
-            f"chain advance works only on a local anvil chain (chain id {ANVIL_CHAIN_ID}); "
-            f"{client.endpoints.rpc_url} is chain {chain_id}"
-        )
-    if seconds:
-        client.rpc.request("evm_increaseTime", [seconds])
-    client.rpc.request("anvil_mine", [hex(max(blocks, 1 if seconds else 0))])
-    block = client.block()
-    number, stamp = int(block["number"], 16), int(block["timestamp"], 16)
+    number, stamp = move(client, blocks, seconds or 0)
     if as_json:
         echo_json({"block": number, "timestamp": stamp})
     else:

@@ -94,7 +94,7 @@ def build_client(
             service_url=service or settings.service_url,
             manifest_path=manifest or settings.manifest_file,
             ipfs_api_url=ipfs or settings.ipfs_api_url,
-            accounts_dir=settings.data_dir / "accounts",
+            data_dir=settings.data_dir,
         )
     )
 

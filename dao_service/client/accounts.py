@@ -79,7 +79,16 @@ class AccountStore:
         for account in self.list():
             if account.name == name:
                 return account.address
+        if re.fullmatch(r"test\d", name):
+            raise self._test_key_elsewhere(name)
         raise self._unknown(name)
+
+    @staticmethod
+    def _test_key_elsewhere(name: str) -> AccountError:
+        return AccountError(
+            f"{name} is an anvil test key, usable only with a local stack on anvil's chain "
+            "(31337): start one with `datadao up`, or use an account of yours."
+        )
 
     def _unknown(self, name: str) -> AccountError:
         known = ", ".join(a.name for a in self.list()) or "none yet"
@@ -125,9 +134,7 @@ class AccountStore:
         match = re.fullmatch(r"test(\d)", name)
         if match:
             if not self.test_keys:
-                raise AccountError(
-                    f"{name} is an anvil test key, usable only on anvil's chain (31337)."
-                )
+                raise self._test_key_elsewhere(name)
             from dao_service.chain.dev_accounts import dev_account
 
             return dev_account(int(match.group(1)))

@@ -30,7 +30,11 @@ class Endpoints:
     service_url: str
     manifest_path: Path
     ipfs_api_url: str
-    accounts_dir: Path
+    data_dir: Path  # this machine's: accounts, fetched data
+
+    @property
+    def accounts_dir(self) -> Path:
+        return self.data_dir / "accounts"
 
 
 class DaoClient:

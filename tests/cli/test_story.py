@@ -168,3 +168,16 @@ def test_keystore_accounts_and_wrong_password(stack: Settings) -> None:
     wrong = refusal(stack, "delegate", created["address"], "--account", "renter",
                     env={"DATADAO_PASSWORD": "wrong"})  # fmt: skip
     assert "Wrong password for account 'renter'" in wrong
+
+
+def test_demo_runs_the_story_and_writes_sample_exports(stack: Settings, tmp_path: Path) -> None:
+    result = cli(stack, "demo", "--out", str(tmp_path / "fetched"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = unwrapped(result.stdout)
+    assert "Demo summary" in text and "test1" not in text  # the validator never contributes
+    fetched = json.loads((tmp_path / "fetched" / "manifest.json").read_text())["files"]
+    assert len(fetched) >= 3
+    written = cli(stack, "demo", "--exports", str(tmp_path / "samples"))
+    assert written.returncode == 0
+    samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert len(samples) == 3 and any(n.startswith("twitter-archive") for n in samples)
