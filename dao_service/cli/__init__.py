@@ -13,6 +13,7 @@ import typer
 from dao_service.cli import accounts, chain, demo, governance, holdings, rent, stack, validate
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="datadao",
     help="A user-owned data DAO: run the local stack, contribute, vote, rent, claim.",
     no_args_is_help=True,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from dao_service.client.accounts import AccountStore
 
 account_app = typer.Typer(
+    rich_markup_mode=None,
     help="Accounts: Web3 Secret Storage keystores, ape's too, and anvil's test keys.",
     no_args_is_help=True,
 )

@@ -10,7 +10,9 @@ from dao_service.cli.options import JsonOption, echo_json, with_client
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
 
-chain_app = typer.Typer(help="The local development chain.", no_args_is_help=True)
+chain_app = typer.Typer(
+    rich_markup_mode=None, help="The local development chain.", no_args_is_help=True
+)
 UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 
 

@@ -10,10 +10,14 @@ if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
     from dao_service.client.governance import Proposal
 
-proposal_app = typer.Typer(help="One proposal in detail.", no_args_is_help=True)
+proposal_app = typer.Typer(
+    rich_markup_mode=None, help="One proposal in detail.", no_args_is_help=True
+)
 
 ProposalArgument = typer.Argument(
-    ..., help="The proposal: its number in `datadao proposals` (1 = oldest) or its full id."
+    ...,
+    metavar="PROPOSAL",
+    help="The proposal: its number in `datadao proposals` (1 = oldest) or its full id.",
 )
 
 

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from dao_service.client.rentals import Rental
 
 rent_app = typer.Typer(
+    rich_markup_mode=None,
     help="Rent the dataset: escrow a payment and open the DAO vote that grants access.",
     no_args_is_help=True,
 )
-data_app = typer.Typer(help="The rented data itself.", no_args_is_help=True)
+data_app = typer.Typer(rich_markup_mode=None, help="The rented data itself.", no_args_is_help=True)
 
 DatasetOption = typer.Option(1, "--dataset", min=0, help="The dataset id.")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 STATUS_STYLE = {
     "pass": "[green]pass[/]",
     "fail": "[red]fail[/]",
-    "not-available": "[yellow]not available[/]",
+    "not_available": "[yellow]not available[/]",
 }
 
 WalletOption = typer.Option(

@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""Command-line latency, as a user waits for it, on a real local stack; prints figures.
+
+    .venv/bin/python bench/cli.py [--proposals 50] [--runs 5]
+
+Targets (issue 12): `datadao --help` <= 0.25 s; `datadao proposals` <= 1.0 s with 50
+proposals on the chain; `datadao vote` <= 1.5 s including the mined receipt on anvil.
+Each figure is the median of --runs runs of the real console script in a fresh process.
+Results: bench/RESULTS.md.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._stack import local_stack
+from dao_service.chain.dev_accounts import dev_account
+from dao_service.cli.options import build_client
+from dao_service.client.contribute import contribute
+from dao_service.client.devchain import advance
+from dao_service.client.rentals import request_rental
+from dao_service.sample_exports import reddit_export, reddit_spec
+
+DATADAO = str(Path(sys.executable).with_name("datadao"))
+
+
+def timed(args: list[str], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run([DATADAO, *args], capture_output=True, text=True)
+        samples.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise SystemExit(f"datadao {' '.join(args)} failed:\n{result.stderr}")
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--proposals", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    rows = [("datadao --help", timed(["--help"], args.runs), 0.25)]
+    with local_stack() as settings:
+        data = ["--data-dir", str(settings.data_dir)]
+        client = build_client(data_dir=settings.data_dir)
+        export = settings.data_dir / "bench-export.zip"
+        export.write_bytes(reddit_export(reddit_spec(seed=99, account="bench_voter")))
+        contribute(client.service, dev_account(2), export)
+        renter = dev_account(5)
+        ids = [
+            request_rental(client, renter, 1, 86_400, 10**15, f"bench rental {i}").proposal_id
+            for i in range(args.proposals)
+        ]
+        advance(client, blocks=2)
+        rows.append(
+            (f"datadao proposals ({args.proposals} on chain)",
+             timed(["proposals", *data], args.runs), 1.0)
+        )  # fmt: skip
+        samples = []
+        for proposal_id in ids[-args.runs :]:  # the oldest closed while the rest were made
+            started = time.perf_counter()
+            subprocess.run(
+                [DATADAO, "vote", str(proposal_id), "for", "--account", "test2", *data],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            samples.append(time.perf_counter() - started)
+        rows.append(("datadao vote (with mined receipt)", statistics.median(samples), 1.5))
+
+    print(f"{'command':<44} {'median s':>9} {'target s':>9}")
+    for what, seconds, target in rows:
+        verdict = "met" if seconds <= target else "MISSED"
+        print(f"{what:<44} {seconds:>9.3f} {target:>9.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
