@@ -87,6 +87,28 @@ def _previous(out: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
+def sign_challenge(account: Any, text: str) -> str:
+    """The renter's personal_sign (EIP-191) of the service's key-release challenge."""
+    from eth_account.messages import encode_defunct
+
+    return "0x" + bytes(account.sign_message(encode_defunct(text=text)).signature).hex()
+
+
+def open_released(account: Any, key: dict[str, Any], ciphertext: bytes) -> bytes:
+    """Decrypt one blob with its released key (ECIES to `account`, then AES-256-GCM)."""
+    import ecies
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    file_key = ecies.decrypt(account.key.hex(), bytes.fromhex(key["encrypted_key"]))
+    try:
+        return AESGCM(file_key).decrypt(base64.b64decode(key["iv"]), ciphertext, None)
+    except InvalidTag as exc:
+        raise FetchFailed(
+            f"contribution {key['contribution_id']} does not decrypt with its released key"
+        ) from exc
+
+
 def fetch_dataset(
     client: DaoClient,
     account: Any,
@@ -96,17 +118,14 @@ def fetch_dataset(
     progress: FileProgress | None = None,
 ) -> FetchResult:
     """Fetch every file of `dataset_id` that `account` may decrypt into `out`."""
-    import ecies
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from eth_account.messages import encode_defunct
-
     service = client.service
     challenge = service.key_challenge(account.address, dataset_id)
-    signature = account.sign_message(encode_defunct(text=challenge["text"])).signature
     try:
         released = service.release_keys(
-            challenge["nonce"], dataset_id, challenge["chain_id"], "0x" + bytes(signature).hex()
+            challenge["nonce"],
+            dataset_id,
+            challenge["chain_id"],
+            sign_challenge(account, challenge["text"]),
         )
     except ServiceRefused as exc:
         if exc.status == 403 and "grant" in exc.user_message:
@@ -131,13 +150,7 @@ def fetch_dataset(
         ciphertext = ipfs.cat(key["cid"])
         if ipfs.cid_of(ciphertext) != key["cid"]:
             raise FetchFailed(f"IPFS returned bytes that do not match {key['cid']}")
-        file_key = ecies.decrypt(account.key.hex(), bytes.fromhex(key["encrypted_key"]))
-        try:
-            plaintext = AESGCM(file_key).decrypt(base64.b64decode(key["iv"]), ciphertext, None)
-        except InvalidTag as exc:
-            raise FetchFailed(
-                f"contribution {key['contribution_id']} does not decrypt with its released key"
-            ) from exc
+        plaintext = open_released(account, key, ciphertext)
         if "0x" + hashlib.sha256(plaintext).hexdigest() != key["sha256"]:
             raise FetchFailed(
                 f"contribution {key['contribution_id']} decrypted to other bytes than attested"
