@@ -36,8 +36,20 @@ def test_verbose_works_after_the_subcommand_and_shows_the_traceback(tmp_path: Pa
 
 def test_help_names_every_command_group() -> None:
     result = run_cli("--help")
-    for command in ("contribute", "balance", "proposals", "vote", "rent", "data", "claim",
-                    "withdraw", "history", "account", "chain", "demo"):  # fmt: skip
+    for command in (
+        "contribute",
+        "balance",
+        "proposals",
+        "vote",
+        "rent",
+        "data",
+        "claim",
+        "withdraw",
+        "history",
+        "account",
+        "chain",
+        "demo",
+    ):
         assert command in result.stdout
 
 

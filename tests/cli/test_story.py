@@ -4,7 +4,10 @@ refunded; a withdrawn contribution leaves later fetches. And each refusal as a s
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         yield settings
     finally:
         run_cli("down", "--data-dir", str(settings.data_dir))
+
+
+@contextmanager
+def json_rpc_answering(results: dict[str, Any]) -> Iterator[str]:
+    """A JSON-RPC endpoint on loopback answering `results` by method (another chain)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps(
+                {"jsonrpc": "2.0", "id": call["id"], "result": results[call["method"]]}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
 
 
 def datadao(stack: Settings, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -67,8 +98,21 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
         held = datadao(stack, "balance", "--account", account)
         assert held["tokens"] == receipt["score"] * ETH and held["votes"] == held["tokens"]
 
-    rental = datadao(stack, "rent", "propose", "--dataset", "1", "--days", "30", "--price", "2",
-                     "--description", "train a support bot", "--account", "test5")  # fmt: skip
+    rental = datadao(
+        stack,
+        "rent",
+        "propose",
+        "--dataset",
+        "1",
+        "--days",
+        "30",
+        "--price",
+        "2",
+        "--description",
+        "train a support bot",
+        "--account",
+        "test5",
+    )
     assert rental["status"] == "Pending" and rental["payment_wei"] == 2 * ETH
     number = str(rental["proposal"])
     shown = datadao(stack, "proposal", "show", number)
@@ -93,15 +137,17 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     datadao(stack, "execute", number, "--account", "test7")
 
     out = tmp_path / "rented"
-    fetched = datadao(stack, "data", "fetch", "--dataset", "1", "--out", str(out),
-                      "--account", "test5")  # fmt: skip
+    fetched = datadao(
+        stack, "data", "fetch", "--dataset", "1", "--out", str(out), "--account", "test5"
+    )
     assert fetched["files"] == 2 and fetched["downloaded"] == 2
     manifest = json.loads((out / "manifest.json").read_text())
     by_id = {f["contribution_id"]: (out / f["file"]).read_bytes() for f in manifest["files"]}
     for account, path in exports.items():
         assert by_id[receipts[account]["id"]] == path.read_bytes()  # byte for byte
-    again = datadao(stack, "data", "fetch", "--dataset", "1", "--out", str(out),
-                    "--account", "test5")  # fmt: skip
+    again = datadao(
+        stack, "data", "fetch", "--dataset", "1", "--out", str(out), "--account", "test5"
+    )
     assert again["downloaded"] == 0 and again["skipped"] == 2  # resumed: nothing refetched
 
     total = sum(r["score"] for r in receipts.values())
@@ -135,13 +181,27 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     for event in ("ContributionRecorded", "VoteCast", "RevenueClaimed", "ContributionWithdrawn"):
         assert event in events
 
+    datadao(stack, "chain", "advance", "--time", "31d")
+    expired = refusal(stack, "data", "fetch", "--out", str(later), "--account", "test5")
+    assert f"no access grant for {dev_account(5).address[:6]}" in expired
+    assert "on dataset 1 (expired 20" in expired
+
 
 def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
-    assert "proposing directly needs 1 votes (you have 0); renters propose with " \
-        "`datadao rent propose`" in refusal(
-            stack, "proposal", "new", "Raise the reward", "--call",
-            "ContributionRegistry.setRewardRate:2", "--account", "test8",
-        )  # fmt: skip
+    assert (
+        "proposing directly needs 1 votes (you have 0); renters propose with "
+        "`datadao rent propose`"
+        in refusal(
+            stack,
+            "proposal",
+            "new",
+            "Raise the reward",
+            "--call",
+            "ContributionRegistry.setRewardRate:2",
+            "--account",
+            "test8",
+        )
+    )
     no_grant = refusal(stack, "data", "fetch", "--out", str(tmp_path), "--account", "test8")
     assert f"no access grant for {dev_account(8).address[:6]}" in no_grant
     assert "on dataset 1" in no_grant
@@ -150,6 +210,35 @@ def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
     assert "cannot reach the chain at http://127.0.0.1:9: is `datadao up` running?" in down
     gone = refusal(stack, "withdraw", "x", "--account", "test2", "--service", "http://127.0.0.1:9")
     assert "cannot reach the service at http://127.0.0.1:9: is `datadao up` running?" in gone
+
+
+def test_a_revert_nobody_foresaw_names_the_custom_error(stack: Settings) -> None:
+    renter = dev_account(5).address
+    proposal = datadao(
+        stack,
+        "proposal",
+        "new",
+        "Grant nothing",
+        "--call",
+        f"AccessRegistry.grantAccess:{renter},1,0",
+        "--account",
+        "test3",
+    )
+    number = str(proposal["number"])
+    datadao(stack, "chain", "advance", "--blocks", "2")
+    datadao(stack, "vote", number, "for", "--account", "test3")
+    datadao(stack, "chain", "advance", "--blocks", "21")
+    datadao(stack, "queue", number, "--account", "test3")
+    datadao(stack, "chain", "advance", "--time", "2m")
+    refused = refusal(stack, "execute", number, "--account", "test3")
+    assert "the chain refused the transaction: AccessRegistryZeroDuration(" in refused
+
+
+def test_chain_advance_is_refused_on_any_chain_but_anvil(stack: Settings) -> None:
+    with json_rpc_answering({"eth_chainId": "0x1"}) as url:
+        refused = refusal(stack, "chain", "advance", "--blocks", "1", "--rpc", url)
+    assert "chain advance works only on a local anvil chain (chain id 31337)" in refused
+    assert "is chain 1" in refused
 
 
 def test_keystore_accounts_and_wrong_password(stack: Settings) -> None:
@@ -165,8 +254,14 @@ def test_keystore_accounts_and_wrong_password(stack: Settings) -> None:
     validator = next(a for a in listed if a["name"] == "test1")
     assert validator["kind"] == "anvil test key" and "validator" in validator["role"]
     assert datadao(stack, "balance", "--account", "renter")["tokens"] == 0
-    wrong = refusal(stack, "delegate", created["address"], "--account", "renter",
-                    env={"DATADAO_PASSWORD": "wrong"})  # fmt: skip
+    wrong = refusal(
+        stack,
+        "delegate",
+        created["address"],
+        "--account",
+        "renter",
+        env={"DATADAO_PASSWORD": "wrong"},
+    )
     assert "Wrong password for account 'renter'" in wrong
 
 
