@@ -196,6 +196,18 @@ def timing(client: DaoClient, proposal: Proposal) -> str:
     return state.name
 
 
+def _when(client: DaoClient, count: int, current: int, now: int) -> str:
+    """When `count` more blocks will have been mined: on a local chain blocks come only with
+    transactions (so say how to mine them); elsewhere, estimated from the last blocks."""
+    if client.is_local_chain():
+        return f" (mine them: `datadao chain advance --blocks {count}`)"
+    sample = min(current, 1_000)
+    if sample == 0:
+        return ""
+    per_block = (now - _block_time(client, current - sample)) / sample
+    return f" (~{duration(count * per_block)}, at {utc(int(now + count * per_block), now)})"
+
+
 def _block_time(client: DaoClient, number: int) -> int:
     return int(client.block(number)["timestamp"], 16)
 
