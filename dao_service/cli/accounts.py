@@ -96,7 +96,8 @@ def list_(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> 
     for account in accounts:
         kind = account.kind
         if kind == "anvil test key":
-            kind = "[yellow]anvil test key (public, local chain only)[/]"
+            kind = "[yellow]anvil test key[/]"
+            table.caption = "anvil test keys are public: a local chain only, never real funds"
         table.add_row(account.name, account.address, kind, account.role)
     Console().print(table)
 

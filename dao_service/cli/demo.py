@@ -69,7 +69,16 @@ def demo(
     from dao_service.client.contribute import contribute
     from dao_service.client.devchain import advance
     from dao_service.client.fetch import fetch_dataset
-    from dao_service.client.governance import Support, eth, execute, queue, tokens, vote
+    from dao_service.client.governance import (
+        Support,
+        eth,
+        execute,
+        get_proposal,
+        queue,
+        short,
+        tokens,
+        vote,
+    )
     from dao_service.client.holdings import balance, claim
     from dao_service.client.rentals import request_rental
     from dao_service.exceptions import ConfigurationError
@@ -112,7 +121,8 @@ def demo(
         RENTAL_PRICE_ETH * 10**18,
         "Demo: fine-tune a small assistant on community discussions",
     )
-    console.print(f"    rental #{rental.id}, proposal {rental.proposal_id}", highlight=False)
+    proposal = get_proposal(client, rental.proposal_id)
+    console.print(f"    rental #{rental.id}, proposal #{proposal.number}", highlight=False)
     advance(client, blocks=int(parameters["voting_delay_blocks"]) + 1)
     for name in CONTRIBUTORS:
         step(f"{name} votes for")
@@ -138,7 +148,7 @@ def demo(
     for column in ("contributor", "address", "score", "claimed"):
         table.add_column(column, overflow="fold")
     for name, row in rows.items():
-        table.add_row(name, row["address"], str(row["score"]), eth(row["claimed"]))
+        table.add_row(name, short(row["address"]), str(row["score"]), eth(row["claimed"]))
     console.print(table)
     console.print(
         "Next: `datadao proposals`, `datadao history --account test2`, "

@@ -131,9 +131,10 @@ def balance(
     if as_json:
         echo_json(asdict(held))
         return
-    table = Table(title=f"Balance of {held.address}", show_header=False)
+    table = Table(title="Balance", show_header=False)
     table.add_column("what")
     table.add_column("value", overflow="fold")
+    table.add_row("address", held.address)
     table.add_row("tokens", tokens(held.tokens))
     table.add_row("votes", tokens(held.votes))
     own = held.delegate.lower() == held.address.lower()
@@ -249,7 +250,7 @@ def history(
             ]
         )
         return
-    table = Table(title=f"History of {who}")
+    table = Table(title="History", caption=who)
     for column in ("block", "what"):
         table.add_column(column, overflow="fold")
     for log in logs:

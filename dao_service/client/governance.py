@@ -191,9 +191,9 @@ def timing(client: DaoClient, proposal: Proposal) -> str:
         return "executable now"
     if state is ProposalState.Succeeded:
         return "passed; queue it next"
-    if state in (ProposalState.Defeated, ProposalState.Canceled, ProposalState.Executed):
+    if state is ProposalState.Defeated:
         return f"voting closed at {utc(_block_time(client, proposal.deadline), now)}"
-    return state.name
+    return state.name.lower()
 
 
 def _when(client: DaoClient, count: int, current: int, now: int) -> str:

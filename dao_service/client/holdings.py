@@ -124,5 +124,6 @@ def describe_event(log: Log) -> str:
             return f"granted access to dataset {a['datasetId']}"
         case "VoteCast":
             support = {0: "against", 1: "for", 2: "abstain"}[a["support"]]
-            return f"voted {support} proposal {a['proposalId']} with {tokens(a['weight'])} votes"
+            proposal = str(a["proposalId"])
+            return f"voted {support} proposal {proposal[:8]}… with {tokens(a['weight'])} votes"
     return f"{log.contract}.{log.event}"

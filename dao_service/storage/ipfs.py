@@ -6,8 +6,12 @@ of a CID the node does not have waits forever.
 """
 
 import io
+import warnings
 
 import ipfshttpclient
+
+# ipfshttpclient 0.8.0a2 passes urllib3 a `strict` argument that urllib3 2 only warns about.
+warnings.filterwarnings("ignore", message="The 'strict' parameter", category=FutureWarning)
 
 DEFAULT_TIMEOUT = 30.0
 
