@@ -80,12 +80,14 @@ def contribute(
     if as_json:
         echo_json(receipt)
     else:
-        _print_receipt(console, receipt)
+        _print_receipt(console, receipt, client.registry.call("rewardRate"))
     raise typer.Exit(0 if receipt["status"] in ("minted", "withdrawn") else 1)
 
 
-def _print_receipt(console: Any, receipt: dict[str, Any]) -> None:
+def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> None:
     from rich.table import Table
+
+    from dao_service.client.governance import tokens
 
     if not receipt["accepted"]:
         console.print(f"[red]Rejected[/] contribution {receipt['id']}:", highlight=False)
@@ -102,7 +104,8 @@ def _print_receipt(console: Any, receipt: dict[str, Any]) -> None:
         console.print(table)
     attestation = receipt.get("attestation") or {}
     console.print(
-        f"[green]Minted[/] contribution {receipt['id']}: score {receipt['score']}\n"
+        f"[green]Minted[/] contribution {receipt['id']}: score {receipt['score']}, "
+        f"{tokens(receipt['score'] * reward_rate)} tokens\n"
         f"  CID {receipt['cid']}\n  transaction {receipt['tx_hash']}\n"
         f"  dataset {attestation.get('dataset_id', '?')}; withdraw it with "
         f"`datadao withdraw {receipt['id']} --account …`",
