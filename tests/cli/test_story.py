@@ -187,6 +187,19 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     assert "on dataset 1 (expired 20" in expired
 
 
+def test_contribute_prints_a_readable_receipt_or_the_rejection(
+    stack: Settings, tmp_path: Path
+) -> None:
+    minted = cli(stack, "contribute", str(export(tmp_path, "carol", 13)), "--account", "test4")
+    assert minted.returncode == 0, minted.stderr
+    text = unwrapped(minted.stdout)
+    assert "Minted contribution" in text and "tokens" in text and "CID bafk" in text
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"PK\x03\x04 not a zip at all")
+    rejected = cli(stack, "contribute", str(junk), "--account", "test4")
+    assert rejected.returncode == 1 and "Rejected contribution" in unwrapped(rejected.stdout)
+
+
 def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
     assert (
         "proposing directly needs 1 votes (you have 0); renters propose with "
