@@ -23,7 +23,7 @@ def _store(data_dir: Path | None) -> "AccountStore":
     from dao_service.client.accounts import AccountStore
     from dao_service.client.core import ANVIL_CHAIN_ID
     from dao_service.exceptions import ConfigurationError
-    from dao_service.stack.supervisor import settings_of_running_stack
+    from dao_service.stack.running import settings_of_running_stack
 
     settings = settings_of_running_stack(settings_from(data_dir))
     try:

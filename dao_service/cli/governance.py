@@ -21,9 +21,7 @@ ProposalArgument = typer.Argument(
 )
 
 
-def _summary(client: "DaoClient", p: "Proposal") -> dict[str, Any]:
-    from dao_service.client.governance import timing
-
+def _summary(p: "Proposal", when: str) -> dict[str, Any]:
     return {
         "number": p.number,
         "id": str(p.id),
@@ -34,7 +32,7 @@ def _summary(client: "DaoClient", p: "Proposal") -> dict[str, Any]:
         "abstain": p.abstain,
         "quorum": p.quorum,
         "quorum_reached": p.quorum_reached,
-        "when": timing(client, p),
+        "when": when,
     }
 
 
@@ -44,9 +42,10 @@ def proposals(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from dao_service.client.governance import list_proposals, tokens
+    from dao_service.client.governance import list_proposals, timings, tokens
 
-    rows = [_summary(client, p) for p in list_proposals(client)]
+    found = list_proposals(client)
+    rows = [_summary(p, when) for p, when in zip(found, timings(client, found), strict=True)]
     if as_json:
         echo_json(rows)
         return
@@ -78,7 +77,7 @@ def show(
     """One proposal: its actions in words, its votes and its timeline."""
     from rich.console import Console
 
-    from dao_service.client.governance import describe_action, get_proposal, tokens
+    from dao_service.client.governance import describe_action, get_proposal, timing, tokens
 
     p = get_proposal(client, reference)
     actions = [
@@ -95,7 +94,7 @@ def show(
 
         timeline.append(f"executable from {utc(p.eta)}")
     detail = {
-        **_summary(client, p),
+        **_summary(p, timing(client, p)),
         "description": p.description,
         "actions": actions,
         "timeline": timeline,

@@ -85,7 +85,7 @@ def build_client(
 ) -> "DaoClient":
     """The deployment the flags name; unnamed parts come from the running local stack."""
     from dao_service.client.core import DaoClient, Endpoints
-    from dao_service.stack.supervisor import settings_of_running_stack
+    from dao_service.stack.running import settings_of_running_stack
 
     settings = settings_of_running_stack(settings_from(data_dir))
     return DaoClient(

@@ -34,22 +34,29 @@ def _price(value: str) -> int:
     return int(wei)
 
 
-def _rental_row(client: "DaoClient", rental: "Rental") -> dict[str, Any]:
-    from dao_service.client.governance import get_proposal, timing
+def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str, Any]]:
+    """Each rental with its proposal's state and what comes next (proposals read once)."""
+    from dao_service.client.governance import list_proposals, timings
 
-    proposal = get_proposal(client, rental.proposal_id)
-    return {
-        "rental": rental.id,
-        "renter": rental.renter,
-        "dataset": rental.dataset_id,
-        "days": rental.duration / 86_400,
-        "payment_wei": rental.payment,
-        "status": rental.status.name,
-        "proposal": proposal.number,
-        "proposal_id": str(proposal.id),
-        "proposal_state": proposal.state.name,
-        "when": timing(client, proposal),
-    }
+    proposals = {p.id: p for p in list_proposals(client)}
+    mine = [proposals[r.proposal_id] for r in rentals]
+    return [
+        {
+            "rental": rental.id,
+            "renter": rental.renter,
+            "dataset": rental.dataset_id,
+            "days": rental.duration / 86_400,
+            "payment_wei": rental.payment,
+            "status": rental.status.name,
+            "proposal": proposal.number,
+            "proposal_id": str(proposal.id),
+            "proposal_state": proposal.state.name,
+            "voting_opens_block": proposal.snapshot + 1,
+            "voting_closes_block": proposal.deadline,
+            "when": when,
+        }
+        for rental, proposal, when in zip(rentals, mine, timings(client, mine), strict=True)
+    ]
 
 
 @with_client
@@ -70,7 +77,6 @@ def propose(
     The payment goes to the dataset's contributors if the vote passes and is executed,
     and back to you (`datadao rent refund`) if it does not.
     """
-    from dao_service.client.governance import get_proposal
     from dao_service.client.rentals import request_rental
 
     wei = _price(price)
@@ -85,15 +91,14 @@ def propose(
         wei,
         description or f"Rent dataset {dataset} for {days:g} days",
     )
-    proposal = get_proposal(client, rental.proposal_id)
-    row = _rental_row(client, rental)
+    (row,) = _rental_rows(client, [rental])
     if as_json:
         echo_json(row)
         return
     typer.echo(
         f"Rental #{rental.id}: {price} ETH escrowed for dataset {dataset}, {days:g} days.\n"
-        f"Proposal #{proposal.number} is open for votes: voting opens at block "
-        f"{proposal.snapshot + 1} and closes at block {proposal.deadline} ({row['when']}).\n"
+        f"Proposal #{row['proposal']} (id {row['proposal_id']}): voting runs from block "
+        f"{row['voting_opens_block']} to block {row['voting_closes_block']}; {row['when']}.\n"
         f"Follow it with `datadao rent status {rental.id}`."
     )
 
@@ -113,7 +118,7 @@ def status(
     from dao_service.client.rentals import get_rental, list_rentals
 
     rentals = [get_rental(client, rental_id)] if rental_id is not None else list_rentals(client)
-    rows = [_rental_row(client, r) for r in rentals]
+    rows = _rental_rows(client, rentals)
     if as_json:
         echo_json(rows if rental_id is None else rows[0])
         return

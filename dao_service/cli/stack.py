@@ -54,7 +54,7 @@ def up(
     """
     from rich.console import Console
 
-    from dao_service.stack import supervisor
+    from dao_service.stack import running, supervisor
 
     console = Console()
     settings = settings_from(
@@ -64,10 +64,9 @@ def up(
         ipfs_gateway_port=gateway_port,
         service_port=service_port,
     )
-    if supervisor.read_stack(settings) is not None:
-        running = supervisor.settings_of_running_stack(settings)
+    if running.read_stack(settings) is not None:
         console.print("The stack is already running.")
-        console.print(_urls_table(running))
+        console.print(_urls_table(running.settings_of_running_stack(settings)))
         return
     if detach:
         argv = ["up", "--data-dir", str(settings.data_dir),
@@ -155,9 +154,9 @@ def status(
     from rich.console import Console
     from rich.table import Table
 
-    from dao_service.stack import supervisor
+    from dao_service.stack import running
 
-    settings = supervisor.settings_of_running_stack(settings_from(data_dir))
+    settings = running.settings_of_running_stack(settings_from(data_dir))
     parts = _probe(settings)
     all_up = all(p["up"] for p in parts.values())
     if as_json:

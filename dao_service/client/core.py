@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.chain.reverts import RevertDecoder
 from dao_service.client.rpc import BoundContract, JsonRpc, send_transaction
-from dao_service.client.service import ServiceClient
 from dao_service.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    from dao_service.client.service import ServiceClient
     from dao_service.storage.ipfs import IpfsStore
 
 ANVIL_CHAIN_ID = 31337
@@ -53,7 +53,9 @@ class DaoClient:
         return JsonRpc(self.endpoints.rpc_url)
 
     @cached_property
-    def service(self) -> ServiceClient:
+    def service(self) -> "ServiceClient":
+        from dao_service.client.service import ServiceClient
+
         return ServiceClient(self.endpoints.service_url)
 
     @cached_property

@@ -175,37 +175,53 @@ def describe_action(client: DaoClient, target: str, value: int, calldata: bytes)
 
 def timing(client: DaoClient, proposal: Proposal) -> str:
     """When the proposal's next step can happen, in words."""
-    current = client.block_number()
-    now = int(client.block()["timestamp"], 16)
-    state = proposal.state
-    if state is ProposalState.Pending:
-        wait = proposal.snapshot - current
-        return f"voting opens in {blocks(wait)}" if wait else "voting opens with the next block"
-    if state is ProposalState.Active:
-        return (
-            f"voting ends at block {proposal.deadline} (in {blocks(proposal.deadline - current)})"
-        )
-    if state is ProposalState.Queued:
-        if proposal.eta > now:
-            return f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})"
-        return "executable now"
-    if state is ProposalState.Succeeded:
-        return "passed; queue it next"
-    if state is ProposalState.Defeated:
-        return f"voting closed at {utc(_block_time(client, proposal.deadline), now)}"
-    return state.name.lower()
+    return timings(client, [proposal])[0]
 
 
-def _when(client: DaoClient, count: int, current: int, now: int) -> str:
-    """When `count` more blocks will have been mined: on a local chain blocks come only with
-    transactions (so say how to mine them); elsewhere, estimated from the last blocks."""
-    if client.is_local_chain():
-        return f" (mine them: `datadao chain advance --blocks {count}`)"
+def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
+    """`timing` of many proposals, with the chain read in two batched round trips."""
+    latest = client.block()
+    current, now = int(latest["number"], 16), int(latest["timestamp"], 16)
+    closed = sorted({p.deadline for p in proposals if p.state is ProposalState.Defeated})
     sample = min(current, 1_000)
-    if sample == 0:
-        return ""
-    per_block = (now - _block_time(client, current - sample)) / sample
-    return f" (~{duration(count * per_block)}, at {utc(int(now + count * per_block), now)})"
+    wanted = [*closed, current - sample] if not client.is_local_chain() and sample else closed
+    found = client.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in wanted])
+    stamps = {n: int(b["timestamp"], 16) for n, b in zip(wanted, found, strict=True)}
+    seconds_per_block = (
+        (now - stamps[current - sample]) / sample if len(wanted) > len(closed) else None
+    )
+
+    def when(count: int) -> str:
+        """When `count` more blocks will have been mined: on a local chain blocks come only
+        with transactions (so say how to mine them); elsewhere, estimated from recent ones."""
+        if seconds_per_block is None:
+            return f" (mine them: `datadao chain advance --blocks {count}`)"
+        at = int(now + count * seconds_per_block)
+        return f" (~{duration(at - now)}, at {utc(at, now)})"
+
+    def one(proposal: Proposal) -> str:
+        state = proposal.state
+        if state is ProposalState.Pending:
+            wait = proposal.snapshot - current
+            return (
+                f"voting opens in {blocks(wait)}{when(wait)}"
+                if wait
+                else ("voting opens with the next block")
+            )
+        if state is ProposalState.Active:
+            left = proposal.deadline - current
+            return f"voting ends in {blocks(left)}{when(left)}"
+        if state is ProposalState.Queued:
+            if proposal.eta > now:
+                return f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})"
+            return "executable now"
+        if state is ProposalState.Succeeded:
+            return "passed; queue it next"
+        if state is ProposalState.Defeated:
+            return f"voting closed at {utc(stamps[proposal.deadline], now)}"
+        return state.name.lower()
+
+    return [one(p) for p in proposals]
 
 
 def _block_time(client: DaoClient, number: int) -> int:

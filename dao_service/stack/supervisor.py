@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Any
 
 import requests
@@ -25,34 +24,13 @@ from dao_service.core.config import Settings
 from dao_service.exceptions import DeploymentError, StackError
 from dao_service.stack import chain_node, ipfs_node
 from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_alive, tail
+from dao_service.stack.running import read_stack, stack_file
 
 GOOD_STATE_COPY_INTERVAL = 10.0
 
 
 class StopRequested(Exception):
     """SIGINT or SIGTERM arrived: stop everything that was started."""
-
-
-def stack_file(settings: Settings) -> Path:
-    return settings.run_dir / "stack.json"
-
-
-def read_stack(settings: Settings) -> dict[str, Any] | None:
-    """What a running supervisor of this data directory recorded, if one runs."""
-    path = stack_file(settings)
-    try:
-        stack: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return stack if pid_alive(int(stack.get("supervisor_pid", 0))) else None
-
-
-def settings_of_running_stack(settings: Settings) -> Settings:
-    """The settings a running stack was started with (its ports), else `settings`."""
-    stack = read_stack(settings)
-    if stack is None:
-        return settings
-    return Settings(data_dir=settings.data_dir, **stack["settings"])
 
 
 @contextmanager
