@@ -99,7 +99,7 @@ def main() -> int:
 def measure(w3: Web3) -> list[tuple[str, int, str]]:
     deploy = load_deploy()
     validators = [dev_account(VALIDATOR_INDEX).address]
-    params = {**deploy.LOCAL_PARAMETERS, "validators": validators}
+    params = deploy.profile_parameters("local", w3.eth.chain_id, validators, None)
     compiled = compile_project(ROOT / ".build" / "bench-cache")
     manifest = deploy.deploy_all(
         w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None

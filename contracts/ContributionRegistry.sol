@@ -4,21 +4,23 @@ pragma solidity 0.8.28;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {DataToken} from "./DataToken.sol";
 import {RevenuePool} from "./RevenuePool.sol";
+import {GuardianPausable} from "./extensions/GuardianPausable.sol";
+import {MintLimits} from "./extensions/MintLimits.sol";
 
 /**
  * @title ContributionRegistry
  * @notice Records contributions that validators attested to, mints their tokens and
- * gives them revenue weight. The validator set, the number of signatures required and
- * the reward rate belong to the timelock (the owner).
- * @dev One storage slot per contribution, keyed by its content fingerprint, which also
- * refuses duplicates. Nonces are a bitmap, 256 to a slot, so a replay is refused at the
- * cost of one warm write. The CID is only emitted, never stored.
+ * gives them revenue weight in their dataset. The validator set, the number of signatures
+ * required, the reward rate, the mint limits and the guardian belong to the timelock (the
+ * owner), which can also void a fraudulent contribution. The guardian can pause minting.
+ * @dev One record per contribution, keyed by its content fingerprint, which also refuses
+ * duplicates and so replays: the attestation's nonce is signed and emitted, not stored.
+ * The CID is only emitted, never stored.
  */
-contract ContributionRegistry is Ownable, EIP712 {
-    using SafeCast for uint256;
+contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
 
     /// @notice What validators sign for one contribution (EIP-712 typed data).
     struct Attestation {
@@ -31,11 +33,13 @@ contract ContributionRegistry is Ownable, EIP712 {
         uint256 nonce;
     }
 
-    /// @notice A recorded contribution; `weight` drops to 0 when it is withdrawn.
+    /// @notice A recorded contribution; `weight` drops to 0 when it is withdrawn or voided,
+    /// `tokens` (what it minted) drops to 0 when it is voided.
     struct Contribution {
         address contributor;
         uint32 datasetId;
         uint64 weight;
+        uint256 tokens;
     }
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
@@ -55,9 +59,9 @@ contract ContributionRegistry is Ownable, EIP712 {
     /// @notice Number of validators in the set.
     uint256 public validatorCount;
 
+    /// @notice Whether `account` is in the validator set.
     mapping(address account => bool) public isValidator;
     mapping(bytes32 fingerprint => Contribution) private _contributions;
-    mapping(uint256 word => uint256 bits) private _usedNonces;
 
     /// @notice A contribution was recorded and `tokens` minted to `contributor`.
     event ContributionRecorded(
@@ -71,6 +75,17 @@ contract ContributionRegistry is Ownable, EIP712 {
     );
     /// @notice A contribution left the dataset: no future grant covers it, it earns nothing more.
     event ContributionWithdrawn(bytes32 indexed fingerprint, address indexed contributor, uint32 indexed datasetId);
+    /// @notice A batch item was already recorded (e.g. submitted on its own first) and was skipped.
+    event ContributionSkipped(bytes32 indexed fingerprint, address indexed recordedContributor);
+    /// @notice The timelock voided a contribution: `weightRemoved` left the revenue pool and
+    /// `tokensBurned` of its tokens were burned from its contributor.
+    event ContributionVoided(
+        bytes32 indexed fingerprint,
+        address indexed contributor,
+        uint32 indexed datasetId,
+        uint256 weightRemoved,
+        uint256 tokensBurned
+    );
     /// @notice `validator` joined the validator set.
     event ValidatorAdded(address indexed validator);
     /// @notice `validator` left the validator set.
@@ -82,8 +97,6 @@ contract ContributionRegistry is Ownable, EIP712 {
 
     /// @notice The attestation's deadline has passed.
     error RegistryAttestationExpired(uint256 deadline, uint256 now_);
-    /// @notice The attestation's nonce was already used.
-    error RegistryNonceUsed(uint256 nonce);
     /// @notice A contribution with this fingerprint is already recorded.
     error RegistryDuplicateFingerprint(bytes32 fingerprint);
     /// @notice `signer` is not in the validator set.
@@ -103,7 +116,9 @@ contract ContributionRegistry is Ownable, EIP712 {
     /// @notice `required` is zero or above the number of validators.
     error RegistryInvalidRequirement(uint256 required, uint256 validators);
     /// @notice The signed withdrawal's deadline has passed.
-    error RegistryWithdrawalExpired(uint256 deadline);
+    error RegistryWithdrawalExpired(uint256 deadline, uint256 now_);
+    /// @notice There is nothing left to void of the contribution `fingerprint` (unknown or already voided).
+    error RegistryNothingToVoid(bytes32 fingerprint);
 
     /**
      * @param timelock The DataTimelock, owner of every governed setting.
@@ -112,6 +127,8 @@ contract ContributionRegistry is Ownable, EIP712 {
      * @param validators The initial validator set.
      * @param required Signatures an attestation needs.
      * @param rate Token units minted per point of score.
+     * @param limits The score cap and per-period mint budgets.
+     * @param guardian_ The account that may pause minting (zero for none).
      */
     constructor(
         address timelock,
@@ -119,7 +136,9 @@ contract ContributionRegistry is Ownable, EIP712 {
         RevenuePool revenuePool_,
         address[] memory validators,
         uint256 required,
-        uint256 rate
+        uint256 rate,
+        Limits memory limits,
+        address guardian_
     ) Ownable(timelock) EIP712("DataDAO ContributionRegistry", "1") {
         token = token_;
         revenuePool = revenuePool_;
@@ -128,6 +147,8 @@ contract ContributionRegistry is Ownable, EIP712 {
         }
         _setRequiredSignatures(required);
         _setRewardRate(rate);
+        _setMintLimits(limits);
+        _setGuardian(guardian_);
     }
 
     /**
@@ -136,21 +157,32 @@ contract ContributionRegistry is Ownable, EIP712 {
      * @param attestation The signed attestation.
      * @param signatures Validator signatures over it, signers in increasing address order.
      */
-    function contribute(Attestation calldata attestation, bytes[] calldata signatures) external {
+    function contribute(Attestation calldata attestation, bytes[] calldata signatures) external whenNotPaused {
         _contribute(attestation, signatures);
     }
 
     /**
-     * @notice Records many attested contributions in one transaction; any invalid one reverts all.
+     * @notice Records many attested contributions in one transaction. An item whose
+     * fingerprint is already recorded is skipped (`ContributionSkipped`), so that copying
+     * one item into a transaction of its own cannot fail the batch; any other invalid
+     * item reverts all.
      * @param attestations The signed attestations.
      * @param signatures For each attestation, its validator signatures.
      */
-    function contributeBatch(Attestation[] calldata attestations, bytes[][] calldata signatures) external {
+    function contributeBatch(Attestation[] calldata attestations, bytes[][] calldata signatures)
+        external
+        whenNotPaused
+    {
         if (attestations.length != signatures.length) {
             revert RegistryBatchLengthMismatch(attestations.length, signatures.length);
         }
         for (uint256 i = 0; i < attestations.length; i++) {
-            _contribute(attestations[i], signatures[i]);
+            address recorded = _contributions[attestations[i].fingerprint].contributor;
+            if (recorded != address(0)) {
+                emit ContributionSkipped(attestations[i].fingerprint, recorded);
+            } else {
+                _contribute(attestations[i], signatures[i]);
+            }
         }
     }
 
@@ -171,7 +203,7 @@ contract ContributionRegistry is Ownable, EIP712 {
      * @param signature The contributor's signature over Withdrawal(fingerprint, deadline).
      */
     function withdrawWithSignature(bytes32 fingerprint, uint256 deadline, bytes calldata signature) external {
-        if (block.timestamp > deadline) revert RegistryWithdrawalExpired(deadline);
+        if (block.timestamp > deadline) revert RegistryWithdrawalExpired(deadline, block.timestamp);
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, fingerprint, deadline)));
         _withdraw(fingerprint, ECDSA.recover(digest, signature));
     }
@@ -189,13 +221,7 @@ contract ContributionRegistry is Ownable, EIP712 {
      * @param validator The validator's signing address.
      */
     function removeValidator(address validator) external onlyOwner {
-        if (!isValidator[validator]) revert RegistryInvalidValidator(validator);
-        if (validatorCount - 1 < requiredSignatures) {
-            revert RegistryInvalidRequirement(requiredSignatures, validatorCount - 1);
-        }
-        isValidator[validator] = false;
-        validatorCount -= 1;
-        emit ValidatorRemoved(validator);
+        _removeValidator(validator);
     }
 
     /**
@@ -215,31 +241,63 @@ contract ContributionRegistry is Ownable, EIP712 {
     }
 
     /**
+     * @notice Sets the score cap per attestation and the per-period mint budgets; only the timelock.
+     * @param limits The new limits (cap and period length above zero).
+     */
+    function setMintLimits(Limits calldata limits) external onlyOwner {
+        _setMintLimits(limits);
+    }
+
+    /**
+     * @notice Voids a fraudulent contribution; only the timelock. Its revenue weight is
+     * removed (if not already withdrawn) and the tokens it minted are burned from its
+     * contributor, as far as the contributor still holds them.
+     * @param fingerprint The contribution's content fingerprint.
+     */
+    function voidContribution(bytes32 fingerprint) external onlyOwner {
+        _voidContribution(fingerprint);
+    }
+
+    /**
+     * @notice Sets the account that may pause minting (zero for none); only the timelock.
+     * @param newGuardian The new guardian, e.g. a multisig.
+     */
+    function setGuardian(address newGuardian) external onlyOwner {
+        _setGuardian(newGuardian);
+    }
+
+    /// @notice Stops all minting at once; the guardian or the timelock.
+    function pause() external {
+        _checkGuardianOr(owner());
+        _pause();
+    }
+
+    /// @notice Lets minting resume; only the timelock.
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    /**
      * @notice The contribution recorded under `fingerprint` (contributor is zero if none).
+     * @param fingerprint The contribution's content fingerprint.
      * @return contributor Who contributed it.
      * @return datasetId Its dataset.
-     * @return weight Its revenue weight (its score); 0 once withdrawn.
+     * @return weight Its revenue weight (its score); 0 once withdrawn or voided.
+     * @return tokens The tokens it minted; 0 once voided.
      */
     function contributionOf(bytes32 fingerprint)
         external
         view
-        returns (address contributor, uint32 datasetId, uint64 weight)
+        returns (address contributor, uint32 datasetId, uint64 weight, uint256 tokens)
     {
         Contribution memory c = _contributions[fingerprint];
-        return (c.contributor, c.datasetId, c.weight);
-    }
-
-    /**
-     * @notice Whether `nonce` was already used by an attestation.
-     * @param nonce The attestation nonce.
-     */
-    function nonceUsed(uint256 nonce) external view returns (bool) {
-        return _usedNonces[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+        return (c.contributor, c.datasetId, c.weight, c.tokens);
     }
 
     /**
      * @notice The EIP-712 digest validators sign for `attestation`.
      * @param attestation The attestation.
+     * @return The digest.
      */
     function attestationDigest(Attestation calldata attestation) public view returns (bytes32) {
         return _hashTypedDataV4(
@@ -258,38 +316,43 @@ contract ContributionRegistry is Ownable, EIP712 {
         );
     }
 
-    function _contribute(Attestation calldata a, bytes[] calldata signatures) private {
+    function _contribute(Attestation calldata a, bytes[] calldata signatures) internal {
         if (block.timestamp > a.deadline) revert RegistryAttestationExpired(a.deadline, block.timestamp);
         if (a.score == 0) revert RegistryZeroScore(a.fingerprint);
-        _useNonce(a.nonce);
+        _checkScore(a.fingerprint, a.score);
         if (_contributions[a.fingerprint].contributor != address(0)) {
             revert RegistryDuplicateFingerprint(a.fingerprint);
         }
         _checkSignatures(attestationDigest(a), signatures);
 
-        _contributions[a.fingerprint] = Contribution(a.contributor, a.datasetId, a.score);
         uint256 tokens = uint256(a.score) * rewardRate;
+        _spendBudget(a.contributor, tokens);
+        _contributions[a.fingerprint] = Contribution(a.contributor, a.datasetId, a.score, tokens);
         emit ContributionRecorded(a.fingerprint, a.contributor, a.datasetId, a.cid, a.score, tokens, a.nonce);
         token.mint(a.contributor, tokens);
-        revenuePool.addWeight(a.contributor, a.score);
+        revenuePool.addWeight(a.datasetId, a.contributor, a.score);
     }
 
-    function _withdraw(bytes32 fingerprint, address account) private {
+    function _withdraw(bytes32 fingerprint, address account) internal {
         Contribution memory c = _contributions[fingerprint];
         if (c.contributor != account || c.weight == 0) revert RegistryNotContributor(fingerprint, account);
         _contributions[fingerprint].weight = 0;
         emit ContributionWithdrawn(fingerprint, account, c.datasetId);
-        revenuePool.removeWeight(account, c.weight);
+        revenuePool.removeWeight(c.datasetId, account, c.weight);
     }
 
-    function _useNonce(uint256 nonce) private {
-        uint256 bit = 1 << (nonce & 0xff);
-        uint256 word = _usedNonces[nonce >> 8];
-        if (word & bit != 0) revert RegistryNonceUsed(nonce);
-        _usedNonces[nonce >> 8] = word | bit;
+    function _voidContribution(bytes32 fingerprint) internal {
+        Contribution memory c = _contributions[fingerprint];
+        if (c.tokens == 0 && c.weight == 0) revert RegistryNothingToVoid(fingerprint);
+        uint256 burned = Math.min(c.tokens, token.balanceOf(c.contributor));
+        _contributions[fingerprint].weight = 0;
+        _contributions[fingerprint].tokens = 0;
+        emit ContributionVoided(fingerprint, c.contributor, c.datasetId, c.weight, burned);
+        if (c.weight != 0) revenuePool.removeWeight(c.datasetId, c.contributor, c.weight);
+        token.burn(c.contributor, burned);
     }
 
-    function _checkSignatures(bytes32 digest, bytes[] calldata signatures) private view {
+    function _checkSignatures(bytes32 digest, bytes[] calldata signatures) internal view {
         uint256 required = requiredSignatures;
         if (signatures.length < required) revert RegistryNotEnoughSignatures(signatures.length, required);
         address previous = address(0);
@@ -301,20 +364,30 @@ contract ContributionRegistry is Ownable, EIP712 {
         }
     }
 
-    function _addValidator(address validator) private {
+    function _addValidator(address validator) internal {
         if (validator == address(0) || isValidator[validator]) revert RegistryInvalidValidator(validator);
         isValidator[validator] = true;
         validatorCount += 1;
         emit ValidatorAdded(validator);
     }
 
-    function _setRequiredSignatures(uint256 required) private {
+    function _removeValidator(address validator) internal {
+        if (!isValidator[validator]) revert RegistryInvalidValidator(validator);
+        if (validatorCount - 1 < requiredSignatures) {
+            revert RegistryInvalidRequirement(requiredSignatures, validatorCount - 1);
+        }
+        isValidator[validator] = false;
+        validatorCount -= 1;
+        emit ValidatorRemoved(validator);
+    }
+
+    function _setRequiredSignatures(uint256 required) internal {
         if (required == 0 || required > validatorCount) revert RegistryInvalidRequirement(required, validatorCount);
         requiredSignatures = required;
         emit RequiredSignaturesChanged(required);
     }
 
-    function _setRewardRate(uint256 rate) private {
+    function _setRewardRate(uint256 rate) internal {
         rewardRate = rate;
         emit RewardRateChanged(rate);
     }

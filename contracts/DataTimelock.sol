@@ -5,9 +5,9 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 
 /**
  * @title DataTimelock
- * @notice Holds every power of the DAO: validator set, reward rate, access grants,
- * rental releases and the treasury. Only the Governor proposes; anyone executes a
- * proposal whose delay has passed. No admin: the deployer keeps nothing.
+ * @notice Holds every power of the DAO: validator set, reward rate, mint limits, guardian,
+ * voiding contributions, access grants, rental approvals and the treasury. Only the
+ * Governor proposes; anyone executes a proposal whose delay has passed. No admin: the deployer keeps nothing.
  */
 contract DataTimelock is TimelockController {
     /// @param minDelay Seconds between queueing and executing a passed proposal.
@@ -16,7 +16,7 @@ contract DataTimelock is TimelockController {
         TimelockController(minDelay, _single(governor), _single(address(0)), address(0))
     {}
 
-    function _single(address account) private pure returns (address[] memory accounts) {
+    function _single(address account) internal pure returns (address[] memory accounts) {
         accounts = new address[](1);
         accounts[0] = account;
     }

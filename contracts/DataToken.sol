@@ -12,13 +12,15 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
  * @dev Holders who never chose a delegate vote with their own balance: `delegates`
  * reports the holder itself until they delegate elsewhere. This is self-delegation on
  * first receipt without the extra storage write, so "zero voting power" never happens.
- * One consequence: delegating to the zero address also means delegating to oneself.
+ * Delegating to the zero address therefore means delegating to oneself, and is stored so:
+ * votes handed to address(0) would vanish while `delegates` still named the holder, and
+ * the holder's next transfer would underflow its own (empty) vote count.
  */
 contract DataToken is ERC20, ERC20Permit, ERC20Votes {
     /// @notice The only account allowed to mint: the ContributionRegistry.
     address public immutable minter;
 
-    /// @notice `account` tried to mint but is not the minter.
+    /// @notice `account` tried to mint or burn but is not the minter.
     error DataTokenUnauthorizedMinter(address account);
 
     /// @param minter_ The ContributionRegistry's address.
@@ -32,8 +34,18 @@ contract DataToken is ERC20, ERC20Permit, ERC20Votes {
      * @param amount Token amount (18 decimals).
      */
     function mint(address to, uint256 amount) external {
-        if (msg.sender != minter) revert DataTokenUnauthorizedMinter(msg.sender);
+        _checkMinter();
         _mint(to, amount);
+    }
+
+    /**
+     * @notice Burns `amount` of `from`'s tokens; only the registry, for a voided contribution.
+     * @param from The holder.
+     * @param amount Token amount, at most `from`'s balance.
+     */
+    function burn(address from, uint256 amount) external {
+        _checkMinter();
+        _burn(from, amount);
     }
 
     /**
@@ -45,6 +57,15 @@ contract DataToken is ERC20, ERC20Permit, ERC20Votes {
     function delegates(address account) public view override returns (address) {
         address chosen = super.delegates(account);
         return chosen == address(0) ? account : chosen;
+    }
+
+    /// Zero means the holder itself (see the contract's note).
+    function _delegate(address account, address delegatee) internal override {
+        super._delegate(account, delegatee == address(0) ? account : delegatee);
+    }
+
+    function _checkMinter() internal view {
+        if (msg.sender != minter) revert DataTokenUnauthorizedMinter(msg.sender);
     }
 
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {

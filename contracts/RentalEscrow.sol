@@ -11,16 +11,22 @@ import {RevenuePool} from "./RevenuePool.sol";
 /**
  * @title RentalEscrow
  * @notice An AI company requests a rental and pays in the same transaction; the payment
- * waits here while token holders vote on the Governor proposal this opens. If it passes,
- * the timelock grants access and releases the payment to the RevenuePool. If it is
- * defeated or canceled, or passes but is not executed within the execution window, the
- * renter takes the payment back. Each payment leaves exactly once.
+ * waits here while token holders vote on the Governor proposal this opens. That proposal
+ * has one action, `approve(rentalId)`: executed, it writes the renter's grant and pays the
+ * rental's dataset in the RevenuePool, together. If the proposal is defeated or canceled,
+ * or passes but is not executed within the execution window, the renter takes the
+ * payment back. Each payment leaves exactly once.
+ * @dev A payment moves only while its own proposal executes: `approve` checks that the
+ * rental's proposal is in the Executed state, which the Governor sets just before it runs
+ * the proposal's actions, and which no other proposal can bring about. So a majority
+ * cannot pass `[approve(N)]` in some other proposal, nor run rental N's timelock operation
+ * outside the Governor.
  */
 contract RentalEscrow is ReentrancyGuardTransient {
     enum Status {
         None,
         Pending,
-        Released,
+        Approved,
         Refunded
     }
 
@@ -57,15 +63,20 @@ contract RentalEscrow is ReentrancyGuardTransient {
         uint256 payment,
         uint256 proposalId
     );
-    /// @notice The rental passed; its payment went to the revenue pool.
-    event RentalReleased(uint256 indexed rentalId, uint256 payment);
+    /// @notice The rental's proposal executed: the renter got access, the payment went to
+    /// the dataset's revenue.
+    event RentalApproved(uint256 indexed rentalId, uint256 payment);
     /// @notice The rental did not go through; its payment went back to the renter.
     event RentalRefunded(uint256 indexed rentalId, address indexed renter, uint256 payment);
 
     /// @notice A rental needs a payment and a duration.
     error RentalEscrowInvalidRequest(uint256 payment, uint64 duration);
-    /// @notice Only the timelock releases payments.
+    /// @notice Only the timelock approves rentals.
     error RentalEscrowUnauthorized(address account);
+    /// @notice `approve(rentalId)` ran outside its rental's own proposal, which is in `state`.
+    error RentalEscrowNotItsProposal(uint256 rentalId, IGovernor.ProposalState state);
+    /// @notice The rental's execution window closed at `deadline` (Governor clock), now `now_`.
+    error RentalEscrowWindowClosed(uint256 rentalId, uint256 deadline, uint256 now_);
     /// @notice The rental is not pending (already released, refunded or unknown).
     error RentalEscrowNotPending(uint256 rentalId, Status status);
     /// @notice The rental's proposal may still pass or execute.
@@ -108,24 +119,20 @@ contract RentalEscrow is ReentrancyGuardTransient {
     {
         if (msg.value == 0 || duration == 0) revert RentalEscrowInvalidRequest(msg.value, duration);
         rentalId = ++rentalCount;
-        (address[] memory targets, uint256[] memory values, bytes[] memory calldatas) =
-            proposalActions(rentalId, msg.sender, datasetId, duration);
+        (address[] memory targets, uint256[] memory values, bytes[] memory calldatas) = proposalActions(rentalId);
         proposalId = governor.propose(targets, values, calldatas, proposalDescription(rentalId, description));
         _rentals[rentalId] = Rental(msg.sender, datasetId, duration, Status.Pending, msg.value, proposalId);
         emit RentalRequested(rentalId, msg.sender, datasetId, duration, msg.value, proposalId);
     }
 
     /**
-     * @notice Sends a passed rental's payment to the revenue pool; only the timelock, as
-     * the second action of the rental's proposal.
+     * @notice Grants a passed rental's access and pays its dataset's revenue, in one step;
+     * only the timelock, as the action of the rental's own proposal, within the execution window.
      * @param rentalId The rental.
      */
-    function release(uint256 rentalId) external nonReentrant {
+    function approve(uint256 rentalId) external nonReentrant {
         if (msg.sender != timelock) revert RentalEscrowUnauthorized(msg.sender);
-        Rental storage rental = _pending(rentalId);
-        rental.status = Status.Released;
-        emit RentalReleased(rentalId, rental.payment);
-        revenuePool.deposit{value: rental.payment}();
+        _approve(rentalId);
     }
 
     /**
@@ -134,6 +141,63 @@ contract RentalEscrow is ReentrancyGuardTransient {
      * @param rentalId The rental.
      */
     function refund(uint256 rentalId) external nonReentrant {
+        _refund(rentalId);
+    }
+
+    /**
+     * @notice The rental `rentalId`.
+     * @param rentalId The rental.
+     * @return The rental (status None if unknown).
+     */
+    function rentalOf(uint256 rentalId) external view returns (Rental memory) {
+        return _rentals[rentalId];
+    }
+
+    /**
+     * @notice The actions of the rental's proposal: one call, `approve(rentalId)` on this
+     * escrow (the grant's terms are the rental's, see `rentalOf`). Voters and tools rebuild
+     * the proposal (to queue and execute it) from these.
+     * @param rentalId The rental.
+     * @return targets This escrow.
+     * @return values Zero.
+     * @return calldatas The `approve(rentalId)` call.
+     */
+    function proposalActions(uint256 rentalId)
+        public
+        view
+        returns (address[] memory targets, uint256[] memory values, bytes[] memory calldatas)
+    {
+        targets = new address[](1);
+        values = new uint256[](1);
+        calldatas = new bytes[](1);
+        targets[0] = address(this);
+        calldatas[0] = abi.encodeCall(RentalEscrow.approve, (rentalId));
+    }
+
+    /**
+     * @notice The proposal description for a rental: numbered, so every rental's proposal is unique.
+     * @param rentalId The rental.
+     * @param description The renter's description.
+     * @return The description the proposal was made with.
+     */
+    function proposalDescription(uint256 rentalId, string calldata description) public pure returns (string memory) {
+        return string.concat("Rental #", Strings.toString(rentalId), ": ", description);
+    }
+
+    function _approve(uint256 rentalId) internal {
+        Rental storage rental = _pending(rentalId);
+        IGovernor.ProposalState state = governor.state(rental.proposalId);
+        if (state != IGovernor.ProposalState.Executed) revert RentalEscrowNotItsProposal(rentalId, state);
+        uint256 deadline = _windowEnd(rental.proposalId);
+        uint256 now_ = governor.clock();
+        if (now_ > deadline) revert RentalEscrowWindowClosed(rentalId, deadline, now_);
+        rental.status = Status.Approved;
+        emit RentalApproved(rentalId, rental.payment);
+        accessRegistry.grantAccess(rental.renter, rental.datasetId, rental.duration);
+        revenuePool.deposit{value: rental.payment}(rental.datasetId);
+    }
+
+    function _refund(uint256 rentalId) internal {
         Rental storage rental = _pending(rentalId);
         IGovernor.ProposalState state = governor.state(rental.proposalId);
         if (!_refundable(rental.proposalId, state)) revert RentalEscrowNotRefundable(rentalId, state);
@@ -142,51 +206,20 @@ contract RentalEscrow is ReentrancyGuardTransient {
         Address.sendValue(payable(rental.renter), rental.payment);
     }
 
-    /**
-     * @notice The rental `rentalId`.
-     * @param rentalId The rental.
-     */
-    function rentalOf(uint256 rentalId) external view returns (Rental memory) {
-        return _rentals[rentalId];
-    }
-
-    /**
-     * @notice The actions of the rental's proposal: grant access, then release the payment.
-     * Voters and tools rebuild the proposal (to queue and execute it) from these.
-     */
-    function proposalActions(uint256 rentalId, address renter, uint32 datasetId, uint64 duration)
-        public
-        view
-        returns (address[] memory targets, uint256[] memory values, bytes[] memory calldatas)
-    {
-        targets = new address[](2);
-        values = new uint256[](2);
-        calldatas = new bytes[](2);
-        targets[0] = address(accessRegistry);
-        calldatas[0] = abi.encodeCall(AccessRegistry.grantAccess, (renter, datasetId, duration));
-        targets[1] = address(this);
-        calldatas[1] = abi.encodeCall(RentalEscrow.release, (rentalId));
-    }
-
-    /**
-     * @notice The proposal description for a rental: numbered, so every rental's proposal is unique.
-     */
-    function proposalDescription(uint256 rentalId, string calldata description) public pure returns (string memory) {
-        return string.concat("Rental #", Strings.toString(rentalId), ": ", description);
-    }
-
-    function _pending(uint256 rentalId) private view returns (Rental storage rental) {
+    function _pending(uint256 rentalId) internal view returns (Rental storage rental) {
         rental = _rentals[rentalId];
         if (rental.status != Status.Pending) revert RentalEscrowNotPending(rentalId, rental.status);
     }
 
-    function _refundable(uint256 proposalId, IGovernor.ProposalState state) private view returns (bool) {
-        if (
-            state == IGovernor.ProposalState.Defeated || state == IGovernor.ProposalState.Canceled
-                || state == IGovernor.ProposalState.Expired
-        ) return true;
-        // Passed but never executed: after the window the renter is not held hostage.
+    // OpenZeppelin 5's Governor never reports Expired: a passed proposal stays executable
+    // in the timelock forever. The window is ours, enforced by `approve` and here alike.
+    function _refundable(uint256 proposalId, IGovernor.ProposalState state) internal view returns (bool) {
+        if (state == IGovernor.ProposalState.Defeated || state == IGovernor.ProposalState.Canceled) return true;
         return (state == IGovernor.ProposalState.Succeeded || state == IGovernor.ProposalState.Queued)
-            && governor.clock() > governor.proposalDeadline(proposalId) + executionWindow;
+            && governor.clock() > _windowEnd(proposalId);
+    }
+
+    function _windowEnd(uint256 proposalId) internal view returns (uint256) {
+        return governor.proposalDeadline(proposalId) + executionWindow;
     }
 }

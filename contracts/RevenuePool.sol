@@ -2,153 +2,197 @@
 pragma solidity 0.8.28;
 
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 /**
  * @title RevenuePool
- * @notice Rental income, shared among contributors pro rata to their contribution weight.
- * @dev Earnings per unit of weight (`earningsPerWeight`) grow with each deposit; an
- * account's share is `weight * earningsPerWeight - debt`, so deposits and claims are
- * O(1) whatever the number of contributors. Weight changes settle what was earned so
- * far first, so a withdrawn contribution keeps past income and earns nothing after.
- * Integer division leaves at most `totalWeight / 1e18` wei per deposit unassigned.
+ * @notice Rental income, kept per dataset and shared among that dataset's contributors
+ * pro rata to their contribution weight in it.
+ * @dev Per dataset, earnings per unit of weight (`earningsPerWeight`) grow with each
+ * deposit; an account's share is `weight * earningsPerWeight / 1e18 - debt`, so deposits
+ * and claims are O(1) whatever the number of contributors. A weight change moves the
+ * debt by the changed weight's accrued value, so past income stays and a withdrawn
+ * contribution earns nothing after; the debt is signed because a full withdrawal with
+ * income unclaimed leaves it below zero. Every rounding favours the pool: a deposit shares
+ * the wei its per-weight increment covers, rounded up, and keeps the rest for the next
+ * one; an added weight's debt rounds up and a removed weight's debt rounds down. So the
+ * sum of what a dataset's accounts can claim never exceeds what the pool holds for it.
  */
 contract RevenuePool is ReentrancyGuardTransient {
     using SafeCast for uint256;
+    using SafeCast for int256;
 
-    uint256 private constant PRECISION = 1e18;
+    uint256 internal constant PRECISION = 1e18;
 
     struct Account {
         uint96 weight;
-        uint160 debt; // weight * earningsPerWeight / PRECISION at the last settlement
+        int160 debt; // wei already counted: paid out, or earned before the weight was added
+    }
+
+    struct Dataset {
+        uint256 earningsPerWeight; // income per unit of weight since the start, scaled by 1e18
+        uint128 totalWeight;
+        uint128 unallocated; // received but not yet shared: before anyone had weight, and rounding
     }
 
     /// @notice The ContributionRegistry: the only account that changes weights.
     address public immutable registry;
-    /// @notice Income per unit of weight since the start, scaled by 1e18.
-    uint256 public earningsPerWeight;
-    /// @notice Sum of all accounts' weights.
-    uint256 public totalWeight;
-    /// @notice Income received while no one had weight, shared at the next deposit.
-    uint256 public unallocated;
 
-    mapping(address account => Account) private _accounts;
-    mapping(address account => uint256) private _settled;
+    mapping(uint32 datasetId => Dataset) private _datasets;
+    mapping(uint32 datasetId => mapping(address account => Account)) private _accounts;
 
-    /// @notice `amount` wei of income arrived from `from`.
-    event RevenueDeposited(address indexed from, uint256 amount, uint256 earningsPerWeight);
-    /// @notice `account`'s weight changed to `weight`.
-    event WeightChanged(address indexed account, uint256 weight, uint256 totalWeight);
-    /// @notice `account` was paid `amount` wei.
-    event RevenueClaimed(address indexed account, uint256 amount);
+    /// @notice `from` paid `amount` wei for `datasetId`; `shared` wei of what was waiting went
+    /// to the weight holders, bringing `earningsPerWeight` to the given value.
+    event RevenueDeposited(
+        uint32 indexed datasetId, address indexed from, uint256 amount, uint256 shared, uint256 earningsPerWeight
+    );
+    /// @notice `account`'s weight in `datasetId` changed to `weight`, the dataset's to `totalWeight`.
+    event WeightChanged(uint32 indexed datasetId, address indexed account, uint256 weight, uint256 totalWeight);
+    /// @notice `account` was paid `amount` wei of `datasetId`'s income.
+    event RevenueClaimed(uint32 indexed datasetId, address indexed account, uint256 amount);
 
     /// @notice Only the registry changes weights.
     error RevenuePoolUnauthorized(address account);
-    /// @notice `account` has nothing to claim.
-    error RevenuePoolNothingToClaim(address account);
-    /// @notice A weight change would take `account` below zero.
-    error RevenuePoolInsufficientWeight(address account, uint256 weight, uint256 removed);
+    /// @notice `account` has nothing to claim from `datasetId`.
+    error RevenuePoolNothingToClaim(uint32 datasetId, address account);
+    /// @notice A weight change would take `account` below zero in `datasetId`.
+    error RevenuePoolInsufficientWeight(uint32 datasetId, address account, uint256 weight, uint256 removed);
 
     /// @param registry_ The ContributionRegistry.
     constructor(address registry_) {
         registry = registry_;
     }
 
-    /// @notice Plain transfers count as income.
-    receive() external payable {
-        _deposit();
-    }
-
-    /// @notice Adds the attached value to the income shared by current weight holders.
-    function deposit() external payable {
-        _deposit();
+    /**
+     * @notice Adds the attached value to `datasetId`'s income, shared by its current weight holders.
+     * @param datasetId The dataset the income is for.
+     */
+    function deposit(uint32 datasetId) external payable {
+        _deposit(datasetId, msg.sender, msg.value);
     }
 
     /**
-     * @notice Adds `amount` to `account`'s weight; only the registry, for a new contribution.
+     * @notice Adds `amount` to `account`'s weight in `datasetId`; only the registry, for a new contribution.
+     * @param datasetId The contribution's dataset.
      * @param account The contributor.
      * @param amount The contribution's weight.
      */
-    function addWeight(address account, uint256 amount) external {
-        _onlyRegistry();
-        Account memory current = _settle(account);
-        _setWeight(account, current.weight + amount);
-        totalWeight += amount;
-        emit WeightChanged(account, current.weight + amount, totalWeight);
+    function addWeight(uint32 datasetId, address account, uint256 amount) external {
+        _checkRegistry();
+        _addWeight(datasetId, account, amount);
     }
 
     /**
-     * @notice Removes `amount` from `account`'s weight; only the registry, for a withdrawal.
+     * @notice Removes `amount` from `account`'s weight in `datasetId`; only the registry, for a
+     * withdrawn or voided contribution.
+     * @param datasetId The contribution's dataset.
      * @param account The contributor.
-     * @param amount The withdrawn contribution's weight.
+     * @param amount The contribution's weight.
      */
-    function removeWeight(address account, uint256 amount) external {
-        _onlyRegistry();
-        Account memory current = _settle(account);
-        if (amount > current.weight) revert RevenuePoolInsufficientWeight(account, current.weight, amount);
-        _setWeight(account, current.weight - amount);
-        totalWeight -= amount;
-        emit WeightChanged(account, current.weight - amount, totalWeight);
-    }
-
-    /// @notice Pays the caller everything it has earned so far.
-    function claim() external nonReentrant {
-        Account memory current = _settle(msg.sender);
-        _accounts[msg.sender].debt = current.debt;
-        uint256 amount = _settled[msg.sender];
-        if (amount == 0) revert RevenuePoolNothingToClaim(msg.sender);
-        _settled[msg.sender] = 0;
-        emit RevenueClaimed(msg.sender, amount);
-        Address.sendValue(payable(msg.sender), amount);
+    function removeWeight(uint32 datasetId, address account, uint256 amount) external {
+        _checkRegistry();
+        _removeWeight(datasetId, account, amount);
     }
 
     /**
-     * @notice What `account` could claim now, in wei.
-     * @param account The contributor.
+     * @notice Pays the caller everything it has earned from `datasetId` so far.
+     * @param datasetId The dataset.
      */
-    function claimable(address account) external view returns (uint256) {
-        Account memory current = _accounts[account];
-        return _settled[account] + _accrued(current.weight) - current.debt;
+    function claim(uint32 datasetId) external nonReentrant {
+        _claim(datasetId, msg.sender);
     }
 
     /**
-     * @notice `account`'s current weight.
+     * @notice What `account` could claim from `datasetId` now, in wei.
+     * @param datasetId The dataset.
      * @param account The contributor.
+     * @return The claimable amount.
      */
-    function weightOf(address account) external view returns (uint256) {
-        return _accounts[account].weight;
+    function claimable(uint32 datasetId, address account) public view returns (uint256) {
+        Account memory current = _accounts[datasetId][account];
+        int256 owed = _accrued(datasetId, current.weight, Math.Rounding.Floor).toInt256() - current.debt;
+        return owed > 0 ? uint256(owed) : 0;
     }
 
-    function _deposit() private {
-        if (totalWeight == 0) {
-            unallocated += msg.value;
-            emit RevenueDeposited(msg.sender, msg.value, earningsPerWeight);
-            return;
+    /**
+     * @notice `account`'s current weight in `datasetId`.
+     * @param datasetId The dataset.
+     * @param account The contributor.
+     * @return The weight.
+     */
+    function weightOf(uint32 datasetId, address account) external view returns (uint256) {
+        return _accounts[datasetId][account].weight;
+    }
+
+    /**
+     * @notice `datasetId`'s income accounting.
+     * @param datasetId The dataset.
+     * @return earningsPerWeight Income per unit of weight since the start, scaled by 1e18.
+     * @return totalWeight Sum of its accounts' weights.
+     * @return unallocated Wei received and not yet shared (shared at the next deposit).
+     */
+    function datasetOf(uint32 datasetId)
+        external
+        view
+        returns (uint256 earningsPerWeight, uint256 totalWeight, uint256 unallocated)
+    {
+        Dataset memory dataset = _datasets[datasetId];
+        return (dataset.earningsPerWeight, dataset.totalWeight, dataset.unallocated);
+    }
+
+    function _deposit(uint32 datasetId, address from, uint256 amount) internal {
+        Dataset storage dataset = _datasets[datasetId];
+        uint256 waiting = amount + dataset.unallocated;
+        uint256 totalWeight = dataset.totalWeight;
+        uint256 shared = 0;
+        if (totalWeight != 0) {
+            uint256 increment = (waiting * PRECISION) / totalWeight;
+            // What the increment owes all holders together, rounded up: never more than `waiting`.
+            shared = Math.mulDiv(increment, totalWeight, PRECISION, Math.Rounding.Ceil);
+            dataset.earningsPerWeight += increment;
         }
-        uint256 amount = msg.value + unallocated;
-        unallocated = 0;
-        earningsPerWeight += (amount * PRECISION) / totalWeight;
-        emit RevenueDeposited(msg.sender, msg.value, earningsPerWeight);
+        dataset.unallocated = (waiting - shared).toUint128();
+        emit RevenueDeposited(datasetId, from, amount, shared, dataset.earningsPerWeight);
     }
 
-    /// Moves what `account` earned into `_settled`; returns its record with debt brought current.
-    function _settle(address account) private returns (Account memory current) {
-        current = _accounts[account];
-        uint256 accrued = _accrued(current.weight);
-        if (accrued > current.debt) _settled[account] += accrued - current.debt;
-        current.debt = accrued.toUint160();
+    function _addWeight(uint32 datasetId, address account, uint256 amount) internal {
+        Account storage current = _accounts[datasetId][account];
+        uint256 weight = current.weight + amount;
+        current.weight = weight.toUint96();
+        current.debt += _accrued(datasetId, amount, Math.Rounding.Ceil).toInt256().toInt160();
+        uint256 totalWeight = _datasets[datasetId].totalWeight + amount;
+        _datasets[datasetId].totalWeight = totalWeight.toUint128();
+        emit WeightChanged(datasetId, account, weight, totalWeight);
     }
 
-    function _setWeight(address account, uint256 weight) private {
-        _accounts[account] = Account(weight.toUint96(), _accrued(weight).toUint160());
+    function _removeWeight(uint32 datasetId, address account, uint256 amount) internal {
+        Account storage current = _accounts[datasetId][account];
+        if (amount > current.weight) {
+            revert RevenuePoolInsufficientWeight(datasetId, account, current.weight, amount);
+        }
+        uint256 weight = current.weight - amount;
+        current.weight = uint96(weight);
+        current.debt -= _accrued(datasetId, amount, Math.Rounding.Floor).toInt256().toInt160();
+        uint256 totalWeight = _datasets[datasetId].totalWeight - amount;
+        _datasets[datasetId].totalWeight = uint128(totalWeight);
+        emit WeightChanged(datasetId, account, weight, totalWeight);
     }
 
-    function _accrued(uint256 weight) private view returns (uint256) {
-        return (weight * earningsPerWeight) / PRECISION;
+    function _claim(uint32 datasetId, address account) internal {
+        uint256 amount = claimable(datasetId, account);
+        if (amount == 0) revert RevenuePoolNothingToClaim(datasetId, account);
+        _accounts[datasetId][account].debt += amount.toInt256().toInt160();
+        emit RevenueClaimed(datasetId, account, amount);
+        Address.sendValue(payable(account), amount);
     }
 
-    function _onlyRegistry() private view {
+    function _accrued(uint32 datasetId, uint256 weight, Math.Rounding rounding) internal view returns (uint256) {
+        return Math.mulDiv(weight, _datasets[datasetId].earningsPerWeight, PRECISION, rounding);
+    }
+
+    function _checkRegistry() internal view {
         if (msg.sender != registry) revert RevenuePoolUnauthorized(msg.sender);
     }
 }

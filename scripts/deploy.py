@@ -2,6 +2,13 @@
 """Compile and deploy the DAO's contracts, then write the deployment manifest.
 
     python scripts/deploy.py --rpc-url http://127.0.0.1:8545 --manifest deployment.json
+    python scripts/deploy.py --profile production --rpc-url URL --manifest deployment.json \
+        --validator 0x... --validator 0x... --guardian 0x...
+
+Profiles: `local` (fast votes, one validator, no mint caps) is the default and is refused
+on any chain but anvil's unless --allow-local-profile is given; `production` (day-long
+voting delay, week-long vote, two-day timelock, two validator signatures, mint caps).
+The chosen parameters are printed before deploying and recorded in the manifest.
 
 Idempotent: when the manifest describes a deployment that is live on this chain (same
 chain id, code at every address, same builds and parameters) it is reused as it is.
@@ -48,16 +55,45 @@ DEPLOY_ORDER = (
     "RentalEscrow",
 )
 
+TOKEN = 10**18
+DAY_SECONDS = 86_400
+BLOCKS_PER_DAY = 7_200  # 12-second blocks, as on Ethereum mainnet; the Governor counts blocks
+
 LOCAL_PARAMETERS: dict[str, Any] = {
+    "profile": "local",
     "voting_delay_blocks": 1,
     "voting_period_blocks": 20,
-    "proposal_threshold": 10**18,
+    "proposal_threshold": TOKEN,
     "quorum_percent": 4,
     "timelock_delay_seconds": 60,
-    "reward_rate": 10**18,
+    "reward_rate": TOKEN,
     "required_signatures": 1,
     "execution_window_blocks": 50_400,
+    # Mint caps off: the largest values the contract stores.
+    "max_score": 2**64 - 1,
+    "mint_period_seconds": DAY_SECONDS,
+    "period_mint_budget": 2**208 - 1,
+    "contributor_mint_budget": 2**208 - 1,
 }
+
+PRODUCTION_PARAMETERS: dict[str, Any] = {
+    "profile": "production",
+    "voting_delay_blocks": BLOCKS_PER_DAY,
+    "voting_period_blocks": 7 * BLOCKS_PER_DAY,
+    "proposal_threshold": 1_000 * TOKEN,
+    "quorum_percent": 4,
+    "timelock_delay_seconds": 2 * DAY_SECONDS,
+    "reward_rate": TOKEN,
+    "required_signatures": 2,
+    "execution_window_blocks": 14 * BLOCKS_PER_DAY,
+    # A score is 10 x the quality of an export's new records; 10M covers ~1M good records.
+    "max_score": 10_000_000,
+    "mint_period_seconds": DAY_SECONDS,
+    "period_mint_budget": 100_000_000 * TOKEN,
+    "contributor_mint_budget": 20_000_000 * TOKEN,
+}
+
+PROFILES = {"local": LOCAL_PARAMETERS, "production": PRODUCTION_PARAMETERS}
 
 
 def predicted_address(deployer: str, nonce: int) -> str:
@@ -67,6 +103,12 @@ def predicted_address(deployer: str, nonce: int) -> str:
 def constructor_args(
     name: str, at: dict[str, str], params: dict[str, Any], validators: list[str]
 ) -> tuple[Any, ...]:
+    mint_limits = (
+        params["max_score"],
+        params["mint_period_seconds"],
+        params["period_mint_budget"],
+        params["contributor_mint_budget"],
+    )
     return {
         "DataToken": (at["ContributionRegistry"],),
         "DataTimelock": (params["timelock_delay_seconds"], at["DataGovernor"]),
@@ -79,7 +121,7 @@ def constructor_args(
             params["proposal_threshold"],
             params["quorum_percent"],
         ),
-        "AccessRegistry": (at["DataTimelock"],),
+        "AccessRegistry": (at["DataTimelock"], at["RentalEscrow"]),
         "RevenuePool": (at["ContributionRegistry"],),
         "ContributionRegistry": (
             at["DataTimelock"],
@@ -88,6 +130,8 @@ def constructor_args(
             validators,
             params["required_signatures"],
             params["reward_rate"],
+            mint_limits,
+            params["guardian"],
         ),
         "RentalEscrow": (
             at["DataGovernor"],
@@ -135,6 +179,8 @@ def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
         "registry owned by the timelock": call("ContributionRegistry", "owner")
         == at["DataTimelock"],
         "grants owned by the timelock": call("AccessRegistry", "owner") == at["DataTimelock"],
+        "escrow grants with its approvals": call("AccessRegistry", "rentalEscrow")
+        == at["RentalEscrow"],
         "governor proposes to the timelock": timelock.functions.hasRole(
             timelock.functions.PROPOSER_ROLE().call(), at["DataGovernor"]
         ).call(),
@@ -187,6 +233,38 @@ def deploy_all(
     return manifest
 
 
+def profile_parameters(
+    profile: str,
+    chain_id: int,
+    validators: list[str],
+    guardian: str | None,
+    allow_local: bool = False,
+) -> dict[str, Any]:
+    """The profile's parameters with this deployment's validators and guardian, or a refusal."""
+    params = PROFILES[profile]
+    if profile == "local" and chain_id != ANVIL_CHAIN_ID and not allow_local:
+        raise DeploymentError(
+            f"Chain {chain_id} is not anvil's ({ANVIL_CHAIN_ID}): deploy with --profile "
+            f"production, or pass --allow-local-profile to deploy the local profile "
+            f"(one validator signature, a 20-block vote, a 60 s timelock, no mint caps) anyway."
+        )
+    if len(validators) < params["required_signatures"]:
+        raise DeploymentError(
+            f"The {profile} profile needs {params['required_signatures']} validator signatures: "
+            f"give at least that many --validator addresses (got {len(validators)})."
+        )
+    if profile == "production" and not guardian:
+        raise DeploymentError("The production profile needs a --guardian address.")
+    guardian = Web3.to_checksum_address(guardian) if guardian else "0x" + "00" * 20
+    return {**params, "validators": validators, "guardian": guardian}
+
+
+def print_parameters(params: dict[str, Any], chain_id: int) -> None:
+    print(f"Deployment parameters (profile {params['profile']}, chain {chain_id}):")
+    for name, value in params.items():
+        print(f"  {name:<24} {value}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -205,6 +283,21 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="validator signing address (repeat); default on anvil: test account #1",
     )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="local",
+        help="parameter set: local (default) or production",
+    )
+    parser.add_argument(
+        "--guardian",
+        help="address that may pause minting (e.g. a multisig); required for production",
+    )
+    parser.add_argument(
+        "--allow-local-profile",
+        action="store_true",
+        help="deploy the local profile to a chain other than anvil's (never for real use)",
+    )
     args = parser.parse_args(argv)
     try:
         import os
@@ -220,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         if not validators:
             raise DeploymentError("Give at least one --validator address for this chain.")
         validators = sorted(Web3.to_checksum_address(v) for v in validators)
-        params = {**LOCAL_PARAMETERS, "validators": validators}
+        params = profile_parameters(
+            args.profile, chain_id, validators, args.guardian, args.allow_local_profile
+        )
+        print_parameters(params, chain_id)
         print("Compiling contracts ...", flush=True)
         compiled = compile_project(args.build_cache)
         if args.manifest.exists():

@@ -60,7 +60,7 @@ def manifest(
     w3: Web3, compiled: dict[str, CompiledContract], deploy_script: ModuleType
 ) -> DeploymentManifest:
     validators = [dev_account(VALIDATOR_INDEX).address]
-    params = {**deploy_script.LOCAL_PARAMETERS, "validators": validators}
+    params = deploy_script.profile_parameters("local", w3.eth.chain_id, validators, None)
     return deploy_script.deploy_all(
         w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
     )

@@ -47,7 +47,7 @@ class DaoChain:
         return sign_attestation(self.validator, attestation, self.chain_id, self.registry_address)
 
     def recorded_contributor(self, fingerprint: bytes) -> str | None:
-        contributor, _, _ = self.registry.functions.contributionOf(fingerprint).call()
+        contributor, *_ = self.registry.functions.contributionOf(fingerprint).call()
         return None if int(contributor, 16) == 0 else str(contributor)
 
     def record(self, attestation: Attestation, signature: bytes) -> str:

@@ -10,7 +10,7 @@ from dao_service.chain import client
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.compiler import compile_sources
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
-from tests.utils.chain import Dao
+from tests.utils.chain import Dao, Reverted
 
 ETH = 10**18
 ATTACKERS = Path(__file__).parent / "attackers" / "Reentrant.sol"
@@ -21,7 +21,7 @@ def test_replayed_attestation_is_refused(
 ) -> None:
     attestation = dao.attestation(alice.address, score=10)
     dao.contribute(attestation, [validator], relayer)
-    with dao.reverts("RegistryNonceUsed", attestation.nonce):
+    with dao.reverts("RegistryDuplicateFingerprint", attestation.fingerprint):
         dao.contribute(attestation, [validator], relayer)
     assert dao.token.functions.balanceOf(alice.address).call() == 10 * ETH
 
@@ -101,12 +101,18 @@ def test_reward_rate_is_governed(
         ("registry", "removeValidator", ["validator"], "OwnableUnauthorizedAccount"),
         ("registry", "setRequiredSignatures", [1], "OwnableUnauthorizedAccount"),
         ("registry", "setRewardRate", [1], "OwnableUnauthorizedAccount"),
-        ("access", "grantAccess", ["outsider", 1, 3600], "OwnableUnauthorizedAccount"),
+        ("registry", "setMintLimits", [(1, 1, 1, 1)], "OwnableUnauthorizedAccount"),
+        ("registry", "voidContribution", [b"\x01" * 32], "OwnableUnauthorizedAccount"),
+        ("registry", "setGuardian", ["outsider"], "OwnableUnauthorizedAccount"),
+        ("registry", "unpause", [], "OwnableUnauthorizedAccount"),
+        ("registry", "pause", [], "GuardianPausableUnauthorized"),
+        ("access", "grantAccess", ["outsider", 1, 3600], "AccessRegistryUnauthorized"),
         ("access", "revokeAccess", ["outsider", 1], "OwnableUnauthorizedAccount"),
-        ("escrow", "release", [1], "RentalEscrowUnauthorized"),
-        ("pool", "addWeight", ["outsider", 1], "RevenuePoolUnauthorized"),
-        ("pool", "removeWeight", ["outsider", 1], "RevenuePoolUnauthorized"),
+        ("escrow", "approve", [1], "RentalEscrowUnauthorized"),
+        ("pool", "addWeight", [1, "outsider", 1], "RevenuePoolUnauthorized"),
+        ("pool", "removeWeight", [1, "outsider", 1], "RevenuePoolUnauthorized"),
         ("token", "mint", ["outsider", 1], "DataTokenUnauthorizedMinter"),
+        ("token", "burn", ["outsider", 1], "DataTokenUnauthorizedMinter"),
         ("governor", "setVotingPeriod", [5], "GovernorOnlyExecutor"),
         ("governor", "setVotingDelay", [5], "GovernorOnlyExecutor"),
         ("governor", "setProposalThreshold", [0], "GovernorOnlyExecutor"),
@@ -146,6 +152,8 @@ def test_revoked_grant_stops_decryption(dao: Dao, renter: LocalAccount) -> None:
     assert not dao.access.functions.canDecrypt(1, renter.address).call()
     with dao.reverts("AccessRegistryNoGrant", 1, renter.address):
         dao.as_timelock(dao.access.functions.revokeAccess(renter.address, 1))
+    with dao.reverts("AccessRegistryZeroDuration", 1, renter.address):
+        dao.as_timelock(dao.access.functions.grantAccess(renter.address, 1, 0))
 
 
 def test_signed_withdrawal_is_relayed_and_bound_to_the_contributor(
@@ -161,25 +169,41 @@ def test_signed_withdrawal_is_relayed_and_bound_to_the_contributor(
         dao.transact(withdraw(attestation.fingerprint, deadline, forged), relayer)
     signed = sign_withdrawal(alice, attestation.fingerprint, deadline, dao.chain_id, registry)
     dao.transact(withdraw(attestation.fingerprint, deadline, signed), relayer)
-    assert dao.pool.functions.weightOf(alice.address).call() == 0
+    assert dao.pool.functions.weightOf(1, alice.address).call() == 0
 
 
-def test_batch_records_every_attestation_or_none(
+def test_signed_withdrawal_expires(
+    dao: Dao, validator: LocalAccount, alice: LocalAccount, relayer: LocalAccount
+) -> None:
+    attestation = dao.attestation(alice.address, score=10)
+    dao.contribute(attestation, [validator], relayer)
+    registry = dao.manifest.address_of("ContributionRegistry")
+    deadline = dao.now() + 10
+    signed = sign_withdrawal(alice, attestation.fingerprint, deadline, dao.chain_id, registry)
+    dao.advance_time(30)
+    with pytest.raises(Reverted) as refused:
+        fn = dao.registry.functions.withdrawWithSignature(attestation.fingerprint, deadline, signed)
+        dao.transact(fn, relayer)
+    assert refused.value.name == "RegistryWithdrawalExpired"
+    assert refused.value.args_[0] == deadline and refused.value.args_[1] > deadline
+
+
+def test_batch_with_an_invalid_item_records_none(
     dao: Dao, validator: LocalAccount, alice: LocalAccount, bob: LocalAccount, relayer: LocalAccount
 ) -> None:
     batch = [dao.attestation(a.address, score=5) for a in (alice, bob, alice)]
     signatures = [dao.sign(a, validator) for a in batch]
-    bad = batch[2].model_copy(update={"fingerprint": batch[0].fingerprint})
-    with dao.reverts("RegistryDuplicateFingerprint", batch[0].fingerprint):
+    tampered = batch[2].model_copy(update={"score": 50})  # no longer what was signed
+    with dao.reverts("RegistryUnknownValidator"):
         fn = dao.registry.functions.contributeBatch(
-            [batch[0].as_tuple(), batch[1].as_tuple(), bad.as_tuple()], signatures
+            [batch[0].as_tuple(), batch[1].as_tuple(), tampered.as_tuple()], signatures
         )
         dao.transact(fn, relayer)
     assert dao.token.functions.totalSupply().call() == 0
     fn = dao.registry.functions.contributeBatch([a.as_tuple() for a in batch], signatures)
     dao.transact(fn, relayer)
     assert dao.token.functions.balanceOf(alice.address).call() == 10 * ETH
-    assert dao.pool.functions.totalWeight().call() == 15
+    assert dao.pool.functions.datasetOf(1).call()[1] == 15
 
 
 def deploy_attacker(dao: Dao, name: str, target: str) -> object:
@@ -199,14 +223,14 @@ def test_reentrancy_on_claim_pays_once(
     attacker = deploy_attacker(dao, "ReentrantClaimer", dao.manifest.address_of("RevenuePool"))
     dao.contribute(dao.attestation(attacker.address, score=100), [validator], relayer)  # type: ignore[attr-defined]
     dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
-    dao.transact(dao.pool.functions.deposit(), outsider, value=2 * ETH)
+    dao.transact(dao.pool.functions.deposit(1), outsider, value=2 * ETH)
 
     dao.transact(attacker.functions.attack(), outsider)  # type: ignore[attr-defined]
     assert attacker.functions.reentryAttempts().call() == 1  # type: ignore[attr-defined]
     assert attacker.functions.reentrySucceeded().call() is False  # type: ignore[attr-defined]
     assert dao.w3.eth.get_balance(attacker.address) == 1 * ETH  # type: ignore[attr-defined]
     assert dao.w3.eth.get_balance(dao.pool.address) == 1 * ETH  # bob's share untouched
-    assert dao.pool.functions.claimable(bob.address).call() == 1 * ETH
+    assert dao.pool.functions.claimable(1, bob.address).call() == 1 * ETH
 
 
 def test_reentrancy_on_refund_pays_once(
@@ -250,9 +274,13 @@ def test_unused_weight_stays_unallocated_until_someone_has_weight(
     relayer: LocalAccount,
     outsider: LocalAccount,
 ) -> None:
-    dao.transact(dao.pool.functions.deposit(), outsider, value=ETH)
-    assert dao.pool.functions.unallocated().call() == ETH
+    receipt = dao.transact(dao.pool.functions.deposit(1), outsider, value=ETH)
+    event = dao.pool.events.RevenueDeposited().process_receipt(receipt)[0]["args"]
+    assert (event["amount"], event["shared"]) == (ETH, 0)  # logs what was actually shared
+    assert dao.pool.functions.datasetOf(1).call()[2] == ETH
     dao.contribute(dao.attestation(alice.address, score=4), [validator], relayer)
-    dao.transact(dao.pool.functions.deposit(), outsider, value=ETH)
-    assert dao.pool.functions.claimable(alice.address).call() == 2 * ETH
+    receipt = dao.transact(dao.pool.functions.deposit(1), outsider, value=ETH)
+    event = dao.pool.events.RevenueDeposited().process_receipt(receipt)[0]["args"]
+    assert (event["amount"], event["shared"]) == (ETH, 2 * ETH)
+    assert dao.pool.functions.claimable(1, alice.address).call() == 2 * ETH
     assert Web3.from_wei(dao.w3.eth.get_balance(dao.pool.address), "ether") == 2

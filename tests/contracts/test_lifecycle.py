@@ -9,7 +9,7 @@ from tests.utils.chain import Dao
 ETH = 10**18
 FOR, AGAINST = 1, 0
 ACTIVE, DEFEATED, SUCCEEDED, QUEUED, EXECUTED = 1, 3, 4, 5, 7
-PENDING, RELEASED, REFUNDED = 1, 2, 3
+PENDING, APPROVED, REFUNDED = 1, 2, 3
 
 
 def rent(dao: Dao, renter: LocalAccount, payment: int, duration: int = 3600) -> tuple[int, int]:
@@ -22,10 +22,8 @@ def rent(dao: Dao, renter: LocalAccount, payment: int, duration: int = 3600) -> 
     return event["rentalId"], event["proposalId"]
 
 
-def proposal_call(dao: Dao, rental_id: int, renter: str, duration: int = 3600) -> tuple:
-    targets, values, calldatas = dao.escrow.functions.proposalActions(
-        rental_id, renter, 1, duration
-    ).call()
+def proposal_call(dao: Dao, rental_id: int) -> tuple:
+    targets, values, calldatas = dao.escrow.functions.proposalActions(rental_id).call()
     description = dao.escrow.functions.proposalDescription(rental_id, "train a small model").call()
     return targets, values, calldatas, keccak(text=description)
 
@@ -41,11 +39,12 @@ def test_contribute_mints_with_voting_power_and_weight(
     # Never delegated, yet votes with its own balance.
     assert dao.token.functions.delegates(alice.address).call() == alice.address
     assert dao.token.functions.getVotes(alice.address).call() == 250 * ETH
-    assert dao.pool.functions.weightOf(alice.address).call() == 250
+    assert dao.pool.functions.weightOf(1, alice.address).call() == 250
     assert dao.registry.functions.contributionOf(attestation.fingerprint).call() == [
         alice.address,
         1,
         250,
+        250 * ETH,
     ]
     assert dao.registry.functions.attestationDigest(
         attestation.as_tuple()
@@ -88,7 +87,7 @@ def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     dao.mine(21)
     assert dao.governor.functions.state(proposal_id).call() == SUCCEEDED
 
-    call = proposal_call(dao, rental_id, renter.address)
+    call = proposal_call(dao, rental_id)
     dao.transact(dao.governor.functions.queue(*call), outsider)
     assert dao.governor.functions.state(proposal_id).call() == QUEUED
     with dao.reverts("TimelockUnexpectedOperationState"):  # before the timelock delay
@@ -101,17 +100,17 @@ def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     assert dao.access.functions.canDecrypt(1, renter.address).call()
     assert not dao.access.functions.canDecrypt(1, outsider.address).call()
     assert not dao.access.functions.canDecrypt(2, renter.address).call()
-    assert dao.escrow.functions.rentalOf(rental_id).call()[3] == RELEASED
+    assert dao.escrow.functions.rentalOf(rental_id).call()[3] == APPROVED
 
-    assert dao.pool.functions.claimable(alice.address).call() == 3 * ETH
-    assert dao.pool.functions.claimable(bob.address).call() == 1 * ETH
+    assert dao.pool.functions.claimable(1, alice.address).call() == 3 * ETH
+    assert dao.pool.functions.claimable(1, bob.address).call() == 1 * ETH
     before = dao.w3.eth.get_balance(alice.address)
-    receipt = dao.transact(dao.pool.functions.claim(), alice)
+    receipt = dao.transact(dao.pool.functions.claim(1), alice)
     gas_cost = receipt["gasUsed"] * receipt["effectiveGasPrice"]
     assert dao.w3.eth.get_balance(alice.address) == before + 3 * ETH - gas_cost
-    with dao.reverts("RevenuePoolNothingToClaim", alice.address):  # double claim
-        dao.transact(dao.pool.functions.claim(), alice)
-    with dao.reverts("RentalEscrowNotPending", rental_id, RELEASED):  # refund after success
+    with dao.reverts("RevenuePoolNothingToClaim", 1, alice.address):  # double claim
+        dao.transact(dao.pool.functions.claim(1), alice)
+    with dao.reverts("RentalEscrowNotPending", rental_id, APPROVED):  # refund after success
         dao.transact(dao.escrow.functions.refund(rental_id), renter)
 
     dao.advance_time(3600)
@@ -142,7 +141,7 @@ def test_defeated_rental_refunds_the_renter_once(
     assert dao.w3.eth.get_balance(renter.address) == before + 2 * ETH
     with dao.reverts("RentalEscrowNotPending", rental_id, REFUNDED):
         dao.transact(dao.escrow.functions.refund(rental_id), outsider)
-    call = proposal_call(dao, rental_id, renter.address)
+    call = proposal_call(dao, rental_id)
     with dao.reverts("GovernorUnexpectedProposalState"):
         dao.transact(dao.governor.functions.queue(*call), outsider)
 
@@ -180,7 +179,7 @@ def test_withdrawn_contribution_earns_nothing_after_withdrawal(
     withdrawn = dao.attestation(alice.address, score=100)
     dao.contribute(withdrawn, [validator], relayer)
     dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
-    dao.transact(dao.pool.functions.deposit(), outsider, value=2 * ETH)  # 1 ETH each
+    dao.transact(dao.pool.functions.deposit(1), outsider, value=2 * ETH)  # 1 ETH each
 
     with dao.reverts("RegistryNotContributor", withdrawn.fingerprint, bob.address):
         dao.transact(dao.registry.functions.withdraw(withdrawn.fingerprint), bob)
@@ -189,8 +188,8 @@ def test_withdrawn_contribution_earns_nothing_after_withdrawal(
     assert dao.registry.functions.contributionOf(withdrawn.fingerprint).call()[2] == 0
     assert dao.token.functions.balanceOf(alice.address).call() == 100 * ETH  # tokens stay
 
-    dao.transact(dao.pool.functions.deposit(), outsider, value=2 * ETH)  # all to bob now
-    assert dao.pool.functions.claimable(alice.address).call() == 1 * ETH
-    assert dao.pool.functions.claimable(bob.address).call() == 3 * ETH
+    dao.transact(dao.pool.functions.deposit(1), outsider, value=2 * ETH)  # all to bob now
+    assert dao.pool.functions.claimable(1, alice.address).call() == 1 * ETH
+    assert dao.pool.functions.claimable(1, bob.address).call() == 3 * ETH
     with dao.reverts("RegistryNotContributor", withdrawn.fingerprint, alice.address):
         dao.transact(dao.registry.functions.withdraw(withdrawn.fingerprint), alice)

@@ -125,3 +125,32 @@ class Dao:
         return self.w3.eth.wait_for_transaction_receipt(
             tx_hash, poll_latency=client.RECEIPT_POLL_LATENCY
         )
+
+    def rent(
+        self, renter: LocalAccount, payment: int, dataset_id: int = 1, duration: int = 3600
+    ) -> tuple[int, int]:
+        """Request a rental; returns (rentalId, proposalId)."""
+        fn = self.escrow.functions.requestRental(dataset_id, duration, "train a small model")
+        receipt = self.transact(fn, renter, value=payment)
+        event = self.escrow.events.RentalRequested().process_receipt(receipt)[0]["args"]
+        return event["rentalId"], event["proposalId"]
+
+    def rental_call(self, rental_id: int) -> tuple[Any, ...]:
+        """The (targets, values, calldatas, descriptionHash) that queue and execute a rental."""
+        targets, values, calldatas = self.escrow.functions.proposalActions(rental_id).call()
+        description = self.escrow.functions.proposalDescription(
+            rental_id, "train a small model"
+        ).call()
+        return targets, values, calldatas, keccak(text=description)
+
+    def vote_through(self, proposal_id: int, voters: list[LocalAccount], support: int = 1) -> None:
+        """Wait out the voting delay, cast `support` for each voter, and close the vote."""
+        self.mine(2)
+        for voter in voters:
+            self.transact(self.governor.functions.castVote(proposal_id, support), voter)
+        self.mine(21)
+
+    def queue_and_execute(self, call: tuple[Any, ...], sender: LocalAccount) -> TxReceipt:
+        self.transact(self.governor.functions.queue(*call), sender)
+        self.advance_time(61)
+        return self.transact(self.governor.functions.execute(*call), sender)

@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 interface IClaimable {
-    function claim() external;
+    function claim(uint32 datasetId) external;
 }
 
 interface IRefundable {
@@ -24,13 +24,13 @@ contract ReentrantClaimer {
     }
 
     function attack() external {
-        pool.claim();
+        pool.claim(1);
     }
 
     receive() external payable {
         if (reentryAttempts == 0) {
             reentryAttempts += 1;
-            try pool.claim() {
+            try pool.claim(1) {
                 reentrySucceeded = true;
             } catch {}
         }
