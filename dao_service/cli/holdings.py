@@ -142,7 +142,10 @@ def balance(
     table.add_row("votes", tokens(held.votes))
     own = held.delegate.lower() == held.address.lower()
     table.add_row("delegate", "itself" if own else held.delegate)
-    table.add_row("claimable income", eth(held.claimable_wei))
+    for dataset, wei in held.claimable_wei.items():
+        table.add_row(f"claimable income, dataset {dataset}", eth(wei))
+    if not held.claimable_wei:
+        table.add_row("claimable income", "none (no contributions yet)")
     table.add_row("ETH", eth(held.eth_wei))
     Console().print(table)
 
@@ -167,17 +170,26 @@ def delegate(
 
 
 @with_client
-def claim(account: str = AccountOption, as_json: bool = JsonOption, *, client: "DaoClient") -> None:
+def claim(
+    account: str = AccountOption,
+    dataset: int | None = typer.Option(
+        None, "--dataset", min=0, help="One dataset (default: every one you contributed to)."
+    ),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
     """Collect your share of every rental paid so far."""
     from dao_service.client.governance import eth
     from dao_service.client.holdings import claim as collect
 
     signer = load_account(client, account)
-    paid = collect(client, signer)
+    paid = collect(client, signer, dataset)
     if as_json:
-        echo_json({"account": signer.address, "paid_wei": paid})
-    else:
-        typer.echo(f"Paid {eth(paid)} of rental income to {signer.address}.")
+        echo_json({"account": signer.address, "paid_wei": sum(paid.values()), "per_dataset": paid})
+        return
+    for dataset_id, wei in paid.items():
+        typer.echo(f"Paid {eth(wei)} of dataset {dataset_id}'s income to {signer.address}.")
 
 
 @with_client

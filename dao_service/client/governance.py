@@ -166,9 +166,12 @@ def describe_action(client: DaoClient, target: str, value: int, calldata: bytes)
             f"grant {short(args['grantee'])} access to dataset {args['datasetId']} "
             f"for {duration(args['duration'])}"
         )
-    if contract.name == "RentalEscrow" and function == "release":
-        rental = client.escrow.call("rentalOf", args["rentalId"])
-        return f"release {eth(rental[4])} (rental #{args['rentalId']}) to the revenue pool"
+    if contract.name == "RentalEscrow" and function == "approve":
+        renter, dataset, seconds, _, payment, _ = client.escrow.call("rentalOf", args["rentalId"])
+        return (
+            f"grant {short(renter)} access to dataset {dataset} for {duration(seconds)} and pay "
+            f"{eth(payment)} (rental #{args['rentalId']}) to dataset {dataset}'s contributors"
+        )
     shown = ", ".join(f"{k}={v}" for k, v in args.items())
     return f"{contract.name}.{function}({shown})"
 

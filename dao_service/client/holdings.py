@@ -15,19 +15,26 @@ class Balance:
     tokens: int
     votes: int
     delegate: str
-    claimable_wei: int
+    claimable_wei: dict[int, int]  # per dataset the account contributed to
     eth_wei: int
+
+
+def datasets_of(client: DaoClient, address: str) -> list[int]:
+    """The datasets `address` ever contributed to (income is accounted per dataset)."""
+    logs = client.registry.logs("ContributionRecorded", client.deployed_at, contributor=address)
+    return sorted({log.args["datasetId"] for log in logs})
 
 
 def balance(client: DaoClient, address: str) -> Balance:
     token, pool = client.token, client.pool
+    datasets = datasets_of(client, address)
     raw = client.rpc.batch(
         [
             token.call_request("balanceOf", address),
             token.call_request("getVotes", address),
             token.call_request("delegates", address),
-            pool.call_request("claimable", address),
             ("eth_getBalance", [address, "latest"]),
+            *(pool.call_request("claimable", d, address) for d in datasets),
         ]
     )
     return Balance(
@@ -35,8 +42,11 @@ def balance(client: DaoClient, address: str) -> Balance:
         tokens=token.functions["balanceOf"].decode_output(raw[0]),
         votes=token.functions["getVotes"].decode_output(raw[1]),
         delegate=token.functions["delegates"].decode_output(raw[2]),
-        claimable_wei=pool.functions["claimable"].decode_output(raw[3]),
-        eth_wei=int(raw[4], 16),
+        claimable_wei={
+            d: pool.functions["claimable"].decode_output(r)
+            for d, r in zip(datasets, raw[4:], strict=True)
+        },
+        eth_wei=int(raw[3], 16),
     )
 
 
@@ -48,20 +58,28 @@ def delegate(client: DaoClient, account: Any, to: str) -> dict[str, Any]:
     return client.transact(account, client.token, "delegate", to)
 
 
-def claim(client: DaoClient, account: Any) -> int:
-    """Pay `account` its rental income; returns the wei paid."""
-    owed = client.pool.call("claimable", account.address)
-    if owed == 0:
-        raise Refused(f"{account.address} has no rental income to claim")
-    receipt = client.transact(account, client.pool, "claim")
-    (event,) = client.events_in(receipt, client.pool, "RevenueClaimed")
-    return int(event["amount"])
+def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dict[int, int]:
+    """Pay `account` its rental income of `dataset_id` (default: of every dataset it
+    contributed to); returns the wei paid per dataset."""
+    datasets = [dataset_id] if dataset_id is not None else datasets_of(client, account.address)
+    owed = {d: client.pool.call("claimable", d, account.address) for d in datasets}
+    paid: dict[int, int] = {}
+    for dataset, amount in owed.items():
+        if amount:
+            receipt = client.transact(account, client.pool, "claim", dataset)
+            (event,) = client.events_in(receipt, client.pool, "RevenueClaimed")
+            paid[dataset] = int(event["amount"])
+    if not paid:
+        where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
+        raise Refused(f"{account.address} has no rental income to claim from {where}")
+    return paid
 
 
 # (contract, event, the indexed argument naming the account)
 HISTORY_EVENTS = [
     ("ContributionRegistry", "ContributionRecorded", "contributor"),
     ("ContributionRegistry", "ContributionWithdrawn", "contributor"),
+    ("ContributionRegistry", "ContributionVoided", "contributor"),
     ("DataToken", "Transfer", "from"),
     ("DataToken", "Transfer", "to"),
     ("DataToken", "DelegateChanged", "delegator"),
@@ -118,8 +136,13 @@ def describe_event(log: Log) -> str:
             )
         case "RentalRefunded":
             return f"refunded {eth(a['payment'])} for rental #{a['rentalId']}"
+        case "ContributionVoided":
+            return (
+                f"contribution 0x{a['fingerprint'].hex()[:12]}… voided by the DAO: "
+                f"{tokens(a['tokensBurned'])} tokens burned"
+            )
         case "RevenueClaimed":
-            return f"claimed {eth(a['amount'])} of rental income"
+            return f"claimed {eth(a['amount'])} of dataset {a['datasetId']}'s rental income"
         case "AccessGranted":
             return f"granted access to dataset {a['datasetId']}"
         case "VoteCast":

@@ -15,7 +15,7 @@ class RentalStatus(enum.IntEnum):
 
     Unknown = 0
     Pending = 1
-    Released = 2
+    Approved = 2
     Refunded = 3
 
 
