@@ -10,7 +10,8 @@ from dao_service.chain import client
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.compiler import compile_sources
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
-from tests.utils.chain import Dao, Reverted
+from dao_service.chain.reverts import ContractReverted
+from tests.utils.chain import Dao
 
 ETH = 10**18
 ATTACKERS = Path(__file__).parent / "attackers" / "Reentrant.sol"
@@ -181,7 +182,7 @@ def test_signed_withdrawal_expires(
     deadline = dao.now() + 10
     signed = sign_withdrawal(alice, attestation.fingerprint, deadline, dao.chain_id, registry)
     dao.advance_time(30)
-    with pytest.raises(Reverted) as refused:
+    with pytest.raises(ContractReverted) as refused:
         fn = dao.registry.functions.withdrawWithSignature(attestation.fingerprint, deadline, signed)
         dao.transact(fn, relayer)
     assert refused.value.name == "RegistryWithdrawalExpired"
