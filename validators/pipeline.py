@@ -3,6 +3,8 @@ ownership -> quality -> dedup -> score. Nothing here touches the network or the 
 (except the dedup index it is given), and nothing raises: every failure is a rejection
 with its reason."""
 
+import logging
+import traceback
 from dataclasses import dataclass, field
 
 from validators._utils import fingerprints
@@ -23,6 +25,9 @@ from validators.sources.generic import GenericExport
 from validators.sources.reddit import RedditExport
 from validators.sources.twitter import TwitterArchive
 from validators.verification_code import codes_in, verification_code
+
+log = logging.getLogger("validators")
+INTERNAL_ERROR = "The validator could not finish checking this export"
 
 SOURCES: tuple[ExportSource, ...] = (RedditExport(), TwitterArchive(), GenericExport())
 
@@ -65,17 +70,33 @@ def detect(files: dict[str, bytes]) -> ExportSource:
 
 
 def validate_export(data: bytes, context: ValidationContext, index: DedupIndex) -> Validation:
+    """The verdict on one export. Never raises: every failure is a rejection with its
+    reason (an unexpected error too, logged by type and place only, never by content)."""
     report = ValidationReport()
     try:
-        if not data:
-            raise ExportRejected("The export is empty.")
-        files = unpack_zip(data, context.limits) if is_zip(data) else {"export": data}
-        source = detect(files)
-        report.source = source.name
-        parsed = source.parse(files)
+        return _validate(data, context, index, report)
     except ExportRejected as exc:
-        report.rejection_reasons.append(exc.user_message)
-        return Validation(report)
+        reason = exc.user_message
+    except RecursionError:
+        reason = "The export is nested too deeply to read (JSON or archive structure)."
+    except MemoryError:
+        reason = "The export needs more memory to validate than this validator has."
+    except Exception as exc:  # a bug: still a rejection, and logged without any content
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error("validator error %s at %s:%s", type(exc).__name__, frame.filename, frame.lineno)
+        reason = f"{INTERNAL_ERROR} ({type(exc).__name__}); this is a bug in the validator."
+    return Validation(ValidationReport(source=report.source, rejection_reasons=[reason]))
+
+
+def _validate(
+    data: bytes, context: ValidationContext, index: DedupIndex, report: ValidationReport
+) -> Validation:
+    if not data:
+        raise ExportRejected("The export is empty.")
+    files = unpack_zip(data, context.limits) if is_zip(data) else {"export": data}
+    source = detect(files)
+    report.source = source.name
+    parsed = source.parse(files)
     return _judge(parsed, context, index, report)
 
 

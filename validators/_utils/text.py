@@ -3,13 +3,15 @@ fields, tolerant timestamps, and `window.YTD... = [...]` JavaScript data files."
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from validators.exceptions import ExportRejected
 
 MAX_FIELD = 1024 * 1024
+MAX_DEPTH = 1024  # orjson's nesting limit; deeper JSON is refused, never a RecursionError
 DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %Z",
     "%Y-%m-%d %H:%M:%S",
@@ -69,6 +71,21 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
+def load_json(name: str, text: str | bytes) -> Any:
+    """Parse JSON; malformed or too deeply nested JSON is a rejection naming the file."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if exc.msg.startswith("depth limit"):
+            raise ExportRejected(
+                f"{name} is nested too deeply (more than {MAX_DEPTH:,} levels of JSON arrays "
+                f"or objects, at line {exc.lineno}); no export nests like that."
+            ) from exc
+        raise ExportRejected(
+            f"{name} holds malformed JSON at line {exc.lineno}: {exc.msg}."
+        ) from exc
+
+
 def parse_ytd(name: str, data: bytes) -> Any:
     """The JSON value assigned in an X archive data file (`window.YTD.x.part0 = [...]`)."""
     text = decode_utf8(name, data)
@@ -77,9 +94,4 @@ def parse_ytd(name: str, data: bytes) -> Any:
         raise ExportRejected(
             f"{name} is not an X archive data file (no `window.... =` assignment)."
         )
-    try:
-        return json.loads(body.strip().rstrip(";"))
-    except json.JSONDecodeError as exc:
-        raise ExportRejected(
-            f"{name} holds malformed JSON at line {exc.lineno}: {exc.msg}."
-        ) from exc
+    return load_json(name, body.strip().rstrip(";"))

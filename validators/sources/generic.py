@@ -1,11 +1,10 @@
 """Any JSON, NDJSON or CSV export of items with text: no account identity, so ownership
 rests on the wallet's signature alone (and scores lower)."""
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from validators._utils.text import decode_utf8, parse_time, read_csv
+from validators._utils.text import decode_utf8, load_json, parse_time, read_csv
 from validators.exceptions import ExportRejected
 from validators.report import ParsedExport, Record
 from validators.sources.common import failed, passed
@@ -18,23 +17,12 @@ ID_FIELDS = ("id", "id_str", "uuid")
 def _items(name: str, text: str) -> list[Any]:
     stripped = text.lstrip()
     if stripped.startswith("["):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ExportRejected(
-                f"{name} is malformed JSON at line {exc.lineno}: {exc.msg}."
-            ) from exc
-        return list(value)
+        return list(load_json(name, text))
     if stripped.startswith("{"):
         items = []
         for number, line in enumerate(text.splitlines(), 1):
             if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ExportRejected(
-                        f"{name} line {number} is not a JSON object: {exc.msg}."
-                    ) from exc
+                items.append(load_json(f"{name} line {number}", line))
         return items
     return []
 

@@ -81,7 +81,12 @@ class RedditExport:
         header, rows = read_csv("checkfile.csv", files["checkfile.csv"])
         if "filename" not in header or "sha256" not in header:
             return failed("checksums", "checkfile.csv lacks its filename/sha256 columns")
-        listed = {r["filename"].strip(): r["sha256"].strip().lower() for r in rows}
+        listed: dict[str, str] = {}
+        for line, row in enumerate(rows, 2):
+            name, digest = (row.get("filename") or "").strip(), (row.get("sha256") or "").strip()
+            if not name or not digest:
+                return failed("checksums", f"checkfile.csv line {line} lacks a filename or sha256")
+            listed[name] = digest.lower()
         for name, expected in sorted(listed.items()):
             if name not in files:
                 return failed("checksums", f"{name} is listed in checkfile.csv but missing")
