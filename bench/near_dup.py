@@ -16,13 +16,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.utils.near_dups import labelled_pairs
-from validators._utils.fingerprints import band_keys_batch, normalise
+import numpy as np
+import pyarrow as pa
+
+from validators._utils.fingerprints import band_keys, normalise
 
 
 def flagged(first: list[str], second: list[str]) -> list[bool]:
-    a = band_keys_batch([normalise(t) for t in first])
-    b = band_keys_batch([normalise(t) for t in second])
-    return [bool(set(x) & set(y)) for x, y in zip(a, b, strict=True)]
+    a = band_keys(normalise(pa.array(first, pa.string())))
+    b = band_keys(normalise(pa.array(second, pa.string())))
+    return [bool(np.intersect1d(x, y).size) for x, y in zip(a, b, strict=True)]
 
 
 def main() -> int:

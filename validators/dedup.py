@@ -2,18 +2,31 @@
 keys, plus which wallet each platform account is bound to. SQLite, one file. Accounts
 are kept as a hash of (source, account id): no account name is written to disk.
 
-`check` only reads; `commit` records an accepted export in one transaction, so a crash
+The index records its format version and the sketch its band keys come from; an index
+of another version is refused with the way out (`datadao index rebuild`), since its
+keys would silently never match. Lookups go through an in-memory Bloom filter first
+(~1.6 bytes per key, built on first use): only the keys it cannot rule out (the
+duplicates, and ~0.3% of the rest) reach SQLite.
+
+Lookups only read; `commit` records an accepted export in one transaction, so a crash
 leaves either all of it or none of it.
 """
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
+import numpy as np
+
+from validators._utils.fingerprints import BANDS, FINGERPRINT_BYTES, SKETCH
+from validators.exceptions import ValidatorError
+
+FORMAT_VERSION = 2  # 1: sha256 fingerprints, 120-permutation MinHash bands (no meta table)
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS exact (fingerprint BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bands (band_key INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bindings (
@@ -22,32 +35,137 @@ CREATE TABLE IF NOT EXISTS bindings (
 ) WITHOUT ROWID;
 """
 LOOKUP_CHUNK = 500
-T = TypeVar("T", bytes, int)
+BLOOM_BITS_PER_KEY = 10  # at capacity: ~0.8% false positives with 7 hashes
+BLOOM_HASHES = 7
+_BLOOM_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+     0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0xA0761D6478BD642F],
+    dtype=np.uint64,
+)  # fmt: skip
+_EXACT_SALT = np.uint64(0x5851F42D4C957F2D)  # keeps fingerprints and band keys apart
+
+
+class IndexFormatError(ValidatorError, RuntimeError):
+    """The index on disk was written by another version of the validator."""
 
 
 @dataclass(frozen=True)
 class RecordKeys:
     fingerprint: bytes
-    band_keys: Sequence[int]
+    band_keys: Iterable[int]
+
+
+@dataclass(frozen=True)
+class NewRecords:
+    """An export's new records as two arrays (no Python object per record); iterating
+    gives RecordKeys, for callers that store them one by one."""
+
+    fingerprints: np.ndarray  # (n, FINGERPRINT_BYTES) uint8
+    band_keys: np.ndarray  # (n, BANDS) int64
+
+    @classmethod
+    def none(cls) -> "NewRecords":
+        return cls(np.zeros((0, FINGERPRINT_BYTES), np.uint8), np.zeros((0, BANDS), np.int64))
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+    def __iter__(self) -> Iterator[RecordKeys]:
+        for fingerprint, keys in zip(self.fingerprints, self.band_keys, strict=True):
+            yield RecordKeys(fingerprint.tobytes(), keys.tolist())
+
+
+class _Bloom:
+    """A Bloom filter over 64-bit keys that are already uniform hashes."""
+
+    def __init__(self, capacity: int) -> None:
+        self.bits = np.uint64(min(capacity * BLOOM_BITS_PER_KEY // 64 + 1, 1 << 26) * 64)
+        self.words = np.zeros(int(self.bits) // 64, np.uint64)
+        self.capacity, self.count = capacity, 0
+
+    def _positions(self, keys: np.ndarray) -> np.ndarray:
+        mixed = keys.astype(np.uint64)[None, :] * _BLOOM_MULTIPLIERS[:, None]
+        return (((mixed >> np.uint64(32)) * self.bits) >> np.uint64(32)).astype(np.int64)
+
+    def add(self, keys: np.ndarray) -> None:
+        positions = self._positions(keys).ravel()
+        np.bitwise_or.at(
+            self.words, positions >> 6, np.uint64(1) << (positions & 63).astype(np.uint64)
+        )
+        self.count += keys.size
+
+    def might_contain(self, keys: np.ndarray) -> np.ndarray:
+        positions = self._positions(keys)
+        bits = (self.words[positions >> 6] >> (positions & 63).astype(np.uint64)) & np.uint64(1)
+        return np.asarray(bits.all(axis=0), bool)
+
+
+def _exact_keys(fingerprints: np.ndarray) -> np.ndarray:
+    head = np.ascontiguousarray(fingerprints[:, :8]).view(np.uint64).ravel()
+    return head ^ _EXACT_SALT
 
 
 class DedupIndex:
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
+        self.path = str(path)
+        if self.path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._check_format()
+        self._bloom: _Bloom | None = None
 
-    def known_fingerprints(self, fingerprints: Iterable[bytes]) -> set[bytes]:
-        return self._present("exact", "fingerprint", list(fingerprints))
+    def _check_format(self) -> None:
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        if "exact" in tables and "meta" not in tables:
+            found = "1 (the 120-permutation MinHash)"
+        elif "meta" in tables:
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format_version") == str(FORMAT_VERSION) and meta.get("sketch") == SKETCH:
+                return
+            found = f"{meta.get('format_version')} (sketch {meta.get('sketch')})"
+        else:
+            with self._db:
+                self._db.executescript(SCHEMA)
+                self._db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("format_version", str(FORMAT_VERSION)), ("sketch", SKETCH)],
+                )
+            return
+        self._db.close()
+        raise IndexFormatError(
+            f"The dedup index {self.path} is format {found}; this validator reads format "
+            f"{FORMAT_VERSION} (sketch {SKETCH}). Run `datadao index rebuild` to re-derive it "
+            f"from the stored contributions."
+        )
 
-    def known_band_keys(self, keys: Iterable[int]) -> set[int]:
-        return self._present("bands", "band_key", list(keys))
+    def format(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
-    def _present(self, table: str, column: str, values: list[T]) -> set[T]:
-        found: set[T] = set()
+    # --- lookups --------------------------------------------------------------------
+
+    def known_fingerprints(self, fingerprints: np.ndarray) -> np.ndarray:
+        """For each fingerprint ((n, 16) uint8): is it in the index?"""
+        maybe = np.flatnonzero(self._filter().might_contain(_exact_keys(fingerprints)))
+        values = [fingerprints[i].tobytes() for i in maybe.tolist()]
+        present = self._present("exact", "fingerprint", values)
+        out = np.zeros(len(fingerprints), bool)
+        out[maybe] = [v in present for v in values]
+        return out
+
+    def known_band_keys(self, keys: np.ndarray) -> np.ndarray:
+        """For each band key (any shape, int64): is it in the index?"""
+        flat = keys.ravel()
+        maybe = np.flatnonzero(self._filter().might_contain(flat.view(np.uint64)))
+        values = flat[maybe].tolist()
+        present = self._present("bands", "band_key", values)
+        out = np.zeros(flat.size, bool)
+        out[maybe] = [v in present for v in values]
+        return out.reshape(keys.shape)
+
+    def _present(self, table: str, column: str, values: list[Any]) -> set[Any]:
+        found: set[Any] = set()
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = values[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -56,6 +174,20 @@ class DedupIndex:
             )
             found.update(row[0] for row in rows)
         return found
+
+    def _filter(self) -> _Bloom:
+        """The Bloom filter, built from the tables on first use (and again when full)."""
+        if self._bloom is None or self._bloom.count > self._bloom.capacity:
+            bands = np.fromiter(
+                (row[0] for row in self._db.execute("SELECT band_key FROM bands")), np.int64
+            )
+            exact = [row[0] for row in self._db.execute("SELECT fingerprint FROM exact")]
+            fingerprints = np.frombuffer(b"".join(exact), np.uint8).reshape(-1, FINGERPRINT_BYTES)
+            bloom = _Bloom(int(1.25 * (bands.size + len(exact))) + (1 << 16))
+            bloom.add(bands.view(np.uint64))
+            bloom.add(_exact_keys(fingerprints))
+            self._bloom = bloom
+        return self._bloom
 
     @staticmethod
     def account_hash(source: str, account_id: str) -> bytes:
@@ -68,21 +200,34 @@ class DedupIndex:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    # --- writes ---------------------------------------------------------------------
+
     def commit(
-        self, records: Iterable[RecordKeys], binding: tuple[bytes, str] | None = None
+        self, records: Iterable[RecordKeys] | NewRecords, binding: tuple[bytes, str] | None = None
     ) -> None:
         """Record an accepted export's records (and its account binding) atomically."""
-        records = list(records)
+        if not isinstance(records, NewRecords):
+            listed = list(records)
+            records = NewRecords(
+                np.frombuffer(b"".join(r.fingerprint for r in listed), np.uint8).reshape(
+                    -1, FINGERPRINT_BYTES
+                ),
+                np.array([list(r.band_keys) for r in listed], np.int64).reshape(-1, BANDS),
+            )
         with self._db:
             self._db.executemany(
-                "INSERT OR IGNORE INTO exact VALUES (?)", ((r.fingerprint,) for r in records)
+                "INSERT OR IGNORE INTO exact VALUES (?)",
+                ((f.tobytes(),) for f in records.fingerprints),
             )
             self._db.executemany(
                 "INSERT OR IGNORE INTO bands VALUES (?)",
-                ((key,) for r in records for key in r.band_keys),
+                ((key,) for key in records.band_keys.ravel().tolist()),
             )
             if binding is not None:  # (account_hash(...), wallet)
                 self._db.execute("INSERT OR IGNORE INTO bindings VALUES (?, ?)", binding)
+        if self._bloom is not None:
+            self._bloom.add(records.band_keys.ravel().view(np.uint64))
+            self._bloom.add(_exact_keys(records.fingerprints))
 
     def record_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM exact").fetchone()[0])

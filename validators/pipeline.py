@@ -1,18 +1,34 @@
 """One export in, one ValidationReport out: unpack -> detect -> parse -> authenticity ->
 ownership -> quality -> dedup -> score. Nothing here touches the network or the disk
 (except the dedup index it is given), and nothing raises: every failure is a rejection
-with its reason."""
+with its reason.
+
+Records stream through in batches (a CSV block, a tweet file): each batch is
+normalised, fingerprinted, sketched and checked, then dropped; what stays per record
+is its fingerprint, band keys and quality features (~200 bytes), so memory follows the
+number of records, not the size of the text. What needs the whole export (repeated
+texts, near duplicates within it, the index lookups) runs once at the end, vectorised."""
 
 import logging
 import traceback
 from dataclasses import dataclass, field
 
+import numpy as np
+import pyarrow.compute as pc
+
 from validators._utils import fingerprints
-from validators._utils.unpack import UnpackLimits, is_zip, unpack_zip
-from validators.dedup import DedupIndex, RecordKeys
+from validators._utils.unpack import Archive, UnpackLimits
+from validators.dedup import DedupIndex, NewRecords
 from validators.exceptions import ExportRejected
-from validators.quality import assess
-from validators.report import Check, CheckStatus, ParsedExport, ValidationReport
+from validators.quality import assess, features
+from validators.report import (
+    NO_TIME,
+    Check,
+    CheckStatus,
+    ParsedExport,
+    RecordBatch,
+    ValidationReport,
+)
 from validators.scoring import (
     OWNERSHIP_BOUND_ACCOUNT,
     OWNERSHIP_CODE,
@@ -20,11 +36,11 @@ from validators.scoring import (
     score,
 )
 from validators.sources import ExportSource
-from validators.sources.common import failed, not_available, passed
+from validators.sources.common import failed, micros, not_available, passed
 from validators.sources.generic import GenericExport
 from validators.sources.reddit import RedditExport
 from validators.sources.twitter import TwitterArchive
-from validators.verification_code import codes_in, verification_code
+from validators.verification_code import CODE_PATTERN, codes_in, verification_code
 
 log = logging.getLogger("validators")
 INTERNAL_ERROR = "The validator could not finish checking this export"
@@ -49,7 +65,7 @@ class ValidationContext:
 @dataclass
 class Validation:
     report: ValidationReport
-    new_records: list[RecordKeys] = field(default_factory=list)
+    new_records: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
 
     def commit(self, index: DedupIndex) -> None:
@@ -59,9 +75,9 @@ class Validation:
         index.commit(self.new_records, self.binding)
 
 
-def detect(files: dict[str, bytes]) -> ExportSource:
+def detect(archive: Archive) -> ExportSource:
     for source in SOURCES:
-        if source.detect(files):
+        if source.detect(archive):
             return source
     raise ExportRejected(
         "Not a recognised export: expected a Reddit data-request zip, an X archive zip, "
@@ -93,14 +109,86 @@ def _validate(
 ) -> Validation:
     if not data:
         raise ExportRejected("The export is empty.")
-    files = unpack_zip(data, context.limits) if is_zip(data) else {"export": data}
-    source = detect(files)
+    archive = Archive(data, context.limits)
+    source = detect(archive)
     report.source = source.name
-    parsed = source.parse(files)
-    return _judge(parsed, context, index, report)
+    parsed = source.parse(archive)
+    codes = CodeScan(parsed.export_time)
+    records = Records()
+    for batch in parsed.batches:
+        codes.observe(batch)
+        for check in parsed.record_checks:
+            check.observe(batch)
+        records.add(batch)
+    for check in parsed.record_checks:
+        parsed.authenticity.extend(check.result())
+    return _judge(parsed, records.done(), codes.found, context, index, report)
 
 
-def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupIndex) -> list[Check]:
+class CodeScan:
+    """Verification codes in the account's own items, dated no later than the export."""
+
+    def __init__(self, export_time: object) -> None:
+        self.latest = micros(export_time) if export_time is not None else None  # type: ignore[arg-type]
+        self.found: set[str] = set()
+
+    def observe(self, batch: RecordBatch) -> None:
+        hits = pc.match_substring_regex(batch.text, CODE_PATTERN.pattern, ignore_case=True)
+        rows = np.flatnonzero(hits.to_numpy(zero_copy_only=False) & batch.authored)
+        for row in rows.tolist():
+            created = int(batch.created[row])
+            if self.latest is None or created == NO_TIME or created <= self.latest:
+                self.found |= codes_in(batch.text[row].as_py())
+
+
+@dataclass
+class ExportRecords:
+    """Every record of the export, as the dedup and scoring stages need it."""
+
+    fingerprints: np.ndarray  # (n, 16) uint8
+    band_keys: np.ndarray  # (n, BANDS) int64
+    worthless: np.ndarray  # bool
+    words: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return len(self.worthless)
+
+
+class Records:
+    """Accumulates each batch's fingerprints, band keys and quality features."""
+
+    def __init__(self) -> None:
+        self._parts: list[ExportRecords] = []
+
+    def add(self, batch: RecordBatch) -> None:
+        normalised = fingerprints.normalise(batch.text)
+        quality = features(batch, normalised)
+        self._parts.append(
+            ExportRecords(
+                fingerprints.exact_fingerprints(normalised),
+                fingerprints.band_keys(normalised),
+                quality.worthless,
+                quality.words,
+            )
+        )
+
+    def done(self) -> ExportRecords:
+        if not self._parts:
+            return ExportRecords(
+                np.zeros((0, fingerprints.FINGERPRINT_BYTES), np.uint8),
+                np.zeros((0, fingerprints.BANDS), np.int64),
+                np.zeros(0, bool),
+                np.zeros(0, np.int32),
+            )
+        parts, self._parts = self._parts, []
+        return ExportRecords(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ExportRecords.__annotations__)
+        )
+
+
+def _ownership(
+    parsed: ParsedExport, found: set[str], context: ValidationContext, index: DedupIndex
+) -> list[Check]:
     checks = []
     if parsed.account_id is None:
         checks.append(
@@ -109,14 +197,6 @@ def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupInd
         checks.append(not_available("account binding", "this kind of export names no account"))
     else:
         expected = verification_code(context.wallet, context.chain_id, context.registry)
-        found: set[str] = set()
-        for record in parsed.records:
-            if record.authored_by_account and (
-                parsed.export_time is None
-                or record.created_at is None
-                or record.created_at <= parsed.export_time
-            ):
-                found |= codes_in(record.text)
         if expected in found:
             checks.append(
                 passed("verification code", f"{expected} posted by the account before the export")
@@ -153,11 +233,16 @@ def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupInd
 
 
 def _judge(
-    parsed: ParsedExport, context: ValidationContext, index: DedupIndex, report: ValidationReport
+    parsed: ParsedExport,
+    records: ExportRecords,
+    found_codes: set[str],
+    context: ValidationContext,
+    index: DedupIndex,
+    report: ValidationReport,
 ) -> Validation:
     report.account_id, report.account_name = parsed.account_id, parsed.account_name
     report.authenticity = parsed.authenticity
-    report.total_records = len(parsed.records)
+    report.total_records = len(records)
     authentic = all(c.status == CheckStatus.PASS for c in parsed.authenticity)
     report.authenticity_score = 1.0 if authentic else 0.0
     report.rejection_reasons += [
@@ -165,7 +250,7 @@ def _judge(
     ]
 
     try:
-        report.ownership = _ownership(parsed, context, index)
+        report.ownership = _ownership(parsed, found_codes, context, index)
     except ExportRejected as exc:
         report.rejection_reasons.append(exc.user_message)
         return Validation(report)
@@ -191,31 +276,21 @@ def _judge(
         )
     report.ownership_score = ownership
 
-    normalised = [fingerprints.normalise(r.text) for r in parsed.records]
-    qualities = assess(parsed.records, normalised)
-    report.low_quality_records = sum(1 for q in qualities if q.value == 0)
-    exact = [fingerprints.exact_fingerprint(t) for t in normalised]
-    report.fingerprint = fingerprints.content_fingerprint(exact, parsed.source)
+    text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
+    qualities = assess(records.worthless, records.words, text_hashes)
+    report.low_quality_records = int(np.count_nonzero(qualities == 0))
+    report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
 
-    candidates = [i for i, q in enumerate(qualities) if q.value > 0]
-    known_exact = index.known_fingerprints(exact[i] for i in candidates)
-    unseen = [i for i in candidates if exact[i] not in known_exact]
-    bands = dict(
-        zip(unseen, fingerprints.band_keys_batch([normalised[i] for i in unseen]), strict=True)
-    )
-    known_bands = index.known_band_keys(key for keys in bands.values() for key in keys)
-    new_records: list[RecordKeys] = []
-    new_qualities: list[float] = []
-    export_bands: set[int] = set()
-    for i in unseen:
-        keys = bands[i]
-        near_duplicate = not known_bands.isdisjoint(keys) or not export_bands.isdisjoint(keys)
-        export_bands.update(keys)
-        if not near_duplicate:
-            new_records.append(RecordKeys(exact[i], keys))
-            new_qualities.append(qualities[i].value)
+    candidates = np.flatnonzero(qualities > 0)
+    known = index.known_fingerprints(records.fingerprints[candidates])
+    unseen = candidates[~known]
+    keys = records.band_keys[unseen]
+    near_index = index.known_band_keys(keys).any(axis=1)
+    new = ~near_index & ~_near_earlier_record(keys)
+    new_records = NewRecords(records.fingerprints[unseen[new]], keys[new])
+    new_qualities = qualities[unseen[new]].tolist()
     report.new_records = len(new_records)
-    report.duplicate_records = len(candidates) - len(new_records)
+    report.duplicate_records = int(candidates.size) - len(new_records)
 
     value, report.uniqueness, report.quality, report.breakdown = score(
         ownership, why, new_qualities, report.total_records
@@ -233,6 +308,17 @@ def _judge(
         if parsed.account_id
         else None
     )
-    return Validation(
-        report, new_records if report.accepted else [], binding if report.accepted else None
-    )
+    if not report.accepted:
+        return Validation(report)
+    return Validation(report, new_records, binding)
+
+
+def _near_earlier_record(keys: np.ndarray) -> np.ndarray:
+    """For each record (row of band keys, in export order): does an earlier one share a
+    band key with it? One sort of all the keys instead of a growing set."""
+    if not keys.size:
+        return np.zeros(len(keys), bool)
+    rows = np.repeat(np.arange(len(keys)), keys.shape[1])
+    _, first, inverse = np.unique(keys.ravel(), return_index=True, return_inverse=True)
+    first_row = rows[first][inverse].reshape(keys.shape)
+    return np.asarray((first_row < np.arange(len(keys))[:, None]).any(axis=1), bool)

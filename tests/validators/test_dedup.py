@@ -2,12 +2,18 @@
 the index survives a restart."""
 
 import random
+import re
+import unicodedata
 import zipfile
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
 
 from tests.utils.exports import reddit_files, reddit_spec, with_checkfile, zip_files
 from tests.validators.conftest import run
 from validators import DedupIndex
+from validators._utils.fingerprints import band_keys, normalise, signatures
 
 
 def test_same_export_twice_adds_nothing(index: DedupIndex) -> None:
@@ -75,18 +81,51 @@ def test_scoring_is_deterministic(index: DedupIndex) -> None:
     assert run(data, index).report == run(data, DedupIndex(":memory:")).report
 
 
-def test_batched_minhash_equals_datasketchs() -> None:
-    import numpy as np
+def _texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    words = ["ab", "cde", "fgh", "ijkl", "東京", "naïve", "x", "river", "🚀", "Straße"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))) for _ in range(count)]
+    return [*texts, "", "a", "abcd", "abcde", "abcdef", "!!!"]
 
-    from validators._utils.fingerprints import datasketch_minhash, minhashes, normalise
 
-    rng = random.Random(5)
-    words = ["ab", "cde", "fgh", "ijkl", "東京", "naïve", "x", "river"]
+def test_sketch_of_a_record_is_the_same_alone_or_in_any_batch() -> None:
+    texts = _texts(5, 200)
+    together = band_keys(normalise(pa.array(texts, pa.large_string())))
+    for i, text in enumerate(texts):
+        alone = band_keys(normalise(pa.array([text], pa.string())))
+        assert np.array_equal(alone[0], together[i]), text
+    assert np.array_equal(together, band_keys(normalise(pa.array(texts[::-1])))[::-1])
+
+
+def test_normalisation_matches_the_python_rules() -> None:
+    def reference(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = re.sub(r"https?://\S+|www\.\S+", " ", text)
+        text = re.sub(r"[^\w\s]+", " ", text)
+        return re.sub(r"\s+", " ", text).strip()
+
     texts = [
-        normalise(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
-        for _ in range(200)
+        *_texts(6, 300),
+        "Visit https://example.org/x?y=1 NOW!!",
+        "ＦＵＬＬ　ｗｉｄｔｈ",
+        "a\tb\n c",
     ]
-    texts += ["a", "abcde", "abcdef"]
-    batch = minhashes(texts)
-    for row, text in zip(batch, texts, strict=True):
-        assert np.array_equal(row, datasketch_minhash(text))
+    assert normalise(pa.array(texts)).to_pylist() == [reference(t) for t in texts]
+
+
+def test_equal_bins_estimate_the_jaccard_similarity() -> None:
+    rng = random.Random(8)
+    errors = []
+    for _ in range(300):
+        base = "".join(rng.choice("abcdefghij klmnop") for _ in range(rng.randint(40, 400)))
+        cut = rng.randint(0, len(base))
+        other = base[:cut] + "".join(rng.choice("qrstuvwxyz ") for _ in range(rng.randint(0, 200)))
+        a, b = signatures(normalise(pa.array([base, other])))
+        grams = [
+            {t[i : i + 5] for i in range(len(t) - 4)}
+            for t in normalise(pa.array([base, other])).to_pylist()
+        ]
+        jaccard = len(grams[0] & grams[1]) / len(grams[0] | grams[1])
+        errors.append(np.mean(a == b) - jaccard)
+    assert abs(np.mean(errors)) < 0.02  # unbiased
+    assert np.mean(np.abs(errors)) < 0.06  # and close, with 132 bins

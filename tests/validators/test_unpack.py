@@ -8,7 +8,15 @@ import zipfile
 import pytest
 
 from tests.utils.exports import zip_files
-from validators._utils.unpack import UnpackLimits, unpack_zip
+from validators._utils.unpack import Archive, UnpackLimits
+
+
+def unpack_zip(data: bytes, limits: UnpackLimits = UnpackLimits()) -> dict[str, bytes]:
+    """Every file of the archive, read the way the sources read them."""
+    archive = Archive(data, limits)
+    return {name: archive.read(name) for name in archive.names}
+
+
 from validators.exceptions import ExportRejected
 
 
