@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.utils.near_dups import labelled_pairs
 import numpy as np
 import pyarrow as pa
 
+from tests.utils.near_dups import labelled_pairs
 from validators._utils.fingerprints import band_keys, normalise
 
 

@@ -9,15 +9,13 @@ import pytest
 
 from tests.utils.exports import zip_files
 from validators._utils.unpack import Archive, UnpackLimits
+from validators.exceptions import ExportRejected
 
 
 def unpack_zip(data: bytes, limits: UnpackLimits = UnpackLimits()) -> dict[str, bytes]:
     """Every file of the archive, read the way the sources read them."""
     archive = Archive(data, limits)
     return {name: archive.read(name) for name in archive.names}
-
-
-from validators.exceptions import ExportRejected
 
 
 def test_zip_bomb_is_refused_fast_in_bounded_memory() -> None:

@@ -34,7 +34,8 @@ SHINGLE = 5
 FINGERPRINT_BYTES = 16
 EMPTY = np.uint32(0xFFFFFFFF)
 
-_CASEFOLD = (("ß", "ss"), ("ς", "σ"))  # where Python's casefold goes beyond lower case
+# Where Python's casefold goes beyond lower case: sharp s, final sigma.
+_CASEFOLD = (("\u00df", "ss"), ("\u03c2", "\u03c3"))
 _URL = r"https?://\S+|www\.\S+"
 _NON_WORD = r"[^\p{L}\p{N}_]+"  # also every run of whitespace: one space each
 _HASH = np.uint64(0x9E3779B97F4A7C15 << 24 & (1 << 64) - 1)  # x * 2^24: the 5 low bytes only

@@ -112,7 +112,8 @@ def _checked(
             if longest is not None and longest > MAX_FIELD:
                 row = number + int(pc.index(lengths, longest).as_py()) + 1
                 raise ExportRejected(
-                    f"{name} record {row}: field larger than field limit ({MAX_FIELD:,} characters)."
+                    f"{name} record {row}: field larger than field limit "
+                    f"({MAX_FIELD:,} characters)."
                 )
         number += block.num_rows
         yield block
