@@ -109,7 +109,15 @@ def _validate(
 ) -> Validation:
     if not data:
         raise ExportRejected("The export is empty.")
-    archive = Archive(data, context.limits)
+    parsed, records, codes = _read(data, context.limits, report)
+    return _judge(parsed, records, codes, context, index, report)
+
+
+def _read(
+    data: bytes, limits: UnpackLimits, report: ValidationReport
+) -> tuple[ParsedExport, "ExportRecords", set[str]]:
+    """Stream the export's records through every per-record stage, once."""
+    archive = Archive(data, limits)
     source = detect(archive)
     report.source = source.name
     parsed = source.parse(archive)
@@ -122,7 +130,19 @@ def _validate(
         records.add(batch)
     for check in parsed.record_checks:
         parsed.authenticity.extend(check.result())
-    return _judge(parsed, records.done(), codes.found, context, index, report)
+    return parsed, records.done(), codes.found
+
+
+def derive_keys(
+    data: bytes, index: DedupIndex, limits: UnpackLimits = UnpackLimits()
+) -> tuple[NewRecords, str, str | None]:
+    """The records an export adds to `index`, by the same rules as validation but with no
+    verdict, and its (source, account id): how `datadao index rebuild` re-derives the
+    index from contributions that were accepted when they came in. ExportRejected if the
+    export no longer reads at all."""
+    parsed, records, _ = _read(data, limits, ValidationReport())
+    new, _, _ = _dedup(records, index)
+    return new, parsed.source, parsed.account_id
 
 
 class CodeScan:
@@ -276,21 +296,11 @@ def _judge(
         )
     report.ownership_score = ownership
 
-    text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
-    qualities = assess(records.worthless, records.words, text_hashes)
+    new_records, new_qualities, qualities = _dedup(records, index)
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
-
-    candidates = np.flatnonzero(qualities > 0)
-    known = index.known_fingerprints(records.fingerprints[candidates])
-    unseen = candidates[~known]
-    keys = records.band_keys[unseen]
-    near_index = index.known_band_keys(keys).any(axis=1)
-    new = ~near_index & ~_near_earlier_record(keys)
-    new_records = NewRecords(records.fingerprints[unseen[new]], keys[new])
-    new_qualities = qualities[unseen[new]].tolist()
     report.new_records = len(new_records)
-    report.duplicate_records = int(candidates.size) - len(new_records)
+    report.duplicate_records = int(np.count_nonzero(qualities > 0)) - len(new_records)
 
     value, report.uniqueness, report.quality, report.breakdown = score(
         ownership, why, new_qualities, report.total_records
@@ -311,6 +321,22 @@ def _judge(
     if not report.accepted:
         return Validation(report)
     return Validation(report, new_records, binding)
+
+
+def _dedup(records: ExportRecords, index: DedupIndex) -> tuple[NewRecords, list[float], np.ndarray]:
+    """(new records, their qualities, every record's quality). A new record has quality
+    above 0, and neither its exact fingerprint nor any band key is in the index or in an
+    earlier record of the export that was not an exact copy of an indexed one."""
+    text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
+    qualities = assess(records.worthless, records.words, text_hashes)
+    candidates = np.flatnonzero(qualities > 0)
+    known = index.known_fingerprints(records.fingerprints[candidates])
+    unseen = candidates[~known]
+    keys = records.band_keys[unseen]
+    near_index = index.known_band_keys(keys).any(axis=1)
+    new = ~near_index & ~_near_earlier_record(keys)
+    new_records = NewRecords(records.fingerprints[unseen[new]], keys[new])
+    return new_records, qualities[unseen[new]].tolist(), qualities
 
 
 def _near_earlier_record(keys: np.ndarray) -> np.ndarray:

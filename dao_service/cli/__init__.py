@@ -9,6 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
+from dao_service.cli import index as index_commands
 from dao_service.cli import stack, validate
 from dao_service.exceptions import DataDaoError
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 stack.register(app)
 validate.register(app)
+index_commands.register(app)
 
 error_console = Console(stderr=True)
 _verbose = False

@@ -14,6 +14,7 @@ from dao_service.exceptions import ConfigurationError
 from validators import (
     CheckStatus,
     DedupIndex,
+    IndexFormatError,
     ValidationContext,
     validate_export,
     verification_code,
@@ -102,7 +103,10 @@ def validate(
     """
     settings = settings_from(data_dir)
     cid, reg = deployment(settings, chain_id, registry)
-    index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    try:
+        index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    except IndexFormatError as exc:
+        raise ConfigurationError(exc.user_message) from exc
     try:
         with console.status(f"Validating {export.name} ..."):
             report = validate_export(

@@ -129,3 +129,38 @@ def test_equal_bins_estimate_the_jaccard_similarity() -> None:
         errors.append(np.mean(a == b) - jaccard)
     assert abs(np.mean(errors)) < 0.02  # unbiased
     assert np.mean(np.abs(errors)) < 0.06  # and close, with 132 bins
+
+
+def test_index_records_its_format_and_refuses_another(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from validators import FORMAT_VERSION, IndexFormatError
+    from validators._utils.fingerprints import SKETCH
+
+    path = tmp_path / "index.sqlite3"
+    DedupIndex(path).close()
+    index = DedupIndex(path)
+    assert index.format() == {"format_version": str(FORMAT_VERSION), "sketch": SKETCH}
+    index.close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE meta SET value = 'minhash-120' WHERE key = 'sketch'")
+    db.close()
+    with pytest.raises(IndexFormatError, match="sketch minhash-120.*datadao index rebuild"):
+        DedupIndex(path)
+
+
+def test_bloom_filter_never_hides_a_stored_key(index: DedupIndex) -> None:
+    from validators import NewRecords
+
+    rng = np.random.default_rng(1)
+    fingerprints = rng.integers(0, 256, size=(5_000, 16), dtype=np.uint8)
+    keys = rng.integers(-(2**63), 2**63 - 1, size=(5_000, 22), dtype=np.int64)
+    index.commit(NewRecords(fingerprints[:2_500], keys[:2_500]))
+    assert index.known_fingerprints(fingerprints[:2_500]).all()  # built after the commit
+    index.commit(NewRecords(fingerprints[2_500:4_000], keys[2_500:4_000]))
+    assert index.known_band_keys(keys[:4_000]).all()  # added to the built filter
+    assert not index.known_band_keys(keys[4_000:]).any()
+    assert not index.known_fingerprints(fingerprints[4_000:]).any()
