@@ -33,6 +33,17 @@ WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 REGISTRY = "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707"
 
 
+STAGES = (
+    "unpack (inflate)",
+    "unpack + parse + checks",
+    "normalise",
+    "quality features",
+    "exact fingerprints (BLAKE3)",
+    "near-dup sketch + band keys",
+    "END TO END validate_export",
+)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -164,7 +175,8 @@ def run_baseline(ref: str, export: Path, text_mb: float) -> str:
             "from validators import DedupIndex, ValidationContext, validate_export\n"
             "data = open(sys.argv[2], 'rb').read()\n"
             f"ctx = ValidationContext(wallet='{WALLET}', chain_id=31337, registry='{REGISTRY}')\n"
-            "t = time.perf_counter(); r = validate_export(data, ctx, DedupIndex(':memory:')).report\n"
+            "t = time.perf_counter()\n"
+            "r = validate_export(data, ctx, DedupIndex(':memory:')).report\n"
             "e = time.perf_counter() - t\n"
             "print(e, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, r.accepted)\n"
         )
@@ -214,7 +226,7 @@ def main() -> int:
                     figures = run_child(export, text_mb, index_path)
                     print(f"  against the {label}:")
                     for name, value in figures.items():
-                        unit = "" if "(" in name or name in ("accepted", "new records") else " MB/s"
+                        unit = " MB/s" if name in STAGES else ""
                         print(f"    {name:32s} {value:10,.1f}{unit}")
                     if "empty" in label:
                         Path(index_path).unlink(missing_ok=True)

@@ -148,7 +148,7 @@ def test_index_records_its_format_and_refuses_another(tmp_path: Path) -> None:
     with db:
         db.execute("UPDATE meta SET value = 'minhash-120' WHERE key = 'sketch'")
     db.close()
-    with pytest.raises(IndexFormatError, match="sketch minhash-120.*datadao index rebuild"):
+    with pytest.raises(IndexFormatError, match=r"sketch minhash-120.*datadao index rebuild"):
         DedupIndex(path)
 
 
