@@ -17,9 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validators._utils.fingerprints import utf8_buffers as _utf8
 from validators.report import RecordBatch
 
 DELETED = pa.array(["[deleted]", "[removed]", "deleted", "removed"])
+NORMALISED_DELETED = pa.array(["deleted", "removed"])
 BOT_REPEATS = 3
 SPACE = 32
 
@@ -35,8 +37,12 @@ class Features:
 
 def features(records: RecordBatch, normalised: pa.Array) -> Features:
     chars = pc.utf8_length(normalised).to_numpy(zero_copy_only=False)
-    raw = pc.utf8_lower(pc.utf8_trim_whitespace(records.text))
-    deleted = pc.is_in(raw, value_set=DELETED).to_numpy(zero_copy_only=False)
+    # "[deleted]" normalises to "deleted": only such rows need the raw text looked at.
+    maybe = np.flatnonzero(pc.is_in(normalised, value_set=NORMALISED_DELETED).to_numpy(False))
+    deleted = np.zeros(chars.size, bool)
+    if maybe.size:
+        raw = pc.utf8_lower(pc.utf8_trim_whitespace(pc.take(records.text, pa.array(maybe))))
+        deleted[maybe] = pc.is_in(raw, value_set=DELETED).to_numpy(zero_copy_only=False)
     words = pc.count_substring(normalised, " ").to_numpy(zero_copy_only=False) + 1
     worthless = (chars == 0) | deleted | ~records.authored | _one_character(normalised, chars)
     return Features(worthless=worthless, words=np.where(chars == 0, 0, words).astype(np.int32))
@@ -49,16 +55,28 @@ def _one_character(normalised: pa.Array, chars: np.ndarray) -> np.ndarray:
     if not rows.size:
         return out
     texts = pc.take(normalised, pa.array(rows))
-    joined = "".join(texts.to_pylist())  # one decode, then code points as integers
-    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    starts = np.concatenate(([0], np.cumsum(chars[rows])[:-1]))
-    spaces = points == SPACE
-    low = np.minimum.reduceat(np.where(spaces, np.uint32(0xFFFFFFFF), points), starts)
-    high = np.maximum.reduceat(np.where(spaces, np.uint32(0), points), starts)
-    lengths = chars[rows]
-    other = ~spaces & (points != np.repeat(low, lengths)) & (points != np.repeat(high, lengths))
-    out[rows] = np.add.reduceat(other, starts) == 0
+    ascii_rows = pc.string_is_ascii(texts).to_numpy(zero_copy_only=False)
+    if ascii_rows.any():  # bytes are characters: straight from the buffer
+        plain = pc.filter(texts, pa.array(ascii_rows))
+        offsets, data = _utf8(plain)
+        out[rows[ascii_rows]] = _at_most_two(data, offsets)
+    if not ascii_rows.all():  # one decode of the rest, then code points as integers
+        wide = rows[~ascii_rows]
+        joined = "".join(pc.filter(texts, pa.array(~ascii_rows)).to_pylist())
+        points = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+        out[wide] = _at_most_two(points, np.concatenate(([0], np.cumsum(chars[wide]))))
     return out
+
+
+def _at_most_two(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per segment of `points`: are all but spaces one of two values (its min and max)?"""
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    spaces = points == SPACE
+    top = np.iinfo(points.dtype).max
+    low = np.minimum.reduceat(np.where(spaces, points.dtype.type(top), points), starts)
+    high = np.maximum.reduceat(np.where(spaces, points.dtype.type(0), points), starts)
+    other = ~spaces & (points != np.repeat(low, lengths)) & (points != np.repeat(high, lengths))
+    return np.asarray(np.add.reduceat(other, starts) == 0, bool)
 
 
 def assess(worthless: np.ndarray, words: np.ndarray, text_hashes: np.ndarray) -> np.ndarray:

@@ -107,6 +107,9 @@ def test_normalisation_matches_the_python_rules() -> None:
     texts = [
         *_texts(6, 300),
         "Visit https://example.org/x?y=1 NOW!!",
+        "(www.a.b/c)x",
+        "a-http://b\u2028c",
+        "ß ς Σ",
         "\uff26\uff35\uff2c\uff2c\u3000\uff57\uff49\uff44\uff54\uff48",
         "a\tb\n c",
     ]

@@ -34,10 +34,10 @@ SHINGLE = 5
 FINGERPRINT_BYTES = 16
 EMPTY = np.uint32(0xFFFFFFFF)
 
-# Where Python's casefold goes beyond lower case: sharp s, final sigma.
-_CASEFOLD = (("\u00df", "ss"), ("\u03c2", "\u03c3"))
-_URL = r"https?://\S+|www\.\S+"
-_NON_WORD = r"[^\p{L}\p{N}_]+"  # also every run of whitespace: one space each
+# URLs, then everything not a letter, digit or underscore (whitespace too), as one run
+# per match: each run becomes one space. URLs end at whitespace as Python's \s sees it.
+_NOT_SPACE = r"[^\s\p{Z}\x{0b}\x{1c}-\x{1f}\x{85}]"
+_DROPPED = rf"(?:https?://{_NOT_SPACE}+|www\.{_NOT_SPACE}+|[^\p{{L}}\p{{N}}_])+"
 _HASH = np.uint64(0x9E3779B97F4A7C15 << 24 & (1 << 64) - 1)  # x * 2^24: the 5 low bytes only
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0x165667B19E3779F9)
@@ -46,32 +46,34 @@ _PROBES = np.random.default_rng(0x0DA7ADA0).integers(0, BINS, size=(1024, BINS),
 
 def normalise(text: pa.Array) -> pa.Array:
     """The normalised form of each text of a string array."""
-    text = _nfkc(text)
-    text = pc.utf8_lower(text)
-    for upper, folded in _CASEFOLD:
-        text = pc.replace_substring(text, upper, folded)
-    text = pc.replace_substring_regex(text, _URL, " ")
-    text = pc.replace_substring_regex(text, _NON_WORD, " ")
+    text = _fold(text)
+    text = pc.replace_substring_regex(text, _DROPPED, " ")
     return pc.utf8_trim(text, " ")
 
 
-def _nfkc(text: pa.Array) -> pa.Array:
-    """Unicode NFKC. pyarrow's own composes nothing (22.0: its NFC equals NFD), so
-    Python's unicodedata does it, for the rows that need it: none when the batch's
-    non-ASCII text is already in NFKC, as nearly all text is, checked in one C call."""
+def _fold(text: pa.Array) -> pa.Array:
+    """Unicode NFKC, then case folding, as Python's `normalize("NFKC", t).casefold()`.
+
+    pyarrow lower-cases ASCII and most of Unicode as Python does, but its NFKC composes
+    nothing (22.0: its NFC equals NFD) and it has no case folding; so the non-ASCII rows
+    are checked in one C call each (already NFKC? folding = lower casing?), as nearly
+    all text is, and only otherwise folded row by row in Python."""
+    lowered = pc.utf8_lower(text)
     rows = np.flatnonzero(~pc.string_is_ascii(text).to_numpy(zero_copy_only=False))
     if not rows.size:
-        return text
+        return lowered
+    _, data = utf8_buffers(pc.take(text, pa.array(rows)))
+    joined = data.tobytes().decode()
+    if unicodedata.is_normalized("NFKC", joined) and joined.casefold() == joined.lower():
+        return lowered
     texts = pc.take(text, pa.array(rows)).to_pylist()
-    if unicodedata.is_normalized("NFKC", "\n".join(texts)):
-        return text
-    normalised = [unicodedata.normalize("NFKC", t) for t in texts]
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
     mask = np.zeros(len(text), bool)
     mask[rows] = True
-    return pc.replace_with_mask(text, pa.array(mask), pa.array(normalised, text.type))
+    return pc.replace_with_mask(lowered, pa.array(mask), pa.array(folded, lowered.type))
 
 
-def _buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def utf8_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Offsets (int64, len+1, from 0) and the UTF-8 bytes of a string array, zero-copy."""
     text = text.cast(pa.large_string()) if text.type != pa.large_string() else text
     _, offsets_buffer, data_buffer = text.buffers()
@@ -88,7 +90,7 @@ def _buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def exact_fingerprints(normalised: pa.Array) -> np.ndarray:
     """(n, 16) uint8: BLAKE3 of each normalised text, truncated to 128 bits."""
-    offsets, data = _buffers(normalised)
+    offsets, data = utf8_buffers(normalised)
     view = memoryview(data.data)
     out = bytearray()
     for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
@@ -104,7 +106,7 @@ def _bin(hashed: np.ndarray) -> np.ndarray:
 def signatures(normalised: pa.Array) -> np.ndarray:
     """(n, BINS) uint32 densified one-permutation MinHash of each normalised text;
     rows of an empty text stay EMPTY."""
-    offsets, data = _buffers(normalised)
+    offsets, data = utf8_buffers(normalised)
     lengths = np.diff(offsets)
     rows = lengths.size
     sig = np.full(rows * BINS + 1, EMPTY, dtype=np.uint32)  # the last cell takes the discards
