@@ -2,7 +2,7 @@
 """Near-duplicate precision and recall on the labelled set (tests/utils/near_dups.py);
 prints figures overall and per kind of edit.
 
-    .venv/bin/python bench/near_dup.py [--pairs 3000]
+    .venv/bin/python bench/near_dup.py [--pairs 60000]
 
 A pair is flagged when the two texts share an LSH band key, as the validator decides.
 Results: bench/RESULTS.md.
@@ -30,7 +30,7 @@ def flagged(first: list[str], second: list[str]) -> list[bool]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=3000)
+    parser.add_argument("--pairs", type=int, default=60_000)
     args = parser.parse_args()
     pairs = labelled_pairs(args.pairs)
     hits = flagged([p.first for p in pairs], [p.second for p in pairs])
@@ -44,7 +44,8 @@ def main() -> int:
         fp += hit and not pair.duplicate
         fn += pair.duplicate and not hit
     print(f"{len(pairs)} labelled pairs")
-    print(f"precision {tp / max(tp + fp, 1):.4f}  recall {tp / max(tp + fn, 1):.4f}")
+    print(f"precision {tp / max(tp + fp, 1):.4f}  recall {tp / max(tp + fn, 1):.4f}  "
+          f"({tp} true, {fp} false positives, {fn} missed)")  # fmt: skip
     for kind in sorted(totals):
         print(f"  {kind:18s} flagged {per_kind[kind]:5d} of {totals[kind]:5d}")
     return 0
