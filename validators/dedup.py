@@ -5,8 +5,10 @@ are kept as a hash of (source, account id): no account name is written to disk.
 The index records its format version and the sketch its band keys come from; an index
 of another version is refused with the way out (`datadao index rebuild`), since its
 keys would silently never match. Lookups go through an in-memory Bloom filter first
-(~2.5 bytes per key, built on first use): only the keys it cannot rule out (the
-duplicates, and ~0.3% of the rest) reach SQLite.
+(~2.5 bytes per key): only the keys it cannot rule out (the duplicates, and ~0.3% of
+the rest) reach SQLite. The filter is saved on close and kept current from an
+`additions` log (each commit's keys as arrays), so every process sharing the file sees
+every other's commits.
 
 Lookups only read; `commit` records an accepted export in one transaction, so a crash
 leaves either all of it or none of it.
@@ -29,6 +31,20 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS exact (fingerprint BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bands (band_key INTEGER PRIMARY KEY) WITHOUT ROWID;
+-- Each commit's keys again, as arrays: the Bloom filter is built from these, and a
+-- process picks up what other processes committed since it last looked.
+CREATE TABLE IF NOT EXISTS additions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprints BLOB NOT NULL,
+    band_keys BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS filter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    through INTEGER NOT NULL,  -- the last addition it holds
+    capacity INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    words BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS bindings (
     account_hash BLOB PRIMARY KEY,
     wallet TEXT NOT NULL
@@ -113,6 +129,8 @@ class DedupIndex:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._check_format()
         self._bloom: _Bloom | None = None
+        self._through = 0  # the last addition the filter holds
+        self._dirty_filter = False  # changed since it was last saved
 
     def _check_format(self) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
@@ -121,6 +139,7 @@ class DedupIndex:
         elif "meta" in tables:
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format_version") == str(FORMAT_VERSION) and meta.get("sketch") == SKETCH:
+                self._db.executescript(SCHEMA)  # idempotent
                 return
             found = f"{meta.get('format_version')} (sketch {meta.get('sketch')})"
         else:
@@ -174,18 +193,44 @@ class DedupIndex:
         return found
 
     def _filter(self) -> _Bloom:
-        """The Bloom filter, built from the tables on first use (and again when full)."""
-        if self._bloom is None or self._bloom.count > self._bloom.capacity:
-            bands = np.fromiter(
-                (row[0] for row in self._db.execute("SELECT band_key FROM bands")), np.int64
-            )
-            exact = [row[0] for row in self._db.execute("SELECT fingerprint FROM exact")]
-            fingerprints = np.frombuffer(b"".join(exact), np.uint8).reshape(-1, FINGERPRINT_BYTES)
-            bloom = _Bloom(int(1.25 * (bands.size + len(exact))) + (1 << 16))
-            bloom.add(bands.view(np.uint64))
-            bloom.add(_exact_keys(fingerprints))
-            self._bloom = bloom
+        """The Bloom filter, current with every commit of any process: as saved at the
+        last close, else built from the additions, then topped up with later ones."""
+        if self._bloom is None:
+            self._bloom = self._saved_filter() or _Bloom(self._capacity())
+        self._catch_up()
+        if self._bloom.count > self._bloom.capacity:  # full: a bigger one
+            self._bloom, self._through = _Bloom(self._capacity()), 0
+            self._catch_up()
         return self._bloom
+
+    def _capacity(self) -> int:
+        records = self.record_count()
+        return int(1.25 * records * (BANDS + 1)) + (1 << 16)
+
+    def _saved_filter(self) -> _Bloom | None:
+        row = self._db.execute("SELECT through, capacity, count, words FROM filter").fetchone()
+        if row is None:
+            return None
+        bloom = _Bloom(int(row[1]))
+        words = np.frombuffer(row[3], np.uint64)
+        if words.size != bloom.words.size:
+            return None
+        bloom.words, bloom.count, self._through = words.copy(), int(row[2]), int(row[0])
+        return bloom
+
+    def _catch_up(self) -> None:
+        assert self._bloom is not None
+        cursor = self._db.execute(
+            "SELECT id, fingerprints, band_keys FROM additions WHERE id > ? ORDER BY id",
+            (self._through,),
+        )
+        while rows := cursor.fetchmany(64):
+            for addition, fingerprints, keys in rows:
+                self._bloom.add(np.frombuffer(keys, np.uint64))
+                self._bloom.add(_exact_keys(np.frombuffer(fingerprints, np.uint8).reshape(
+                    -1, FINGERPRINT_BYTES)))  # fmt: skip
+                self._through = addition
+                self._dirty_filter = True
 
     @staticmethod
     def account_hash(source: str, account_id: str) -> bytes:
@@ -221,14 +266,24 @@ class DedupIndex:
                 "INSERT OR IGNORE INTO bands VALUES (?)",
                 ((key,) for key in records.band_keys.ravel().tolist()),
             )
+            if len(records):
+                self._db.execute(
+                    "INSERT INTO additions (fingerprints, band_keys) VALUES (?, ?)",
+                    (records.fingerprints.tobytes(), records.band_keys.tobytes()),
+                )
             if binding is not None:  # (account_hash(...), wallet)
                 self._db.execute("INSERT OR IGNORE INTO bindings VALUES (?, ?)", binding)
-        if self._bloom is not None:
-            self._bloom.add(records.band_keys.ravel().view(np.uint64))
-            self._bloom.add(_exact_keys(records.fingerprints))
 
     def record_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM exact").fetchone()[0])
 
     def close(self) -> None:
+        """Save the filter (next open skips building it), then close."""
+        if self._bloom is not None and self._dirty_filter:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO filter VALUES (1, ?, ?, ?, ?)",
+                    (self._through, self._bloom.capacity, self._bloom.count,
+                     self._bloom.words.tobytes()),
+                )  # fmt: skip
         self._db.close()

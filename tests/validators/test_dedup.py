@@ -167,3 +167,27 @@ def test_bloom_filter_never_hides_a_stored_key(index: DedupIndex) -> None:
     assert index.known_band_keys(keys[:4_000]).all()  # added to the built filter
     assert not index.known_band_keys(keys[4_000:]).any()
     assert not index.known_fingerprints(fingerprints[4_000:]).any()
+
+
+def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    from validators import NewRecords
+
+    rng = np.random.default_rng(2)
+    fingerprints = rng.integers(0, 256, size=(300, 16), dtype=np.uint8)
+    keys = rng.integers(-(2**63), 2**63 - 1, size=(300, 21), dtype=np.int64)
+    path = tmp_path / "index.sqlite3"
+    one, other = DedupIndex(path), DedupIndex(path)
+    assert not one.known_band_keys(keys).any()  # its filter is built now
+    other.commit(NewRecords(fingerprints[:100], keys[:100]))
+    assert (
+        one.known_band_keys(keys[:100]).all() and one.known_fingerprints(fingerprints[:100]).all()
+    )
+    one.commit(NewRecords(fingerprints[100:200], keys[100:200]))
+    one.close()
+    other.close()
+    reopened = DedupIndex(path)  # loads the saved filter, then the additions after it
+    assert reopened.known_band_keys(keys[:200]).all()
+    assert not reopened.known_band_keys(keys[200:]).any()
+    reopened.close()
