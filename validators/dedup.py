@@ -97,7 +97,7 @@ class _Bloom:
         self.capacity, self.count = capacity, 0
 
     def _place(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        keys = keys.astype(np.uint64, copy=False)
+        keys = keys.view(np.uint64) if keys.dtype == np.int64 else keys
         word = (((keys >> np.uint64(32)) * self.size) >> np.uint64(32)).astype(np.int64)
         mask = np.zeros(keys.size, np.uint64)
         for i in range(BLOOM_HASHES):
@@ -105,8 +105,9 @@ class _Bloom:
         return word, mask
 
     def add(self, keys: np.ndarray) -> None:
-        word, mask = self._place(keys)
-        np.bitwise_or.at(self.words, word, mask)
+        for start in range(0, keys.size, 1 << 20):
+            word, mask = self._place(keys[start : start + (1 << 20)])
+            np.bitwise_or.at(self.words, word, mask)
         self.count += keys.size
 
     def might_contain(self, keys: np.ndarray) -> np.ndarray:
@@ -174,7 +175,14 @@ class DedupIndex:
     def known_band_keys(self, keys: np.ndarray) -> np.ndarray:
         """For each band key (any shape, int64): is it in the index?"""
         flat = keys.ravel()
-        maybe = np.flatnonzero(self._filter().might_contain(flat.view(np.uint64)))
+        bloom = self._filter()
+        maybe = np.concatenate(
+            [np.zeros(0, np.int64)]
+            + [
+                start + np.flatnonzero(bloom.might_contain(flat[start : start + (1 << 20)]))
+                for start in range(0, flat.size, 1 << 20)
+            ]
+        )  # a million keys at a time: bounded temporaries
         values = flat[maybe].tolist()
         present = self._present("bands", "band_key", values)
         out = np.zeros(flat.size, bool)

@@ -296,9 +296,9 @@ def _judge(
         )
     report.ownership_score = ownership
 
-    new_records, new_qualities, qualities = _dedup(records, index)
-    report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
+    new_records, new_qualities, qualities = _dedup(records, index)  # reuses records' arrays
+    report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.new_records = len(new_records)
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - len(new_records)
 
@@ -332,19 +332,38 @@ def _dedup(records: ExportRecords, index: DedupIndex) -> tuple[NewRecords, list[
     candidates = np.flatnonzero(qualities > 0)
     known = index.known_fingerprints(records.fingerprints[candidates])
     unseen = candidates[~known]
-    keys = records.band_keys[unseen]
-    near_index = index.known_band_keys(keys).any(axis=1)
-    new = ~near_index & ~_near_earlier_record(keys)
-    new_records = NewRecords(records.fingerprints[unseen[new]], keys[new])
-    return new_records, qualities[unseen[new]].tolist(), qualities
+    keys = records.band_keys if unseen.size == len(records) else records.band_keys[unseen]
+    near = index.known_band_keys(keys).any(axis=1) | _near_earlier_record(keys)
+    chosen = unseen[~near]
+    new_qualities = qualities[chosen].tolist()
+    return _compact(records, chosen), new_qualities, qualities
+
+
+def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:
+    """The chosen rows moved to the front of the export's own arrays, a slice at a time
+    (rows are increasing, so nothing is overwritten before it is read): the new records
+    without a second copy of every band key."""
+    for start in range(0, rows.size, 65_536):
+        chunk = rows[start : start + 65_536]
+        records.fingerprints[start : start + chunk.size] = records.fingerprints[chunk]
+        records.band_keys[start : start + chunk.size] = records.band_keys[chunk]
+    return NewRecords(records.fingerprints[: rows.size], records.band_keys[: rows.size])
 
 
 def _near_earlier_record(keys: np.ndarray) -> np.ndarray:
     """For each record (row of band keys, in export order): does an earlier one share a
-    band key with it? One sort of all the keys instead of a growing set."""
-    if not keys.size:
-        return np.zeros(len(keys), bool)
-    rows = np.repeat(np.arange(len(keys)), keys.shape[1])
-    _, first, inverse = np.unique(keys.ravel(), return_index=True, return_inverse=True)
-    first_row = rows[first][inverse].reshape(keys.shape)
-    return np.asarray((first_row < np.arange(len(keys))[:, None]).any(axis=1), bool)
+    band key with it? Sorting instead of a growing set: after a stable sort, a key equal
+    to the one before it belongs to a later record. One sixteenth of the key space at a
+    time, to bound the memory the sort takes."""
+    out = np.zeros(len(keys), bool)
+    flat = keys.ravel()
+    parts = np.empty(flat.size, np.uint8)
+    for start in range(0, flat.size, 1 << 20):
+        parts[start : start + (1 << 20)] = flat[start : start + (1 << 20)].view(np.uint64) >> 60
+    for part in range(16):
+        where = np.flatnonzero(parts == part)
+        ordered = np.argsort(flat[where], kind="stable")
+        values = flat[where[ordered]]
+        repeats = where[ordered[1:][values[1:] == values[:-1]]]
+        out[repeats // keys.shape[1]] = True
+    return out
