@@ -40,7 +40,7 @@ from validators.sources.common import failed, micros, not_available, passed
 from validators.sources.generic import GenericExport
 from validators.sources.reddit import RedditExport
 from validators.sources.twitter import TwitterArchive
-from validators.verification_code import CODE_PATTERN, codes_in, verification_code
+from validators.verification_code import PREFIX, codes_in, verification_code
 
 log = logging.getLogger("validators")
 INTERNAL_ERROR = "The validator could not finish checking this export"
@@ -153,7 +153,7 @@ class CodeScan:
         self.found: set[str] = set()
 
     def observe(self, batch: RecordBatch) -> None:
-        hits = pc.match_substring_regex(batch.text, CODE_PATTERN.pattern, ignore_case=True)
+        hits = pc.match_substring(batch.text, PREFIX, ignore_case=True)  # a literal: fast
         rows = np.flatnonzero(hits.to_numpy(zero_copy_only=False) & batch.authored)
         for row in rows.tolist():
             created = int(batch.created[row])
