@@ -171,7 +171,7 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
-def load_json(name: str, text: str | bytes) -> Any:
+def load_json(name: str, text: str | bytes | memoryview) -> Any:
     """Parse JSON; malformed or too deeply nested JSON is a rejection naming the file."""
     try:
         return orjson.loads(text)
@@ -187,11 +187,17 @@ def load_json(name: str, text: str | bytes) -> Any:
 
 
 def parse_ytd(name: str, data: bytes) -> Any:
-    """The JSON value assigned in an X archive data file (`window.YTD.x.part0 = [...]`)."""
-    text = decode_utf8(name, data)
-    head, separator, body = text.partition("=")
-    if not separator or not head.strip().startswith("window."):
+    """The JSON value assigned in an X archive data file (`window.YTD.x.part0 = [...]`).
+    Parsed from the bytes (orjson checks the UTF-8): no decoded copy of a big file."""
+    body = memoryview(data)[3:] if data.startswith(b"\xef\xbb\xbf") else memoryview(data)
+    separator = bytes(body[:4096]).find(b"=")
+    if separator < 0 or not bytes(body[:separator]).strip().startswith(b"window."):
         raise ExportRejected(
             f"{name} is not an X archive data file (no `window.... =` assignment)."
         )
-    return load_json(name, body.strip().rstrip(";"))
+    end = len(body)  # as `body.strip().rstrip(";")` would
+    while end > separator + 1 and chr(body[end - 1]).isspace():
+        end -= 1
+    while end > separator + 1 and body[end - 1] == ord(";"):
+        end -= 1
+    return load_json(name, body[separator + 1 : end])
