@@ -200,11 +200,17 @@ def with_checkfile(files: dict[str, bytes]) -> dict[str, bytes]:
     return {**files, "checkfile.csv": _csv(["filename", "sha256"], rows)}
 
 
+ZIP_TIME = (2026, 10, 1, 12, 0, 0)  # fixed, so the same files always zip to the same bytes
+
+
 def zip_files(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in files.items():
-            archive.writestr(name, data)
+            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            entry.compress_type = compression
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, data)
     return buffer.getvalue()
 
 

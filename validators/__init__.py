@@ -4,19 +4,32 @@ One module per export source under `validators.sources`, all behind `ExportSourc
 `validate_export` runs the whole pipeline and returns one typed `ValidationReport`.
 """
 
-from validators.dedup import DedupIndex
-from validators.pipeline import SOURCES, Validation, ValidationContext, validate_export
+from validators.dedup import FORMAT_VERSION, DedupIndex, IndexFormatError, NewRecords
+from validators.exceptions import ExportRejected, ValidatorError
+from validators.pipeline import (
+    SOURCES,
+    Validation,
+    ValidationContext,
+    derive_keys,
+    validate_export,
+)
 from validators.report import Check, CheckStatus, ValidationReport
 from validators.verification_code import verification_code
 
 __all__ = [
+    "FORMAT_VERSION",
     "SOURCES",
     "Check",
     "CheckStatus",
     "DedupIndex",
+    "ExportRejected",
+    "IndexFormatError",
+    "NewRecords",
     "Validation",
     "ValidationContext",
     "ValidationReport",
+    "ValidatorError",
+    "derive_keys",
     "validate_export",
     "verification_code",
 ]

@@ -1,7 +1,18 @@
-"""Why an export could not even be read; the validator turns these into rejections."""
+"""Why an export could not even be read; the validator turns these into rejections.
 
-from dao_service.exceptions import DataDaoError
+Standalone on purpose: validators import nothing from dao_service (the service uses the
+validators, not the reverse). Same shape as the service's errors: a `user_message`
+safe to show, and the builtin the error resembles as a second base.
+"""
 
 
-class ExportRejected(DataDaoError, ValueError):
+class ValidatorError(Exception):
+    """Root of the validators' errors; `user_message` is safe to show to a user."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class ExportRejected(ValidatorError, ValueError):
     """The export is malformed, unsafe or unreadable; the message names what was wrong."""

@@ -1,16 +1,34 @@
 """One export in, one ValidationReport out: unpack -> detect -> parse -> authenticity ->
 ownership -> quality -> dedup -> score. Nothing here touches the network or the disk
 (except the dedup index it is given), and nothing raises: every failure is a rejection
-with its reason."""
+with its reason.
 
+Records stream through in batches (a CSV block, a tweet file): each batch is
+normalised, fingerprinted, sketched and checked, then dropped; what stays per record
+is its fingerprint, band keys and quality features (~200 bytes), so memory follows the
+number of records, not the size of the text. What needs the whole export (repeated
+texts, near duplicates within it, the index lookups) runs once at the end, vectorised."""
+
+import logging
+import traceback
 from dataclasses import dataclass, field
 
+import numpy as np
+import pyarrow.compute as pc
+
 from validators._utils import fingerprints
-from validators._utils.unpack import UnpackLimits, is_zip, unpack_zip
-from validators.dedup import DedupIndex, RecordKeys
+from validators._utils.unpack import Archive, UnpackLimits
+from validators.dedup import DedupIndex, NewRecords
 from validators.exceptions import ExportRejected
-from validators.quality import assess
-from validators.report import Check, CheckStatus, ParsedExport, ValidationReport
+from validators.quality import assess, features
+from validators.report import (
+    NO_TIME,
+    Check,
+    CheckStatus,
+    ParsedExport,
+    RecordBatch,
+    ValidationReport,
+)
 from validators.scoring import (
     OWNERSHIP_BOUND_ACCOUNT,
     OWNERSHIP_CODE,
@@ -18,11 +36,14 @@ from validators.scoring import (
     score,
 )
 from validators.sources import ExportSource
-from validators.sources.common import failed, not_available, passed
+from validators.sources.common import failed, micros, not_available, passed
 from validators.sources.generic import GenericExport
 from validators.sources.reddit import RedditExport
 from validators.sources.twitter import TwitterArchive
-from validators.verification_code import codes_in, verification_code
+from validators.verification_code import PREFIX, codes_in, verification_code
+
+log = logging.getLogger("validators")
+INTERNAL_ERROR = "The validator could not finish checking this export"
 
 SOURCES: tuple[ExportSource, ...] = (RedditExport(), TwitterArchive(), GenericExport())
 
@@ -44,7 +65,7 @@ class ValidationContext:
 @dataclass
 class Validation:
     report: ValidationReport
-    new_records: list[RecordKeys] = field(default_factory=list)
+    new_records: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
 
     def commit(self, index: DedupIndex) -> None:
@@ -54,9 +75,9 @@ class Validation:
         index.commit(self.new_records, self.binding)
 
 
-def detect(files: dict[str, bytes]) -> ExportSource:
+def detect(archive: Archive) -> ExportSource:
     for source in SOURCES:
-        if source.detect(files):
+        if source.detect(archive):
             return source
     raise ExportRejected(
         "Not a recognised export: expected a Reddit data-request zip, an X archive zip, "
@@ -65,21 +86,129 @@ def detect(files: dict[str, bytes]) -> ExportSource:
 
 
 def validate_export(data: bytes, context: ValidationContext, index: DedupIndex) -> Validation:
+    """The verdict on one export. Never raises: every failure is a rejection with its
+    reason (an unexpected error too, logged by type and place only, never by content)."""
     report = ValidationReport()
     try:
-        if not data:
-            raise ExportRejected("The export is empty.")
-        files = unpack_zip(data, context.limits) if is_zip(data) else {"export": data}
-        source = detect(files)
-        report.source = source.name
-        parsed = source.parse(files)
+        return _validate(data, context, index, report)
     except ExportRejected as exc:
-        report.rejection_reasons.append(exc.user_message)
-        return Validation(report)
-    return _judge(parsed, context, index, report)
+        reason = exc.user_message
+    except RecursionError:
+        reason = "The export is nested too deeply to read (JSON or archive structure)."
+    except MemoryError:
+        reason = "The export needs more memory to validate than this validator has."
+    except Exception as exc:  # a bug: still a rejection, and logged without any content
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error("validator error %s at %s:%s", type(exc).__name__, frame.filename, frame.lineno)
+        reason = f"{INTERNAL_ERROR} ({type(exc).__name__}); this is a bug in the validator."
+    return Validation(ValidationReport(source=report.source, rejection_reasons=[reason]))
 
 
-def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupIndex) -> list[Check]:
+def _validate(
+    data: bytes, context: ValidationContext, index: DedupIndex, report: ValidationReport
+) -> Validation:
+    if not data:
+        raise ExportRejected("The export is empty.")
+    parsed, records, codes = _read(data, context.limits, report)
+    return _judge(parsed, records, codes, context, index, report)
+
+
+def _read(
+    data: bytes, limits: UnpackLimits, report: ValidationReport
+) -> tuple[ParsedExport, "ExportRecords", set[str]]:
+    """Stream the export's records through every per-record stage, once."""
+    archive = Archive(data, limits)
+    source = detect(archive)
+    report.source = source.name
+    parsed = source.parse(archive)
+    codes = CodeScan(parsed.export_time)
+    records = Records()
+    for batch in parsed.batches:
+        codes.observe(batch)
+        for check in parsed.record_checks:
+            check.observe(batch)
+        records.add(batch)
+    for check in parsed.record_checks:
+        parsed.authenticity.extend(check.result())
+    return parsed, records.done(), codes.found
+
+
+def derive_keys(
+    data: bytes, index: DedupIndex, limits: UnpackLimits = UnpackLimits()
+) -> tuple[NewRecords, str, str | None]:
+    """The records an export adds to `index`, by the same rules as validation but with no
+    verdict, and its (source, account id): how `datadao index rebuild` re-derives the
+    index from contributions that were accepted when they came in. ExportRejected if the
+    export no longer reads at all."""
+    parsed, records, _ = _read(data, limits, ValidationReport())
+    new, _, _ = _dedup(records, index)
+    return new, parsed.source, parsed.account_id
+
+
+class CodeScan:
+    """Verification codes in the account's own items, dated no later than the export."""
+
+    def __init__(self, export_time: object) -> None:
+        self.latest = micros(export_time) if export_time is not None else None  # type: ignore[arg-type]
+        self.found: set[str] = set()
+
+    def observe(self, batch: RecordBatch) -> None:
+        hits = pc.match_substring(batch.text, PREFIX, ignore_case=True)  # a literal: fast
+        rows = np.flatnonzero(hits.to_numpy(zero_copy_only=False) & batch.authored)
+        for row in rows.tolist():
+            created = int(batch.created[row])
+            if self.latest is None or created == NO_TIME or created <= self.latest:
+                self.found |= codes_in(batch.text[row].as_py())
+
+
+@dataclass
+class ExportRecords:
+    """Every record of the export, as the dedup and scoring stages need it."""
+
+    fingerprints: np.ndarray  # (n, 16) uint8
+    band_keys: np.ndarray  # (n, BANDS) int64
+    worthless: np.ndarray  # bool
+    words: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return len(self.worthless)
+
+
+class Records:
+    """Accumulates each batch's fingerprints, band keys and quality features."""
+
+    def __init__(self) -> None:
+        self._parts: list[ExportRecords] = []
+
+    def add(self, batch: RecordBatch) -> None:
+        normalised = fingerprints.normalise(batch.text)
+        quality = features(batch, normalised)
+        self._parts.append(
+            ExportRecords(
+                fingerprints.exact_fingerprints(normalised),
+                fingerprints.band_keys(normalised),
+                quality.worthless,
+                quality.words,
+            )
+        )
+
+    def done(self) -> ExportRecords:
+        if not self._parts:
+            return ExportRecords(
+                np.zeros((0, fingerprints.FINGERPRINT_BYTES), np.uint8),
+                np.zeros((0, fingerprints.BANDS), np.int64),
+                np.zeros(0, bool),
+                np.zeros(0, np.int32),
+            )
+        parts, self._parts = self._parts, []
+        return ExportRecords(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ExportRecords.__annotations__)
+        )
+
+
+def _ownership(
+    parsed: ParsedExport, found: set[str], context: ValidationContext, index: DedupIndex
+) -> list[Check]:
     checks = []
     if parsed.account_id is None:
         checks.append(
@@ -88,14 +217,6 @@ def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupInd
         checks.append(not_available("account binding", "this kind of export names no account"))
     else:
         expected = verification_code(context.wallet, context.chain_id, context.registry)
-        found: set[str] = set()
-        for record in parsed.records:
-            if record.authored_by_account and (
-                parsed.export_time is None
-                or record.created_at is None
-                or record.created_at <= parsed.export_time
-            ):
-                found |= codes_in(record.text)
         if expected in found:
             checks.append(
                 passed("verification code", f"{expected} posted by the account before the export")
@@ -132,11 +253,16 @@ def _ownership(parsed: ParsedExport, context: ValidationContext, index: DedupInd
 
 
 def _judge(
-    parsed: ParsedExport, context: ValidationContext, index: DedupIndex, report: ValidationReport
+    parsed: ParsedExport,
+    records: ExportRecords,
+    found_codes: set[str],
+    context: ValidationContext,
+    index: DedupIndex,
+    report: ValidationReport,
 ) -> Validation:
     report.account_id, report.account_name = parsed.account_id, parsed.account_name
     report.authenticity = parsed.authenticity
-    report.total_records = len(parsed.records)
+    report.total_records = len(records)
     authentic = all(c.status == CheckStatus.PASS for c in parsed.authenticity)
     report.authenticity_score = 1.0 if authentic else 0.0
     report.rejection_reasons += [
@@ -144,7 +270,7 @@ def _judge(
     ]
 
     try:
-        report.ownership = _ownership(parsed, context, index)
+        report.ownership = _ownership(parsed, found_codes, context, index)
     except ExportRejected as exc:
         report.rejection_reasons.append(exc.user_message)
         return Validation(report)
@@ -170,31 +296,11 @@ def _judge(
         )
     report.ownership_score = ownership
 
-    normalised = [fingerprints.normalise(r.text) for r in parsed.records]
-    qualities = assess(parsed.records, normalised)
-    report.low_quality_records = sum(1 for q in qualities if q.value == 0)
-    exact = [fingerprints.exact_fingerprint(t) for t in normalised]
-    report.fingerprint = fingerprints.content_fingerprint(exact, parsed.source)
-
-    candidates = [i for i, q in enumerate(qualities) if q.value > 0]
-    known_exact = index.known_fingerprints(exact[i] for i in candidates)
-    unseen = [i for i in candidates if exact[i] not in known_exact]
-    bands = dict(
-        zip(unseen, fingerprints.band_keys_batch([normalised[i] for i in unseen]), strict=True)
-    )
-    known_bands = index.known_band_keys(key for keys in bands.values() for key in keys)
-    new_records: list[RecordKeys] = []
-    new_qualities: list[float] = []
-    export_bands: set[int] = set()
-    for i in unseen:
-        keys = bands[i]
-        near_duplicate = not known_bands.isdisjoint(keys) or not export_bands.isdisjoint(keys)
-        export_bands.update(keys)
-        if not near_duplicate:
-            new_records.append(RecordKeys(exact[i], keys))
-            new_qualities.append(qualities[i].value)
+    report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
+    new_records, new_qualities, qualities = _dedup(records, index)  # reuses records' arrays
+    report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.new_records = len(new_records)
-    report.duplicate_records = len(candidates) - len(new_records)
+    report.duplicate_records = int(np.count_nonzero(qualities > 0)) - len(new_records)
 
     value, report.uniqueness, report.quality, report.breakdown = score(
         ownership, why, new_qualities, report.total_records
@@ -212,6 +318,52 @@ def _judge(
         if parsed.account_id
         else None
     )
-    return Validation(
-        report, new_records if report.accepted else [], binding if report.accepted else None
-    )
+    if not report.accepted:
+        return Validation(report)
+    return Validation(report, new_records, binding)
+
+
+def _dedup(records: ExportRecords, index: DedupIndex) -> tuple[NewRecords, list[float], np.ndarray]:
+    """(new records, their qualities, every record's quality). A new record has quality
+    above 0, and neither its exact fingerprint nor any band key is in the index or in an
+    earlier record of the export that was not an exact copy of an indexed one."""
+    text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
+    qualities = assess(records.worthless, records.words, text_hashes)
+    candidates = np.flatnonzero(qualities > 0)
+    known = index.known_fingerprints(records.fingerprints[candidates])
+    unseen = candidates[~known]
+    keys = records.band_keys if unseen.size == len(records) else records.band_keys[unseen]
+    near = index.known_band_keys(keys).any(axis=1) | _near_earlier_record(keys)
+    chosen = unseen[~near]
+    new_qualities = qualities[chosen].tolist()
+    return _compact(records, chosen), new_qualities, qualities
+
+
+def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:
+    """The chosen rows moved to the front of the export's own arrays, a slice at a time
+    (rows are increasing, so nothing is overwritten before it is read): the new records
+    without a second copy of every band key."""
+    for start in range(0, rows.size, 65_536):
+        chunk = rows[start : start + 65_536]
+        records.fingerprints[start : start + chunk.size] = records.fingerprints[chunk]
+        records.band_keys[start : start + chunk.size] = records.band_keys[chunk]
+    return NewRecords(records.fingerprints[: rows.size], records.band_keys[: rows.size])
+
+
+def _near_earlier_record(keys: np.ndarray) -> np.ndarray:
+    """For each record (row of band keys, in export order): does an earlier one share a
+    band key with it? Sorting instead of a growing set: after a stable sort, a key equal
+    to the one before it belongs to a later record. One sixteenth of the key space at a
+    time, to bound the memory the sort takes."""
+    out = np.zeros(len(keys), bool)
+    flat = keys.ravel()
+    parts = np.empty(flat.size, np.uint8)
+    for start in range(0, flat.size, 1 << 20):
+        parts[start : start + (1 << 20)] = flat[start : start + (1 << 20)].view(np.uint64) >> 60
+    for part in range(16):
+        where = np.flatnonzero(parts == part)
+        ordered = np.argsort(flat[where], kind="stable")
+        values = flat[where[ordered]]
+        repeats = where[ordered[1:][values[1:] == values[:-1]]]
+        out[repeats // keys.shape[1]] = True
+    return out

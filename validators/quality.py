@@ -1,4 +1,4 @@
-"""Quality of each record, in [0, 1], with the reason for its value.
+"""Quality of each record, in [0, 1], computed for a whole batch at once.
 
 0.0  empty; "[deleted]"/"[removed]"; a repost (retweet) of someone else's text;
      the same text 3+ times in the export (bot-like); a run of one character;
@@ -6,50 +6,90 @@
 0.3  under 3 words
 0.7  under 10 words
 1.0  otherwise
+
+`features` reads what each record alone decides (per batch, as records stream);
+`assess` adds what needs the whole export (how often each text occurs) at the end.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 
-from validators.report import Record
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-DELETED = {"[deleted]", "[removed]", "deleted", "removed"}
+from validators._utils.fingerprints import utf8_buffers as _utf8
+from validators.report import RecordBatch
+
+DELETED = pa.array(["[deleted]", "[removed]", "deleted", "removed"])
+NORMALISED_DELETED = pa.array(["deleted", "removed"])
 BOT_REPEATS = 3
+SPACE = 32
 
 
-@dataclass(frozen=True)
-class RecordQuality:
-    value: float
-    reason: str
+@dataclass
+class Features:
+    """Per record: no value whatever else holds (empty, deleted, repost, one character
+    repeated), and the word count of the normalised text."""
+
+    worthless: np.ndarray  # bool
+    words: np.ndarray  # int32
 
 
-def assess(records: list[Record], normalised: list[str]) -> list[RecordQuality]:
-    counts = Counter(normalised)
-    seen: set[str] = set()
-    out = []
-    for record, text in zip(records, normalised, strict=True):
-        out.append(_one(record, text, counts[text], text in seen))
-        seen.add(text)
+def features(records: RecordBatch, normalised: pa.Array) -> Features:
+    chars = pc.utf8_length(normalised).to_numpy(zero_copy_only=False)
+    # "[deleted]" normalises to "deleted": only such rows need the raw text looked at.
+    maybe = np.flatnonzero(pc.is_in(normalised, value_set=NORMALISED_DELETED).to_numpy(False))
+    deleted = np.zeros(chars.size, bool)
+    if maybe.size:
+        raw = pc.utf8_lower(pc.utf8_trim_whitespace(pc.take(records.text, pa.array(maybe))))
+        deleted[maybe] = pc.is_in(raw, value_set=DELETED).to_numpy(zero_copy_only=False)
+    offsets, data = _utf8(normalised)  # spaces counted on the bytes: one pass
+    spaces = np.cumsum(data == SPACE, dtype=np.int64)
+    ends = np.concatenate(([0], spaces))[offsets]
+    words = np.diff(ends) + 1
+    worthless = (chars == 0) | deleted | ~records.authored | _one_character(normalised, chars)
+    return Features(worthless=worthless, words=np.where(chars == 0, 0, words).astype(np.int32))
+
+
+def _one_character(normalised: pa.Array, chars: np.ndarray) -> np.ndarray:
+    """20+ characters drawn from at most two, spaces aside ("aaaa...", "ha ha ha ...")."""
+    out = np.zeros(chars.size, bool)
+    rows = np.flatnonzero(chars >= 20)
+    if not rows.size:
+        return out
+    texts = pc.take(normalised, pa.array(rows))
+    ascii_rows = pc.string_is_ascii(texts).to_numpy(zero_copy_only=False)
+    if ascii_rows.any():  # bytes are characters: straight from the buffer
+        plain = pc.filter(texts, pa.array(ascii_rows))
+        offsets, data = _utf8(plain)
+        out[rows[ascii_rows]] = _at_most_two(data, offsets)
+    if not ascii_rows.all():  # one decode of the rest, then code points as integers
+        wide = rows[~ascii_rows]
+        joined = "".join(pc.filter(texts, pa.array(~ascii_rows)).to_pylist())
+        points = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+        out[wide] = _at_most_two(points, np.concatenate(([0], np.cumsum(chars[wide]))))
     return out
 
 
-def _one(record: Record, text: str, copies: int, seen_before: bool) -> RecordQuality:
-    raw = record.text.strip().lower()
-    if not text:
-        return RecordQuality(0.0, "empty")
-    if raw in DELETED:
-        return RecordQuality(0.0, "deleted or removed")
-    if not record.authored_by_account:
-        return RecordQuality(0.0, "someone else's text (repost)")
-    if copies >= BOT_REPEATS:
-        return RecordQuality(0.0, f"bot-like: the same text {copies} times")
-    if len(text) >= 20 and len(set(text.replace(" ", ""))) <= 2:
-        return RecordQuality(0.0, "bot-like: one repeated character")
-    if seen_before:
-        return RecordQuality(0.0, "duplicate within the export")
-    words = len(text.split())
-    if words < 3:
-        return RecordQuality(0.3, "under 3 words")
-    if words < 10:
-        return RecordQuality(0.7, "under 10 words")
-    return RecordQuality(1.0, "substantive")
+def _at_most_two(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per segment of `points`: are all but spaces one of two values (its min and max)?"""
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    spaces = points == SPACE
+    top = np.iinfo(points.dtype).max
+    low = np.minimum.reduceat(np.where(spaces, points.dtype.type(top), points), starts)
+    high = np.maximum.reduceat(np.where(spaces, points.dtype.type(0), points), starts)
+    other = ~spaces & (points != np.repeat(low, lengths)) & (points != np.repeat(high, lengths))
+    return np.asarray(np.add.reduceat(other, starts) == 0, bool)
+
+
+def assess(worthless: np.ndarray, words: np.ndarray, text_hashes: np.ndarray) -> np.ndarray:
+    """Each record's quality (float32), given every record of the export in order."""
+    _, first, inverse, counts = np.unique(
+        text_hashes, return_index=True, return_inverse=True, return_counts=True
+    )
+    copies = counts[inverse]
+    seen_before = first[inverse] != np.arange(text_hashes.size)
+    zero = worthless | (copies >= BOT_REPEATS) | seen_before
+    value = np.where(words < 3, 0.3, np.where(words < 10, 0.7, 1.0)).astype(np.float32)
+    value[zero] = 0.0
+    return value

@@ -4,9 +4,14 @@ Fields that go on-chain (through the validator's attestation): `fingerprint` (th
 export's content fingerprint) and `score`. Everything else explains the verdict.
 """
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
+import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
 
@@ -24,26 +29,50 @@ class Check(BaseModel):
     reason: str
 
 
-class Record(BaseModel):
-    """One item of an export (a post, a comment, a tweet, a row), as the scorer sees it."""
+NO_TIME = np.iinfo(np.int64).min  # a record without a readable timestamp
 
-    record_id: str
+
+@dataclass
+class RecordBatch:
+    """A run of an export's items (posts, comments, tweets, rows) as columns: no Python
+    object per record. `created` is microseconds since the epoch (UTC) or NO_TIME;
+    `authored` is False for someone else's text (a repost)."""
+
     kind: str
-    text: str
-    created_at: datetime | None = None
-    authored_by_account: bool = True
+    ids: pa.Array
+    text: pa.Array
+    created: np.ndarray
+    authored: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def record_id(self, row: int) -> str:
+        return f"{self.kind}:{self.ids[row].as_py() or ''}"
 
 
-class ParsedExport(BaseModel):
-    """What a source module extracts from an export, before scoring."""
+class RecordCheck(Protocol):
+    """An authenticity check over every record (dates, checksums): it sees each batch as
+    the records stream past, then gives its verdict."""
+
+    def observe(self, batch: RecordBatch) -> None: ...
+
+    def result(self) -> list[Check]: ...
+
+
+@dataclass
+class ParsedExport:
+    """What a source module reads from an export: who and when up front, the records as
+    a stream of batches (read once), and the checks that need every record."""
 
     source: str
+    authenticity: list[Check]
+    batches: Iterator[RecordBatch]
+    record_checks: list[RecordCheck] = field(default_factory=list)
     account_id: str | None = None
     account_name: str | None = None
     export_time: datetime | None = None
     registered_at: datetime | None = None
-    records: list[Record]
-    authenticity: list[Check]
 
 
 class ScoreLine(BaseModel):

@@ -10,7 +10,17 @@ import sys
 
 import typer
 
-from dao_service.cli import accounts, chain, demo, governance, holdings, rent, stack, validate
+from dao_service.cli import (
+    accounts,
+    chain,
+    demo,
+    governance,
+    holdings,
+    index,
+    rent,
+    stack,
+    validate,
+)
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -20,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for group in (stack, validate, holdings, governance, rent, accounts, chain, demo):
+for group in (stack, validate, holdings, governance, rent, accounts, chain, demo, index):
     group.register(app)
 
 VERBOSE_FLAGS = ("-v", "--verbose")

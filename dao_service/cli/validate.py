@@ -96,12 +96,16 @@ def validate(
     """
     from rich.console import Console
 
-    from validators import DedupIndex, ValidationContext, validate_export
+    from dao_service.exceptions import ConfigurationError
+    from validators import DedupIndex, IndexFormatError, ValidationContext, validate_export
 
     console = Console()
     settings = settings_from(data_dir)
     cid, reg = deployment(settings, chain_id, registry)
-    index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    try:
+        index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    except IndexFormatError as exc:
+        raise ConfigurationError(exc.user_message) from exc
     try:
         with console.status(f"Validating {export.name} ..."):
             report = validate_export(

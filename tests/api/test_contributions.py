@@ -1,6 +1,7 @@
 """Intake through the API on a real anvil, real contracts and a real IPFS node."""
 
 import time
+import zipfile
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from dao_service.sample_exports import (
 )
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
+from tests.utils.mutations import X_FILES, mutated
 from tests.utils.participants import contribute, open_released, request_keys
 
 ALICE, BOB, RENTER = dev_account(2), dev_account(3), dev_account(5)
@@ -65,6 +67,22 @@ def test_each_validator_reason_reaches_the_response(api: TestClient) -> None:
 
     broken = contribute(api, ALICE, b"PK\x03\x04 not really a zip").json()
     assert any("zip" in r for r in broken["rejection_reasons"])
+
+
+def test_hostile_uploads_are_rejections_with_reasons_never_5xx(api: TestClient) -> None:
+    files = dict(X_FILES)
+    nested = "[" * 5_000 + "]" * 5_000
+    files["data/tweets.js"] = f"window.YTD.tweets.part0 = [{nested}]".encode()
+    uploads = [zip_files(files, zipfile.ZIP_STORED)] + [mutated(seed)[1] for seed in range(8)]
+    for number, plaintext in enumerate(uploads):
+        response = contribute(api, dev_account(6 + number % 3), plaintext)
+        assert response.status_code < 500, response.text
+        receipt = response.json()
+        assert receipt["accepted"] or all(r.strip() for r in receipt["rejection_reasons"])
+        assert number > 0 or not receipt["accepted"]
+    assert "nested too deeply" in " ".join(
+        contribute(api, BOB, uploads[0]).json()["rejection_reasons"]
+    )
 
 
 def test_same_export_twice_mints_once(api: TestClient, dao: Dao) -> None:

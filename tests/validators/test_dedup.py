@@ -2,12 +2,18 @@
 the index survives a restart."""
 
 import random
+import re
+import unicodedata
 import zipfile
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
 
 from dao_service.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
 from tests.validators.conftest import run
 from validators import DedupIndex
+from validators._utils.fingerprints import band_keys, normalise, signatures
 
 
 def test_same_export_twice_adds_nothing(index: DedupIndex) -> None:
@@ -75,18 +81,113 @@ def test_scoring_is_deterministic(index: DedupIndex) -> None:
     assert run(data, index).report == run(data, DedupIndex(":memory:")).report
 
 
-def test_batched_minhash_equals_datasketchs() -> None:
-    import numpy as np
+def _texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    words = ["ab", "cde", "fgh", "ijkl", "東京", "naïve", "x", "river", "🚀", "Straße"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))) for _ in range(count)]
+    return [*texts, "", "a", "abcd", "abcde", "abcdef", "!!!"]
 
-    from validators._utils.fingerprints import datasketch_minhash, minhashes, normalise
 
-    rng = random.Random(5)
-    words = ["ab", "cde", "fgh", "ijkl", "東京", "naïve", "x", "river"]
+def test_sketch_of_a_record_is_the_same_alone_or_in_any_batch() -> None:
+    texts = _texts(5, 200)
+    together = band_keys(normalise(pa.array(texts, pa.large_string())))
+    for i, text in enumerate(texts):
+        alone = band_keys(normalise(pa.array([text], pa.string())))
+        assert np.array_equal(alone[0], together[i]), text
+    assert np.array_equal(together, band_keys(normalise(pa.array(texts[::-1])))[::-1])
+
+
+def test_normalisation_matches_the_python_rules() -> None:
+    def reference(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = re.sub(r"https?://\S+|www\.\S+", " ", text)
+        text = re.sub(r"[^\w\s]+", " ", text)
+        return re.sub(r"\s+", " ", text).strip()
+
     texts = [
-        normalise(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
-        for _ in range(200)
+        *_texts(6, 300),
+        "Visit https://example.org/x?y=1 NOW!!",
+        "(www.a.b/c)x",
+        "a-http://b\u2028c",
+        "ß ς Σ",
+        "\uff26\uff35\uff2c\uff2c\u3000\uff57\uff49\uff44\uff54\uff48",
+        "a\tb\n c",
     ]
-    texts += ["a", "abcde", "abcdef"]
-    batch = minhashes(texts)
-    for row, text in zip(batch, texts, strict=True):
-        assert np.array_equal(row, datasketch_minhash(text))
+    assert normalise(pa.array(texts)).to_pylist() == [reference(t) for t in texts]
+
+
+def test_equal_bins_estimate_the_jaccard_similarity() -> None:
+    rng = random.Random(8)
+    errors = []
+    for _ in range(300):
+        base = "".join(rng.choice("abcdefghij klmnop") for _ in range(rng.randint(40, 400)))
+        cut = rng.randint(0, len(base))
+        other = base[:cut] + "".join(rng.choice("qrstuvwxyz ") for _ in range(rng.randint(0, 200)))
+        a, b = signatures(normalise(pa.array([base, other])))
+        grams = [
+            {t[i : i + 5] for i in range(len(t) - 4)}
+            for t in normalise(pa.array([base, other])).to_pylist()
+        ]
+        jaccard = len(grams[0] & grams[1]) / len(grams[0] | grams[1])
+        errors.append(np.mean(a == b) - jaccard)
+    assert abs(np.mean(errors)) < 0.02  # unbiased
+    assert np.mean(np.abs(errors)) < 0.06  # and close, with 132 bins
+
+
+def test_index_records_its_format_and_refuses_another(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from validators import FORMAT_VERSION, IndexFormatError
+    from validators._utils.fingerprints import SKETCH
+
+    path = tmp_path / "index.sqlite3"
+    DedupIndex(path).close()
+    index = DedupIndex(path)
+    assert index.format() == {"format_version": str(FORMAT_VERSION), "sketch": SKETCH}
+    index.close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE meta SET value = 'minhash-120' WHERE key = 'sketch'")
+    db.close()
+    with pytest.raises(IndexFormatError, match=r"sketch minhash-120.*datadao index rebuild"):
+        DedupIndex(path)
+
+
+def test_bloom_filter_never_hides_a_stored_key(index: DedupIndex) -> None:
+    from validators import NewRecords
+
+    rng = np.random.default_rng(1)
+    fingerprints = rng.integers(0, 256, size=(5_000, 16), dtype=np.uint8)
+    keys = rng.integers(-(2**63), 2**63 - 1, size=(5_000, 22), dtype=np.int64)
+    index.commit(NewRecords(fingerprints[:2_500], keys[:2_500]))
+    assert index.known_fingerprints(fingerprints[:2_500]).all()  # built after the commit
+    index.commit(NewRecords(fingerprints[2_500:4_000], keys[2_500:4_000]))
+    assert index.known_band_keys(keys[:4_000]).all()  # added to the built filter
+    assert not index.known_band_keys(keys[4_000:]).any()
+    assert not index.known_fingerprints(fingerprints[4_000:]).any()
+
+
+def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    from validators import NewRecords
+
+    rng = np.random.default_rng(2)
+    fingerprints = rng.integers(0, 256, size=(300, 16), dtype=np.uint8)
+    keys = rng.integers(-(2**63), 2**63 - 1, size=(300, 21), dtype=np.int64)
+    path = tmp_path / "index.sqlite3"
+    one, other = DedupIndex(path), DedupIndex(path)
+    assert not one.known_band_keys(keys).any()  # its filter is built now
+    other.commit(NewRecords(fingerprints[:100], keys[:100]))
+    assert (
+        one.known_band_keys(keys[:100]).all() and one.known_fingerprints(fingerprints[:100]).all()
+    )
+    one.commit(NewRecords(fingerprints[100:200], keys[100:200]))
+    one.close()
+    other.close()
+    reopened = DedupIndex(path)  # loads the saved filter, then the additions after it
+    assert reopened.known_band_keys(keys[:200]).all()
+    assert not reopened.known_band_keys(keys[200:]).any()
+    reopened.close()

@@ -1,155 +1,186 @@
-"""Record fingerprints: exact (normalised text) and near-duplicate (MinHash LSH bands).
+"""Record fingerprints, computed a batch of records at a time without per-record Python:
+exact (BLAKE3 of the normalised text) and near-duplicate (LSH band keys of a one-
+permutation MinHash).
 
-Normalisation makes trivial edits collide: Unicode NFKC, case folding, URLs and
-punctuation dropped, whitespace collapsed. MinHash over character 5-grams with
-datasketch's "affine32" scheme and permutations, 120 of them, cut into 20 bands of 6
-rows: two records sharing any band are near duplicates. That fires with probability
-~1.0 at Jaccard similarity 0.9 (one word edited in a 40-word comment), ~0.98 at 0.75
-(one word in a 13-word comment), ~0.27 at 0.5 and ~0.005 at 0.25, so unrelated texts
-that merely share common words rarely collide.
+Normalisation (pyarrow compute, one pass per step over the whole batch) makes trivial
+edits collide: Unicode NFKC, case folding, URLs and everything that is not a letter,
+digit or underscore dropped, whitespace collapsed.
 
-The MinHash values are exactly datasketch's (`datasketch_minhash` computes them the
-library's way; a test holds the two equal), but evaluated for many records at once
-with numpy instead of shingle by shingle in Python, which is ~20x faster.
+The sketch is one-permutation hashing with optimal densification (Shrivastava, ICML
+2017): each character 5-gram of the normalised UTF-8 is hashed once, the hash picks one
+of 132 bins and the bin keeps its minimum; an empty bin borrows the value of another
+bin chosen by a fixed pseudo-random probe sequence, so that the collision probability of
+each bin stays the Jaccard similarity. 126 of the bins make 21 bands of 6 rows: two
+records sharing a band key are near duplicates (probability ~1.0 at Jaccard 0.9, ~0.98
+at 0.75, ~0.28 at 0.5, ~0.005 at 0.25). Versus the previous 120-permutation MinHash (20
+bands) this is two multiplies per shingle instead of 120; OPH's densified bins vary
+more on short texts, which the 21st band makes up for (bench/near_dup.py: on 60,000
+labelled pairs, as many false positives and fewer misses). The band keys differ: a new
+index format.
 """
 
 import hashlib
-import re
 import unicodedata
-from collections.abc import Iterable, Sequence
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.minhash import _fmix
+import pyarrow as pa
+import pyarrow.compute as pc
+from blake3 import blake3
 
-BANDS = 20
+SKETCH = "oph-5gram-132bins-21x6"  # named in the index: a changed sketch is a new index version
+BANDS = 21
 ROWS = 6
-NUM_PERM = BANDS * ROWS
+BINS = 132
 SHINGLE = 5
-CHUNK_POSITIONS = 200_000  # shingles evaluated per numpy pass (bounds memory: ~100 MB)
+FINGERPRINT_BYTES = 16
+EMPTY = np.uint32(0xFFFFFFFF)
 
-_TEMPLATE = MinHash(num_perm=NUM_PERM, scheme="affine32")
-_A, _B = (np.asarray(p, dtype=np.uint32) for p in _TEMPLATE.permutations)
-_FOLD = np.uint64(0x9E3779B97F4A7C15)
-_32 = np.uint64(32)
+# URLs, then everything not a letter, digit or underscore (whitespace too), as one run
+# per match: each run becomes one space. URLs end at whitespace as Python's \s sees it.
+_NOT_SPACE = r"[^\s\p{Z}\x{0b}\x{1c}-\x{1f}\x{85}]"
+_DROPPED = rf"(?:https?://{_NOT_SPACE}+|www\.{_NOT_SPACE}+|[^\p{{L}}\p{{N}}_])+"
+_HASH = np.uint64(0x9E3779B97F4A7C15 << 24 & (1 << 64) - 1)  # x * 2^24: the 5 low bytes only
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0x165667B19E3779F9)
-_MASK64 = (1 << 64) - 1
-
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_NON_WORD = re.compile(r"[^\w\s]+")
-_SPACE = re.compile(r"\s+")
+_PROBES = np.random.default_rng(0x0DA7ADA0).integers(0, BINS, size=(1024, BINS), dtype=np.int64)
 
 
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _URL.sub(" ", text)
-    text = _NON_WORD.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
+def normalise(text: pa.Array) -> pa.Array:
+    """The normalised form of each text of a string array."""
+    text = _fold(text)
+    text = pc.replace_substring_regex(text, _DROPPED, " ")
+    return pc.utf8_trim(text, " ")
 
 
-def exact_fingerprint(normalised: str) -> bytes:
-    return hashlib.sha256(normalised.encode()).digest()
+def _fold(text: pa.Array) -> pa.Array:
+    """Unicode NFKC, then case folding, as Python's `normalize("NFKC", t).casefold()`.
+
+    pyarrow lower-cases ASCII and most of Unicode as Python does, but its NFKC composes
+    nothing (22.0: its NFC equals NFD) and it has no case folding; so the non-ASCII rows
+    are checked in one C call each (already NFKC? folding = lower casing?), as nearly
+    all text is, and only otherwise folded row by row in Python."""
+    lowered = pc.utf8_lower(text)
+    rows = np.flatnonzero(~pc.string_is_ascii(text).to_numpy(zero_copy_only=False))
+    if not rows.size:
+        return lowered
+    _, data = utf8_buffers(pc.take(text, pa.array(rows)))
+    joined = data.tobytes().decode()
+    if unicodedata.is_normalized("NFKC", joined) and joined.casefold() == joined.lower():
+        return lowered
+    texts = pc.take(text, pa.array(rows)).to_pylist()
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
+    mask = np.zeros(len(text), bool)
+    mask[rows] = True
+    return pc.replace_with_mask(lowered, pa.array(mask), pa.array(folded, lowered.type))
 
 
-def shingle_hash(shingle: bytes) -> int:
-    """32-bit hash of a shingle (<= 5 bytes): its big-endian value times a 64-bit odd
-    constant, high half. Cheap, and numpy computes the same for many shingles at once."""
-    return ((int.from_bytes(shingle, "big") * 0x9E3779B97F4A7C15) & _MASK64) >> 32
-
-
-def shingles(data: bytes) -> list[bytes]:
-    if len(data) <= SHINGLE:
-        return [data] if data else []
-    return [data[i : i + SHINGLE] for i in range(len(data) - SHINGLE + 1)]
-
-
-def datasketch_minhash(normalised: str) -> np.ndarray:
-    """One record's MinHash computed by datasketch itself (reference for the batch path)."""
-    minhash = MinHash(
-        num_perm=NUM_PERM,
-        hashfunc=shingle_hash,
-        scheme="affine32",
-        permutations=_TEMPLATE.permutations,
-    )
-    minhash.update_batch(shingles(normalised.encode()))
-    return np.asarray(minhash.hashvalues, dtype=np.uint32)
-
-
-def minhashes(texts: Sequence[str]) -> np.ndarray:
-    """MinHash values (len(texts) x NUM_PERM, uint32) of normalised texts, in batches."""
-    out = np.full((len(texts), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
-    start = 0
-    while start < len(texts):
-        end, positions = start, 0
-        while end < len(texts) and (
-            positions == 0 or positions + len(texts[end]) <= CHUNK_POSITIONS
-        ):
-            positions += max(len(texts[end]), 1)
-            end += 1
-        _minhash_chunk([t.encode() for t in texts[start:end]], out[start:end])
-        start = end
-    return out
-
-
-def _minhash_chunk(encoded: list[bytes], out: np.ndarray) -> None:
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    hashes: list[np.ndarray] = []
-    owners: list[np.ndarray] = []
-    long_rows = np.flatnonzero(lengths > SHINGLE)
-    if long_rows.size:
-        data = np.frombuffer(b"".join(encoded[i] for i in long_rows), dtype=np.uint8).astype(
-            np.uint64
-        )
-        packed = np.zeros(data.size - SHINGLE + 1, dtype=np.uint64)
-        for offset in range(SHINGLE):
-            packed = (packed << np.uint64(8)) | data[offset : offset + packed.size]
-        starts = np.concatenate(([0], np.cumsum(lengths[long_rows])[:-1]))
-        counts = lengths[long_rows] - SHINGLE + 1
-        first = np.cumsum(counts) - counts  # each row's first shingle, in shingle numbering
-        positions = np.repeat(starts - first, counts) + np.arange(counts.sum())
-        hashes.append(((packed[positions] * _FOLD) >> _32).astype(np.uint32))
-        owners.append(np.repeat(long_rows, counts))
-    short_rows = [i for i in np.flatnonzero((lengths > 0) & (lengths <= SHINGLE))]
-    if short_rows:
-        hashes.append(np.array([shingle_hash(encoded[i]) for i in short_rows], dtype=np.uint32))
-        owners.append(np.array(short_rows, dtype=np.int64))
-    if not hashes:
-        return
-    hv = _fmix(np.concatenate(hashes), 32)
-    owner = np.concatenate(owners)
-    order = np.argsort(owner, kind="stable")
-    hv, owner = hv[order], owner[order]
-    segment_starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    permuted = np.multiply.outer(_A, hv)  # (perm, shingle); uint32 arithmetic wraps: mod 2^32
-    permuted += _B[:, None]
-    out[owner[segment_starts]] = np.minimum.reduceat(permuted, segment_starts, axis=1).T
-
-
-def band_keys_batch(normalised: Sequence[str]) -> list[list[int]]:
-    """Each record's LSH band keys (signed 64-bit, to index in SQLite); [] for no text."""
-    if not normalised:
-        return []
-    values = minhashes(normalised).astype(np.uint64).reshape(len(normalised), BANDS, ROWS)
-    pairs = values[:, :, 0::2] | (values[:, :, 1::2] << _32)
-    keys = np.broadcast_to(_BAND_SALT, (len(normalised), BANDS)).copy()
-    for column in range(pairs.shape[2]):  # fold each band's rows and index into one key
-        keys = (keys ^ pairs[:, :, column]) * _MIX[column % 2]
-    signed = keys.view(np.int64)
-    return [
-        [] if not text else [int(k) for k in row]
-        for text, row in zip(normalised, signed, strict=True)
+def utf8_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (int64, len+1, from 0) and the UTF-8 bytes of a string array, zero-copy."""
+    text = text.cast(pa.large_string()) if text.type != pa.large_string() else text
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        text.offset : text.offset + len(text) + 1
     ]
+    data = (
+        np.frombuffer(data_buffer, dtype=np.uint8)
+        if data_buffer is not None
+        else np.zeros(0, np.uint8)
+    )
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
 
 
-def band_keys(normalised: str) -> list[int]:
-    return band_keys_batch([normalised])[0]
+def exact_fingerprints(normalised: pa.Array) -> np.ndarray:
+    """(n, 16) uint8: BLAKE3 of each normalised text, truncated to 128 bits."""
+    offsets, data = utf8_buffers(normalised)
+    view = memoryview(data.data)
+    out = bytearray()
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        out += blake3(view[start:end]).digest(FINGERPRINT_BYTES)
+    return np.frombuffer(bytes(out), dtype=np.uint8).reshape(len(normalised), FINGERPRINT_BYTES)
 
 
-def content_fingerprint(record_fingerprints: Iterable[bytes], source: str) -> str:
-    """The export's fingerprint: the same records give the same value however they are
+def _bin(hashed: np.ndarray) -> np.ndarray:
+    """The bin of each hash: its high 32 bits scaled to [0, BINS) (multiply-shift)."""
+    return (((hashed >> np.uint64(32)) * np.uint64(BINS)) >> np.uint64(32)).astype(np.int64)
+
+
+def signatures(normalised: pa.Array) -> np.ndarray:
+    """(n, BINS) uint32 densified one-permutation MinHash of each normalised text;
+    rows of an empty text stay EMPTY."""
+    offsets, data = utf8_buffers(normalised)
+    lengths = np.diff(offsets)
+    rows = lengths.size
+    sig = np.full(rows * BINS + 1, EMPTY, dtype=np.uint32)  # the last cell takes the discards
+    trash = rows * BINS
+    if data.size:
+        padded = np.zeros(data.size + 8, np.uint8)
+        padded[: data.size] = data
+        windows: np.ndarray = np.ndarray(
+            (data.size,), dtype="<u8", buffer=padded.data, strides=(1,)
+        )  # the 8 bytes from each position, unaligned: no copy
+        hashed = windows * _HASH
+        hashed ^= hashed >> np.uint64(29)
+        hashed *= _MIX[1]
+        hashed ^= hashed >> np.uint64(32)
+        cells = np.repeat(np.arange(rows, dtype=np.int64) * BINS, lengths)
+        cells += _bin(hashed)
+        ends = offsets[1:]
+        for back in range(1, SHINGLE):  # windows running past their text's end
+            cells[ends[lengths >= back] - back] = trash
+        np.minimum.at(sig, cells, hashed.astype(np.uint32))
+        short = np.flatnonzero((lengths > 0) & (lengths < SHINGLE))
+        if short.size:  # a text of 1-4 bytes is one shingle: itself
+            masks = (np.uint64(1) << (lengths[short].astype(np.uint64) * np.uint64(8))) - np.uint64(
+                1
+            )
+            short_hashes = (windows[offsets[short]] & masks) * _HASH
+            short_hashes ^= short_hashes >> np.uint64(29)
+            short_hashes *= _MIX[1]
+            short_hashes ^= short_hashes >> np.uint64(32)
+            cell = short * BINS + _bin(short_hashes)
+            sig[cell] = short_hashes.astype(np.uint32)
+    table = sig[:trash].reshape(rows, BINS)
+    _densify(table, lengths > 0)
+    return table
+
+
+def _densify(table: np.ndarray, has_text: np.ndarray) -> None:
+    """Fill each empty bin of a non-empty row from the first non-empty bin along its
+    fixed probe sequence (the same sequence for every row, so similar texts borrow alike)."""
+    row, column = np.nonzero((table == EMPTY) & has_text[:, None])
+    for attempt in range(_PROBES.shape[0]):
+        if not row.size:
+            return
+        donor = table[row, _PROBES[attempt, column]]
+        found = donor != EMPTY
+        table[row[found], column[found]] = donor[found]
+        row, column = row[~found], column[~found]
+    if row.size:  # vanishingly rare: take the row's smallest value
+        masked = np.where(table[row] == EMPTY, 0, table[row])
+        table[row, column] = masked.max(axis=1)
+
+
+def band_keys(normalised: pa.Array) -> np.ndarray:
+    """(n, BANDS) int64 LSH band keys (signed, to index in SQLite); rows of empty texts
+    are all zero, and `has_text` tells them apart."""
+    sig = signatures(normalised)[:, : BANDS * ROWS].astype(np.uint64)
+    sig = sig.reshape(len(normalised), BANDS, ROWS)
+    keys = np.broadcast_to(_BAND_SALT, (len(normalised), BANDS)).copy()
+    for column in range(ROWS):
+        keys = (keys ^ sig[:, :, column]) * _MIX[column % 2]
+    keys[np.asarray(pc.utf8_length(normalised)) == 0] = 0
+    return keys.view(np.int64)
+
+
+def content_fingerprint(record_fingerprints: np.ndarray, source: str) -> str:
+    """The export's fingerprint: SHA-256 of the source and its distinct record
+    fingerprints in byte order. The same records give the same value however they are
     packed, zipped or encrypted, so the registry refuses a re-upload on-chain too."""
+    high = record_fingerprints[:, :8].copy().view(">u8").ravel()
+    low = record_fingerprints[:, 8:].copy().view(">u8").ravel()
+    ordered = record_fingerprints[np.lexsort((low, high))]
+    distinct = np.ones(len(ordered), bool)
+    distinct[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
     digest = hashlib.sha256(source.encode())
-    for fingerprint in sorted(set(record_fingerprints)):
-        digest.update(fingerprint)
+    digest.update(ordered[distinct].tobytes())
     return "0x" + digest.hexdigest()

@@ -2,14 +2,16 @@
 
 from typing import Protocol
 
+from validators._utils.unpack import Archive
 from validators.report import ParsedExport
 
 
 class ExportSource(Protocol):
-    """An export source: recognise its files, then parse them into records and checks."""
+    """An export source: recognise its files, then read them into records and checks.
+    `parse` reads what identifies the export; the records stream from its batches."""
 
     name: str
 
-    def detect(self, files: dict[str, bytes]) -> bool: ...
+    def detect(self, archive: Archive) -> bool: ...
 
-    def parse(self, files: dict[str, bytes]) -> ParsedExport: ...
+    def parse(self, archive: Archive) -> ParsedExport: ...

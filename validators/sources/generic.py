@@ -1,14 +1,17 @@
 """Any JSON, NDJSON or CSV export of items with text: no account identity, so ownership
-rests on the wallet's signature alone (and scores lower)."""
+rests on the wallet's signature alone (and scores lower). Read whole (orjson), one batch."""
 
-import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from validators._utils.text import decode_utf8, parse_time, read_csv
+import numpy as np
+
+from validators._utils.text import decode_utf8, load_json, parse_time, read_csv
+from validators._utils.unpack import Archive
 from validators.exceptions import ExportRejected
-from validators.report import ParsedExport, Record
-from validators.sources.common import failed, passed
+from validators.report import NO_TIME, Check, ParsedExport, RecordBatch
+from validators.sources.common import batch, failed, micros, passed
 
 TEXT_FIELDS = ("text", "full_text", "body", "content", "message", "title")
 TIME_FIELDS = ("created_at", "date", "timestamp", "time")
@@ -18,67 +21,85 @@ ID_FIELDS = ("id", "id_str", "uuid")
 def _items(name: str, text: str) -> list[Any]:
     stripped = text.lstrip()
     if stripped.startswith("["):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ExportRejected(
-                f"{name} is malformed JSON at line {exc.lineno}: {exc.msg}."
-            ) from exc
-        return list(value)
+        return list(load_json(name, text))
     if stripped.startswith("{"):
-        items = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ExportRejected(
-                        f"{name} line {number} is not a JSON object: {exc.msg}."
-                    ) from exc
-        return items
+        return [
+            load_json(f"{name} line {number}", line)
+            for number, line in enumerate(text.splitlines(), 1)
+            if line.strip()
+        ]
     return []
 
 
-def _record(index: int, item: Any) -> Record:
+def _fields(index: int, item: Any) -> tuple[str, str, int]:
     if not isinstance(item, dict):
         raise ExportRejected(f"Item {index + 1} is not an object with fields.")
     text = next((str(item[f]) for f in TEXT_FIELDS if item.get(f)), "")
     created = next((parse_time(item[f]) for f in TIME_FIELDS if item.get(f) is not None), None)
     record_id = next((str(item[f]) for f in ID_FIELDS if item.get(f) is not None), str(index))
-    return Record(record_id=f"item:{record_id}", kind="item", text=text, created_at=created)
+    return record_id, text, micros(created)
+
+
+class FutureDates:
+    """No item is dated in the future (the export has no export time of its own)."""
+
+    def __init__(self) -> None:
+        self.now = micros(datetime.now(UTC))
+        self.future = 0
+        self.first: str | None = None
+
+    def observe(self, records: RecordBatch) -> None:
+        late = np.flatnonzero((records.created != NO_TIME) & (records.created > self.now))
+        if late.size and self.first is None:
+            self.first = records.record_id(int(late[0]))
+        self.future += late.size
+
+    def result(self) -> list[Check]:
+        if self.future:
+            return [
+                failed(
+                    "no future dates",
+                    f"{self.future} items are dated in the future, first {self.first}",
+                )
+            ]
+        return [passed("no future dates", "no item is dated in the future")]  # fmt: skip
 
 
 class GenericExport:
     name = "generic"
 
-    def detect(self, files: dict[str, bytes]) -> bool:
-        return len(files) == 1
+    def detect(self, archive: Archive) -> bool:
+        return len(archive.names) == 1
 
-    def parse(self, files: dict[str, bytes]) -> ParsedExport:
-        ((name, data),) = files.items()
-        text = decode_utf8(name, data)
-        items = _items(name, text)
-        if items:
-            records = [_record(i, item) for i, item in enumerate(items)]
-        else:
-            header, rows = read_csv(name, data)
+    def parse(self, archive: Archive) -> ParsedExport:
+        (name,) = archive.names
+        data = archive.read(name)
+        items = _items(name, decode_utf8(name, data))
+        if not items:
+            header, items = read_csv(name, data)
             if not any(f in header for f in TEXT_FIELDS):
                 raise ExportRejected(
                     f"{name} is neither JSON, NDJSON nor a CSV with a text column "
                     f"({', '.join(TEXT_FIELDS)})."
                 )
-            records = [_record(i, row) for i, row in enumerate(rows)]
-        now = datetime.now(UTC)
-        future = [r for r in records if r.created_at and r.created_at > now]
-        checks = [
-            passed("readable", f"{len(records)} items with text fields")
-            if records
-            else failed("readable", "the export holds no items"),
-            failed(
-                "no future dates",
-                f"{len(future)} items are dated in the future, first {future[0].record_id}",
-            )
-            if future
-            else passed("no future dates", "no item is dated in the future"),
-        ]
-        return ParsedExport(source=self.name, records=records, authenticity=checks, export_time=now)
+        del data
+        rows = [_fields(i, item) for i, item in enumerate(items)]
+        del items
+        readable = (
+            passed("readable", f"{len(rows)} items with text fields")
+            if rows
+            else failed("readable", "the export holds no items")
+        )
+        return ParsedExport(
+            source=self.name,
+            authenticity=[readable],
+            batches=self._records(rows),
+            record_checks=[FutureDates()],
+            export_time=datetime.now(UTC),
+        )
+
+    @staticmethod
+    def _records(rows: list[tuple[str, str, int]]) -> Iterator[RecordBatch]:
+        if rows:
+            ids, texts, created = zip(*rows, strict=True)
+            yield batch("item", ids, texts, np.array(created, np.int64))

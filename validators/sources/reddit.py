@@ -1,28 +1,86 @@
-"""Reddit data-request export: a flat zip of CSVs with a checkfile of SHA-256 sums."""
+"""Reddit data-request export: a flat zip of CSVs with a checkfile of SHA-256 sums.
+
+posts.csv and comments.csv stream through pyarrow a block at a time and are hashed as
+they pass, so neither is ever held whole; the small files are read as they are."""
 
 import hashlib
+from collections.abc import Iterator
 
-from validators._utils.text import parse_time, read_csv
-from validators.report import Check, ParsedExport, Record
-from validators.sources.common import date_checks, failed, passed
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from validators._utils.text import csv_batches, parse_time, read_csv
+from validators._utils.unpack import Archive, ChunkReader
+from validators.report import Check, ParsedExport, RecordBatch
+from validators.sources.common import DateChecks, batch, failed, passed, times
 
 POSTS_COLUMNS = ("id", "permalink", "date", "subreddit", "title", "url", "body")
 COMMENTS_COLUMNS = ("id", "permalink", "date", "subreddit", "link", "parent", "body")
 STATISTICS_COLUMNS = ("statistic", "value")
+RECORD_FILES = (("posts.csv", POSTS_COLUMNS, "post"), ("comments.csv", COMMENTS_COLUMNS, "comment"))
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+
+
+class Checksums:
+    """Every file matches its checkfile.csv SHA-256 (the record files are hashed while
+    they stream past; the verdict comes once they have)."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.streamed: dict[str, ChunkReader] = {}
+
+    def observe(self, records: RecordBatch) -> None:
+        pass
+
+    def result(self) -> list[Check]:
+        return [self._check()]
+
+    def _digest(self, name: str) -> str:
+        if name in self.streamed:
+            self.streamed[name].drain()
+            return self.streamed[name].sha256.hexdigest()
+        digest = hashlib.sha256()
+        for chunk in self.archive.chunks(name):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def _check(self) -> Check:
+        files = self.archive.names
+        if "checkfile.csv" not in files:
+            return failed("checksums", "checkfile.csv is missing: the export cannot be verified")
+        header, rows = read_csv("checkfile.csv", self.archive.read("checkfile.csv"))
+        if "filename" not in header or "sha256" not in header:
+            return failed("checksums", "checkfile.csv lacks its filename/sha256 columns")
+        listed: dict[str, str] = {}
+        for line, row in enumerate(rows, 2):
+            name, digest = (row.get("filename") or "").strip(), (row.get("sha256") or "").strip()
+            if not name or not digest:
+                return failed("checksums", f"checkfile.csv line {line} lacks a filename or sha256")
+            listed[name] = digest.lower()
+        for name, expected in sorted(listed.items()):
+            if name not in files:
+                return failed("checksums", f"{name} is listed in checkfile.csv but missing")
+            if self._digest(name) != expected:
+                return failed("checksums", f"{name} does not match its checkfile SHA-256: altered")
+        unlisted = sorted(set(files) - set(listed) - {"checkfile.csv"})
+        if unlisted:
+            return failed("checksums", f"files not in checkfile.csv: {', '.join(unlisted)}")
+        return passed("checksums", f"all {len(listed)} files match checkfile.csv")
 
 
 class RedditExport:
     name = "reddit"
 
-    def detect(self, files: dict[str, bytes]) -> bool:
-        return "statistics.csv" in files and ("posts.csv" in files or "comments.csv" in files)
+    def detect(self, archive: Archive) -> bool:
+        names = archive.names
+        return "statistics.csv" in names and ("posts.csv" in names or "comments.csv" in names)
 
-    def parse(self, files: dict[str, bytes]) -> ParsedExport:
-        checks: list[Check] = [self._checkfile(files)]
-        header, rows = read_csv("statistics.csv", files["statistics.csv"])
+    def parse(self, archive: Archive) -> ParsedExport:
+        checks: list[Check] = []
+        header, rows = read_csv("statistics.csv", archive.read("statistics.csv"))
         checks.append(self._columns("statistics.csv", header, STATISTICS_COLUMNS))
         statistics = {
-            r.get("statistic", "").strip().lower(): (r.get("value") or "").strip() for r in rows
+            (r.get("statistic") or "").strip().lower(): (r.get("value") or "").strip() for r in rows
         }
         account_name = statistics.get("account name") or None
         export_time = parse_time(statistics.get("export time"))
@@ -32,40 +90,48 @@ class RedditExport:
             if account_name
             else failed("account identity", "statistics.csv has no 'account name'")
         )
-
-        records: list[Record] = []
-        for name, columns, kind in (
-            ("posts.csv", POSTS_COLUMNS, "post"),
-            ("comments.csv", COMMENTS_COLUMNS, "comment"),
-        ):
-            if name not in files:
-                continue
-            header, rows = read_csv(name, files[name])
-            checks.append(self._columns(name, header, columns))
-            for row in rows:
-                text = (
-                    (row.get("body") or "")
-                    if kind == "comment"
-                    else "\n".join(part for part in (row.get("title"), row.get("body")) if part)
-                )
-                records.append(
-                    Record(
-                        record_id=f"{kind}:{row.get('id', '')}",
-                        kind=kind,
-                        text=text,
-                        created_at=parse_time(row.get("date")),
-                    )
-                )
-        checks.extend(date_checks(records, export_time, registered_at))
+        checksums = Checksums(archive)
         return ParsedExport(
             source=self.name,
             account_id=account_name.lower() if account_name else None,
             account_name=account_name,
             export_time=export_time,
             registered_at=registered_at,
-            records=records,
             authenticity=checks,
+            batches=self._records(archive, checks, checksums),
+            record_checks=[checksums, DateChecks(export_time, registered_at)],
         )
+
+    def _records(
+        self, archive: Archive, checks: list[Check], checksums: Checksums
+    ) -> Iterator[RecordBatch]:
+        for name, columns, kind in RECORD_FILES:
+            if name not in archive.names:
+                continue
+            reader = checksums.streamed[name] = ChunkReader(archive.chunks(name, 1 << 20))
+            header, blocks = csv_batches(name, archive, reader)
+            checks.append(self._columns(name, header, columns))
+            # Python's DictReader keeps the last of two columns of the same name.
+            position = {column: i for i, column in enumerate(header)}
+            for block in blocks:
+                yield self._batch(kind, block, position)
+
+    @staticmethod
+    def _batch(kind: str, block: pa.RecordBatch, position: dict[str, int]) -> RecordBatch:
+        def column(name: str) -> pa.Array:
+            if name in position and position[name] < block.num_columns:
+                return block.column(position[name])
+            return pa.array([""] * block.num_rows, pa.large_string())
+
+        if kind == "comment":
+            text = column("body")
+        else:  # "\n".join of the non-empty title and body
+            title, body = column("title"), column("body")
+            both = pc.binary_join_element_wise(title, body, pa.scalar("\n", pa.large_string()))
+            text = pc.if_else(
+                pc.equal(title, ""), body, pc.if_else(pc.equal(body, ""), title, both)
+            )
+        return batch(kind, column("id"), text, times(column("date"), DATE_FORMAT))
 
     @staticmethod
     def _columns(name: str, header: list[str], required: tuple[str, ...]) -> Check:
@@ -73,21 +139,3 @@ class RedditExport:
         if missing:
             return failed(f"{name} columns", f"{name} lacks columns: {', '.join(missing)}")
         return passed(f"{name} columns", f"{name} has every expected column")
-
-    @staticmethod
-    def _checkfile(files: dict[str, bytes]) -> Check:
-        if "checkfile.csv" not in files:
-            return failed("checksums", "checkfile.csv is missing: the export cannot be verified")
-        header, rows = read_csv("checkfile.csv", files["checkfile.csv"])
-        if "filename" not in header or "sha256" not in header:
-            return failed("checksums", "checkfile.csv lacks its filename/sha256 columns")
-        listed = {r["filename"].strip(): r["sha256"].strip().lower() for r in rows}
-        for name, expected in sorted(listed.items()):
-            if name not in files:
-                return failed("checksums", f"{name} is listed in checkfile.csv but missing")
-            if hashlib.sha256(files[name]).hexdigest() != expected:
-                return failed("checksums", f"{name} does not match its checkfile SHA-256: altered")
-        unlisted = sorted(set(files) - set(listed) - {"checkfile.csv"})
-        if unlisted:
-            return failed("checksums", f"files not in checkfile.csv: {', '.join(unlisted)}")
-        return passed("checksums", f"all {len(listed)} files match checkfile.csv")

@@ -1,0 +1,122 @@
+"""`datadao index rebuild`: re-derive the dedup index from the stored contributions.
+
+Needed when the index format changes (a new sketch gives new band keys): each accepted
+contribution's ciphertext (spool or IPFS) is decrypted in memory through custody, its
+records are keyed by the validators' current rules, in the order the contributions came
+in, into a new index file that replaces the old one only once complete. Plaintext never
+touches the disk. Run it with the service stopped (it holds the index open).
+"""
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from dao_service.cli.options import DataDirOption, settings_from
+
+if TYPE_CHECKING:
+    from dao_service.core.config import Settings
+
+app = typer.Typer(rich_markup_mode=None, help="The validator's dedup index.", no_args_is_help=True)
+
+
+def index_path(settings: "Settings") -> Path:
+    return settings.data_dir / "validator-index.sqlite3"
+
+
+@app.command()
+def rebuild(data_dir: Path | None = DataDirOption) -> None:
+    """Re-derive the dedup index (format and sketch of this version) from every accepted
+    contribution, decrypted in memory; replaces the old index when done."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from sqlalchemy import select
+
+    from dao_service.custody import CustodyKey, open_upload
+    from dao_service.exceptions import ConfigurationError
+    from dao_service.models import Contribution, Stage
+    from dao_service.storage.database import make_engine, migrate, session_factory
+    from dao_service.storage.ipfs import IpfsStore
+    from validators import FORMAT_VERSION, DedupIndex, ExportRejected, derive_keys
+
+    console = Console()
+    indexed_stages = (Stage.VALIDATED, Stage.STORED, Stage.MINTED)
+    settings = settings_from(data_dir)
+    target = index_path(settings)
+    building = target.with_name(target.name + ".rebuild")
+    for stale in (building, *_sidecars(building)):
+        stale.unlink(missing_ok=True)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        contributions = session.scalars(
+            select(Contribution)
+            .where(Contribution.stage.in_(indexed_stages))
+            .order_by(Contribution.id)
+        ).all()
+    custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
+    ipfs: IpfsStore | None = None
+    index = DedupIndex(building)
+    skipped = 0
+    columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            for contribution in progress.track(contributions):
+                if contribution.wrapped_key is None:  # withdrawn: its key is destroyed
+                    skipped += 1
+                    continue
+                spooled = settings.spool_dir / f"{contribution.public_id}.bin"
+                if spooled.exists():
+                    ciphertext = spooled.read_bytes()
+                elif contribution.cid:
+                    ipfs = ipfs or IpfsStore(settings.ipfs_api_url, timeout=60)
+                    ciphertext = ipfs.cat(contribution.cid)
+                else:
+                    raise ConfigurationError(
+                        f"Contribution {contribution.public_id} has neither a spooled "
+                        f"ciphertext nor a CID; the index cannot be rebuilt without it."
+                    )
+                plaintext = open_upload(
+                    custody.unwrap(contribution.wrapped_key), contribution.iv, ciphertext
+                )
+                try:
+                    keys, source, account = derive_keys(plaintext, index)
+                except ExportRejected:  # accepted by an older validator, unreadable now
+                    skipped += 1
+                    continue
+                finally:
+                    del plaintext
+                binding = (
+                    (DedupIndex.account_hash(source, account), contribution.contributor)
+                    if account
+                    else None
+                )
+                index.commit(keys, binding)
+        total = index.record_count()
+    finally:
+        index.close()
+        if ipfs is not None:
+            ipfs.close()
+        engine.dispose()
+    for old in _sidecars(target):
+        old.unlink(missing_ok=True)
+    os.replace(building, target)
+    console.print(
+        f"Rebuilt {target} (format {FORMAT_VERSION}): {len(contributions) - skipped} "
+        f"contributions, {total:,} records; {skipped} skipped (withdrawn or unreadable)."
+    )
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="index")

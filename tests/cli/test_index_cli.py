@@ -1,0 +1,94 @@
+"""`datadao index rebuild`: the dedup index re-derived from stored contributions, which
+are decrypted in memory through custody; an index of an old format is refused until then."""
+
+import os
+import sqlite3
+import uuid
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dao_service.core.config import Settings
+from dao_service.custody import CustodyKey
+from dao_service.models import Contribution, Stage
+from dao_service.sample_exports import (
+    reddit_export,
+    reddit_files,
+    reddit_spec,
+    with_checkfile,
+    zip_files,
+)
+from dao_service.storage.database import make_engine, migrate, session_factory
+from tests.utils.processes import run_cli
+from tests.validators.conftest import CHAIN_ID, OTHER_WALLET, REGISTRY, WALLET
+from validators import FORMAT_VERSION, DedupIndex, ValidationContext, validate_export
+
+MARKER = "quokka nebula saxophone umbrella"
+
+
+def store(settings: Settings, plaintext: bytes, contributor: str, stage: Stage) -> None:
+    """A contribution as intake leaves it: ciphertext spooled, file key wrapped."""
+    custody = CustodyKey("", settings.keys_dir / "custody.key")
+    file_key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
+    ciphertext = AESGCM(file_key).encrypt(iv, plaintext, None)
+    public_id = str(uuid.uuid4())
+    settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    (settings.spool_dir / f"{public_id}.bin").write_bytes(ciphertext)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with session_factory(engine).begin() as session:
+        session.add(
+            Contribution(
+                public_id=public_id, contributor=contributor, dataset_id=1, source="reddit",
+                plaintext_sha256="0x" + "00" * 32, statement_nonce=public_id, stage=stage,
+                report={}, score=1, wrapped_key=custody.wrap(file_key), iv=iv,
+                ciphertext_size=len(ciphertext),
+            )
+        )  # fmt: skip
+    engine.dispose()
+
+
+def test_rebuild_rederives_records_and_bindings_from_stored_contributions(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = reddit_spec(seed=1, comments=30)
+    first.comments[0]["body"] = f"a comment about a {MARKER} with enough words in it"
+    first_export = zip_files(with_checkfile(reddit_files(first)))
+    second_export = reddit_export(reddit_spec(seed=2, comments=20, account="bob_redditor"))
+    store(settings, first_export, WALLET, Stage.MINTED)
+    store(settings, second_export, OTHER_WALLET, Stage.STORED)
+    store(settings, reddit_export(reddit_spec(seed=3)), WALLET, Stage.REJECTED)  # not indexed
+
+    # What intake would have indexed, contribution by contribution.
+    expected = DedupIndex(":memory:")
+    for data, wallet in ((first_export, WALLET), (second_export, OTHER_WALLET)):
+        context = ValidationContext(wallet=wallet, chain_id=CHAIN_ID, registry=REGISTRY)
+        validation = validate_export(data, context, expected)
+        assert validation.report.accepted
+        validation.commit(expected)
+
+    old = sqlite3.connect(tmp_path / "validator-index.sqlite3")  # a format-1 index
+    old.executescript("CREATE TABLE exact (fingerprint BLOB PRIMARY KEY) WITHOUT ROWID;")
+    old.close()
+    export = tmp_path / "again.zip"
+    export.write_bytes(first_export)
+    check = ["validate", str(export), "--wallet", WALLET, "--chain-id", str(CHAIN_ID),
+             "--registry", REGISTRY, "--data-dir", str(tmp_path)]  # fmt: skip
+    refused = run_cli(*check)
+    assert refused.returncode == 1 and "datadao index rebuild" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    result = run_cli("index", "rebuild", "--data-dir", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"format {FORMAT_VERSION}" in result.stdout and "2 contributions" in result.stdout
+
+    rebuilt = DedupIndex(tmp_path / "validator-index.sqlite3")
+    assert rebuilt.record_count() == expected.record_count() > 40
+    assert rebuilt.bound_wallet("reddit", "alice_redditor") == WALLET
+    assert rebuilt.bound_wallet("reddit", "bob_redditor") == OTHER_WALLET
+    rebuilt.close()
+    again = run_cli(*check, "--json")
+    assert again.returncode == 1 and '"new_records": 0' in again.stdout  # the index knows it
+    assert not list(tmp_path.glob("*.rebuild*"))
+    for path in tmp_path.rglob("*"):  # plaintext never reached the disk
+        if path.is_file() and path != export:
+            assert MARKER.encode() not in path.read_bytes(), path
