@@ -26,25 +26,20 @@ class IpfsStore:
 
     def add(self, data: bytes, *, pin: bool = True) -> str:
         """Store `data` and return its CIDv1 (base32, raw leaves), as Kubo computes it."""
-        reply = self._client.add(
-            io.BytesIO(data),
-            pin=pin,
-            cid_version=1,
-            raw_leaves=True,
-            opts={"cid-base": "base32"},
-            timeout=self.timeout,
-        )
-        return str(reply["Hash"])
+        return self._add(data, pin=pin)
 
     def cid_of(self, data: bytes) -> str:
         """The CID `add` would give `data`, computed by the node without storing it."""
+        return self._add(data, only_hash=True)
+
+    def _add(self, data: bytes, **options: bool) -> str:
         reply = self._client.add(
             io.BytesIO(data),
-            only_hash=True,
             cid_version=1,
             raw_leaves=True,
             opts={"cid-base": "base32"},
             timeout=self.timeout,
+            **options,
         )
         return str(reply["Hash"])
 

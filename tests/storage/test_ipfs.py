@@ -1,5 +1,7 @@
 """The IPFS store against a real js-ipfs node: Kubo's CIDs, pinning, bounded waits."""
 
+import os
+
 import ipfshttpclient
 import pytest
 
@@ -35,3 +37,10 @@ def test_cat_of_a_missing_cid_times_out_instead_of_hanging(ipfs: IpfsStore) -> N
     with pytest.raises(ipfshttpclient.exceptions.TimeoutError):
         ipfs._client.cat(missing, timeout=1)
     assert not ipfs.pinned(missing)
+
+
+def test_cid_of_is_the_cid_add_gives_without_storing(ipfs: IpfsStore) -> None:
+    data = os.urandom(300_000)  # more than one 256 KiB chunk: a DAG root, not a raw leaf
+    cid = ipfs.cid_of(data)
+    assert not ipfs.pinned(cid)
+    assert ipfs.add(data) == cid and ipfs.pinned(cid)
