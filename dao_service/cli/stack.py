@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
     from dao_service.core.config import Settings
 
+NEXT_STEP = (
+    "Next: `datadao demo` runs the whole story (contribute, rent, vote, fetch, claim); "
+    "`datadao --help` lists every command. The command line is in .venv/bin: "
+    'export PATH="$PWD/.venv/bin:$PATH".'
+)
 PORT_HELP = "Port on 127.0.0.1 for the {}."
 
 
@@ -80,11 +85,13 @@ def up(
         console.print(
             "Running in the background; `datadao status` checks it, `datadao down` stops it."
         )
+        console.print(NEXT_STEP, highlight=False)
         return
 
     def ready(_stack: dict[str, Any]) -> None:
         console.print(_urls_table(settings))
         console.print("[green]The stack is up.[/] Press Ctrl-C to stop it.")
+        console.print(NEXT_STEP, highlight=False)
 
     supervisor.run_stack(
         settings, ready, log=lambda line: console.print(line, highlight=False, soft_wrap=True)
