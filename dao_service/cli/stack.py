@@ -1,6 +1,7 @@
 """`datadao up`, `datadao status`, `datadao down`: the local stack."""
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
 
 NEXT_STEP = (
     "Next: `datadao demo` runs the whole story (contribute, rent, vote, fetch, claim); "
-    "`datadao --help` lists every command. The command line is in .venv/bin: "
-    'export PATH="$PWD/.venv/bin:$PATH".'
+    "`datadao --help` lists every command. To have `datadao` on your PATH: "
+    f'export PATH="{Path(sys.executable).parent}:$PATH"'
 )
 PORT_HELP = "Port on 127.0.0.1 for the {}."
 
