@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dao_service.cli.options import JsonOption, echo_json, with_client
+from dao_service.cli.options import JsonOption, address_argument, echo_json, with_client
 
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
@@ -50,6 +50,29 @@ def advance(
         from dao_service.client.timefmt import utc
 
         typer.echo(f"The chain is at block {number}, {utc(stamp)}.")
+
+
+@chain_app.command()
+@with_client
+def fund(
+    address: str = typer.Argument(..., callback=address_argument, help="Who gets test ETH."),
+    eth: float = typer.Option(100.0, "--eth", min=0.0, help="The balance to set, in ETH."),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Give an address test ETH on the local chain (for a new account, e.g. a renter's).
+
+    Only on anvil's local chain: any other chain refuses.
+    """
+    from dao_service.client.devchain import fund as set_balance
+    from dao_service.client.governance import eth as show
+
+    balance = set_balance(client, address, int(eth * 10**18))
+    if as_json:
+        echo_json({"address": address, "balance_wei": balance})
+    else:
+        typer.echo(f"{address} now holds {show(balance)} (test ETH, local chain only).")
 
 
 def register(app: typer.Typer) -> None:

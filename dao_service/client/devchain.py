@@ -4,17 +4,28 @@ from dao_service.client.core import ANVIL_CHAIN_ID, DaoClient
 from dao_service.exceptions import ConfigurationError
 
 
-def advance(client: DaoClient, blocks: int = 0, seconds: int = 0) -> tuple[int, int]:
-    """Mine `blocks` blocks (at least one when the clock moves) after moving the clock
-    `seconds` forward; returns the new (block number, timestamp)."""
+def _only_anvil(client: DaoClient, what: str) -> None:
     chain_id = int(client.rpc.request("eth_chainId"), 16)
     if chain_id != ANVIL_CHAIN_ID:
         raise ConfigurationError(
-            f"chain advance works only on a local anvil chain (chain id {ANVIL_CHAIN_ID}); "
+            f"{what} works only on a local anvil chain (chain id {ANVIL_CHAIN_ID}); "
             f"{client.endpoints.rpc_url} is chain {chain_id}"
         )
+
+
+def advance(client: DaoClient, blocks: int = 0, seconds: int = 0) -> tuple[int, int]:
+    """Mine `blocks` blocks (at least one when the clock moves) after moving the clock
+    `seconds` forward; returns the new (block number, timestamp)."""
+    _only_anvil(client, "chain advance")
     if seconds:
         client.rpc.request("evm_increaseTime", [seconds])
     client.rpc.request("anvil_mine", [hex(max(blocks, 1 if seconds else 0))])
     block = client.block()
     return int(block["number"], 16), int(block["timestamp"], 16)
+
+
+def fund(client: DaoClient, address: str, wei: int) -> int:
+    """Set `address`'s balance to `wei` (test ETH for a new local account); returns it."""
+    _only_anvil(client, "chain fund")
+    client.rpc.request("anvil_setBalance", [address, hex(wei)])
+    return client.balance_of(address)

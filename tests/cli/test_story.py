@@ -269,6 +269,9 @@ def test_keystore_accounts_and_wrong_password(stack: Settings) -> None:
     validator = next(a for a in listed if a["name"] == "test1")
     assert validator["kind"] == "anvil test key" and "validator" in validator["role"]
     assert datadao(stack, "balance", "--account", "renter")["tokens"] == 0
+    funded = datadao(stack, "chain", "fund", created["address"], "--eth", "5")
+    assert funded["balance_wei"] == 5 * ETH
+    assert datadao(stack, "balance", created["address"])["eth_wei"] == 5 * ETH
     wrong = refusal(
         stack,
         "delegate",
