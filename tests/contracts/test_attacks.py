@@ -1,7 +1,6 @@
 """Each attack on the contracts is refused, with the exact custom error and its values."""
 
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from dao_service.chain import client
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.compiler import compile_sources
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
+from tests.conftest import DeployDao
 from tests.utils.chain import Dao, Reverted
 
 ETH = 10**18
@@ -337,8 +337,7 @@ def test_one_validator_key_cannot_mint_past_the_caps(
 
 def test_production_profile_needs_two_validators_and_caps_the_score(
     w3: Web3,
-    compiled: dict[str, Any],
-    deploy_script: ModuleType,
+    deploy_dao: DeployDao,
     validator: LocalAccount,
     alice: LocalAccount,
     relayer: LocalAccount,
@@ -346,13 +345,7 @@ def test_production_profile_needs_two_validators_and_caps_the_score(
     # Findings 1 and 4: deployed with the production profile, one key mints nothing at all.
     second = dev_account(6)
     validators = sorted([validator.address, second.address], key=lambda a: int(a, 16))
-    params = deploy_script.profile_parameters(
-        "production", w3.eth.chain_id, validators, dev_account(9).address
-    )
-    manifest = deploy_script.deploy_all(
-        w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
-    )
-    production = Dao(w3, manifest)
+    production = Dao(w3, deploy_dao("production", validators, dev_account(9).address))
     with production.reverts("RegistryNotEnoughSignatures", 1, 2):
         production.contribute(production.attestation(alice.address, score=10), [validator], relayer)
     greedy = production.attestation(alice.address, score=2**64 - 1)
@@ -579,8 +572,7 @@ def test_a_front_run_batch_item_is_skipped_not_fatal(
 
 def test_a_passed_rental_cannot_execute_after_its_window(
     w3: Web3,
-    compiled: dict[str, Any],
-    deploy_script: ModuleType,
+    deploy_dao: DeployDao,
     validator: LocalAccount,
     alice: LocalAccount,
     renter: LocalAccount,
@@ -589,15 +581,7 @@ def test_a_passed_rental_cannot_execute_after_its_window(
 ) -> None:
     # Finding 7: a passed rental stayed executable for ever, and the renter could not refund.
     # A 30-block window: anvil takes minutes to mine the local profile's 50,400 blocks.
-    validators = [validator.address]
-    params = {
-        **deploy_script.profile_parameters("local", w3.eth.chain_id, validators, None),
-        "execution_window_blocks": 30,
-    }
-    manifest = deploy_script.deploy_all(
-        w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
-    )
-    dao = Dao(w3, manifest)
+    dao = Dao(w3, deploy_dao(execution_window_blocks=30))
     dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
     rental_id, proposal_id = dao.rent(renter, payment=2 * ETH)
     dao.vote_through(proposal_id, [alice])
