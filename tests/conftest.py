@@ -1,9 +1,10 @@
 """Fixtures: real anvil and IPFS nodes, and the DAO contracts deployed through scripts/deploy.py."""
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from web3 import Web3
@@ -55,15 +56,39 @@ def w3(anvil_url: str) -> Web3:
     return client.connect(anvil_url)
 
 
+DeployDao = Callable[..., DeploymentManifest]
+
+
 @pytest.fixture
-def manifest(
+def deploy_dao(
     w3: Web3, compiled: dict[str, CompiledContract], deploy_script: ModuleType
-) -> DeploymentManifest:
-    validators = [dev_account(VALIDATOR_INDEX).address]
-    params = deploy_script.profile_parameters("local", w3.eth.chain_id, validators, None)
-    return deploy_script.deploy_all(
-        w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
-    )
+) -> DeployDao:
+    """Deploys the DAO through scripts/deploy.py: `profile`, `validators` and `guardian` as
+    the script takes them, any other keyword replaces that profile parameter."""
+
+    def deploy(
+        profile: str = "local",
+        validators: list[str] | None = None,
+        guardian: str | None = None,
+        **overrides: Any,
+    ) -> DeploymentManifest:
+        validators = validators or [dev_account(VALIDATOR_INDEX).address]
+        params = deploy_script.profile_parameters(profile, w3.eth.chain_id, validators, guardian)
+        return deploy_script.deploy_all(
+            w3,
+            dev_account(DEPLOYER_INDEX),
+            compiled,
+            {**params, **overrides},
+            validators,
+            log=lambda *_: None,
+        )
+
+    return deploy
+
+
+@pytest.fixture
+def manifest(deploy_dao: DeployDao) -> DeploymentManifest:
+    return deploy_dao()
 
 
 @pytest.fixture(scope="session")

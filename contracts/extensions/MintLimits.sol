@@ -100,6 +100,7 @@ abstract contract MintLimits {
     }
 
     function _usedIn(Usage memory usage, uint256 period) internal pure returns (uint256) {
+        // slither-disable-next-line incorrect-equality -- a period number, not a balance: usage from any other period is stale
         return usage.period == period ? usage.minted : 0;
     }
 }

@@ -1,6 +1,7 @@
 """scripts/deploy.py on a real anvil: wiring, no deployer powers, idempotent reuse."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +12,16 @@ from dao_service.chain import client
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.core import paths
+from tests.utils.processes import running_anvil, settings_for
 
 
-def run_deploy(rpc_url: str, manifest: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+def run_deploy(
+    rpc_url: str, manifest: Path, cache: Path, *flags: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(paths.PROJECT_ROOT / "scripts" / "deploy.py"),
-         "--rpc-url", rpc_url, "--manifest", str(manifest), "--build-cache", str(cache)],
-        capture_output=True, text=True, timeout=300,
+         "--rpc-url", rpc_url, "--manifest", str(manifest), "--build-cache", str(cache), *flags],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
     )  # fmt: skip
 
 
@@ -79,3 +83,40 @@ def test_unreachable_chain_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "does not answer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_profiles_on_a_chain_that_is_not_anvils(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "data").model_copy(update={"chain_id": 5151})
+    deployer = dev_account(DEPLOYER_INDEX)
+    key = {"DATADAO_DEPLOYER_KEY": deployer.key.hex()}
+    validators = [dev_account(1).address, dev_account(6).address]
+    cache = tmp_path / "build"
+    with running_anvil(settings) as url:
+        path = tmp_path / "local.json"
+        flags = ("--validator", validators[0])
+        refused = run_deploy(url, path, cache, *flags, env=key)
+        assert refused.returncode == 1
+        assert (
+            "--profile production" in refused.stderr and "--allow-local-profile" in refused.stderr
+        )
+        forced = run_deploy(url, path, cache, *flags, "--allow-local-profile", env=key)
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        assert load_manifest(path).parameters["profile"] == "local"
+
+        path = tmp_path / "production.json"
+        production = ("--profile", "production", "--validator", validators[0])
+        one_validator = run_deploy(url, path, cache, *production, env=key)
+        assert one_validator.returncode == 1 and "2 validator signatures" in one_validator.stderr
+        production = (*production, "--validator", validators[1])
+        no_guardian = run_deploy(url, path, cache, *production, env=key)
+        assert no_guardian.returncode == 1 and "--guardian" in no_guardian.stderr
+        guardian = dev_account(9).address
+        deployed = run_deploy(url, path, cache, *production, "--guardian", guardian, env=key)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    printed = deployed.stdout.split("Compiling")[0]  # the parameters come before any deploying
+    assert "profile production, chain 5151" in printed
+    assert "voting_period_blocks     50400" in printed and "required_signatures      2" in printed
+    parameters = load_manifest(path).parameters
+    assert parameters["profile"] == "production" and parameters["guardian"] == guardian
+    assert parameters["timelock_delay_seconds"] == 2 * 86_400
+    assert parameters["quorum_percent"] == 4 and parameters["max_score"] == 10_000_000

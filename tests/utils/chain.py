@@ -119,12 +119,17 @@ class Dao:
         timelock = self.manifest.address_of("DataTimelock")
         self.impersonate(timelock)
         try:
-            tx_hash = fn.transact({"from": timelock})
+            # Beyond `with_margin`: a void or a burn can push two checkpoints that the
+            # estimate (against the latest block) updated in place.
+            gas = client.with_margin(fn.estimate_gas({"from": timelock})) + 50_000
+            tx_hash = fn.transact({"from": timelock, "gas": gas})
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decode(exc) from exc
-        return self.w3.eth.wait_for_transaction_receipt(
+        receipt = self.w3.eth.wait_for_transaction_receipt(
             tx_hash, poll_latency=client.RECEIPT_POLL_LATENCY
         )
+        assert receipt["status"] == 1, f"the timelock's call reverted: {receipt}"
+        return receipt
 
     def rent(
         self, renter: LocalAccount, payment: int, dataset_id: int = 1, duration: int = 3600
