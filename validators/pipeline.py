@@ -43,6 +43,7 @@ from validators.sources.twitter import TwitterArchive
 from validators.verification_code import PREFIX, codes_in, verification_code
 
 log = logging.getLogger("validators")
+SLICE = 4 << 20  # bytes of text normalised and sketched at once
 INTERNAL_ERROR = "The validator could not finish checking this export"
 
 SOURCES: tuple[ExportSource, ...] = (RedditExport(), TwitterArchive(), GenericExport())
@@ -181,6 +182,17 @@ class Records:
         self._parts: list[ExportRecords] = []
 
     def add(self, batch: RecordBatch) -> None:
+        """Take a batch in slices of at most SLICE bytes of text: the sketch's working
+        arrays are ~60 bytes per byte of text, so this bounds them (~250 MB)."""
+        offsets, _ = fingerprints.utf8_buffers(batch.text)
+        start = 0
+        while start < len(batch):
+            end = int(np.searchsorted(offsets, offsets[start] + SLICE, side="right")) - 1
+            end = min(max(end, start + 1), len(batch))
+            self._add(batch.rows(start, end) if (start, end) != (0, len(batch)) else batch)
+            start = end
+
+    def _add(self, batch: RecordBatch) -> None:
         normalised = fingerprints.normalise(batch.text)
         quality = features(batch, normalised)
         self._parts.append(

@@ -47,6 +47,16 @@ class RecordBatch:
     def __len__(self) -> int:
         return len(self.text)
 
+    def rows(self, start: int, end: int) -> "RecordBatch":
+        """Records start..end-1 (zero-copy slices)."""
+        return RecordBatch(
+            kind=self.kind,
+            ids=self.ids.slice(start, end - start),
+            text=self.text.slice(start, end - start),
+            created=self.created[start:end],
+            authored=self.authored[start:end],
+        )
+
     def record_id(self, row: int) -> str:
         return f"{self.kind}:{self.ids[row].as_py() or ''}"
 

@@ -27,8 +27,9 @@ from web3 import Web3
 
 from dao_service.chain.attestations import Attestation
 from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
+from dao_service.chain.reverts import ContractReverted
 from tests.conftest import DeployDao
-from tests.utils.chain import Dao, Reverted
+from tests.utils.chain import Dao
 
 ETH = 10**18
 DATASETS = (1, 2)
@@ -185,7 +186,7 @@ class DaoBooks(RuleBasedStateMachine):
     def refund(self, rental: int) -> None:
         try:
             self.dao.transact(self.dao.escrow.functions.refund(rental), DEPOSITOR)
-        except Reverted as refused:
+        except ContractReverted as refused:
             assert refused.name in ("RentalEscrowNotRefundable", "RentalEscrowNotPending")
             assert (refused.name == "RentalEscrowNotPending") == (rental not in self.pending)
             return

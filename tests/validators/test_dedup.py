@@ -191,3 +191,14 @@ def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
     assert reopened.known_band_keys(keys[:200]).all()
     assert not reopened.known_band_keys(keys[200:]).any()
     reopened.close()
+
+
+def test_records_taken_in_slices_give_the_same_report(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.utils.exports import x_archive, x_spec
+    from validators import pipeline
+
+    data = x_archive(x_spec(seed=9, tweets=300))
+    whole = run(data, DedupIndex(":memory:")).report
+    monkeypatch.setattr(pipeline, "SLICE", 700)  # a few tweets per slice
+    sliced = run(data, DedupIndex(":memory:")).report
+    assert sliced == whole and whole.new_records > 200

@@ -66,3 +66,12 @@ def test_json_just_under_the_depth_limit_is_read() -> None:
     data = f'[{{"text": "an item with enough words to be worth something", "x": {nested}}}]'
     report = validate_export(data.encode(), context(), DedupIndex(":memory:")).report
     assert report.accepted, report.rejection_reasons
+
+
+@pytest.mark.parametrize(
+    ("seed", "reason"),
+    [(5965, "an entry without a name"), (8379, "is encrypted; exports are not password")],
+)
+def test_what_the_deep_fuzz_found_is_a_rejection(seed: int, reason: str) -> None:
+    report = validate_export(mutated(seed)[1], context(), DedupIndex(":memory:")).report
+    assert not report.accepted and reason in " ".join(report.rejection_reasons)

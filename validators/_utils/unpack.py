@@ -38,6 +38,8 @@ def is_zip(data: bytes) -> bool:
 
 
 def _check_name(name: str) -> str:
+    if not name:
+        raise ExportRejected("The archive has an entry without a name.")
     if "\\" in name or "\x00" in name:
         raise ExportRejected(f"Archive entry {name!r} has a backslash or NUL in its name.")
     path = PurePosixPath(name)
@@ -79,6 +81,10 @@ class Archive:
             name = _check_name(entry.filename)
             if stat.S_ISLNK(entry.external_attr >> 16):
                 raise ExportRejected(f"Archive entry {name!r} is a symbolic link.")
+            if entry.flag_bits & 0x1:
+                raise ExportRejected(
+                    f"Archive entry {name!r} is encrypted; exports are not password-protected."
+                )
             if entry.is_dir():
                 continue
             if len(PurePosixPath(name).parts) > limits.max_depth:
