@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -75,14 +76,24 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+# A contribution id names a file in --out: never a path, whatever the service answers.
+CONTRIBUTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
 def _file_name(contribution_id: str, plaintext: bytes) -> str:
     return f"{contribution_id}.zip" if plaintext[:4] == b"PK\x03\x04" else f"{contribution_id}.dat"
 
 
 def _previous(out: Path) -> dict[str, dict[str, Any]]:
+    """The files an earlier fetch into `out` wrote (only names it could have written)."""
     try:
         entries = json.loads((out / MANIFEST_NAME).read_text())["files"]
-        return {e["contribution_id"]: e for e in entries}
+        return {
+            e["contribution_id"]: e
+            for e in entries
+            if CONTRIBUTION_ID.match(e["contribution_id"])
+            and e["file"] in (f"{e['contribution_id']}.zip", f"{e['contribution_id']}.dat")
+        }
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
@@ -137,6 +148,11 @@ def fetch_dataset(
     files: list[FetchedFile] = []
     downloaded = 0
     for done, key in enumerate(keys):
+        if not CONTRIBUTION_ID.match(str(key.get("contribution_id", ""))):
+            raise FetchFailed(
+                f"the service named a contribution {str(key.get('contribution_id'))[:80]!r}, "
+                "which is not a contribution id"
+            )
         if progress:
             progress(key["contribution_id"], done, len(keys))
         known = previous.get(key["contribution_id"])
