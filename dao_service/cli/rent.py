@@ -28,9 +28,14 @@ def _price(value: str) -> int:
     try:
         wei = Decimal(value) * 10**18
     except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not an amount of ETH, e.g. 0.5.") from None
+        raise typer.BadParameter(
+            f"{value!r} is not an amount of ETH, e.g. 0.5.", param_hint="--price"
+        ) from None
     if wei <= 0 or wei != wei.to_integral_value():
-        raise typer.BadParameter(f"{value!r} ETH is not a positive amount of wei.")
+        raise typer.BadParameter(
+            f"{value!r}: the price must be above zero, in ETH (at most 18 decimals).",
+            param_hint="--price",
+        )
     return int(wei)
 
 

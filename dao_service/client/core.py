@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.chain.reverts import RevertDecoder
-from dao_service.client.rpc import BoundContract, JsonRpc, send_transaction
+from dao_service.client.rpc import BoundContract, JsonRpc, RpcError, send_transaction
 from dao_service.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -138,14 +138,26 @@ class DaoClient:
     ) -> dict[str, Any]:
         """Send `contract.function(*args)` from `account`; a revert raises ContractReverted."""
         _ = self.chain_id  # refuse a manifest of another chain before signing anything
-        return send_transaction(
-            self.rpc,
-            account,
-            contract.address,
-            contract.data(function, *args),
-            value=value,
-            decoder=self.reverts,
-        )
+        try:
+            return send_transaction(
+                self.rpc,
+                account,
+                contract.address,
+                contract.data(function, *args),
+                value=value,
+                decoder=self.reverts,
+            )
+        except RpcError as exc:
+            if "insufficient funds" not in exc.user_message.lower():
+                raise
+            hint = (
+                f" (on the local stack: `datadao chain fund {account.address}`)"
+                if self.is_local_chain()
+                else ""
+            )
+            raise ConfigurationError(
+                f"{account.address} has too little ETH to pay for this transaction's gas{hint}"
+            ) from exc
 
     def block(self, number: int | str = "latest") -> dict[str, Any]:
         tag = number if isinstance(number, str) else hex(number)

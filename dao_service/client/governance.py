@@ -244,6 +244,11 @@ def vote(
         raise Refused(f"voting closed at {closed}; the proposal was {proposal.state.name}")
     if client.governor.call("hasVoted", proposal.id, account.address):
         raise Refused(f"{account.address} has already voted on proposal #{proposal.number}")
+    if client.governor.call("getVotes", account.address, proposal.snapshot) == 0:
+        raise Refused(
+            f"{account.address} held no votes when voting on proposal #{proposal.number} "
+            f"opened (block {proposal.snapshot}); tokens received later do not count"
+        )
     return client.transact(
         account, client.governor, "castVoteWithReason", proposal.id, int(support), reason
     )

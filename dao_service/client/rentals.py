@@ -50,6 +50,13 @@ def request_rental(
         raise Refused("a rental needs a price above zero")
     if duration_seconds <= 0:
         raise Refused("a rental needs a duration above zero")
+    funded = datasets_with_contributions(client)
+    if dataset_id not in funded:
+        known = ", ".join(map(str, funded)) or "none yet"
+        raise Refused(
+            f"dataset {dataset_id} has no contributions to rent (datasets with contributions: "
+            f"{known})"
+        )
     balance = client.balance_of(account.address)
     if balance < payment_wei:
         raise Refused(
@@ -67,6 +74,11 @@ def request_rental(
     )
     (event,) = client.events_in(receipt, client.escrow, "RentalRequested")
     return get_rental(client, event["rentalId"])
+
+
+def datasets_with_contributions(client: DaoClient) -> list[int]:
+    logs = client.registry.logs("ContributionRecorded", client.deployed_at)
+    return sorted({log.args["datasetId"] for log in logs})
 
 
 def get_rental(client: DaoClient, rental_id: int) -> Rental:

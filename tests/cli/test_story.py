@@ -256,6 +256,34 @@ def test_chain_advance_is_refused_on_any_chain_but_anvil(stack: Settings) -> Non
     assert "is chain 1" in refused
 
 
+def test_refused_before_sending_what_would_waste_money_or_gas(stack: Settings) -> None:
+    unknown = refusal(
+        stack,
+        "rent",
+        "propose",
+        "--dataset",
+        "42",
+        "--days",
+        "1",
+        "--price",
+        "1",
+        "--account",
+        "test6",
+    )
+    assert "dataset 42 has no contributions to rent (datasets with contributions: 1)" in unknown
+    rental = datadao(
+        stack, "rent", "propose", "--days", "1", "--price", "0.1", "--account", "test6"
+    )
+    datadao(stack, "chain", "advance", "--blocks", "2")
+    empty = refusal(stack, "vote", str(rental["proposal"]), "for", "--account", "test8")
+    assert "held no votes when voting on proposal" in empty
+    env = {"DATADAO_PASSWORD": "pw"}
+    pauper = datadao(stack, "account", "new", "pauper", env=env)["address"]
+    broke = refusal(stack, "delegate", pauper, "--account", "pauper", env=env)
+    assert f"{pauper} has too little ETH to pay for this transaction's gas" in broke
+    assert f"`datadao chain fund {pauper}`" in broke
+
+
 def test_keystore_accounts_and_wrong_password(stack: Settings) -> None:
     env = {"DATADAO_PASSWORD": "correct horse"}
     created = datadao(stack, "account", "new", "renter", env=env)
