@@ -194,7 +194,7 @@ def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
 
 
 def test_records_taken_in_slices_give_the_same_report(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from tests.utils.exports import x_archive, x_spec
+    from dao_service.sample_exports import x_archive, x_spec
     from validators import pipeline
 
     data = x_archive(x_spec(seed=9, tweets=300))
