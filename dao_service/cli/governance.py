@@ -40,6 +40,7 @@ def _summary(p: "Proposal", when: str) -> dict[str, Any]:
 def proposals(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
     """List every proposal: state, votes for / against / abstain, quorum, what comes next."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from dao_service.client.governance import list_proposals, timings, tokens
@@ -59,7 +60,7 @@ def proposals(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
         quorum = "-" if r["quorum_reached"] is None else ("yes" if r["quorum_reached"] else "no")
         table.add_row(
             str(r["number"]),
-            r["title"],
+            escape(r["title"]),
             r["state"],
             tokens(r["for"]),
             tokens(r["against"]),
@@ -76,6 +77,7 @@ def show(
 ) -> None:
     """One proposal: its actions in words, its votes and its timeline."""
     from rich.console import Console
+    from rich.markup import escape
 
     from dao_service.client.governance import describe_action, get_proposal, timing, tokens
 
@@ -103,7 +105,7 @@ def show(
         echo_json(detail)
         return
     console = Console()
-    console.print(f"[bold]Proposal #{p.number}[/] {p.title}", highlight=False)
+    console.print(f"[bold]Proposal #{p.number}[/] {escape(p.title)}", highlight=False)
     console.print(f"id {p.id}", style="dim", highlight=False)
     console.print(f"state: [bold]{p.state.name}[/] ({detail['when']})", highlight=False)
     quorum = "not yet known" if p.quorum is None else tokens(p.quorum)

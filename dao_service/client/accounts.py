@@ -114,7 +114,7 @@ class AccountStore:
     def _save(self, name: str, account: Any, password: str) -> AccountInfo:
         from eth_account import Account
 
-        if not NAME_PATTERN.match(name) or re.fullmatch(r"test\d", name):
+        if not NAME_PATTERN.fullmatch(name) or re.fullmatch(r"test\d", name):
             raise AccountError(
                 f"{name!r} cannot name an account: use letters, digits, '.', '_' or '-' "
                 "(test0…test9 are anvil's test keys)."

@@ -91,7 +91,7 @@ def _previous(out: Path) -> dict[str, dict[str, Any]]:
         return {
             e["contribution_id"]: e
             for e in entries
-            if CONTRIBUTION_ID.match(e["contribution_id"])
+            if CONTRIBUTION_ID.fullmatch(e["contribution_id"])
             and e["file"] in (f"{e['contribution_id']}.zip", f"{e['contribution_id']}.dat")
         }
     except (OSError, ValueError, KeyError, TypeError):
@@ -120,6 +120,43 @@ def open_released(account: Any, key: dict[str, Any], ciphertext: bytes) -> bytes
         ) from exc
 
 
+CHALLENGE_HEADER = "Data DAO key release"
+CHALLENGE_FIELDS = ("service", "address", "dataset", "chain id", "nonce", "expires")
+
+
+def check_challenge(text: str, address: str, dataset_id: int, chain_id: int) -> None:
+    """Sign only a key-release challenge for this address, dataset and chain: a service
+    must not get the wallet to sign anything else (another site's sign-in, say)."""
+    lines = text.split("\n")
+    fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    expected = {"address": address, "dataset": str(dataset_id), "chain id": str(chain_id)}
+    if (
+        lines[0] != CHALLENGE_HEADER
+        or len(lines) != len(CHALLENGE_FIELDS) + 1
+        or tuple(fields) != CHALLENGE_FIELDS
+        or any(fields[name] != value for name, value in expected.items())
+        or not fields["expires"].isdigit()
+    ):
+        raise FetchFailed(
+            "the service asked the wallet to sign something other than a key-release "
+            f"challenge for {address} on dataset {dataset_id}; nothing was signed"
+        )
+
+
+def recorded_cids(client: DaoClient, dataset_id: int) -> set[str]:
+    """The CIDs of `dataset_id`'s contributions that the chain records and that were not
+    withdrawn or voided: a service cannot pass anything else off as the dataset."""
+    registry = client.registry
+    recorded = {
+        log.args["fingerprint"]: log.args["cid"]
+        for log in registry.logs("ContributionRecorded", client.deployed_at, datasetId=dataset_id)
+    }
+    for gone in ("ContributionWithdrawn", "ContributionVoided"):
+        for log in registry.logs(gone, client.deployed_at, datasetId=dataset_id):
+            recorded.pop(log.args["fingerprint"], None)
+    return set(recorded.values())
+
+
 def fetch_dataset(
     client: DaoClient,
     account: Any,
@@ -131,6 +168,7 @@ def fetch_dataset(
     """Fetch every file of `dataset_id` that `account` may decrypt into `out`."""
     service = client.service
     challenge = service.key_challenge(account.address, dataset_id)
+    check_challenge(challenge["text"], account.address, dataset_id, client.chain_id)
     try:
         released = service.release_keys(
             challenge["nonce"],
@@ -145,14 +183,23 @@ def fetch_dataset(
     out.mkdir(parents=True, exist_ok=True)
     previous = _previous(out)
     keys = released["keys"]
-    files: list[FetchedFile] = []
-    downloaded = 0
-    for done, key in enumerate(keys):
-        if not CONTRIBUTION_ID.match(str(key.get("contribution_id", ""))):
+    for key in keys:
+        if not CONTRIBUTION_ID.fullmatch(str(key.get("contribution_id", ""))):
             raise FetchFailed(
                 f"the service named a contribution {str(key.get('contribution_id'))[:80]!r}, "
                 "which is not a contribution id"
             )
+    live = recorded_cids(client, dataset_id) if keys else set()
+    for key in keys:
+        if key["cid"] not in live:
+            raise FetchFailed(
+                f"the service released contribution {key['contribution_id']} (CID "
+                f"{str(key['cid'])[:80]}), which the chain does not record as live in "
+                f"dataset {dataset_id}"
+            )
+    files: list[FetchedFile] = []
+    downloaded = 0
+    for done, key in enumerate(keys):
         if progress:
             progress(key["contribution_id"], done, len(keys))
         known = previous.get(key["contribution_id"])

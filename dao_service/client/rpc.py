@@ -54,6 +54,10 @@ class JsonRpc:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(f"{url!r} is not an http(s) JSON-RPC URL.")
         self._parts = parts
+        # Hosted RPC URLs carry API keys in the user part, path or query: never print them.
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        hidden = parts.username or parts.path.strip("/") or parts.query
+        self.shown_url = f"{parts.scheme}://{netloc}" + ("/…" if hidden else "")
         self._connection: http.client.HTTPConnection | None = None
         self._ids = itertools.count(1)
 
@@ -87,7 +91,7 @@ class JsonRpc:
                 self._connection = None
                 if attempt == 2 or not isinstance(exc, http.client.RemoteDisconnected):
                     raise ChainUnreachable(
-                        f"cannot reach the chain at {self.url}: is `datadao up` running?"
+                        f"cannot reach the chain at {self.shown_url}: is `datadao up` running?"
                     ) from exc
         raise AssertionError("unreachable")
 
