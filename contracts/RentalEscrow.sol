@@ -175,13 +175,17 @@ contract RentalEscrow is ReentrancyGuardTransient {
     }
 
     /**
-     * @notice The proposal description for a rental: numbered, so every rental's proposal is unique.
+     * @notice The proposal description for a rental: numbered, so every rental's proposal is
+     * unique, and ending in the Governor's `#proposer=` marker naming this escrow, so that no
+     * one else can open the same proposal first and make the rental's request revert.
      * @param rentalId The rental.
      * @param description The renter's description.
      * @return The description the proposal was made with.
      */
-    function proposalDescription(uint256 rentalId, string calldata description) public pure returns (string memory) {
-        return string.concat("Rental #", Strings.toString(rentalId), ": ", description);
+    function proposalDescription(uint256 rentalId, string calldata description) public view returns (string memory) {
+        return string.concat(
+            "Rental #", Strings.toString(rentalId), ": ", description, " #proposer=", Strings.toHexString(address(this))
+        );
     }
 
     function _approve(uint256 rentalId) internal {

@@ -2,6 +2,7 @@
 before anything is sent and said as a sentence."""
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,9 @@ from eth_utils import keccak
 from dao_service.client.core import ETH, DaoClient
 from dao_service.client.timefmt import blocks, duration, utc
 from dao_service.exceptions import DataDaoError
+
+
+PROPOSER_MARKER = re.compile(r"\s*#proposer=0x[0-9a-fA-F]{40}$")
 
 
 class Refused(DataDaoError, PermissionError):
@@ -61,7 +65,9 @@ class Proposal:
 
     @property
     def title(self) -> str:
-        return self.description.splitlines()[0] if self.description else f"#{self.id}"
+        """The description's first line, without the Governor's `#proposer=` marker."""
+        first = self.description.splitlines()[0] if self.description else f"#{self.number}"
+        return PROPOSER_MARKER.sub("", first).rstrip()
 
     @property
     def description_hash(self) -> bytes:

@@ -485,6 +485,27 @@ def test_another_proposal_cannot_take_a_rentals_payment(
     assert dao.pool.functions.claimable(1, alice.address).call() == 0
 
 
+def test_a_rental_request_cannot_be_front_run_by_its_own_proposal(
+    dao: Dao,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    renter: LocalAccount,
+    relayer: LocalAccount,
+) -> None:
+    # Review: the next rental's id and description are predictable from the mempool; a
+    # holder at the threshold proposed them first and the renter's request reverted.
+    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
+    next_id = dao.escrow.functions.rentalCount().call() + 1
+    escrow = dao.manifest.address_of("RentalEscrow")
+    targets, values, calldatas = dao.escrow.functions.proposalActions(next_id).call()
+    text = dao.escrow.functions.proposalDescription(next_id, "train a small model").call()
+    assert text.endswith(f"#proposer={escrow.lower()}")
+    with dao.reverts("GovernorRestrictedProposer", alice.address):
+        dao.transact(dao.governor.functions.propose(targets, values, calldatas, text), alice)
+    rental_id, _ = dao.rent(renter, payment=ETH)
+    assert rental_id == next_id
+
+
 def test_a_rentals_timelock_operation_runs_only_through_its_proposal(
     dao: Dao,
     validator: LocalAccount,
