@@ -86,8 +86,10 @@ def show(
         describe_action(client, t, v, c)
         for t, v, c in zip(p.targets, p.values, p.calldatas, strict=True)
     ]
+    by = client.contract_at(p.proposer)
+    proposer = f"{p.proposer} (the {by.name}, for a renter)" if by else p.proposer
     timeline = [
-        f"proposed at block {p.created_block} by {p.proposer}",
+        f"proposed at block {p.created_block} by {proposer}",
         f"votes counted from block {p.snapshot}",
         f"voting ends at block {p.deadline}",
     ]
@@ -107,7 +109,9 @@ def show(
     console = Console()
     console.print(f"[bold]Proposal #{p.number}[/] {escape(p.title)}", highlight=False)
     console.print(f"id {p.id}", style="dim", highlight=False)
-    console.print(f"state: [bold]{p.state.name}[/] ({detail['when']})", highlight=False)
+    when = detail["when"]
+    shown = "" if when == p.state.name.lower() else f" ({when})"
+    console.print(f"state: [bold]{p.state.name}[/]{shown}", highlight=False)
     quorum = "not yet known" if p.quorum is None else tokens(p.quorum)
     console.print(
         f"votes: for {tokens(p.for_)}, against {tokens(p.against)}, abstain "

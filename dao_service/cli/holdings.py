@@ -37,7 +37,12 @@ def _address(client: "DaoClient", address: str | None, account: str | None) -> s
 @with_client
 def contribute(
     export: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="Your export (zip, JSON or CSV)."
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        metavar="EXPORT",
+        help="Your export (zip, JSON or CSV).",
     ),
     account: str = AccountOption,
     as_json: bool = JsonOption,

@@ -191,12 +191,13 @@ def fetch(
     Each blob is checked against its IPFS CID and each plaintext against the SHA-256 the
     contributor signed. Run it again to resume: verified files are not fetched twice.
     """
+    from rich.console import Console
     from rich.progress import Progress
 
     from dao_service.client.fetch import fetch_dataset
 
     signer = load_account(client, account)
-    with Progress(transient=True, disable=as_json) as bar:
+    with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
         task = bar.add_task("Asking the service for the keys", total=None)
 
         def progress(contribution_id: str, done: int, total: int) -> None:

@@ -80,7 +80,7 @@ def code(
 
 def validate(
     export: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="The export file."
+        ..., exists=True, dir_okay=False, readable=True, metavar="EXPORT", help="The export file."
     ),
     wallet: str = WalletOption,
     chain_id: int | None = ChainIdOption,

@@ -12,7 +12,6 @@ from dao_service.client.core import ETH, DaoClient
 from dao_service.client.timefmt import blocks, duration, utc
 from dao_service.exceptions import DataDaoError
 
-
 PROPOSER_MARKER = re.compile(r"\s*#proposer=0x[0-9a-fA-F]{40}$")
 
 

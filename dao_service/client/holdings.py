@@ -148,5 +148,5 @@ def describe_event(log: Log) -> str:
         case "VoteCast":
             support = {0: "against", 1: "for", 2: "abstain"}[a["support"]]
             proposal = str(a["proposalId"])
-            return f"voted {support} proposal {proposal[:8]}… with {tokens(a['weight'])} votes"
+            return f"voted {support} proposal id {proposal[:8]}… with {tokens(a['weight'])} votes"
     return f"{log.contract}.{log.event}"
