@@ -27,13 +27,15 @@ def make_project(tmp_path: Path, contracts: dict[str, str]) -> Path:
     shutil.copy(paths.PROJECT_ROOT / "ape-config.yaml", project / "ape-config.yaml")
     os.symlink(paths.node_modules(), project / "node_modules")
     for name, text in contracts.items():
+        (project / "contracts" / name).parent.mkdir(parents=True, exist_ok=True)
         (project / "contracts" / name).write_text(text)
     return project
 
 
 def test_ape_compiles_the_project_contracts(tmp_path: Path) -> None:
+    sources = paths.PROJECT_ROOT / "contracts"
     project = make_project(
-        tmp_path, {p.name: p.read_text() for p in (paths.PROJECT_ROOT / "contracts").glob("*.sol")}
+        tmp_path, {str(p.relative_to(sources)): p.read_text() for p in sources.rglob("*.sol")}
     )
     result = ape_compile(project)
     assert result.returncode == 0, result.stdout + result.stderr
