@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {DataToken} from "./DataToken.sol";
 import {RevenuePool} from "./RevenuePool.sol";
 import {GuardianPausable} from "./extensions/GuardianPausable.sol";
@@ -16,11 +17,14 @@ import {MintLimits} from "./extensions/MintLimits.sol";
  * gives them revenue weight in their dataset. The validator set, the number of signatures
  * required, the reward rate, the mint limits and the guardian belong to the timelock (the
  * owner), which can also void a fraudulent contribution. The guardian can pause minting.
- * @dev One record per contribution, keyed by its content fingerprint, which also refuses
- * duplicates and so replays: the attestation's nonce is signed and emitted, not stored.
- * The CID is only emitted, never stored.
+ * @dev One storage slot per contribution, keyed by its content fingerprint, which also
+ * refuses duplicates and so replays: the attestation's nonce is signed and emitted, not
+ * stored. The tokens a contribution minted (which a void burns) are its score times the
+ * reward rate of the rate epoch it records, so they need no slot of their own. The CID is
+ * only emitted, never stored.
  */
 contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
+    using SafeCast for uint256;
 
     /// @notice What validators sign for one contribution (EIP-712 typed data).
     struct Attestation {
@@ -33,13 +37,26 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         uint256 nonce;
     }
 
-    /// @notice A recorded contribution; `weight` drops to 0 when it is withdrawn or voided,
-    /// `tokens` (what it minted) drops to 0 when it is voided.
+    /// @notice Where a recorded contribution stands.
+    enum Status {
+        None,
+        Recorded,
+        Withdrawn,
+        Voided
+    }
+
+    /// @notice A recorded contribution, in one slot (so the score cap is at most 2^40 - 1).
     struct Contribution {
         address contributor;
         uint32 datasetId;
-        uint64 weight;
-        uint256 tokens;
+        uint40 score;
+        uint16 rateEpoch; // the reward rate it was minted at: `_rateOfEpoch[rateEpoch]`
+        Status status;
+    }
+
+    struct RewardRate {
+        uint240 rate;
+        uint16 epoch; // counts the rate's changes; a contribution records the one it minted at
     }
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
@@ -52,8 +69,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     /// @notice The pool where contributions earn rental income.
     RevenuePool public immutable revenuePool;
 
-    /// @notice Tokens (in wei units) minted per point of score.
-    uint256 public rewardRate;
+    RewardRate private _rewardRate;
+    mapping(uint16 epoch => uint256 rate) private _rateOfEpoch;
     /// @notice Distinct validator signatures an attestation needs.
     uint256 public requiredSignatures;
     /// @notice Number of validators in the set.
@@ -278,6 +295,14 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     }
 
     /**
+     * @notice Tokens (in wei units) minted per point of score.
+     * @return The current rate.
+     */
+    function rewardRate() external view returns (uint256) {
+        return _rewardRate.rate;
+    }
+
+    /**
      * @notice The contribution recorded under `fingerprint` (contributor is zero if none).
      * @param fingerprint The contribution's content fingerprint.
      * @return contributor Who contributed it.
@@ -291,7 +316,9 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         returns (address contributor, uint32 datasetId, uint64 weight, uint256 tokens)
     {
         Contribution memory c = _contributions[fingerprint];
-        return (c.contributor, c.datasetId, c.weight, c.tokens);
+        weight = c.status == Status.Recorded ? c.score : 0;
+        tokens = c.status == Status.Recorded || c.status == Status.Withdrawn ? _minted(c) : 0;
+        return (c.contributor, c.datasetId, weight, tokens);
     }
 
     /**
@@ -325,9 +352,11 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         }
         _checkSignatures(attestationDigest(a), signatures);
 
-        uint256 tokens = uint256(a.score) * rewardRate;
+        RewardRate memory rate = _rewardRate;
+        uint256 tokens = uint256(a.score) * rate.rate;
         _spendBudget(a.contributor, tokens);
-        _contributions[a.fingerprint] = Contribution(a.contributor, a.datasetId, a.score, tokens);
+        _contributions[a.fingerprint] =
+            Contribution(a.contributor, a.datasetId, uint256(a.score).toUint40(), rate.epoch, Status.Recorded);
         emit ContributionRecorded(a.fingerprint, a.contributor, a.datasetId, a.cid, a.score, tokens, a.nonce);
         token.mint(a.contributor, tokens);
         revenuePool.addWeight(a.datasetId, a.contributor, a.score);
@@ -335,21 +364,27 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
 
     function _withdraw(bytes32 fingerprint, address account) internal {
         Contribution memory c = _contributions[fingerprint];
-        if (c.contributor != account || c.weight == 0) revert RegistryNotContributor(fingerprint, account);
-        _contributions[fingerprint].weight = 0;
+        if (c.contributor != account || c.status != Status.Recorded) {
+            revert RegistryNotContributor(fingerprint, account);
+        }
+        _contributions[fingerprint].status = Status.Withdrawn;
         emit ContributionWithdrawn(fingerprint, account, c.datasetId);
-        revenuePool.removeWeight(c.datasetId, account, c.weight);
+        revenuePool.removeWeight(c.datasetId, account, c.score);
     }
 
     function _voidContribution(bytes32 fingerprint) internal {
         Contribution memory c = _contributions[fingerprint];
-        if (c.tokens == 0 && c.weight == 0) revert RegistryNothingToVoid(fingerprint);
-        uint256 burned = Math.min(c.tokens, token.balanceOf(c.contributor));
-        _contributions[fingerprint].weight = 0;
-        _contributions[fingerprint].tokens = 0;
-        emit ContributionVoided(fingerprint, c.contributor, c.datasetId, c.weight, burned);
-        if (c.weight != 0) revenuePool.removeWeight(c.datasetId, c.contributor, c.weight);
+        if (c.status != Status.Recorded && c.status != Status.Withdrawn) revert RegistryNothingToVoid(fingerprint);
+        uint256 weight = c.status == Status.Recorded ? c.score : 0;
+        uint256 burned = Math.min(_minted(c), token.balanceOf(c.contributor));
+        _contributions[fingerprint].status = Status.Voided;
+        emit ContributionVoided(fingerprint, c.contributor, c.datasetId, weight, burned);
+        if (weight != 0) revenuePool.removeWeight(c.datasetId, c.contributor, weight);
         token.burn(c.contributor, burned);
+    }
+
+    function _minted(Contribution memory c) internal view returns (uint256) {
+        return uint256(c.score) * _rateOfEpoch[c.rateEpoch];
     }
 
     function _checkSignatures(bytes32 digest, bytes[] calldata signatures) internal view {
@@ -388,7 +423,9 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     }
 
     function _setRewardRate(uint256 rate) internal {
-        rewardRate = rate;
+        uint16 epoch = _rewardRate.epoch + 1;
+        _rewardRate = RewardRate(rate.toUint240(), epoch);
+        _rateOfEpoch[epoch] = rate;
         emit RewardRateChanged(rate);
     }
 }

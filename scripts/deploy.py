@@ -70,7 +70,7 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     "required_signatures": 1,
     "execution_window_blocks": 50_400,
     # Mint caps off: the largest values the contract stores.
-    "max_score": 2**64 - 1,
+    "max_score": 2**40 - 1,
     "mint_period_seconds": DAY_SECONDS,
     "period_mint_budget": 2**208 - 1,
     "contributor_mint_budget": 2**208 - 1,

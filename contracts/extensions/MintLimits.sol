@@ -17,7 +17,7 @@ abstract contract MintLimits {
 
     /// @notice The limits, set by the timelock.
     struct Limits {
-        uint64 maxScore; // highest score one attestation may carry
+        uint40 maxScore; // highest score one attestation may carry
         uint64 periodSeconds; // length of a budget period
         uint256 periodBudget; // tokens all contributors together may receive in one period
         uint256 contributorBudget; // tokens one contributor may receive in one period
@@ -33,7 +33,7 @@ abstract contract MintLimits {
     mapping(address contributor => Usage) private _contributorUsage;
 
     /// @notice The mint limits are now the given values.
-    event MintLimitsChanged(uint64 maxScore, uint64 periodSeconds, uint256 periodBudget, uint256 contributorBudget);
+    event MintLimitsChanged(uint40 maxScore, uint64 periodSeconds, uint256 periodBudget, uint256 contributorBudget);
 
     /// @notice The attestation for `fingerprint` scores `score`, above the cap `maxScore`.
     error MintLimitsScoreAboveCap(bytes32 fingerprint, uint256 score, uint256 maxScore);
@@ -42,7 +42,7 @@ abstract contract MintLimits {
     /// @notice Minting now would take `contributor`'s total in the period to `minted`, above `budget`.
     error MintLimitsContributorBudgetExceeded(address contributor, uint256 period, uint256 minted, uint256 budget);
     /// @notice A score cap and a period length must be above zero.
-    error MintLimitsInvalid(uint64 maxScore, uint64 periodSeconds);
+    error MintLimitsInvalid(uint40 maxScore, uint64 periodSeconds);
 
     /**
      * @notice The limits in force.

@@ -388,6 +388,21 @@ def test_timelock_voids_a_fraudulent_contribution(
         dao.transact(dao.registry.functions.withdraw(fraud.fingerprint), alice)
 
 
+def test_a_void_burns_what_was_minted_even_after_the_rate_changed(
+    dao: Dao, validator: LocalAccount, alice: LocalAccount, relayer: LocalAccount
+) -> None:
+    dao.as_timelock(dao.registry.functions.setRewardRate(5))
+    fraud = dao.attestation(alice.address, score=7)
+    dao.contribute(fraud, [validator], relayer)
+    dao.as_timelock(dao.registry.functions.setRewardRate(11))
+    dao.contribute(dao.attestation(alice.address, score=1), [validator], relayer)
+    assert dao.registry.functions.contributionOf(fraud.fingerprint).call()[3] == 35
+    receipt = dao.as_timelock(dao.registry.functions.voidContribution(fraud.fingerprint))
+    event = dao.registry.events.ContributionVoided().process_receipt(receipt)[0]["args"]
+    assert event["tokensBurned"] == 35
+    assert dao.token.functions.balanceOf(alice.address).call() == 11
+
+
 def test_voiding_a_withdrawn_contribution_still_burns_its_tokens(
     dao: Dao, validator: LocalAccount, alice: LocalAccount, relayer: LocalAccount
 ) -> None:
@@ -427,7 +442,7 @@ def test_guardian_pauses_minting_and_can_do_nothing_else(
         dao.registry.functions.unpause(),
         dao.registry.functions.voidContribution(recorded.fingerprint),
         dao.registry.functions.setGuardian(outsider.address),
-        dao.registry.functions.setMintLimits((2**64 - 1, DAY, 2**200, 2**200)),
+        dao.registry.functions.setMintLimits((2**40 - 1, DAY, 2**200, 2**200)),
     ):
         with dao.reverts("OwnableUnauthorizedAccount", guardian.address):
             dao.transact(fn, guardian)
