@@ -12,6 +12,7 @@ texts, near duplicates within it, the index lookups) runs once at the end, vecto
 import logging
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pyarrow.compute as pc
@@ -149,8 +150,8 @@ def derive_keys(
 class CodeScan:
     """Verification codes in the account's own items, dated no later than the export."""
 
-    def __init__(self, export_time: object) -> None:
-        self.latest = micros(export_time) if export_time is not None else None  # type: ignore[arg-type]
+    def __init__(self, export_time: datetime | None) -> None:
+        self.latest = micros(export_time) if export_time is not None else None
         self.found: set[str] = set()
 
     def observe(self, batch: RecordBatch) -> None:
