@@ -214,9 +214,21 @@ class Records:
                 np.zeros(0, np.int32),
             )
         parts, self._parts = self._parts, []
-        return ExportRecords(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ExportRecords.__annotations__)
-        )
+        return ExportRecords(*(_concatenate(parts, name) for name in ExportRecords.__annotations__))
+
+
+def _concatenate(parts: list[ExportRecords], name: str) -> np.ndarray:
+    """One field of every part in one array, each part's copy freed as soon as it is
+    moved: never two copies of all the band keys at once."""
+    first = getattr(parts[0], name)
+    out = np.empty((sum(len(getattr(p, name)) for p in parts), *first.shape[1:]), first.dtype)
+    at = 0
+    for part in parts:
+        values = getattr(part, name)
+        out[at : at + len(values)] = values
+        at += len(values)
+        setattr(part, name, None)
+    return out
 
 
 def _ownership(
