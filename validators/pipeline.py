@@ -12,6 +12,7 @@ texts, near duplicates within it, the index lookups) runs once at the end, vecto
 import logging
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pyarrow.compute as pc
@@ -149,8 +150,8 @@ def derive_keys(
 class CodeScan:
     """Verification codes in the account's own items, dated no later than the export."""
 
-    def __init__(self, export_time: object) -> None:
-        self.latest = micros(export_time) if export_time is not None else None  # type: ignore[arg-type]
+    def __init__(self, export_time: datetime | None) -> None:
+        self.latest = micros(export_time) if export_time is not None else None
         self.found: set[str] = set()
 
     def observe(self, batch: RecordBatch) -> None:
@@ -213,9 +214,21 @@ class Records:
                 np.zeros(0, np.int32),
             )
         parts, self._parts = self._parts, []
-        return ExportRecords(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ExportRecords.__annotations__)
-        )
+        return ExportRecords(*(_concatenate(parts, name) for name in ExportRecords.__annotations__))
+
+
+def _concatenate(parts: list[ExportRecords], name: str) -> np.ndarray:
+    """One field of every part in one array, each part's copy freed as soon as it is
+    moved: never two copies of all the band keys at once."""
+    first = getattr(parts[0], name)
+    out = np.empty((sum(len(getattr(p, name)) for p in parts), *first.shape[1:]), first.dtype)
+    at = 0
+    for part in parts:
+        values = getattr(part, name)
+        out[at : at + len(values)] = values
+        at += len(values)
+        setattr(part, name, None)
+    return out
 
 
 def _ownership(
@@ -343,10 +356,13 @@ def _dedup(records: ExportRecords, index: DedupIndex) -> tuple[NewRecords, list[
     qualities = assess(records.worthless, records.words, text_hashes)
     candidates = np.flatnonzero(qualities > 0)
     known = index.known_fingerprints(records.fingerprints[candidates])
-    unseen = candidates[~known]
-    keys = records.band_keys if unseen.size == len(records) else records.band_keys[unseen]
-    near = index.known_band_keys(keys).any(axis=1) | _near_earlier_record(keys)
-    chosen = unseen[~near]
+    unseen = np.zeros(len(records), bool)
+    unseen[candidates[~known]] = True
+    # Every row's keys are looked up (no copy of the unseen rows' keys: at 1 GB that
+    # copy alone is ~0.5 GB); only the unseen rows' answers are used.
+    near = index.known_band_keys(records.band_keys).any(axis=1)
+    near |= _near_earlier_record(records.band_keys, unseen)
+    chosen = np.flatnonzero(unseen & ~near)
     new_qualities = qualities[chosen].tolist()
     return _compact(records, chosen), new_qualities, qualities
 
@@ -362,16 +378,17 @@ def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:
     return NewRecords(records.fingerprints[: rows.size], records.band_keys[: rows.size])
 
 
-def _near_earlier_record(keys: np.ndarray) -> np.ndarray:
-    """For each record (row of band keys, in export order): does an earlier one share a
-    band key with it? Sorting instead of a growing set: after a stable sort, a key equal
-    to the one before it belongs to a later record. One sixteenth of the key space at a
-    time, to bound the memory the sort takes."""
+def _near_earlier_record(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each record of `rows` (a mask; rows of band keys, in export order): does an
+    earlier one of `rows` share a band key with it? Sorting instead of a growing set:
+    after a stable sort, a key equal to the one before it belongs to a later record.
+    One sixteenth of the key space at a time, to bound the memory the sort takes."""
     out = np.zeros(len(keys), bool)
     flat = keys.ravel()
     parts = np.empty(flat.size, np.uint8)
     for start in range(0, flat.size, 1 << 20):
         parts[start : start + (1 << 20)] = flat[start : start + (1 << 20)].view(np.uint64) >> 60
+    parts.reshape(keys.shape)[~rows] = 16  # in no part
     for part in range(16):
         where = np.flatnonzero(parts == part)
         ordered = np.argsort(flat[where], kind="stable")

@@ -108,10 +108,24 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     for old in _sidecars(target):
         old.unlink(missing_ok=True)
     os.replace(building, target)
+    _mark_indexed(settings, [c.id for c in contributions])
     console.print(
         f"Rebuilt {target} (format {FORMAT_VERSION}): {len(contributions) - skipped} "
         f"contributions, {total:,} records; {skipped} skipped (withdrawn or unreadable)."
     )
+
+
+def _mark_indexed(settings: Settings, ids: list[int]) -> None:
+    """Keys intake kept for contributions not yet indexed are of the old sketch and now
+    in the rebuilt index anyway: mark them done so the worker does not add them again."""
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine).begin() as session:
+            for row in session.scalars(select(Contribution).where(Contribution.id.in_(ids))):
+                if not (row.report or {}).get("indexed"):
+                    row.report = {**(row.report or {}), "indexed": True, "record_keys": []}
+    finally:
+        engine.dispose()
 
 
 def _sidecars(path: Path) -> list[Path]:

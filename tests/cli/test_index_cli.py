@@ -81,6 +81,13 @@ def test_rebuild_rederives_records_and_bindings_from_stored_contributions(tmp_pa
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"format {FORMAT_VERSION}" in result.stdout and "2 contributions" in result.stdout
 
+    engine = make_engine(settings.database_url)
+    with session_factory(engine)() as session:  # intake will not add old-sketch keys again
+        reports = {c.stage: c.report for c in session.query(Contribution)}
+    engine.dispose()
+    assert reports[Stage.STORED]["indexed"] and reports[Stage.MINTED]["indexed"]
+    assert "indexed" not in reports[Stage.REJECTED]
+
     rebuilt = DedupIndex(tmp_path / "validator-index.sqlite3")
     assert rebuilt.record_count() == expected.record_count() > 40
     assert rebuilt.bound_wallet("reddit", "alice_redditor") == WALLET
