@@ -115,9 +115,14 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     )
 
 
-def _mark_indexed(settings: Settings, ids: list[int]) -> None:
+def _mark_indexed(settings: "Settings", ids: list[int]) -> None:
     """Keys intake kept for contributions not yet indexed are of the old sketch and now
     in the rebuilt index anyway: mark them done so the worker does not add them again."""
+    from sqlalchemy import select
+
+    from dao_service.models import Contribution
+    from dao_service.storage.database import make_engine, session_factory
+
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine).begin() as session:
