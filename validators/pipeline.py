@@ -45,6 +45,7 @@ from validators.verification_code import PREFIX, codes_in, verification_code
 
 log = logging.getLogger("validators")
 SLICE = 4 << 20  # bytes of text normalised and sketched at once
+BLOCK = 1 << 18  # records per block of kept keys (band keys: 44 MB a block)
 INTERNAL_ERROR = "The validator could not finish checking this export"
 
 SOURCES: tuple[ExportSource, ...] = (RedditExport(), TwitterArchive(), GenericExport())
@@ -177,10 +178,13 @@ class ExportRecords:
 
 
 class Records:
-    """Accumulates each batch's fingerprints, band keys and quality features."""
+    """Accumulates each batch's fingerprints, band keys and quality features in blocks
+    of BLOCK rows: big enough that the allocator maps each from the OS and returns it
+    when freed (a heap of small per-batch arrays stays resident after it is freed)."""
 
     def __init__(self) -> None:
-        self._parts: list[ExportRecords] = []
+        self._blocks: list[ExportRecords] = []
+        self._filled = BLOCK
 
     def add(self, batch: RecordBatch) -> None:
         """Take a batch in slices of at most SLICE bytes of text: the sketch's working
@@ -196,7 +200,7 @@ class Records:
     def _add(self, batch: RecordBatch) -> None:
         normalised = fingerprints.normalise(batch.text)
         quality = features(batch, normalised)
-        self._parts.append(
+        self._store(
             ExportRecords(
                 fingerprints.exact_fingerprints(normalised),
                 fingerprints.band_keys(normalised),
@@ -205,16 +209,39 @@ class Records:
             )
         )
 
+    def _store(self, part: ExportRecords) -> None:
+        done = 0
+        while done < len(part):
+            if self._filled == BLOCK:
+                self._blocks.append(_empty(BLOCK))
+                self._filled = 0
+            block, take = self._blocks[-1], min(BLOCK - self._filled, len(part) - done)
+            for name in ExportRecords.__annotations__:
+                getattr(block, name)[self._filled : self._filled + take] = getattr(part, name)[
+                    done : done + take
+                ]
+            self._filled += take
+            done += take
+
     def done(self) -> ExportRecords:
-        if not self._parts:
-            return ExportRecords(
-                np.zeros((0, fingerprints.FINGERPRINT_BYTES), np.uint8),
-                np.zeros((0, fingerprints.BANDS), np.int64),
-                np.zeros(0, bool),
-                np.zeros(0, np.int32),
-            )
-        parts, self._parts = self._parts, []
-        return ExportRecords(*(_concatenate(parts, name) for name in ExportRecords.__annotations__))
+        if not self._blocks:
+            return _empty(0)
+        blocks, self._blocks = self._blocks, []
+        last = blocks[-1]
+        for name in ExportRecords.__annotations__:
+            setattr(last, name, getattr(last, name)[: self._filled])
+        return ExportRecords(
+            *(_concatenate(blocks, name) for name in ExportRecords.__annotations__)
+        )
+
+
+def _empty(rows: int) -> ExportRecords:
+    return ExportRecords(
+        np.empty((rows, fingerprints.FINGERPRINT_BYTES), np.uint8),
+        np.empty((rows, fingerprints.BANDS), np.int64),
+        np.empty(rows, bool),
+        np.empty(rows, np.int32),
+    )
 
 
 def _concatenate(parts: list[ExportRecords], name: str) -> np.ndarray:
