@@ -2,6 +2,8 @@
 key, the page encrypts and uploads a generated Reddit export, and the receipt appears."""
 
 import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -88,8 +90,13 @@ def page(live_service: str, dao: Dao) -> Iterator[Page]:
         pytest.fail(
             f"{CHROMIUM} is missing: `scripts/dev setup` installs Debian's chromium package"
         )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    # Chromium puts a Unix socket in $TMPDIR and dies if that path passes 107 bytes, as
+    # under a long CI temp path: give it a short temp folder of its own.
+    with tempfile.TemporaryDirectory(prefix="chromium-", dir="/tmp") as short_tmp, \
+            sync_playwright() as playwright:  # fmt: skip
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=FLAGS, env={**os.environ, "TMPDIR": short_tmp}
+        )
         context = browser.new_context(viewport={"width": 1000, "height": 1400})
         context.expose_function("walletBridge", wallet_bridge(dao.chain_id))
         context.add_init_script(INJECT_WALLET)

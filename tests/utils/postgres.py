@@ -25,7 +25,9 @@ def _as_postgres(argv: list[str]) -> list[str]:
 @contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh cluster; stop and delete it afterwards."""
-    workdir = Path(tempfile.mkdtemp(prefix="datadao-pg-"))
+    # Under /tmp, not $TMPDIR: the server's Unix socket path must stay under 107 bytes, and
+    # the postgres user must be able to reach the folder (a private $TMPDIR may not let it).
+    workdir = Path(tempfile.mkdtemp(prefix="datadao-pg-", dir="/tmp"))
     data = workdir / "data"
     port = free_port()
     if os.geteuid() == 0:
