@@ -14,7 +14,7 @@ from dao_service.chain import client
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
 from dao_service.stack.process import port_open
-from tests.utils.processes import port_flags, run_cli, settings_for
+from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped
 
 
 def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_port_in_use_is_a_clear_message(tmp_path: Path) -> None:
         squatter.listen()
         result = run_cli("up", *port_flags(settings))
     assert result.returncode == 1
-    assert f"Port {settings.chain_port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"Port {settings.chain_port} on 127.0.0.1 is already in use" in unwrapped(result.stderr)
     assert "Traceback" not in result.stderr
 
 
