@@ -120,22 +120,16 @@ def open_released(account: Any, key: dict[str, Any], ciphertext: bytes) -> bytes
         ) from exc
 
 
-CHALLENGE_HEADER = "Data DAO key release"
-CHALLENGE_FIELDS = ("service", "address", "dataset", "chain id", "nonce", "expires")
-
-
 def check_challenge(text: str, address: str, dataset_id: int, chain_id: int) -> None:
     """Sign only a key-release challenge for this address, dataset and chain: a service
-    must not get the wallet to sign anything else (another site's sign-in, say)."""
-    lines = text.split("\n")
-    fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-    expected = {"address": address, "dataset": str(dataset_id), "chain id": str(chain_id)}
-    if (
-        lines[0] != CHALLENGE_HEADER
-        or len(lines) != len(CHALLENGE_FIELDS) + 1
-        or tuple(fields) != CHALLENGE_FIELDS
-        or any(fields[name] != value for name, value in expected.items())
-        or not fields["expires"].isdigit()
+    must not get the wallet to sign anything else (another site's sign-in, say). The
+    text must be exactly what `challenge_text` writes, with only its nonce and expiry free."""
+    from dao_service.chain.challenges import challenge_text
+
+    fields = dict(line.split(": ", 1) for line in text.split("\n") if ": " in line)
+    nonce, expires = fields.get("nonce", ""), fields.get("expires", "")
+    if not expires.isdigit() or text != challenge_text(
+        address, dataset_id, chain_id, nonce, int(expires)
     ):
         raise FetchFailed(
             "the service asked the wallet to sign something other than a key-release "
