@@ -19,9 +19,11 @@ class Balance:
     eth_wei: int
 
 
-def datasets_of(client: DaoClient, address: str) -> list[int]:
-    """The datasets `address` ever contributed to (income is accounted per dataset)."""
-    logs = client.registry.logs("ContributionRecorded", client.deployed_at, contributor=address)
+def datasets_of(client: DaoClient, address: str | None = None) -> list[int]:
+    """The datasets `address` (default: anyone) ever contributed to; income is accounted
+    per dataset, and only a dataset with contributions can be rented."""
+    filters = {"contributor": address} if address else {}
+    logs = client.registry.logs("ContributionRecorded", client.deployed_at, **filters)
     return sorted({log.args["datasetId"] for log in logs})
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from dao_service.chain.reverts import ContractReverted
 from dao_service.client.core import DaoClient
 from dao_service.client.governance import Refused, get_proposal, timing
+from dao_service.client.holdings import datasets_of
 
 
 class RentalStatus(enum.IntEnum):
@@ -50,7 +51,7 @@ def request_rental(
         raise Refused("a rental needs a price above zero")
     if duration_seconds <= 0:
         raise Refused("a rental needs a duration above zero")
-    funded = datasets_with_contributions(client)
+    funded = datasets_of(client)
     if dataset_id not in funded:
         known = ", ".join(map(str, funded)) or "none yet"
         raise Refused(
@@ -74,11 +75,6 @@ def request_rental(
     )
     (event,) = client.events_in(receipt, client.escrow, "RentalRequested")
     return get_rental(client, event["rentalId"])
-
-
-def datasets_with_contributions(client: DaoClient) -> list[int]:
-    logs = client.registry.logs("ContributionRecorded", client.deployed_at)
-    return sorted({log.args["datasetId"] for log in logs})
 
 
 def get_rental(client: DaoClient, rental_id: int) -> Rental:
