@@ -67,13 +67,6 @@ _DEPLOYMENT_PARAMETERS = [
     ),
     ("data_dir", DataDirOption),
 ]
-_DEPLOYMENT_TYPES = {
-    "rpc": str | None,
-    "service": str | None,
-    "manifest": Path | None,
-    "ipfs": str | None,
-    "data_dir": Path | None,
-}
 
 
 def build_client(
@@ -103,9 +96,12 @@ def with_client(command: F) -> F:
     """Give `command` the deployment flags and call it with `client=DaoClient(...)`."""
     signature = inspect.signature(command)
     kept = [p for p in signature.parameters.values() if p.name != "client"]
+    types = {  # the flags' types are build_client's parameters'
+        name: p.annotation for name, p in inspect.signature(build_client).parameters.items()
+    }
     added = [
         inspect.Parameter(
-            name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=_DEPLOYMENT_TYPES[name]
+            name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=types[name]
         )
         for name, option in _DEPLOYMENT_PARAMETERS
     ]
@@ -118,7 +114,7 @@ def with_client(command: F) -> F:
     wrapper.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {
         **{k: v for k, v in command.__annotations__.items() if k != "client"},
-        **_DEPLOYMENT_TYPES,
+        **{name: types[name] for name, _ in _DEPLOYMENT_PARAMETERS},
     }
     return wrapper  # type: ignore[return-value]
 
