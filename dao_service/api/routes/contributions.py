@@ -28,6 +28,7 @@ from dao_service.chain.attestations import (
 )
 from dao_service.chain.dao import ChainRefused
 from dao_service.intake import IntakeRefused, IntakeService, Upload
+from dao_service.intake.receipt import shown_report as receipt_report
 from dao_service.models import AuditEvent, Contribution
 from dao_service.models import Stage as StageName
 from validators import verification_code
@@ -68,7 +69,6 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
     if rejected:
         stages = [*stages[:2], Stage(name="rejected", done=True)]
-    report = {k: v for k, v in row.report.items() if k not in ("record_keys", "binding", "indexed")}
     return ContributionReceipt(
         id=row.public_id,
         contributor=row.contributor,
@@ -76,7 +76,7 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
         stages=stages,
         accepted=not rejected,
         rejection_reasons=row.report.get("rejection_reasons", []),
-        report=report,
+        report=receipt_report(row),
         score=row.score,
         cid=row.cid,
         tx_hash=row.tx_hash,

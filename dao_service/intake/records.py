@@ -1,0 +1,125 @@
+"""The contribution's row, its spooled ciphertext, and its records in the dedup index.
+
+A validated contribution is committed with its ciphertext already fsynced to the spool;
+its record keys wait in the row until the dedup index holds them (`sync_index`, which is
+idempotent and rerun by the worker after a crash)."""
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dao_service.custody import CustodyKey
+from dao_service.intake.upload import Upload
+from dao_service.models import Contribution, Stage, StatementNonce
+from dao_service.storage.files import write_private_file
+from validators import DedupIndex, Validation
+from validators.dedup import RecordKeys
+
+ALREADY_IN_DATASET = "this export's content is already in the dataset"
+
+
+class Spool:
+    """Ciphertexts accepted but not yet on IPFS, one private file each."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def path(self, public_id: str) -> Path:
+        return self.directory / f"{public_id}.bin"
+
+    def write(self, public_id: str, ciphertext: bytes) -> None:
+        write_private_file(self.path(public_id), ciphertext)
+
+    def read(self, public_id: str) -> bytes:
+        return self.path(public_id).read_bytes()
+
+    def remove(self, public_id: str) -> None:
+        self.path(public_id).unlink(missing_ok=True)
+
+
+def new_contribution(
+    upload: Upload, validation: Validation, dataset_id: int, file_key: bytes, custody: CustodyKey
+) -> Contribution:
+    report = validation.report
+    return Contribution(
+        public_id=str(uuid.uuid4()),
+        contributor=upload.contributor,
+        dataset_id=dataset_id,
+        source=report.source or upload.source,
+        plaintext_sha256="0x" + upload.sha256.hex(),
+        statement_nonce=upload.nonce,
+        stage=Stage.VALIDATED if report.accepted else Stage.REJECTED,
+        # The account's name and id stay out of the database (they come from the export).
+        report={
+            **report.model_dump(mode="json", exclude={"account_id", "account_name"}),
+            "record_keys": [
+                [k.fingerprint.hex(), list(k.band_keys)] for k in validation.new_records
+            ],
+            "binding": [validation.binding[0].hex(), validation.binding[1]]
+            if validation.binding
+            else None,
+            "indexed": False,
+        },
+        fingerprint=report.fingerprint if report.accepted else None,
+        score=report.score,
+        wrapped_key=custody.wrap(file_key) if report.accepted else None,
+        iv=upload.iv,
+        ciphertext_size=len(upload.ciphertext),
+    )
+
+
+def fingerprint_taken(session: Session, fingerprint: str | None) -> bool:
+    return (
+        session.scalars(
+            select(Contribution.id).where(Contribution.fingerprint == fingerprint)
+        ).first()
+        is not None
+    )
+
+
+def reject_as_duplicate(contribution: Contribution) -> None:
+    contribution.stage = Stage.REJECTED
+    contribution.fingerprint = None
+    contribution.wrapped_key = None
+    contribution.report["accepted"] = False
+    contribution.report["rejection_reasons"] = [ALREADY_IN_DATASET]
+
+
+def persist(
+    sessions: sessionmaker[Session], spool: Spool, contribution: Contribution, ciphertext: bytes
+) -> None:
+    """Use the nonce and commit the row; a validated one's ciphertext is spooled first."""
+    with sessions.begin() as session:
+        session.get(StatementNonce, contribution.statement_nonce).used = True  # type: ignore[union-attr]
+        if contribution.stage == Stage.VALIDATED and fingerprint_taken(
+            session, contribution.fingerprint
+        ):
+            reject_as_duplicate(contribution)
+        session.add(contribution)
+        session.flush()
+        if contribution.stage == Stage.VALIDATED:
+            spool.write(contribution.public_id, ciphertext)
+
+
+def sync_index(
+    sessions: sessionmaker[Session], index: DedupIndex, contribution: Contribution
+) -> None:
+    """Add the contribution's records to the dedup index (idempotent), then mark it."""
+    report = contribution.report
+    if report.get("indexed"):
+        return
+    keys = [RecordKeys(bytes.fromhex(fp), bands) for fp, bands in report["record_keys"]]
+    binding = (
+        (bytes.fromhex(report["binding"][0]), report["binding"][1])
+        if report.get("binding")
+        else None
+    )
+    index.commit(keys, binding)
+    with sessions.begin() as session:
+        row = session.get(Contribution, contribution.id)
+        assert row is not None
+        row.report = {**row.report, "indexed": True, "record_keys": []}
+    contribution.report = {**report, "indexed": True, "record_keys": []}

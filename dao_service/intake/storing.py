@@ -1,0 +1,27 @@
+"""Store a validated contribution's ciphertext on IPFS (pinned) and record its CID."""
+
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dao_service.intake.records import Spool
+from dao_service.models import Contribution, Stage
+
+
+class ContentStore(Protocol):
+    """What storing needs of IPFS (`IpfsStore`; a fake in unit tests)."""
+
+    def add(self, data: bytes, *, pin: bool = True) -> str: ...
+
+
+def store(
+    sessions: sessionmaker[Session], spool: Spool, ipfs: ContentStore, contribution: Contribution
+) -> None:
+    ciphertext = spool.read(contribution.public_id)
+    cid = ipfs.add(ciphertext, pin=True)
+    with sessions.begin() as session:
+        row = session.get(Contribution, contribution.id)
+        assert row is not None
+        row.cid, row.stage, row.last_error = cid, Stage.STORED, None
+    contribution.cid, contribution.stage = cid, Stage.STORED
+    spool.remove(contribution.public_id)
