@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
 
+    # The intake worker: a thread of the API process (embedded, the default for one
+    # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).
+    embedded_worker: bool = True
+    work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
+    mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
+
     @model_validator(mode="after")
     def _derive_local_defaults(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser().resolve()

@@ -1,16 +1,10 @@
-"""The parts of a receipt intake owns: the report as shown, and the signed attestation
+"""The parts of a receipt intake owns: the signed attestation
 as the registry takes it (so a contributor can submit it themselves)."""
 
 from typing import Any
 
 from dao_service.intake.minting import attestation
 from dao_service.models import Contribution
-
-WORK_FIELDS = ("record_keys", "binding", "indexed")  # intake's bookkeeping, not the verdict
-
-
-def shown_report(contribution: Contribution) -> dict[str, Any]:
-    return {k: v for k, v in contribution.report.items() if k not in WORK_FIELDS}
 
 
 def receipt_extras(contribution: Contribution) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """The contribution's row, its spooled ciphertext, and its records in the dedup index.
 
 A validated contribution is committed with its ciphertext already fsynced to the spool;
-its record keys wait in the row until the dedup index holds them (`sync_index`, which is
+its record keys wait in the row's columns until the dedup index holds them (`sync_index`, which is
 idempotent and rerun by the worker after a crash)."""
 
 import uuid
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,8 +15,8 @@ from dao_service.custody import CustodyKey
 from dao_service.intake.upload import Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
-from validators import DedupIndex, Validation
-from validators.dedup import RecordKeys
+from validators import DedupIndex, NewRecords, Validation
+from validators._utils.fingerprints import BANDS, FINGERPRINT_BYTES
 
 ALREADY_IN_DATASET = "this export's content is already in the dataset"
 
@@ -53,16 +54,11 @@ def new_contribution(
         statement_nonce=upload.nonce,
         stage=Stage.VALIDATED if report.accepted else Stage.REJECTED,
         # The account's name and id stay out of the database (they come from the export).
-        report={
-            **report.model_dump(mode="json", exclude={"account_id", "account_name"}),
-            "record_keys": [
-                [k.fingerprint.hex(), list(k.band_keys)] for k in validation.new_records
-            ],
-            "binding": [validation.binding[0].hex(), validation.binding[1]]
-            if validation.binding
-            else None,
-            "indexed": False,
-        },
+        report=report.model_dump(mode="json", exclude={"account_id", "account_name"}),
+        index_fingerprints=validation.new_records.fingerprints.tobytes(),
+        index_band_keys=validation.new_records.band_keys.tobytes(),
+        binding_hash=validation.binding[0] if validation.binding else None,
+        indexed=False,
         fingerprint=report.fingerprint if report.accepted else None,
         score=report.score,
         wrapped_key=custody.wrap(file_key) if report.accepted else None,
@@ -108,18 +104,27 @@ def sync_index(
     sessions: sessionmaker[Session], index: DedupIndex, contribution: Contribution
 ) -> None:
     """Add the contribution's records to the dedup index (idempotent), then mark it."""
-    report = contribution.report
-    if report.get("indexed"):
+    if contribution.indexed:
         return
-    keys = [RecordKeys(bytes.fromhex(fp), bands) for fp, bands in report["record_keys"]]
-    binding = (
-        (bytes.fromhex(report["binding"][0]), report["binding"][1])
-        if report.get("binding")
-        else None
-    )
-    index.commit(keys, binding)
+    index.commit(index_keys(contribution), index_binding(contribution))
     with sessions.begin() as session:
         row = session.get(Contribution, contribution.id)
         assert row is not None
-        row.report = {**row.report, "indexed": True, "record_keys": []}
-    contribution.report = {**report, "indexed": True, "record_keys": []}
+        row.indexed, row.index_fingerprints, row.index_band_keys = True, None, None
+    contribution.indexed = True
+    contribution.index_fingerprints = contribution.index_band_keys = None
+
+
+def index_keys(contribution: Contribution) -> NewRecords:
+    if not contribution.index_fingerprints or contribution.index_band_keys is None:
+        return NewRecords.none()
+    return NewRecords(
+        np.frombuffer(contribution.index_fingerprints, np.uint8).reshape(-1, FINGERPRINT_BYTES),
+        np.frombuffer(contribution.index_band_keys, np.int64).reshape(-1, BANDS),
+    )
+
+
+def index_binding(contribution: Contribution) -> tuple[bytes, str] | None:
+    if contribution.binding_hash is None:
+        return None
+    return contribution.binding_hash, contribution.contributor

@@ -39,9 +39,11 @@ class IntakeService:
             sessions,
             index=lambda c: records.sync_index(self.sessions, self.index, c),
             store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
-            mint=lambda c: minting.mint(
-                self.sessions, self._chain(), self.settings.attestation_ttl_seconds, c
+            mint=lambda cs: minting.mint_batch(
+                self.sessions, self._chain(), self.settings.attestation_ttl_seconds, cs
             ),
+            lease_seconds=settings.work_lease_seconds,
+            batch_size=settings.mint_batch_size,
         )
 
     # --- request side -------------------------------------------------------------
@@ -81,7 +83,9 @@ class IntakeService:
     # --- background side ----------------------------------------------------------
 
     def start(self) -> None:
-        self.worker.start()
+        """Run the worker in this process, unless separate worker processes do."""
+        if self.settings.embedded_worker:
+            self.worker.start()
 
     def stop(self) -> None:
         self.worker.stop()

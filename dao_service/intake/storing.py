@@ -4,6 +4,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.intake.queue import advance
 from dao_service.intake.records import Spool
 from dao_service.models import Contribution, Stage
 
@@ -19,9 +20,5 @@ def store(
 ) -> None:
     ciphertext = spool.read(contribution.public_id)
     cid = ipfs.add(ciphertext, pin=True)
-    with sessions.begin() as session:
-        row = session.get(Contribution, contribution.id)
-        assert row is not None
-        row.cid, row.stage, row.last_error = cid, Stage.STORED, None
-    contribution.cid, contribution.stage = cid, Stage.STORED
+    advance(sessions, contribution, cid=cid, stage=Stage.STORED, last_error=None)
     spool.remove(contribution.public_id)

@@ -36,6 +36,7 @@ class FakeChain:
     def __init__(self) -> None:
         self.recorded: dict[bytes, tuple[str, str]] = {}
         self.sent: list[Attestation] = []
+        self.batches: list[int] = []  # the size of each contributeBatch
         self.time = 1_700_000_000
 
     def sign(self, attestation: Attestation) -> bytes:
@@ -50,6 +51,16 @@ class FakeChain:
         tx = "0x" + secrets.token_hex(32)
         self.recorded[attestation.fingerprint] = (attestation.contributor, tx)
         return tx
+
+    def record_batch(self, signed: list[tuple[Attestation, bytes]]) -> tuple[str, set[bytes]]:
+        self.batches.append(len(signed))
+        tx = "0x" + secrets.token_hex(32)
+        fresh = {a.fingerprint for a, _ in signed if a.fingerprint not in self.recorded}
+        for a, _ in signed:
+            if a.fingerprint in fresh:
+                self.sent.append(a)
+                self.recorded[a.fingerprint] = (a.contributor, tx)
+        return tx, fresh
 
     def recording_tx(self, fingerprint: bytes) -> str | None:
         entry = self.recorded.get(fingerprint)
@@ -82,7 +93,7 @@ def new_contribution(
     nonce = secrets.token_hex(16)
     values: dict[str, object] = {
         "fingerprint": "0x" + secrets.token_hex(32),
-        "report": {"accepted": True, "record_keys": [], "binding": None, "indexed": False},
+        "report": {"accepted": True},
         **fields,
     }
     row = Contribution(

@@ -3,6 +3,7 @@
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from eth_account import Account
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,8 +14,8 @@ from dao_service.client.contribute import sign_typed
 from dao_service.core.config import Settings
 from dao_service.intake import IntakeRefused, Upload
 from dao_service.intake.limits import RateLimiter, check_upload_limits
-from dao_service.intake.minting import mint
-from dao_service.intake.receipt import receipt_extras, shown_report
+from dao_service.intake.minting import mint, mint_batch
+from dao_service.intake.receipt import receipt_extras
 from dao_service.intake.records import ALREADY_IN_DATASET, Spool, persist, sync_index
 from dao_service.intake.statement import check_nonce, check_signature, new_nonce
 from dao_service.intake.storing import store
@@ -23,7 +24,6 @@ from dao_service.models import Stage, StatementNonce
 from tests.intake.conftest import FakeChain, FakeIpfs, add_contribution, new_contribution, reload
 from validators import DedupIndex
 from validators._utils.fingerprints import BANDS
-from validators.dedup import RecordKeys
 
 REGISTRY = "0x" + "42" * 20
 ALICE = Account.from_key(b"\x11" * 32)
@@ -141,7 +141,7 @@ def test_worker_notes_ipfs_down_on_the_receipt_then_finishes_when_it_is_back(
         sessions,
         index=indexed.append,
         store=lambda c: store(sessions, spool, ipfs, c),
-        mint=lambda c: mint(sessions, chain, 3600, c),
+        mint=lambda cs: mint_batch(sessions, chain, 3600, cs),
     )
     row = add_contribution(sessions)
     spool.write(row.public_id, b"ciphertext")
@@ -158,10 +158,8 @@ def test_worker_notes_ipfs_down_on_the_receipt_then_finishes_when_it_is_back(
     assert not worker.process_pending()  # nothing left
 
 
-def test_receipt_shows_the_verdict_not_the_work_fields(sessions: sessionmaker[Session]) -> None:
-    row = add_contribution(sessions)
-    assert shown_report(row) == {"accepted": True}
-    assert receipt_extras(row) == {}  # nothing signed yet
+def test_receipt_has_no_attestation_before_one_is_signed(sessions: sessionmaker[Session]) -> None:
+    assert receipt_extras(add_contribution(sessions)) == {}
 
 
 def test_persist_rejects_a_fingerprint_already_in_the_dataset_and_index_sync_is_idempotent(
@@ -177,14 +175,19 @@ def test_persist_rejects_a_fingerprint_already_in_the_dataset_and_index_sync_is_
     with sessions() as session:
         assert session.get(StatementNonce, copy.statement_nonce).used  # type: ignore[union-attr]
 
-    keys = RecordKeys(b"\x07" * 16, list(range(1, BANDS + 1)))
-    fresh = new_contribution(sessions)
-    fresh.report["record_keys"] = [[keys.fingerprint.hex(), list(keys.band_keys)]]
+    fresh = new_contribution(
+        sessions,
+        index_fingerprints=b"\x07" * 16,
+        index_band_keys=np.arange(1, BANDS + 1, dtype=np.int64).tobytes(),
+        binding_hash=b"\x08" * 32,
+    )
     persist(sessions, spool, fresh, b"ciphertext")
     assert spool.read(fresh.public_id) == b"ciphertext"
     index = DedupIndex(":memory:")
     sync_index(sessions, index, reload(sessions, fresh))
     sync_index(sessions, index, reload(sessions, fresh))  # rerun after a crash: no-op
     assert index.record_count() == 1
-    assert reload(sessions, fresh).report == {**fresh.report, "indexed": True, "record_keys": []}
+    assert index.known_band_keys(np.array([BANDS, BANDS + 1])).tolist() == [True, False]
+    done = reload(sessions, fresh)
+    assert done.indexed and done.index_fingerprints is None  # the keys are not kept twice
     index.close()

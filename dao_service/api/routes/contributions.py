@@ -28,7 +28,6 @@ from dao_service.chain.attestations import (
 )
 from dao_service.chain.dao import ChainRefused
 from dao_service.intake import IntakeRefused, IntakeService, Upload
-from dao_service.intake.receipt import shown_report as receipt_report
 from dao_service.models import AuditEvent, Contribution
 from dao_service.models import Stage as StageName
 from validators import verification_code
@@ -76,7 +75,7 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
         stages=stages,
         accepted=not rejected,
         rejection_reasons=row.report.get("rejection_reasons", []),
-        report=receipt_report(row),
+        report=row.report,
         score=row.score,
         cid=row.cid,
         tx_hash=row.tx_hash,
