@@ -55,8 +55,8 @@ def new_contribution(
         stage=Stage.VALIDATED if report.accepted else Stage.REJECTED,
         # The account's name and id stay out of the database (they come from the export).
         report=report.model_dump(mode="json", exclude={"account_id", "account_name"}),
-        index_fingerprints=validation.new_records.fingerprints.tobytes(),
-        index_band_keys=validation.new_records.band_keys.tobytes(),
+        index_fingerprints=validation.additions.fingerprints.tobytes(),
+        index_band_keys=validation.additions.band_keys.tobytes(),
         binding_hash=validation.binding[0] if validation.binding else None,
         indexed=False,
         fingerprint=report.fingerprint if report.accepted else None,
