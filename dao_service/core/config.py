@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     uploads_per_client_per_minute: int = 60
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
+    # Key release asks the chain for its block number at most this often, not per request;
+    # grants are cached per block, so a grant change is seen within this many seconds.
+    block_poll_seconds: float = 0.5
 
     # The intake worker: a thread of the API process (embedded, the default for one
     # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).
