@@ -148,6 +148,31 @@ def derive_keys(
     return new, parsed.source, parsed.account_id
 
 
+@dataclass(frozen=True)
+class ExportTexts:
+    """An export's own records as data valuation reads them."""
+
+    source: str
+    texts: list[str]  # authored, non-empty records, in export order
+    band_keys: np.ndarray  # (len(texts), BANDS) near-duplicate keys, as the dedup index's
+
+
+def export_texts(data: bytes, limits: UnpackLimits = UnpackLimits()) -> ExportTexts:
+    """The texts of an export's authored records and their near-duplicate keys (what a
+    contribution's value to a renter is measured on). ExportRejected if it does not read."""
+    archive = Archive(data, limits)
+    parsed = detect(archive).parse(archive)
+    texts: list[str] = []
+    keys: list[np.ndarray] = [np.empty((0, fingerprints.BANDS), np.int64)]
+    for batch in parsed.batches:
+        normalised = fingerprints.normalise(batch.text)
+        rows = np.flatnonzero(batch.authored & (np.asarray(pc.utf8_length(normalised)) > 0))
+        if rows.size:
+            texts.extend(batch.text.take(rows).to_pylist())
+            keys.append(fingerprints.band_keys(normalised.take(rows)))
+    return ExportTexts(parsed.source, texts, np.concatenate(keys))
+
+
 class CodeScan:
     """Verification codes in the account's own items, dated no later than the export."""
 
