@@ -175,7 +175,7 @@ class IntakeService:
                 report={
                     **report.model_dump(mode="json", exclude={"account_id", "account_name"}),
                     "record_keys": [
-                        [k.fingerprint.hex(), list(k.band_keys)] for k in validation.new_records
+                        [k.fingerprint.hex(), list(k.band_keys)] for k in validation.additions
                     ],
                     "binding": [validation.binding[0].hex(), validation.binding[1]]
                     if validation.binding
