@@ -9,10 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dao_service.api.routes import contributions, health, keys
+from dao_service.api.routes import contributions, earnings, health, keys
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import get_settings
 from dao_service.custody import CustodyKey, IntakeKey, UploadUnreadable
+from dao_service.earnings import EarningsService, SampleRefused, SettlementError
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
 from dao_service.intake import IntakeRefused, IntakeService
 from dao_service.key_release import KeyRefused, KeyReleaseService
@@ -33,15 +34,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
     custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
     chain = ChainProvider(settings)
-    intake = IntakeService(
-        settings,
-        sessions,
-        index,
-        IntakeKey(settings.keys_dir / "intake-rsa.pem"),
-        custody,
-        ipfs,
-        chain,
-    )
+    intake_key = IntakeKey(settings.keys_dir / "intake-rsa.pem")
+    intake = IntakeService(settings, sessions, index, intake_key, custody, ipfs, chain)
     app.state.engine, app.state.ipfs, app.state.chain, app.state.intake = (
         engine,
         ipfs,
@@ -49,10 +43,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         intake,
     )
     app.state.key_release = KeyReleaseService(settings, sessions, custody, chain)
+    app.state.earnings = EarningsService(settings, sessions, intake_key, custody, ipfs, chain)
     intake.start()  # resumes whatever a crash or restart left unfinished
+    app.state.earnings.start()
     try:
         yield
     finally:
+        app.state.earnings.stop()
         intake.stop()
         index.close()
         ipfs.close()
@@ -72,10 +69,19 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(contributions.router)
     app.include_router(keys.router)
+    app.include_router(earnings.router)
 
     @app.exception_handler(IntakeRefused)
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
         return _error(exc.status, exc)
+
+    @app.exception_handler(SampleRefused)
+    async def _sample(_: Request, exc: SampleRefused) -> JSONResponse:
+        return _error(exc.status, exc)
+
+    @app.exception_handler(SettlementError)
+    async def _unsettled(_: Request, exc: SettlementError) -> JSONResponse:
+        return _error(409, exc)
 
     @app.exception_handler(UploadUnreadable)
     async def _unreadable(_: Request, exc: UploadUnreadable) -> JSONResponse:

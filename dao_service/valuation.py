@@ -5,13 +5,13 @@ Method: exact KNN-Shapley (Jia et al., "Efficient Task-Specific Data Valuation f
 Nearest Neighbor Algorithms", PVLDB 12(11), 2019, Theorem 1). The renter's task is
 represented by its sample; the model is K nearest neighbours over hashed word and
 word-pair features without stop words (scikit-learn's HashingVectorizer, L2-normalised,
-so a dot product is the cosine similarity), and the utility of a set of records S for one sample text x is
-U(S) = (1/K) * sum of sim(x, r) over the K records r of S nearest to x: how well the
-data covers what the renter needs. The theorem's recursion holds for any payoff attached
-to a neighbour (the paper's is the label-match indicator; ours is the similarity), so
-the exact Shapley value of every record takes one sort per sample text: O(N log N), no
-sampling, no training. A record's value is averaged over the sample texts; a
-contribution's value is the sum of its records' values.
+so a dot product is the cosine similarity). The utility of a set of records S for one
+sample text x is U(S) = (1/K) * the sum of sim(x, r) over the K records r of S nearest
+to x: how well the data covers what the renter needs. The theorem's recursion holds for
+any payoff attached to a neighbour (the paper's is the label-match indicator; ours is
+the similarity), so the exact Shapley value of every record takes one sort per sample
+text: O(N log N), no sampling, no training. A record's value is averaged over the
+sample texts; a contribution's value is the sum of its records' values.
 
 Records that nearly repeat an earlier contribution's record (a shared MinHash band key,
 the dedup index's rule) are left out: the earlier contributor owns them, as at intake.

@@ -95,3 +95,31 @@ class ReleaseResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class SampleReceipt(BaseModel):
+    """A stored validation sample: what `requestValuedRental` records on-chain."""
+
+    sha256: str
+    size: int
+    records: int
+    cid: str
+
+
+class SettledRental(BaseModel):
+    """A rental whose earnings are settled: its table on IPFS and the root it posted."""
+
+    rental_id: int
+    dataset_id: int
+    epoch: int
+    cid: str
+    root: str
+    total_wei: str
+    tx_hash: str | None
+
+
+class EarningsTableModel(BaseModel):
+    """The latest published earnings table of a dataset, as on IPFS."""
+
+    cid: str
+    table: dict[str, Any]

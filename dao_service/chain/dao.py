@@ -11,6 +11,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
 
@@ -31,6 +32,8 @@ class DaoChain:
         self.validator, self.relayer = validator, relayer
         self.registry: Contract = client.contract(w3, manifest, "ContributionRegistry")
         self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
+        self.pool: Contract = client.contract(w3, manifest, "RevenuePool")
+        self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
         self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
         self._send_lock = threading.Lock()  # one relayer nonce sequence
         self._reverts = RevertDecoder(c.abi for c in manifest.contracts.values())
@@ -67,6 +70,38 @@ class DaoChain:
         return self._send(
             self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
         )
+
+    def live_weight(self, fingerprint: bytes) -> int:
+        """The contribution's revenue weight: 0 once withdrawn or voided."""
+        return int(self.registry.functions.contributionOf(fingerprint).call()[2])
+
+    def approved_valued_rentals(self) -> list[int]:
+        """Ids of rentals with a validation sample whose payment reached the pool."""
+        start = self.manifest.contracts["RentalEscrow"].block_number
+        sampled = {
+            log["args"]["rentalId"]
+            for log in self.escrow.events.ValidationSampleRecorded().get_logs(from_block=start)
+        }
+        approved = self.escrow.events.RentalApproved().get_logs(from_block=start)
+        return sorted(
+            log["args"]["rentalId"] for log in approved if log["args"]["rentalId"] in sampled
+        )
+
+    def rental(self, rental_id: int) -> tuple[int, int, bytes, int]:
+        """(datasetId, payment, sample SHA-256, sample size) of a rental."""
+        _, dataset_id, _, _, payment, _ = self.escrow.functions.rentalOf(rental_id).call()
+        sample_hash, sample_size = self.escrow.functions.sampleOf(rental_id).call()
+        return int(dataset_id), int(payment), bytes(sample_hash), int(sample_size)
+
+    def earnings_of(self, dataset_id: int) -> tuple[bytes, int, int, int, int]:
+        """(root, epoch, total, funded, paid) of the dataset's valued income."""
+        root, epoch, total, funded, paid = self.pool.functions.earningsOf(dataset_id).call()
+        return bytes(root), int(epoch), int(total), int(funded), int(paid)
+
+    def post_earnings_root(self, root: EarningsRoot) -> str:
+        """Sign `root` as the validator and relay it; returns the transaction hash."""
+        signature = sign_earnings_root(self.validator, root, self.chain_id, self.pool.address)
+        return self._send(self.pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
 
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
         """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block."""

@@ -12,6 +12,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from dao_service.chain import client
@@ -162,7 +163,8 @@ class Dao:
         else:
             fn = self.escrow.functions.requestRental(dataset_id, duration, "train a small model")
         receipt = self.transact(fn, renter, value=payment)
-        event = self.escrow.events.RentalRequested().process_receipt(receipt)[0]["args"]
+        requested = self.escrow.events.RentalRequested()
+        event = requested.process_receipt(receipt, errors=DISCARD)[0]["args"]
         return event["rentalId"], event["proposalId"]
 
     def rental_call(self, rental_id: int) -> tuple[Any, ...]:
