@@ -9,6 +9,8 @@ Plaintext (the sample and the contributions) exists only in memory, inside `sett
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,12 +84,15 @@ class EarningsService:
         custody: CustodyKey,
         ipfs: IpfsStore,
         chain: ChainProvider,
+        settle_lock: Callable[[], AbstractContextManager[None]],
     ) -> None:
         self.settings, self.sessions = settings, sessions
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
-        self._settle_lock = threading.Lock()
+        # One settlement at a time across the processes sharing the database (SharedLock):
+        # each root builds on the one before it.
+        self._settle_lock = settle_lock
 
     # --- the renter's sample --------------------------------------------------------
 
@@ -145,7 +150,7 @@ class EarningsService:
     def settle(self, rental_id: int) -> EarningsTable:
         """Value the rental's dataset against its sample, publish the table, post the root.
         Idempotent: a settled rental returns its table."""
-        with self._settle_lock:
+        with self._settle_lock():
             return self._settle(rental_id)
 
     def _settle(self, rental_id: int) -> EarningsTable:

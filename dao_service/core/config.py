@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # How often the service looks for executed rentals whose earnings it has to settle.
     earnings_poll_seconds: float = 5.0
 
+    # The intake worker: a thread of the API process (embedded, the default for one
+    # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).
+    embedded_worker: bool = True
+    work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
+    mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
+
     @model_validator(mode="after")
     def _derive_local_defaults(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser().resolve()

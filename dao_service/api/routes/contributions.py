@@ -68,7 +68,6 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
     if rejected:
         stages = [*stages[:2], Stage(name="rejected", done=True)]
-    report = {k: v for k, v in row.report.items() if k not in ("record_keys", "binding", "indexed")}
     return ContributionReceipt(
         id=row.public_id,
         contributor=row.contributor,
@@ -76,7 +75,7 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
         stages=stages,
         accepted=not rejected,
         rejection_reasons=row.report.get("rejection_reasons", []),
-        report=report,
+        report=row.report,
         score=row.score,
         cid=row.cid,
         tx_hash=row.tx_hash,
