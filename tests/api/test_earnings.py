@@ -13,9 +13,11 @@ from fastapi.testclient import TestClient
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.merkle import EarningsTree
 from dao_service.client.contribute import seal_export
+from dao_service.core.config import Settings
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
+from tests.utils.processes import run_cli
 
 ALICE, BOB, CAROL, RENTER = dev_account(2), dev_account(3), dev_account(4), dev_account(5)
 ETH = 10**18
@@ -103,8 +105,26 @@ def settle(api: TestClient, rental_id: int) -> tuple[dict[str, int], EarningsTre
     return amounts, tree
 
 
+def datadao(settings: Settings, *args: str) -> object:
+    """The real command line against this deployment, with --json; must succeed."""
+    result = run_cli(
+        *args,
+        "--json",
+        "--rpc",
+        settings.chain_rpc_url,
+        "--manifest",
+        str(settings.manifest_file),
+        "--ipfs",
+        settings.ipfs_api_url,
+        "--data-dir",
+        str(settings.data_dir),
+    )
+    assert result.returncode == 0, f"datadao {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return json.loads(result.stdout)
+
+
 def test_each_contribution_earns_by_its_value_to_the_renters_sample(
-    api: TestClient, dao: Dao
+    api: TestClient, dao: Dao, service_settings: Settings
 ) -> None:
     minted = {}
     for account, texts in ((ALICE, ROUTER), (BOB, GARDEN), (CAROL, NEAR_COPY)):
@@ -137,7 +157,18 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     again, tree2 = settle(api, second)
     assert again.get(BOB.address, 0) == 0
     assert dao.pool.functions.earningsOf(1).call()[:2] == [tree2.root, 2]
-    assert claim(dao, ALICE, tree2) == alice + again[ALICE.address]  # one claim, both rentals
+    # The command line reads the same tables, proves against the same root, and one claim
+    # collects both rentals.
+    (shown,) = datadao(service_settings, "earnings", ALICE.address)  # type: ignore[misc]
+    assert [r["amount_wei"] for r in shown["rentals"]] == [alice, again[ALICE.address]]
+    assert shown["claimable_wei"] == alice + again[ALICE.address]
+    before = dao.w3.eth.get_balance(ALICE.address)
+    paid = datadao(service_settings, "claim", "--account", "test2")
+    assert paid["paid_wei"] == alice + again[ALICE.address]  # type: ignore[index]
+    assert dao.w3.eth.get_balance(ALICE.address) > before + paid["paid_wei"] - 10**15  # type: ignore[index]
+    assert (
+        dao.pool.functions.claimedEarnings(1, ALICE.address).call() == alice + again[ALICE.address]
+    )
     assert claim(dao, CAROL, tree2) == again[CAROL.address]
     if bob:
         assert claim(dao, BOB, tree2) == bob  # earned before withdrawing, still his
