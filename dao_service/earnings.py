@@ -227,6 +227,11 @@ class EarningsService:
         if tree.total > funded:  # the chain would refuse it; say why here
             raise SettlementError(f"The table pays {tree.total} wei, the pool holds {funded}.")
         tx_hash = chain.post_earnings_root(root)
+        demand: dict[str, list[float]] = {}
+        for records, row in contributions:
+            measured = demand.setdefault(row.source, [0.0, 0])
+            measured[0] += valuation.values[records.key]
+            measured[1] += valuation.records_valued[records.key]
         settled = EarningsTable(
             rental_id=rental_id,
             dataset_id=dataset_id,
@@ -235,6 +240,7 @@ class EarningsService:
             root="0x" + tree.root.hex(),
             total=str(tree.total),
             settled_funding=str(settled_before + payment),
+            demand=demand,
             tx_hash=tx_hash,
         )
         with self.sessions.begin() as session:

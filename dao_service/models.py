@@ -145,5 +145,7 @@ class EarningsTable(Base):
     root: Mapped[str] = mapped_column(String(66))
     total: Mapped[str] = mapped_column(String(80))
     settled_funding: Mapped[str] = mapped_column(String(80))  # payments split so far
+    # Per source: [measured value of its records, records measured] (the demand line).
+    demand: Mapped[dict[str, Any]] = mapped_column(JSON)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

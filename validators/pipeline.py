@@ -31,9 +31,11 @@ from validators.report import (
     ValidationReport,
 )
 from validators.scoring import (
+    NO_DEMAND,
     OWNERSHIP_BOUND_ACCOUNT,
     OWNERSHIP_CODE,
     OWNERSHIP_SIGNATURE_ONLY,
+    Demand,
     score,
 )
 from validators.sources import ExportSource
@@ -63,6 +65,8 @@ class ValidationContext:
     # None where nobody checked it (a local `datadao validate`).
     signature_verified: bool | None = None
     limits: UnpackLimits = field(default_factory=UnpackLimits)
+    # What renters valued lately, per source (the service measures it; none: factor 1).
+    demand: dict[str, Demand] = field(default_factory=dict)
 
 
 @dataclass
@@ -383,7 +387,11 @@ def _judge(
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
 
     value, report.uniqueness, report.quality, report.breakdown = score(
-        ownership, why, new_qualities, report.total_records
+        ownership,
+        why,
+        new_qualities,
+        report.total_records,
+        context.demand.get(parsed.source, NO_DEMAND),
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(

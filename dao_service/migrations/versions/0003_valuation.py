@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("root", sa.String(length=66), nullable=False),
         sa.Column("total", sa.String(length=80), nullable=False),
         sa.Column("settled_funding", sa.String(length=80), nullable=False),
+        sa.Column("demand", sa.JSON(), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
