@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dao_service.api.routes import contributions, earnings, health, keys
+from dao_service.api.routes import contributions, contributors, earnings, health, keys
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
 from dao_service.earnings import EarningsService, SampleRefused, SettlementError
@@ -67,6 +67,7 @@ def create_app() -> FastAPI:
     app.include_router(contributions.router)
     app.include_router(keys.router)
     app.include_router(earnings.router)
+    app.include_router(contributors.router)
 
     @app.exception_handler(IntakeRefused)
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:

@@ -43,6 +43,7 @@ class DaoChain:
         self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
         self.pool: Contract = client.contract(w3, manifest, "RevenuePool")
         self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
+        self.token: Contract = client.contract(w3, manifest, "DataToken")
         self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
         # One relayer nonce sequence: sends are serialised in this process, and across
         # processes by `send_lock` (storage.locks.SharedLock) when several share the relayer.
@@ -98,7 +99,12 @@ class DaoChain:
 
     def live_weight(self, fingerprint: bytes) -> int:
         """The contribution's revenue weight: 0 once withdrawn or voided."""
-        return int(self.registry.functions.contributionOf(fingerprint).call()[2])
+        return self.weight_and_tokens(fingerprint)[0]
+
+    def weight_and_tokens(self, fingerprint: bytes) -> tuple[int, int]:
+        """(revenue weight, tokens minted) of a contribution; weight 0 once withdrawn."""
+        _, _, weight, tokens = self.registry.functions.contributionOf(fingerprint).call()
+        return int(weight), int(tokens)
 
     def approved_valued_rentals(self) -> list[int]:
         """Ids of rentals with a validation sample whose payment reached the pool."""
@@ -127,6 +133,27 @@ class DaoChain:
         """Sign `root` as the validator and relay it; returns the transaction hash."""
         signature = sign_earnings_root(self.validator, root, self.chain_id, self.pool.address)
         return self._send(self.pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
+
+    def claimed_earnings(self, dataset_id: int, account: str) -> int:
+        return int(self.pool.functions.claimedEarnings(dataset_id, account).call())
+
+    def holdings(self, account: str) -> tuple[int, int, str]:
+        """(tokens, votes, delegate) of `account`."""
+        token = self.token.functions
+        return (
+            int(token.balanceOf(account).call()),
+            int(token.getVotes(account).call()),
+            str(token.delegates(account).call()),
+        )
+
+    def claim_call(self, dataset_id: int, cumulative: int, proof: list[bytes]) -> dict[str, str]:
+        """The transaction a wallet sends to claim its valued earnings with its proof."""
+        data = self.pool.encode_abi("claimEarnings", args=[dataset_id, cumulative, proof])
+        return {"to": str(self.pool.address), "data": data}
+
+    def delegate_call(self, to: str) -> dict[str, str]:
+        """The transaction a wallet sends to let `to` vote with its tokens."""
+        return {"to": str(self.token.address), "data": self.token.encode_abi("delegate", args=[to])}
 
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
         """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block."""
