@@ -14,6 +14,7 @@ from validators.pipeline import (
     validate_export,
 )
 from validators.report import Check, CheckStatus, ValidationReport
+from validators.scoring import Demand
 from validators.verification_code import verification_code
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Check",
     "CheckStatus",
     "DedupIndex",
+    "Demand",
     "ExportRejected",
     "IndexConflict",
     "IndexFormatError",

@@ -32,9 +32,11 @@ from validators.report import (
     ValidationReport,
 )
 from validators.scoring import (
+    NO_DEMAND,
     OWNERSHIP_BOUND_ACCOUNT,
     OWNERSHIP_CODE,
     OWNERSHIP_SIGNATURE_ONLY,
+    Demand,
     score,
 )
 from validators.sources import ExportSource
@@ -64,6 +66,8 @@ class ValidationContext:
     # None where nobody checked it (a local `datadao validate`).
     signature_verified: bool | None = None
     limits: UnpackLimits = field(default_factory=UnpackLimits)
+    # What renters valued lately, per source (the service measures it; none: factor 1).
+    demand: dict[str, Demand] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,6 +158,31 @@ def derive_keys(
     parsed, records, _ = _read(data, limits, ValidationReport())
     additions, *_ = _dedup(records, index)
     return additions, parsed.source, parsed.account_id
+
+
+@dataclass(frozen=True)
+class ExportTexts:
+    """An export's own records as data valuation reads them."""
+
+    source: str
+    texts: list[str]  # authored, non-empty records, in export order
+    band_keys: np.ndarray  # (len(texts), BANDS) near-duplicate keys, as the dedup index's
+
+
+def export_texts(data: bytes, limits: UnpackLimits = UnpackLimits()) -> ExportTexts:
+    """The texts of an export's authored records and their near-duplicate keys (what a
+    contribution's value to a renter is measured on). ExportRejected if it does not read."""
+    archive = Archive(data, limits)
+    parsed = detect(archive).parse(archive)
+    texts: list[str] = []
+    keys: list[np.ndarray] = [np.empty((0, fingerprints.BANDS), np.int64)]
+    for batch in parsed.batches:
+        normalised = fingerprints.normalise(batch.text)
+        rows = np.flatnonzero(batch.authored & (np.asarray(pc.utf8_length(normalised)) > 0))
+        if rows.size:
+            texts.extend(batch.text.take(rows).to_pylist())
+            keys.append(fingerprints.band_keys(normalised.take(rows)))
+    return ExportTexts(parsed.source, texts, np.concatenate(keys))
 
 
 class CodeScan:
@@ -364,7 +393,11 @@ def _judge(
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
 
     value, report.uniqueness, report.quality, report.breakdown = score(
-        ownership, why, new_qualities, report.total_records
+        ownership,
+        why,
+        new_qualities,
+        report.total_records,
+        context.demand.get(parsed.source, NO_DEMAND),
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(

@@ -81,6 +81,16 @@ class ServiceClient:
             )
         )
 
+    def submit_sample(self, fields: dict[str, str], ciphertext: bytes) -> dict[str, Any]:
+        body, content_type = encode_multipart_formdata(
+            {**fields, "ciphertext": ("sample.enc", ciphertext, "application/octet-stream")}
+        )
+        return dict(
+            self._request(
+                "POST", "/api/rentals/samples", data=body, headers={"Content-Type": content_type}
+            )
+        )
+
     def receipt(self, contribution_id: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/api/contributions/{contribution_id}"))
 

@@ -5,7 +5,7 @@ import hashlib
 
 from dao_service.custody import IntakeKey, open_upload
 from dao_service.intake.upload import IntakeRefused, Upload
-from validators import DedupIndex, Validation, ValidationContext, validate_export
+from validators import DedupIndex, Demand, Validation, ValidationContext, validate_export
 
 
 def open_plaintext(intake_key: IntakeKey, upload: Upload) -> tuple[bytes, bytes]:
@@ -18,7 +18,11 @@ def open_plaintext(intake_key: IntakeKey, upload: Upload) -> tuple[bytes, bytes]
 
 
 def validation_context(
-    upload: Upload, chain_id: int, registry: str, require_code: bool
+    upload: Upload,
+    chain_id: int,
+    registry: str,
+    require_code: bool,
+    demand: dict[str, Demand] | None = None,
 ) -> ValidationContext:
     return ValidationContext(
         wallet=upload.contributor,
@@ -26,6 +30,7 @@ def validation_context(
         registry=registry,
         require_code=require_code,
         signature_verified=True,
+        demand=demand or {},
     )
 
 
