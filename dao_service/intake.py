@@ -158,6 +158,8 @@ class IntakeService:
             registry=chain.registry_address,
             require_code=self.settings.require_verification_code,
             signature_verified=True,
+            nonce=upload.nonce,
+            platform=self.settings.platform_policy(),
         )
         with self._validate_lock:  # validate and index one export at a time: no double counting
             validation = validate_export(plaintext, context, self.index)

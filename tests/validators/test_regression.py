@@ -14,6 +14,8 @@ from tests.utils.corpus import VERDICTS, Case, cases, verdict
 DIFFERENT = {
     "generic-reordered": "30 texts from an 8-word vocabulary, all near each other; reversed, "
     "4 whose only near twins were themselves near-duplicates (never indexed) count as new",
+    "code-required-present": "a code inside the export no longer proves anything by itself: "
+    "it must be found on the platform's copy of the item, and this case checks no platform",
 }
 RECORDED: dict[str, dict[str, object]] = json.loads(VERDICTS.read_text())
 CASES = list(cases())
