@@ -33,7 +33,7 @@ from dao_service.exceptions import DataDaoError
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
 from dao_service.storage.ipfs import IpfsStore
-from validators import DedupIndex, ValidationContext, validate_export
+from validators import DedupIndex, SignedInAccount, ValidationContext, validate_export
 from validators.dedup import RecordKeys
 
 log = logging.getLogger("dao_service.intake")
@@ -58,6 +58,7 @@ class Upload:
     iv: bytes
     ciphertext: bytes
     client: str
+    signed_in: SignedInAccount | None = None  # from a sign-in with the platform
 
 
 class RateLimiter:
@@ -160,6 +161,7 @@ class IntakeService:
             signature_verified=True,
             nonce=upload.nonce,
             platform=self.settings.platform_policy(),
+            signed_in=upload.signed_in,
         )
         with self._validate_lock:  # validate and index one export at a time: no double counting
             validation = validate_export(plaintext, context, self.index)

@@ -9,13 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dao_service.api.routes import contributions, health, keys
+from dao_service.api.routes import contributions, health, keys, signin
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import get_settings
 from dao_service.custody import CustodyKey, IntakeKey, UploadUnreadable
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
 from dao_service.intake import IntakeRefused, IntakeService
 from dao_service.key_release import KeyRefused, KeyReleaseService
+from dao_service.signin import SignIn, SignInRefused
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
 from validators import DedupIndex
@@ -49,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         intake,
     )
     app.state.key_release = KeyReleaseService(settings, sessions, custody, chain)
+    app.state.sign_in = SignIn(settings, custody)
     intake.start()  # resumes whatever a crash or restart left unfinished
     try:
         yield
@@ -72,6 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(contributions.router)
     app.include_router(keys.router)
+    app.include_router(signin.router)
 
     @app.exception_handler(IntakeRefused)
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
@@ -80,6 +83,10 @@ def create_app() -> FastAPI:
     @app.exception_handler(UploadUnreadable)
     async def _unreadable(_: Request, exc: UploadUnreadable) -> JSONResponse:
         return _error(400, exc)
+
+    @app.exception_handler(SignInRefused)
+    async def _sign_in(_: Request, exc: SignInRefused) -> JSONResponse:
+        return _error(403, exc)
 
     @app.exception_handler(KeyRefused)
     async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:

@@ -8,6 +8,7 @@ from validators.dedup import FORMAT_VERSION, DedupIndex, IndexFormatError, NewRe
 from validators.exceptions import ExportRejected, ValidatorError
 from validators.pipeline import (
     SOURCES,
+    SignedInAccount,
     Validation,
     ValidationContext,
     derive_keys,
@@ -25,6 +26,7 @@ __all__ = [
     "ExportRejected",
     "IndexFormatError",
     "NewRecords",
+    "SignedInAccount",
     "Validation",
     "ValidationContext",
     "ValidationReport",

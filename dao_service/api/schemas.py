@@ -95,3 +95,14 @@ class ReleaseResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class SignInPass(BaseModel):
+    """A sign-in with the platform, as the service vouches for it."""
+
+    platform: str
+    source: str
+    account_id: str
+    account_name: str
+    wallet: str
+    expires: int

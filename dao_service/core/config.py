@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     ipfs_api_port: int = 5001
     ipfs_gateway_port: int = 8080
     service_port: int = 8000
+    platform_port: int = 8090  # the local stack's platform stand-in (Reddit, X)
     chain_id: int = ANVIL_CHAIN_ID
 
     # Left empty, each is derived from the data directory and ports above.
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     reddit_client_secret: str = ""
     x_client_id: str = ""
     x_client_secret: str = ""
+    service_public_url: str = ""  # e.g. https://dao.example.org; else service_url
 
     @model_validator(mode="after")
     def _derive_local_defaults(self) -> "Settings":
@@ -101,6 +103,15 @@ class Settings(BaseSettings):
     @property
     def service_url(self) -> str:
         return f"http://{self.host}:{self.service_port}"
+
+    @property
+    def public_url(self) -> str:
+        """Where browsers reach the service (OAuth redirects come back here)."""
+        return self.service_public_url or self.service_url
+
+    @property
+    def platform_stand_in_url(self) -> str:
+        return f"http://{self.host}:{self.platform_port}"
 
     @property
     def ipfs_gateway_url(self) -> str:

@@ -22,6 +22,7 @@ import hashlib
 import html
 import io
 import json
+import os
 import re
 import secrets
 import threading
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,6 +77,26 @@ class PlatformContent:
     grants: dict[str, Grant] = field(default_factory=dict)
     tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (platform, name)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    saved_to: Path | None = None  # where published items are kept across restarts
+
+    @classmethod
+    def kept_in(cls, path: Path) -> "PlatformContent":
+        content = cls(saved_to=path)
+        if path.exists():
+            kept = json.loads(path.read_text())
+            content.reddit, content.tweets = kept["reddit"], kept["tweets"]
+            content.accounts = kept["accounts"]
+        return content
+
+    def _save(self) -> None:
+        if self.saved_to is None:
+            return
+        with self.lock:
+            kept = {"reddit": self.reddit, "tweets": self.tweets, "accounts": self.accounts}
+            text = json.dumps(kept)
+        temporary = self.saved_to.with_suffix(".tmp")
+        temporary.write_text(text)
+        os.replace(temporary, self.saved_to)
 
     def account_id(self, platform: str, name: str) -> str:
         """The account's id, made up on first sight (Reddit: base36; X: digits)."""
@@ -97,6 +119,7 @@ class PlatformContent:
         things, tweets = export_items(data)
         self.publish_reddit(things)
         self.publish_tweets(tweets)
+        self._save()
         return len(things) + len(tweets)
 
     def publish_tweets(self, tweets: list[dict[str, str]]) -> None:
@@ -175,8 +198,13 @@ def _ytd(archive: zipfile.ZipFile, name: str) -> Any:
 
 
 def create_app(content: PlatformContent | None = None) -> FastAPI:
+    """The stand-in over `content`; without it (the local stack's process), over the
+    items kept in $DATADAO_STAND_IN_STATE."""
     app = FastAPI(title="Platform stand-in (Reddit, X)", docs_url=None, redoc_url=None)
-    store = content or PlatformContent()
+    if content is None:
+        kept = os.environ.get("DATADAO_STAND_IN_STATE")
+        content = PlatformContent.kept_in(Path(kept)) if kept else PlatformContent()
+    store = content
     app.state.content = store
 
     @app.get("/api/info.json")

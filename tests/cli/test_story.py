@@ -90,6 +90,12 @@ def export(tmp_path: Path, name: str, seed: int) -> Path:
 
 def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_path: Path) -> None:
     exports = {"test2": export(tmp_path, "alice", 11), "test3": export(tmp_path, "bob", 12)}
+    fabricated = export(tmp_path, "nobody", 13)  # its account never posted these items
+    rejected = cli(stack, "contribute", str(fabricated), "--account", "test4")
+    assert rejected.returncode == 1
+    assert "platform spot-check failed" in unwrapped(rejected.stdout)
+    published = datadao(stack, "platform", "publish", *map(str, exports.values()))
+    assert sorted(published["published"].values()) == [48, 48]
     receipts = {}
     for account, path in exports.items():
         receipt = datadao(stack, "contribute", str(path), "--account", account)
@@ -192,7 +198,9 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
 def test_contribute_prints_a_readable_receipt_or_the_rejection(
     stack: Settings, tmp_path: Path
 ) -> None:
-    minted = cli(stack, "contribute", str(export(tmp_path, "carol", 13)), "--account", "test4")
+    carol = export(tmp_path, "carol", 13)
+    datadao(stack, "platform", "publish", str(carol))  # carol's account posted these items
+    minted = cli(stack, "contribute", str(carol), "--account", "test4")
     assert minted.returncode == 0, minted.stderr
     text = unwrapped(minted.stdout)
     assert "Minted contribution" in text and "tokens" in text and "CID bafk" in text

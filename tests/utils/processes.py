@@ -27,6 +27,7 @@ def settings_for(data_dir: Path) -> Settings:
         ipfs_api_port=free_port(),
         ipfs_gateway_port=free_port(),
         service_port=free_port(),
+        platform_port=free_port(),
     )
 
 
@@ -38,6 +39,7 @@ def port_flags(settings: Settings) -> list[str]:
         "--ipfs-port", str(settings.ipfs_api_port),
         "--gateway-port", str(settings.ipfs_gateway_port),
         "--service-port", str(settings.service_port),
+        "--platform-port", str(settings.platform_port),
     ]  # fmt: skip
 
 

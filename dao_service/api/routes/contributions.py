@@ -152,13 +152,15 @@ async def contribute(
     wrapped_key: str = Form(..., description="base64 RSA-OAEP-wrapped AES-256 key"),
     iv: str = Form(..., description="base64 12-byte AES-GCM IV"),
     ciphertext: UploadFile = File(..., description="AES-256-GCM ciphertext with the tag appended"),
+    sign_in: str = Form("", description="a pass from /api/signin: the platform's account"),
 ) -> ContributionReceipt:
     declared = int(request.headers.get("content-length") or 0)
     if declared > settings.max_upload_bytes + 1024 * 1024:
         raise IntakeRefused(f"The upload exceeds {settings.max_upload_bytes:,} bytes.", 413)
     data = await ciphertext.read(settings.max_upload_bytes + 17)
+    wallet = _address(contributor, "contributor")
     upload = Upload(
-        contributor=_address(contributor, "contributor"),
+        contributor=wallet,
         sha256=_hex(sha256, "sha256", 32),
         source=source[:32],
         nonce=nonce[:64],
@@ -167,6 +169,7 @@ async def contribute(
         iv=_b64(iv, "iv"),
         ciphertext=data,
         client=request.client.host if request.client else "unknown",
+        signed_in=request.app.state.sign_in.account_for(sign_in, wallet) if sign_in else None,
     )
     row = await run_in_threadpool(intake.submit, upload)
     return receipt(intake, row)
