@@ -85,8 +85,10 @@ def contribute(
     progress: Progress | None = None,
     on_status: Callable[[dict[str, Any]], None] | None = None,
     timeout: float = 300.0,
+    sign_in_pass: str = "",
 ) -> dict[str, Any]:
-    """Encrypt, sign, upload and follow one export to its final stage; returns the receipt."""
+    """Encrypt, sign, upload and follow one export to its final stage; returns the receipt.
+    `sign_in_pass` (from signing in with the platform) binds the export's account."""
     config = service.config()
     size = export.stat().st_size
     if size > config["max_upload_bytes"]:
@@ -100,8 +102,11 @@ def contribute(
     del plaintext
     nonce = service.nonce(account.address)
     signature = sign_typed(account, statement(config, account.address, sha256, nonce))
+    fields = upload_fields(account.address, sha256, nonce, signature, sealed)
+    if sign_in_pass:
+        fields["sign_in"] = sign_in_pass
     receipt = service.upload(
-        upload_fields(account.address, sha256, nonce, signature, sealed),
+        fields,
         sealed.ciphertext,
         progress,
     )
