@@ -10,16 +10,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dao_service.api.routes import contributions, health, keys, signin
-from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import get_settings
-from dao_service.custody import CustodyKey, IntakeKey, UploadUnreadable
+from dao_service.custody import UploadUnreadable
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
-from dao_service.intake import IntakeRefused, IntakeService
+from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService
+from dao_service.runtime import open_runtime
 from dao_service.signin import SignIn, SignInRefused
-from dao_service.storage.database import make_engine, migrate, session_factory
-from dao_service.storage.ipfs import IpfsStore
-from validators import DedupIndex
 
 WEB = Path(__file__).parent / "web"
 
@@ -27,38 +24,22 @@ WEB = Path(__file__).parent / "web"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
-    ipfs = IpfsStore(settings.ipfs_api_url, timeout=30)
-    index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
-    custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
-    chain = ChainProvider(settings)
-    intake = IntakeService(
-        settings,
-        sessions,
-        index,
-        IntakeKey(settings.keys_dir / "intake-rsa.pem"),
-        custody,
-        ipfs,
-        chain,
-    )
-    app.state.engine, app.state.ipfs, app.state.chain, app.state.intake = (
-        engine,
-        ipfs,
-        chain,
-        intake,
-    )
-    app.state.key_release = KeyReleaseService(settings, sessions, custody, chain)
-    app.state.sign_in = SignIn(settings, custody)
-    intake.start()  # resumes whatever a crash or restart left unfinished
-    try:
-        yield
-    finally:
-        intake.stop()
-        index.close()
-        ipfs.close()
-        engine.dispose()
+    with open_runtime(settings) as parts:
+        app.state.engine, app.state.ipfs, app.state.chain, app.state.intake = (
+            parts.engine,
+            parts.ipfs,
+            parts.chain,
+            parts.intake,
+        )
+        app.state.key_release = KeyReleaseService(
+            settings, parts.sessions, parts.custody, parts.chain
+        )
+        app.state.sign_in = SignIn(settings, parts.custody)
+        parts.intake.start()  # resumes whatever a crash or restart left unfinished
+        try:
+            yield
+        finally:
+            parts.intake.stop()
 
 
 def _error(status: int, exc: DataDaoError) -> JSONResponse:

@@ -87,14 +87,17 @@ class ValidationContext:
 @dataclass
 class Validation:
     report: ValidationReport
-    new_records: NewRecords = field(default_factory=NewRecords.none)
+    # What an accepted export adds to the index: every record of some quality that is not
+    # an exact copy of an indexed one, near-duplicates included (they are in the dataset
+    # too, and a later near copy of one of them is no more new than a copy of its twin).
+    additions: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
 
     def commit(self, index: DedupIndex) -> None:
-        """Add an accepted export's new records and account binding to the index."""
+        """Add an accepted export's records and account binding to the index."""
         if not self.report.accepted:
             raise ValueError("only an accepted export is committed to the index")
-        index.commit(self.new_records, self.binding)
+        index.commit(self.additions, self.binding)
 
 
 def detect(archive: Archive) -> ExportSource:
@@ -176,8 +179,8 @@ def derive_keys(
     index from contributions that were accepted when they came in. ExportRejected if the
     export no longer reads at all."""
     parsed, records, _ = _read(data, limits, ValidationReport())
-    new, _, _ = _dedup(records, index)
-    return new, parsed.source, parsed.account_id
+    additions, _, _, _ = _dedup(records, index)
+    return additions, parsed.source, parsed.account_id
 
 
 class CodeScan:
@@ -434,10 +437,10 @@ def _judge(
     report.ownership_score = ownership
 
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
-    new_records, new_qualities, qualities = _dedup(records, index)  # reuses records' arrays
+    additions, new_count, new_qualities, qualities = _dedup(records, index)
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
-    report.new_records = len(new_records)
-    report.duplicate_records = int(np.count_nonzero(qualities > 0)) - len(new_records)
+    report.new_records = new_count
+    report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
 
     value, report.uniqueness, report.quality, report.breakdown = score(
         ownership, why, new_qualities, report.total_records
@@ -457,13 +460,18 @@ def _judge(
     )
     if not report.accepted:
         return Validation(report)
-    return Validation(report, new_records, binding)
+    return Validation(report, additions, binding)
 
 
-def _dedup(records: ExportRecords, index: DedupIndex) -> tuple[NewRecords, list[float], np.ndarray]:
-    """(new records, their qualities, every record's quality). A new record has quality
-    above 0, and neither its exact fingerprint nor any band key is in the index or in an
-    earlier record of the export that was not an exact copy of an indexed one."""
+def _dedup(
+    records: ExportRecords, index: DedupIndex
+) -> tuple[NewRecords, int, list[float], np.ndarray]:
+    """(the index's additions, how many of them are new, the new ones' qualities, every
+    record's quality; reuses the records' arrays). A new record has quality above 0, and
+    neither its exact fingerprint nor any band key is in the index or in an earlier
+    record of the export that was not an exact copy of an indexed one. The additions are
+    the records of some quality that are no exact copy of an indexed one: the new ones
+    and their near-duplicates."""
     text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
     qualities = assess(records.worthless, records.words, text_hashes)
     candidates = np.flatnonzero(qualities > 0)
@@ -474,14 +482,13 @@ def _dedup(records: ExportRecords, index: DedupIndex) -> tuple[NewRecords, list[
     # copy alone is ~0.5 GB); only the unseen rows' answers are used.
     near = index.known_band_keys(records.band_keys).any(axis=1)
     near |= _near_earlier_record(records.band_keys, unseen)
-    chosen = np.flatnonzero(unseen & ~near)
-    new_qualities = qualities[chosen].tolist()
-    return _compact(records, chosen), new_qualities, qualities
+    new_qualities = qualities[unseen & ~near].tolist()
+    return _compact(records, np.flatnonzero(unseen)), len(new_qualities), new_qualities, qualities
 
 
 def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:
     """The chosen rows moved to the front of the export's own arrays, a slice at a time
-    (rows are increasing, so nothing is overwritten before it is read): the new records
+    (rows are increasing, so nothing is overwritten before it is read): the additions
     without a second copy of every band key."""
     for start in range(0, rows.size, 65_536):
         chunk = rows[start : start + 65_536]

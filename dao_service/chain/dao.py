@@ -2,12 +2,16 @@
 read grants (cached per block)."""
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
@@ -25,14 +29,22 @@ class ChainRefused(Exception):
 
 class DaoChain:
     def __init__(
-        self, w3: Web3, manifest: DeploymentManifest, validator: LocalAccount, relayer: LocalAccount
+        self,
+        w3: Web3,
+        manifest: DeploymentManifest,
+        validator: LocalAccount,
+        relayer: LocalAccount,
+        send_lock: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.w3, self.manifest = w3, manifest
         self.validator, self.relayer = validator, relayer
         self.registry: Contract = client.contract(w3, manifest, "ContributionRegistry")
         self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
         self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
-        self._send_lock = threading.Lock()  # one relayer nonce sequence
+        # One relayer nonce sequence: sends are serialised in this process, and across
+        # processes by `send_lock` (storage.locks.SharedLock) when several share the relayer.
+        self._send_lock = threading.Lock()
+        self._shared_send_lock = send_lock or nullcontext
         self._reverts = RevertDecoder(c.abi for c in manifest.contracts.values())
 
     @property
@@ -54,6 +66,19 @@ class DaoChain:
         """Relay the attestation; returns the transaction hash."""
         fn = self.registry.functions.contribute(attestation.as_tuple(), [signature])
         return self._send(fn)
+
+    def record_batch(self, signed: list[tuple[Attestation, bytes]]) -> tuple[str, set[bytes]]:
+        """Relay many attestations in one `contributeBatch`; returns the transaction hash and
+        the fingerprints it recorded (one already recorded is skipped by the registry)."""
+        fn = self.registry.functions.contributeBatch(
+            [a.as_tuple() for a, _ in signed], [[signature] for _, signature in signed]
+        )
+        receipt = self._send_receipt(fn)
+        events = self.registry.events.ContributionRecorded().process_receipt(
+            receipt, errors=DISCARD
+        )
+        recorded = {bytes(e["args"]["fingerprint"]) for e in events}
+        return str(receipt["transactionHash"].to_0x_hex()), recorded
 
     def recording_tx(self, fingerprint: bytes) -> str | None:
         """The hash of the transaction that recorded `fingerprint`, from the registry's events."""
@@ -90,14 +115,16 @@ class DaoChain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def _send(self, fn: Any) -> str:
-        with self._send_lock:
+        return str(self._send_receipt(fn)["transactionHash"].to_0x_hex())
+
+    def _send_receipt(self, fn: Any) -> TxReceipt:
+        with self._send_lock, self._shared_send_lock():
             try:
                 tx = fn.build_transaction({"from": self.relayer.address})
                 del tx["gas"]  # `send` estimates with a margin
-                receipt = client.send(self.w3, self.relayer, tx)
+                return client.send(self.w3, self.relayer, tx)
             except (ContractCustomError, ContractLogicError) as exc:
                 raise ChainRefused(self._decode(exc)) from exc
-            return str(receipt["transactionHash"].to_0x_hex())
 
     def _decode(self, exc: ContractCustomError | ContractLogicError) -> str:
         decoded = self._reverts.from_exception(exc)

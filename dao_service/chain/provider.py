@@ -2,6 +2,8 @@
 is not there yet, and connects on first use (then keeps the connection)."""
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from dao_service.chain import client
 from dao_service.chain.dao import DaoChain
@@ -13,8 +15,12 @@ RELAYER_INDEX = 9  # anvil test account #9 relays contributions on the local cha
 
 
 class ChainProvider:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        settings: Settings,
+        send_lock: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> None:
+        self.settings, self._send_lock = settings, send_lock
         self._chain: DaoChain | None = None
         self._lock = threading.Lock()
 
@@ -31,5 +37,5 @@ class ChainProvider:
                 relayer = key_or_dev_account(
                     self.settings.relayer_key, manifest.chain_id, RELAYER_INDEX, "relayer"
                 )
-                self._chain = DaoChain(w3, manifest, validator, relayer)
+                self._chain = DaoChain(w3, manifest, validator, relayer, self._send_lock)
             return self._chain

@@ -118,7 +118,7 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
 def _mark_indexed(settings: "Settings", ids: list[int]) -> None:
     """Keys intake kept for contributions not yet indexed are of the old sketch and now
     in the rebuilt index anyway: mark them done so the worker does not add them again."""
-    from sqlalchemy import select
+    from sqlalchemy import update
 
     from dao_service.models import Contribution
     from dao_service.storage.database import make_engine, session_factory
@@ -126,9 +126,11 @@ def _mark_indexed(settings: "Settings", ids: list[int]) -> None:
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine).begin() as session:
-            for row in session.scalars(select(Contribution).where(Contribution.id.in_(ids))):
-                if not (row.report or {}).get("indexed"):
-                    row.report = {**(row.report or {}), "indexed": True, "record_keys": []}
+            session.execute(
+                update(Contribution)
+                .where(Contribution.id.in_(ids))
+                .values(indexed=True, index_fingerprints=None, index_band_keys=None)
+            )
     finally:
         engine.dispose()
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
 
+    # The intake worker: a thread of the API process (embedded, the default for one
+    # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).
+    embedded_worker: bool = True
+    work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
+    mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
+
     # The platforms: the real ones unless set (the local stack sets its stand-in's URLs).
     reddit_api_url: str = "https://www.reddit.com"  # info.json, OAuth authorize and token
     reddit_oauth_api_url: str = "https://oauth.reddit.com"  # /api/v1/me with a bearer token

@@ -62,6 +62,22 @@ def test_partial_overlap_counts_only_new_records(index: DedupIndex) -> None:
     assert result.report.uniqueness == 9 / 40
 
 
+def test_near_duplicates_of_an_accepted_export_join_the_index(index: DedupIndex) -> None:
+    """A chain of similar texts (A ~ B ~ C, not A ~ C): B counts as nothing new in the
+    first export, but it is in the dataset, so a later copy of it adds nothing either."""
+    import json
+
+    base = "the river runs past the old library where we play chess every winter evening"
+    texts = [base, base + " again", "coffee and music in the garden on a slow sunday"]
+    first = run(json.dumps([{"id": i, "text": t} for i, t in enumerate(texts)]).encode(), index)
+    assert first.report.accepted and first.report.new_records == 2
+    assert len(first.additions) == 3  # the near-duplicate too
+    first.commit(index)
+    later = [{"id": 100 + i, "text": t} for i, t in enumerate(texts)]  # other ids, same texts
+    again = run(json.dumps(later).encode(), index)
+    assert again.report.new_records == 0 and not again.report.accepted
+
+
 def test_index_persists_across_restarts(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     data = zip_files(with_checkfile(reddit_files(reddit_spec())))

@@ -71,7 +71,6 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
     if rejected:  # validation is where it stopped: it never passed that stage
         stages = [stages[0], Stage(name="rejected", done=True)]
-    report = {k: v for k, v in row.report.items() if k not in ("record_keys", "binding", "indexed")}
     return ContributionReceipt(
         id=row.public_id,
         contributor=row.contributor,
@@ -79,7 +78,7 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
         stages=stages,
         accepted=not rejected,
         rejection_reasons=row.report.get("rejection_reasons", []),
-        report=report,
+        report=row.report,
         score=row.score,
         cid=row.cid,
         tx_hash=row.tx_hash,

@@ -1,0 +1,37 @@
+"""Open the upload in memory (unwrap the file key, decrypt, check the SHA-256 the
+statement signed) and validate it. The plaintext is never written anywhere."""
+
+import hashlib
+
+from dao_service.custody import IntakeKey, open_upload
+from dao_service.intake.upload import IntakeRefused, Upload
+from validators import DedupIndex, Validation, ValidationContext, validate_export
+from validators.platforms import PlatformPolicy
+
+
+def open_plaintext(intake_key: IntakeKey, upload: Upload) -> tuple[bytes, bytes]:
+    """(file key, plaintext) of the upload, refused if it is not the export signed for."""
+    file_key = intake_key.unwrap(upload.wrapped_key)
+    plaintext = open_upload(file_key, upload.iv, upload.ciphertext)
+    if hashlib.sha256(plaintext).digest() != upload.sha256:
+        raise IntakeRefused("The decrypted export's SHA-256 differs from the signed statement.")
+    return file_key, plaintext
+
+
+def validation_context(
+    upload: Upload, chain_id: int, registry: str, require_code: bool, platform: PlatformPolicy
+) -> ValidationContext:
+    return ValidationContext(
+        wallet=upload.contributor,
+        chain_id=chain_id,
+        registry=registry,
+        require_code=require_code,
+        signature_verified=True,
+        nonce=upload.nonce,  # seeds the platform spot-check's sample
+        platform=platform,
+        signed_in=upload.signed_in,
+    )
+
+
+def validate(plaintext: bytes, context: ValidationContext, index: DedupIndex) -> Validation:
+    return validate_export(plaintext, context, index)

@@ -1,0 +1,100 @@
+"""IntakeService: the stages composed for the API (request side) and the worker
+(background side)."""
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dao_service.chain.dao import DaoChain
+from dao_service.core.config import Settings
+from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.intake import minting, opening, receipt, records, statement, storing
+from dao_service.intake.limits import RateLimiter, check_upload_limits
+from dao_service.intake.upload import Upload
+from dao_service.intake.worker import IntakeWorker
+from dao_service.models import Contribution, Stage, StatementNonce
+from dao_service.storage.ipfs import IpfsStore
+from validators import DedupIndex
+
+
+class IntakeService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        index: DedupIndex,
+        intake_key: IntakeKey,
+        custody: CustodyKey,
+        ipfs: IpfsStore,
+        chain: Callable[[], DaoChain],
+    ) -> None:
+        self.settings, self.sessions, self.index = settings, sessions, index
+        self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
+        self.limits = RateLimiter()
+        self.spool = records.Spool(settings.spool_dir)
+        self._validate_lock = threading.Lock()
+        self.worker = IntakeWorker(
+            sessions,
+            index=lambda c: records.sync_index(self.sessions, self.index, c),
+            store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
+            mint=lambda cs: minting.mint_batch(
+                self.sessions, self._chain(), self.settings.attestation_ttl_seconds, cs
+            ),
+            lease_seconds=settings.work_lease_seconds,
+            batch_size=settings.mint_batch_size,
+        )
+
+    # --- request side -------------------------------------------------------------
+
+    def issue_nonce(self, wallet: str) -> StatementNonce:
+        nonce = statement.new_nonce(wallet)
+        with self.sessions.begin() as session:
+            session.add(nonce)
+        return nonce
+
+    def submit(self, upload: Upload) -> Contribution:
+        check_upload_limits(self.settings, self.limits, upload)
+        chain = self._chain()
+        statement.check_signature(upload, chain.chain_id, chain.registry_address)
+        with self.sessions() as session:
+            existing = statement.earlier_contribution(session, upload)
+            if existing is not None:
+                return existing  # the same export again: one contribution, one mint
+            statement.check_nonce(session, upload)
+
+        file_key, plaintext = opening.open_plaintext(self.intake_key, upload)
+        context = opening.validation_context(
+            upload,
+            chain.chain_id,
+            chain.registry_address,
+            self.settings.require_verification_code,
+            self.settings.platform_policy(),
+        )
+        with self._validate_lock:  # validate and index one export at a time: no double counting
+            validation = opening.validate(plaintext, context, self.index)
+            del plaintext
+            contribution = records.new_contribution(
+                upload, validation, self.settings.dataset_id, file_key, self.custody
+            )
+            records.persist(self.sessions, self.spool, contribution, upload.ciphertext)
+            if contribution.stage == Stage.VALIDATED:
+                records.sync_index(self.sessions, self.index, contribution)
+        self.worker.wake()
+        return contribution
+
+    # --- background side ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the worker in this process, unless separate worker processes do."""
+        if self.settings.embedded_worker:
+            self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    # --- receipts -----------------------------------------------------------------
+
+    def receipt_extras(self, contribution: Contribution) -> dict[str, Any]:
+        return receipt.receipt_extras(contribution)

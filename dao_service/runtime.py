@@ -1,0 +1,56 @@
+"""The service's parts built from settings, once per process: the API (main.py) and the
+intake worker processes (`python -m dao_service.intake`) open the same ones."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dao_service.chain.provider import ChainProvider
+from dao_service.core.config import Settings
+from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.intake import IntakeService
+from dao_service.storage.database import make_engine, migrate, session_factory
+from dao_service.storage.ipfs import IpfsStore
+from dao_service.storage.locks import SharedLock
+from validators import DedupIndex
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    ipfs: IpfsStore
+    custody: CustodyKey
+    chain: ChainProvider
+    intake: IntakeService
+
+
+@contextmanager
+def open_runtime(settings: Settings) -> Iterator[Runtime]:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    ipfs = IpfsStore(settings.ipfs_api_url, timeout=30)
+    index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
+    # Every process relaying from the same account takes turns (one nonce sequence).
+    chain = ChainProvider(settings, SharedLock(engine, "relayer").held)
+    intake = IntakeService(
+        settings,
+        sessions,
+        index,
+        IntakeKey(settings.keys_dir / "intake-rsa.pem"),
+        custody,
+        ipfs,
+        chain,
+    )
+    try:
+        yield Runtime(settings, engine, sessions, ipfs, custody, chain, intake)
+    finally:
+        index.close()
+        ipfs.close()
+        engine.dispose()

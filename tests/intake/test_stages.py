@@ -1,0 +1,193 @@
+"""Each intake stage alone, against a real database and fakes for the chain and IPFS."""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from eth_account import Account
+from sqlalchemy.orm import Session, sessionmaker
+
+from dao_service.chain.attestations import statement_typed_data
+from dao_service.chain.dao import ChainRefused
+from dao_service.client.contribute import sign_typed
+from dao_service.core.config import Settings
+from dao_service.intake import IntakeRefused, Upload
+from dao_service.intake.limits import RateLimiter, check_upload_limits
+from dao_service.intake.minting import mint, mint_batch
+from dao_service.intake.receipt import receipt_extras
+from dao_service.intake.records import ALREADY_IN_DATASET, Spool, persist, sync_index
+from dao_service.intake.statement import check_nonce, check_signature, new_nonce
+from dao_service.intake.storing import store
+from dao_service.intake.worker import IntakeWorker
+from dao_service.models import Stage, StatementNonce
+from tests.intake.conftest import FakeChain, FakeIpfs, add_contribution, new_contribution, reload
+from validators import DedupIndex
+from validators._utils.fingerprints import BANDS
+
+REGISTRY = "0x" + "42" * 20
+ALICE = Account.from_key(b"\x11" * 32)
+MALLORY = Account.from_key(b"\x22" * 32)
+
+
+def signed_upload(signer: object = ALICE, nonce: str = "n1", client: str = "c") -> Upload:
+    digest = hashlib.sha256(b"export").digest()
+    typed = statement_typed_data(ALICE.address, digest, "reddit", nonce, 31337, REGISTRY)
+    signature = sign_typed(signer, typed)  # type: ignore[arg-type]
+    return Upload(
+        contributor=ALICE.address,
+        sha256=digest,
+        source="reddit",
+        nonce=nonce,
+        signature=bytes.fromhex(signature.removeprefix("0x")),
+        wrapped_key=b"",
+        iv=b"",
+        ciphertext=b"x" * 10,
+        client=client,
+    )
+
+
+def test_rate_limits_count_per_wallet_and_refuse_past_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, uploads_per_wallet_per_hour=2, max_upload_bytes=100)
+    limiter = RateLimiter()
+    check_upload_limits(settings, limiter, signed_upload(client="a"))
+    check_upload_limits(settings, limiter, signed_upload(client="b"))
+    with pytest.raises(IntakeRefused, match="Too many uploads from this wallet") as refused:
+        check_upload_limits(settings, limiter, signed_upload(client="c"))
+    assert refused.value.status == 429
+    too_big = Upload(**{**signed_upload().__dict__, "ciphertext": b"x" * 117})
+    with pytest.raises(IntakeRefused, match="exceeds 100 bytes") as refused:
+        check_upload_limits(settings, RateLimiter(), too_big)
+    assert refused.value.status == 413
+
+
+def test_statement_signed_by_another_wallet_is_refused() -> None:
+    check_signature(signed_upload(), 31337, REGISTRY)
+    with pytest.raises(IntakeRefused, match="not by the contributor") as refused:
+        check_signature(signed_upload(signer=MALLORY), 31337, REGISTRY)
+    assert refused.value.status == 403
+    with pytest.raises(IntakeRefused, match="signed by"):  # another deployment's statement
+        check_signature(signed_upload(), 31337, "0x" + "43" * 20)
+
+
+def test_nonce_must_be_issued_to_the_wallet_unused_and_fresh(
+    sessions: sessionmaker[Session],
+) -> None:
+    issued = new_nonce(ALICE.address)
+    stale = StatementNonce(
+        nonce="old", wallet=ALICE.address, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    with sessions.begin() as session:
+        session.add_all([issued, stale])
+    with sessions() as session:
+        check_nonce(session, signed_upload(nonce=issued.nonce))
+        with pytest.raises(IntakeRefused, match="not issued to this wallet"):
+            check_nonce(session, signed_upload(nonce="never-issued"))
+        with pytest.raises(IntakeRefused, match="expired"):
+            check_nonce(session, signed_upload(nonce="old"))
+    with sessions.begin() as session:
+        session.get(StatementNonce, issued.nonce).used = True  # type: ignore[union-attr]
+    with sessions() as session, pytest.raises(IntakeRefused, match="already used"):
+        check_nonce(session, signed_upload(nonce=issued.nonce))
+
+
+def test_store_pins_the_spooled_ciphertext_and_frees_the_spool(
+    sessions: sessionmaker[Session], spool: Spool
+) -> None:
+    row = add_contribution(sessions)
+    spool.write(row.public_id, b"ciphertext")
+    ipfs = FakeIpfs()
+    store(sessions, spool, ipfs, row)
+    stored = reload(sessions, row)
+    assert stored.stage == Stage.STORED and ipfs.blobs[stored.cid or ""] == b"ciphertext"
+    assert not spool.path(row.public_id).exists()
+
+
+def test_mint_records_once_and_a_rerun_after_a_crash_does_not_send_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    chain = FakeChain()
+    row = add_contribution(sessions, Stage.STORED, cid="bafkfirst")
+    mint(sessions, chain, 3600, row)
+    minted = reload(sessions, row)
+    assert minted.stage == Stage.MINTED and len(chain.sent) == 1
+    assert minted.attestation_deadline == chain.time + 3600
+    assert receipt_extras(minted)["attestation"]["cid"] == "bafkfirst"
+    # A crash between the chain's confirmation and the row's update: the row says stored.
+    again = add_contribution(sessions, Stage.STORED, cid="bafkfirst")
+    fingerprint = bytes.fromhex((again.fingerprint or "")[2:])
+    chain.recorded[fingerprint] = (again.contributor, "0x" + "ab" * 32)
+    mint(sessions, chain, 3600, again)
+    assert len(chain.sent) == 1  # not sent twice
+    assert reload(sessions, again).tx_hash == "0x" + "ab" * 32
+
+
+def test_mint_refuses_a_fingerprint_recorded_for_someone_else(
+    sessions: sessionmaker[Session],
+) -> None:
+    chain = FakeChain()
+    row = add_contribution(sessions, Stage.STORED, cid="bafk")
+    chain.recorded[bytes.fromhex((row.fingerprint or "")[2:])] = ("0x" + "99" * 20, "0x")
+    with pytest.raises(ChainRefused, match="another contributor"):
+        mint(sessions, chain, 3600, row)
+    assert reload(sessions, row).stage == Stage.STORED
+
+
+def test_worker_notes_ipfs_down_on_the_receipt_then_finishes_when_it_is_back(
+    sessions: sessionmaker[Session], spool: Spool
+) -> None:
+    ipfs, chain, indexed = FakeIpfs(), FakeChain(), []
+    worker = IntakeWorker(
+        sessions,
+        index=indexed.append,
+        store=lambda c: store(sessions, spool, ipfs, c),
+        mint=lambda cs: mint_batch(sessions, chain, 3600, cs),
+    )
+    row = add_contribution(sessions)
+    spool.write(row.public_id, b"ciphertext")
+    ipfs.down = True
+    with pytest.raises(ConnectionError):
+        worker.process_pending()
+    waiting = reload(sessions, row)
+    assert waiting.stage == Stage.VALIDATED
+    assert (waiting.last_error or "").startswith("waiting to retry: ConnectionError")
+    ipfs.down = False
+    assert worker.process_pending()
+    done = reload(sessions, row)
+    assert done.stage == Stage.MINTED and done.last_error is None and len(chain.sent) == 1
+    assert not worker.process_pending()  # nothing left
+
+
+def test_receipt_has_no_attestation_before_one_is_signed(sessions: sessionmaker[Session]) -> None:
+    assert receipt_extras(add_contribution(sessions)) == {}
+
+
+def test_persist_rejects_a_fingerprint_already_in_the_dataset_and_index_sync_is_idempotent(
+    sessions: sessionmaker[Session], spool: Spool
+) -> None:
+    first = add_contribution(sessions)
+    copy = new_contribution(sessions, fingerprint=first.fingerprint)
+    persist(sessions, spool, copy, b"ciphertext")
+    duplicate = reload(sessions, copy)
+    assert duplicate.stage == Stage.REJECTED and duplicate.fingerprint is None
+    assert duplicate.report["rejection_reasons"] == [ALREADY_IN_DATASET]
+    assert not spool.path(duplicate.public_id).exists()  # nothing spooled for a rejection
+    with sessions() as session:
+        assert session.get(StatementNonce, copy.statement_nonce).used  # type: ignore[union-attr]
+
+    fresh = new_contribution(
+        sessions,
+        index_fingerprints=b"\x07" * 16,
+        index_band_keys=np.arange(1, BANDS + 1, dtype=np.int64).tobytes(),
+        binding_hash=b"\x08" * 32,
+    )
+    persist(sessions, spool, fresh, b"ciphertext")
+    assert spool.read(fresh.public_id) == b"ciphertext"
+    index = DedupIndex(":memory:")
+    sync_index(sessions, index, reload(sessions, fresh))
+    sync_index(sessions, index, reload(sessions, fresh))  # rerun after a crash: no-op
+    assert index.record_count() == 1
+    assert index.known_band_keys(np.array([BANDS, BANDS + 1])).tolist() == [True, False]
+    done = reload(sessions, fresh)
+    assert done.indexed and done.index_fingerprints is None  # the keys are not kept twice
+    index.close()
