@@ -214,6 +214,7 @@ class ExportRecords:
     band_keys: np.ndarray  # (n, BANDS) int64
     worthless: np.ndarray  # bool
     words: np.ndarray  # int32
+    unnatural: np.ndarray  # bool: word salad or filler
 
     def __len__(self) -> int:
         return len(self.worthless)
@@ -248,6 +249,7 @@ class Records:
                 fingerprints.band_keys(normalised),
                 quality.worthless,
                 quality.words,
+                quality.unnatural,
             )
         )
 
@@ -283,6 +285,7 @@ def _empty(rows: int) -> ExportRecords:
         np.empty((rows, fingerprints.BANDS), np.int64),
         np.empty(rows, bool),
         np.empty(rows, np.int32),
+        np.empty(rows, bool),
     )
 
 
@@ -438,12 +441,13 @@ def _judge(
 
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
     additions, new_count, new_qualities, qualities = _dedup(records, index)
+    report.unnatural_records = int(np.count_nonzero(records.unnatural & (qualities > 0)))
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.new_records = new_count
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
 
     value, report.uniqueness, report.quality, report.breakdown = score(
-        ownership, why, new_qualities, report.total_records
+        ownership, why, new_qualities, report.total_records, report.unnatural_records
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(
@@ -473,7 +477,7 @@ def _dedup(
     the records of some quality that are no exact copy of an indexed one: the new ones
     and their near-duplicates."""
     text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
-    qualities = assess(records.worthless, records.words, text_hashes)
+    qualities = assess(records.worthless, records.words, text_hashes, records.unnatural)
     candidates = np.flatnonzero(qualities > 0)
     known = index.known_fingerprints(records.fingerprints[candidates])
     unseen = np.zeros(len(records), bool)

@@ -124,6 +124,7 @@ class ValidationReport(BaseModel):
     new_records: int = 0
     duplicate_records: int = 0
     low_quality_records: int = 0
+    unnatural_records: int = 0  # of some quality, but word salad or filler (x0.1)
     authenticity_score: float = 0.0
     ownership_score: float = 0.0
     uniqueness: float = 0.0

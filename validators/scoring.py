@@ -4,7 +4,8 @@
     ownership     1.0 verification code found; 0.6 account bound to this wallet without a
                   code; 0.4 no account identity at all (generic export: signature only)
     uniqueness    new records / records of any quality (0 when there are none)
-    quality       mean quality of the new records (see validators.quality)
+    quality       mean quality of the new records (see validators.quality; word salad
+                  and filler count a tenth, and the line says how many records were)
     score         floor(10 x ownership x sum of the new records' quality)
 
 A new record is one of quality above 0 whose exact fingerprint and every LSH band are
@@ -14,6 +15,7 @@ same export against the same index always scores the same.
 
 import math
 
+from validators.naturalness import REASON
 from validators.report import ScoreLine
 
 POINTS_PER_RECORD = 10
@@ -23,7 +25,11 @@ OWNERSHIP_SIGNATURE_ONLY = 0.4
 
 
 def score(
-    ownership: float, ownership_reason: str, new_qualities: list[float], total_records: int
+    ownership: float,
+    ownership_reason: str,
+    new_qualities: list[float],
+    total_records: int,
+    unnatural: int = 0,
 ) -> tuple[int, float, float, list[ScoreLine]]:
     """(score, uniqueness, quality, breakdown) for an export whose checks all passed."""
     new = len(new_qualities)
@@ -37,7 +43,9 @@ def score(
         ScoreLine(signal="uniqueness", value=round(uniqueness, 4),
                   reason=f"{new} of {total_records} records are new to the dataset"),
         ScoreLine(signal="quality", value=round(quality, 4),
-                  reason=f"mean quality of the {new} new records"),
+                  reason=f"mean quality of the {new} new records" + (
+                      f"; {unnatural} of the export's records {REASON}, worth a tenth"
+                      if unnatural else "; every judged record reads as natural text")),
         ScoreLine(signal="score", value=float(value),
                   reason=f"floor({POINTS_PER_RECORD} x {ownership} x {points:.1f} quality points)"),
     ]  # fmt: skip

@@ -50,7 +50,7 @@ window.ethereum = {
 """
 
 
-class TestWallet:
+class BrowserWallet:
     """The wallet's state: which chain it is on (a test may start it elsewhere)."""
 
     def __init__(self, chain_id: int) -> None:
@@ -58,7 +58,7 @@ class TestWallet:
         self.switch_requests: list[int] = []
 
 
-def wallet_bridge(wallet: TestWallet) -> Any:
+def wallet_bridge(wallet: BrowserWallet) -> Any:
     def answer(method: str, params_json: str) -> str:
         params = json.loads(params_json)
         if method in ("eth_requestAccounts", "eth_accounts"):
@@ -99,12 +99,12 @@ def live_service(service_settings: Settings, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
-def wallet(dao: Dao) -> TestWallet:
-    return TestWallet(dao.chain_id)
+def wallet(dao: Dao) -> BrowserWallet:
+    return BrowserWallet(dao.chain_id)
 
 
 @pytest.fixture
-def page(live_service: str, wallet: TestWallet) -> Iterator[Page]:
+def page(live_service: str, wallet: BrowserWallet) -> Iterator[Page]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: `scripts/dev setup` installs Debian's chromium package"

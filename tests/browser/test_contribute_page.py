@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Page
 
 from dao_service.sample_exports import reddit_export, reddit_spec
-from tests.browser.conftest import ARTIFACTS, RECORD_PROGRESS_LABELS, WALLET, TestWallet
+from tests.browser.conftest import ARTIFACTS, RECORD_PROGRESS_LABELS, WALLET, BrowserWallet
 from tests.utils.chain import Dao
 from tests.utils.participants import publish
 
@@ -113,7 +113,7 @@ def test_the_same_export_again_says_when_it_was_contributed(
 
 
 def test_wallet_on_another_chain_is_offered_the_switch(
-    page: Page, live_service: str, wallet: TestWallet
+    page: Page, live_service: str, wallet: BrowserWallet
 ) -> None:
     dao_chain, wallet.chain_id = wallet.chain_id, 1
     page.goto(live_service + "/")
