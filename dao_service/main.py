@@ -6,10 +6,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dao_service.api.routes import contributions, health, keys, signin
+from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
@@ -56,6 +57,11 @@ def create_app() -> FastAPI:
     app.include_router(contributions.router)
     app.include_router(keys.router)
     app.include_router(signin.router)
+
+    @app.get("/vendor/zip.js", include_in_schema=False)
+    def zip_library() -> FileResponse:
+        """The page's zip reader, from the npm package (package-lock.json pins it)."""
+        return FileResponse(paths.zip_js(), media_type="text/javascript")
 
     @app.exception_handler(IntakeRefused)
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:

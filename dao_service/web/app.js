@@ -124,6 +124,39 @@ function signIn(platform) {
   location.href = `/api/signin/${platform}?wallet=${wallet}&return_to=/`;
 }
 
+// The data files of an export archive: Reddit's CSVs, X's data/*.js. Only these are
+// encrypted and uploaded; media (gigabytes in an X archive) stays here. The central
+// directory is read from the end of the file, so only the data entries are read.
+const DATA_FILE = /^(data\/[^/]+\.js|[^/]+\.csv)$/;
+
+async function dataFilesOf(file) {
+  const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  if (!isZip) return { plaintext: await file.arrayBuffer(), kept: null };
+  zip.configure({ useWebWorkers: false });
+  const reader = new zip.ZipReader(new zip.BlobReader(file));
+  try {
+    const entries = await reader.getEntries();
+    const data = entries.filter((entry) => !entry.directory && DATA_FILE.test(entry.filename));
+    if (!data.length || data.length === entries.filter((entry) => !entry.directory).length) {
+      return { plaintext: await file.arrayBuffer(), kept: null };
+    }
+    const writer = new zip.ZipWriter(new zip.Uint8ArrayWriter());
+    let size = 0;
+    for (const entry of data) {
+      const bytes = await entry.getData(new zip.Uint8ArrayWriter());
+      size += bytes.length;
+      await writer.add(entry.filename, new zip.Uint8ArrayReader(bytes), {
+        lastModDate: entry.lastModDate, level: 6, extendedTimestamp: false,
+      });
+    }
+    const plaintext = (await writer.close()).slice().buffer;
+    return { plaintext, kept: { files: data.length, of: entries.length, bytes: size } };
+  } finally {
+    await reader.close();
+  }
+}
+
 async function encrypt(plaintext) {
   const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt"]);
   const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -207,11 +240,18 @@ async function contribute() {
   $("error").hidden = true;
   const file = $("export-file").files[0];
   if (!file) return showError("Choose an export file first.");
-  if (file.size > config.max_upload_bytes) return showError(`The file is larger than ${config.max_upload_bytes} bytes.`);
   $("contribute").disabled = true;
   try {
     progress("Reading the export…", 5);
-    const plaintext = await file.arrayBuffer();
+    const { plaintext, kept } = await dataFilesOf(file);
+    if (kept) {
+      const megabytes = (kept.bytes / 1e6).toFixed(1);
+      $("kept").textContent = `Uploading only the export's data: ${kept.files} of ${kept.of} files (${megabytes} MB); the rest stays on your computer.`;
+      $("kept").hidden = false;
+    }
+    if (plaintext.byteLength > config.max_upload_bytes) {
+      throw new Error(`the export's data is larger than ${config.max_upload_bytes} bytes`);
+    }
     const digest = await crypto.subtle.digest("SHA-256", plaintext);
     progress("Encrypting in your browser…", 15);
     const { iv, ciphertext, wrapped } = await encrypt(plaintext);

@@ -2,15 +2,26 @@
 key, the page encrypts and uploads a generated Reddit export, and the receipt appears;
 a rejection shows its failed checks; sign-in with the platform; switching chains."""
 
+import os
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page
 
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.sample_exports import (
+    XArchiveSpec,
+    reddit_export,
+    reddit_spec,
+    x_archive,
+    x_files,
+    x_spec,
+)
 from tests.browser.conftest import ARTIFACTS, RECORD_PROGRESS_LABELS, WALLET, BrowserWallet
 from tests.utils.chain import Dao
 from tests.utils.participants import publish
+
+MEDIA_FILE = 200 << 20  # one video of an X archive
 
 
 def upload(page: Page, export: Path) -> None:
@@ -148,3 +159,44 @@ def test_sign_in_with_reddit_binds_the_export_account(
     signed = page.locator("#checks tr[data-check='platform sign-in'] td")
     assert signed.nth(1).text_content() == "passed"
     assert "as carol_redditor" in (signed.nth(2).text_content() or "")
+
+
+def archive_with_media(path: Path, media_bytes: int, spec: XArchiveSpec) -> None:
+    """An X archive as people have it: its data files and `media_bytes` of photos and
+    videos (random bytes, stored uncompressed as the real ones are)."""
+    chunk = 8 << 20
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in x_files(spec).items():
+            archive.writestr(name, data)
+        for number in range(media_bytes // MEDIA_FILE):
+            entry = zipfile.ZipInfo(f"data/tweets_media/{number:04d}-video.mp4")
+            entry.compress_type = zipfile.ZIP_STORED
+            with archive.open(entry, "w") as media:
+                for _ in range(MEDIA_FILE // chunk):
+                    media.write(os.urandom(chunk))
+
+
+def test_two_gigabyte_archive_uploads_only_its_data_files(
+    page: Page, live_service: str, tmp_path: Path
+) -> None:
+    spec = x_spec(seed=44, tweets=400)
+    archive = tmp_path / "twitter-archive-with-media.zip"
+    try:
+        archive_with_media(archive, 10 * MEDIA_FILE, spec)  # 2.1 GB
+        assert archive.stat().st_size > 2_000_000_000
+        publish(x_archive(spec))  # the tweets are on X
+        page.goto(live_service + "/")
+        page.click("#connect")
+        page.wait_for_selector("#verification-code:not(:empty)")
+        with page.expect_request(
+            lambda r: r.url.endswith("/api/contributions") and r.method == "POST", timeout=120_000
+        ) as sent:
+            upload(page, archive)
+        body = sent.value.post_data_buffer or b""
+        assert 0 < len(body) < 2_000_000, len(body)  # the data files, encrypted: not 2 GB
+        page.wait_for_selector("#stages li[data-stage=minted].done", timeout=120_000)
+        kept = page.text_content("#kept") or ""
+        assert "Uploading only the export's data: 3 of 13 files" in kept
+        assert int(page.text_content("#score") or 0) > 0
+    finally:
+        archive.unlink(missing_ok=True)
