@@ -126,6 +126,21 @@ def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> N
 
     from dao_service.client.governance import tokens
 
+    report = receipt["report"]
+    required = set(report.get("required_checks") or [])
+    checks = Table(title="checks")
+    for column in ("check", "result", "why"):
+        checks.add_column(column, overflow="fold")
+    for group in ("authenticity", "ownership"):
+        for check in report.get(group) or []:
+            name = check["name"] + (" (required)" if check["name"] in required else "")
+            checks.add_row(name, check["status"].replace("_", " "), check["reason"])
+    console.print(checks)
+    if receipt.get("already_contributed_at"):
+        from dao_service.client.timefmt import utc
+
+        when = utc(receipt["already_contributed_at"])
+        console.print(f"You already contributed this export ({when}).", highlight=False)
     if not receipt["accepted"]:
         console.print(f"[red]Rejected[/] contribution {receipt['id']}:", highlight=False)
         for reason in receipt["rejection_reasons"]:
