@@ -8,12 +8,14 @@ from validators.dedup import FORMAT_VERSION, DedupIndex, IndexConflict, IndexFor
 from validators.exceptions import ExportRejected, ValidatorError
 from validators.pipeline import (
     SOURCES,
+    SignedInAccount,
     Validation,
     ValidationContext,
     derive_keys,
     validate_export,
 )
 from validators.report import Check, CheckStatus, ValidationReport
+from validators.scoring import Demand
 from validators.verification_code import verification_code
 
 __all__ = [
@@ -22,10 +24,12 @@ __all__ = [
     "Check",
     "CheckStatus",
     "DedupIndex",
+    "Demand",
     "ExportRejected",
     "IndexConflict",
     "IndexFormatError",
     "NewRecords",
+    "SignedInAccount",
     "Validation",
     "ValidationContext",
     "ValidationReport",

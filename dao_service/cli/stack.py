@@ -35,6 +35,7 @@ def _urls_table(settings: "Settings") -> "Table":
     table.add_row("chain (JSON-RPC)", settings.chain_rpc_url)
     table.add_row("IPFS RPC API", ipfs_node.api_http_url(settings))
     table.add_row("IPFS gateway", settings.ipfs_gateway_url)
+    table.add_row("platform stand-in (Reddit, X)", settings.platform_stand_in_url)
     table.add_row("contracts manifest", str(settings.manifest_file))
     table.add_row("web form", settings.service_url + "/")
     table.add_row("API docs", settings.service_url + "/docs")
@@ -49,6 +50,9 @@ def up(
     ipfs_port: int | None = typer.Option(None, help=PORT_HELP.format("IPFS RPC API")),
     gateway_port: int | None = typer.Option(None, help=PORT_HELP.format("IPFS gateway")),
     service_port: int | None = typer.Option(None, help=PORT_HELP.format("service")),
+    platform_port: int | None = typer.Option(
+        None, help=PORT_HELP.format("platform stand-in (Reddit, X)")
+    ),
     api_workers: int | None = typer.Option(
         None, "--api-workers", min=1, help="API processes (default: one per core)."
     ),
@@ -74,6 +78,7 @@ def up(
         ipfs_gateway_port=gateway_port,
         service_port=service_port,
         api_workers=api_workers,
+        platform_port=platform_port,
     )
     if running.read_stack(settings) is not None:
         console.print("The stack is already running.")
@@ -85,6 +90,7 @@ def up(
                 "--ipfs-port", str(settings.ipfs_api_port),
                 "--gateway-port", str(settings.ipfs_gateway_port),
                 "--service-port", str(settings.service_port),
+                "--platform-port", str(settings.platform_port),
                 "--api-workers", str(settings.api_workers or os.cpu_count() or 1)]  # fmt: skip
         with console.status("Starting the stack in the background ..."):
             supervisor.start_detached(settings, argv)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.chain.dao import DaoChain
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.demand import recent_demand
 from dao_service.intake import minting, opening, receipt, records, statement, storing
 from dao_service.intake.limits import RateLimiter, check_upload_limits
 from dao_service.intake.upload import IntakeRefused, Upload
@@ -65,7 +66,12 @@ class IntakeService:
 
         file_key, plaintext = opening.open_plaintext(self.intake_key, upload)
         context = opening.validation_context(
-            upload, chain.chain_id, chain.registry_address, self.settings.require_verification_code
+            upload,
+            chain.chain_id,
+            chain.registry_address,
+            self.settings.require_verification_code,
+            self.settings.platform_policy(),
+            recent_demand(self.sessions, self.settings.dataset_id),
         )
         # No lock: exports validate in parallel, and the database refuses a commit whose
         # new records another export committed meanwhile; that export is validated again.

@@ -1,7 +1,7 @@
 """rate limit counts in the database
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 Upload rate limits move from each API process's memory into this table, so every
 process (and machine) counts against the same limit.
@@ -10,8 +10,8 @@ process (and machine) counts against the same limit.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
