@@ -6,7 +6,7 @@ same database), its ciphertext already fsynced to the spool."""
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.custody import CustodyKey
@@ -89,7 +89,14 @@ def persist(
     one transaction; a validated one's ciphertext is spooled first. IndexConflict (and
     nothing committed) if another export took records this one counted as new."""
     with sessions.begin() as session:
-        session.get(StatementNonce, contribution.statement_nonce).used = True  # type: ignore[union-attr]
+        # A write first: on SQLite it waits for the write lock, where a read first would
+        # hold a snapshot that another process's commit makes unwritable ("locked").
+        session.execute(
+            update(StatementNonce)
+            .where(StatementNonce.nonce == contribution.statement_nonce)
+            .values(used=True)
+            .execution_options(synchronize_session=False)
+        )
         if contribution.stage == Stage.VALIDATED and fingerprint_taken(
             session, contribution.fingerprint
         ):
