@@ -492,8 +492,8 @@ def _judge(
         why,
         new_qualities,
         report.total_records,
-        report.unnatural_records,
-        context.demand.get(parsed.source, NO_DEMAND),
+        unnatural=report.unnatural_records,
+        demand=context.demand.get(parsed.source, NO_DEMAND),
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(
