@@ -24,6 +24,8 @@ from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.compiler import compile_project
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
+from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
+from dao_service.chain.merkle import EarningsTree
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.stack import chain_node
@@ -175,6 +177,62 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
     ]["rentalId"]
     w3.provider.make_request("anvil_mine", ["0x20"])  # type: ignore[arg-type]
     rows.append(("refund (defeated rental)", b.gas(escrow.functions.refund(refund_id), renter), ""))
+    rows.extend(measure_valued(b, pool, escrow, governor, renter, [voter, other]))
+    return rows
+
+
+def measure_valued(
+    b: Bench, pool: Any, escrow: Any, governor: Any, renter: Any, voters: list[Any]
+) -> list[tuple[str, int, str]]:
+    """A rental with a validation sample, its earnings roots and claims against a table of
+    1,000 contributors (a proof of 10 hashes); the chain's cost does not grow with the table."""
+    rows: list[tuple[str, int, str]] = []
+    sample = (keccak(text="bench sample"), 4096)
+    tx = escrow.functions.requestValuedRental(1, 3600, "valued", sample).build_transaction(
+        {"from": renter.address, "value": ETH}
+    )
+    del tx["gas"]
+    receipt = client.send(b.w3, renter, tx)
+    rows.append(("propose with a validation sample", int(receipt["gasUsed"]), ""))
+    event = escrow.events.RentalRequested().process_receipt(receipt, errors=DISCARD)[0]["args"]
+    b.w3.provider.make_request("anvil_mine", ["0x2"])  # type: ignore[arg-type]
+    for voter in voters:
+        b.gas(governor.functions.castVote(event["proposalId"], 1), voter)
+    b.w3.provider.make_request("anvil_mine", ["0x15"])  # type: ignore[arg-type]
+    targets, values, calldatas = escrow.functions.proposalActions(event["rentalId"]).call()
+    description = escrow.functions.proposalDescription(event["rentalId"], "valued").call()
+    call = (targets, values, calldatas, keccak(text=description))
+    b.gas(governor.functions.queue(*call))
+    b.w3.provider.make_request("evm_increaseTime", [61])  # type: ignore[arg-type]
+    b.w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    rows.append(
+        (
+            "execute a valued rental (pays the dataset's valued income)",
+            b.gas(governor.functions.execute(*call)),
+            "",
+        )
+    )
+
+    claimer = voters[0]
+    others = {fresh_address(10_000 + i): 10**14 for i in range(999)}
+    for epoch, share in ((1, ETH // 2), (2, ETH // 2 + ETH // 4)):
+        tree = EarningsTree.of({**others, claimer.address: share})
+        root = EarningsRoot(
+            dataset_id=1, epoch=epoch, root=tree.root, total=tree.total, cid="bafkrei" + "a" * 52
+        )
+        signature = sign_earnings_root(b.validator, root, b.manifest.chain_id, pool.address)
+        gas = b.gas(pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
+        rows.append(
+            (
+                f"post an earnings root ({'first' if epoch == 1 else 'next'}, 1,000 accounts)",
+                gas,
+                "",
+            )
+        )
+        cumulative, proof = tree.proof(claimer.address)
+        gas = b.gas(pool.functions.claimEarnings(1, cumulative, proof), claimer)
+        label = "first claim" if epoch == 1 else "claim again after the next root"
+        rows.append((f"claim valued earnings, {label} ({len(proof)}-hash proof)", gas, ""))
     return rows
 
 

@@ -322,6 +322,16 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     }
 
     /**
+     * @notice Reverts unless `signatures` are at least `requiredSignatures` distinct
+     * validators' signatures over `digest` (e.g. the RevenuePool's earnings roots).
+     * @param digest The signed digest.
+     * @param signatures The signatures, signers in increasing address order.
+     */
+    function checkSignatures(bytes32 digest, bytes[] calldata signatures) external view {
+        _checkSignatures(digest, signatures);
+    }
+
+    /**
      * @notice The EIP-712 digest validators sign for `attestation`.
      * @param attestation The attestation.
      * @return The digest.

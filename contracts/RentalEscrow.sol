@@ -50,9 +50,18 @@ contract RentalEscrow is ReentrancyGuardTransient {
     /// @notice Governor clock units after the vote ends within which a passed rental must execute.
     uint256 public immutable executionWindow;
 
+    /// @notice A renter's validation sample of its task, against which each contribution's
+    /// value is measured: SHA-256 of the plaintext and its size in bytes (the service holds it
+    /// encrypted on IPFS).
+    struct ValidationSample {
+        bytes32 contentHash;
+        uint64 size;
+    }
+
     /// @notice Number of rentals ever requested; ids run from 1.
     uint256 public rentalCount;
     mapping(uint256 rentalId => Rental) private _rentals;
+    mapping(uint256 rentalId => ValidationSample) private _samples;
 
     /// @notice `renter` asked for `datasetId` for `duration` seconds, paying `payment` wei.
     event RentalRequested(
@@ -63,6 +72,8 @@ contract RentalEscrow is ReentrancyGuardTransient {
         uint256 payment,
         uint256 proposalId
     );
+    /// @notice The rental's payment will be split by value measured against this sample.
+    event ValidationSampleRecorded(uint256 indexed rentalId, bytes32 contentHash, uint64 size);
     /// @notice The rental's proposal executed: the renter got access, the payment went to
     /// the dataset's revenue.
     event RentalApproved(uint256 indexed rentalId, uint256 payment);
@@ -71,6 +82,8 @@ contract RentalEscrow is ReentrancyGuardTransient {
 
     /// @notice A rental needs a payment and a duration.
     error RentalEscrowInvalidRequest(uint256 payment, uint64 duration);
+    /// @notice A validation sample needs a hash and a size.
+    error RentalEscrowInvalidSample(bytes32 contentHash, uint64 size);
     /// @notice Only the timelock approves rentals.
     error RentalEscrowUnauthorized(address account);
     /// @notice `approve(rentalId)` ran outside its rental's own proposal, which is in `state`.
@@ -117,12 +130,30 @@ contract RentalEscrow is ReentrancyGuardTransient {
         payable
         returns (uint256 rentalId, uint256 proposalId)
     {
-        if (msg.value == 0 || duration == 0) revert RentalEscrowInvalidRequest(msg.value, duration);
-        rentalId = ++rentalCount;
-        (address[] memory targets, uint256[] memory values, bytes[] memory calldatas) = proposalActions(rentalId);
-        proposalId = governor.propose(targets, values, calldatas, proposalDescription(rentalId, description));
-        _rentals[rentalId] = Rental(msg.sender, datasetId, duration, Status.Pending, msg.value, proposalId);
-        emit RentalRequested(rentalId, msg.sender, datasetId, duration, msg.value, proposalId);
+        return _requestRental(datasetId, duration, description);
+    }
+
+    /**
+     * @notice Like `requestRental`, with a validation sample of the renter's task: once
+     * approved, the payment is split among the contributors by each contribution's
+     * measured value to that sample instead of by score.
+     * @param datasetId The dataset.
+     * @param duration Seconds of access once the proposal executes.
+     * @param description What the renter will use the data for (shown to voters).
+     * @param sample SHA-256 and size of the sample the renter gave the service.
+     * @return rentalId The rental's id.
+     * @return proposalId The Governor proposal's id.
+     */
+    function requestValuedRental(
+        uint32 datasetId,
+        uint64 duration,
+        string calldata description,
+        ValidationSample calldata sample
+    ) external payable returns (uint256 rentalId, uint256 proposalId) {
+        if (sample.contentHash == bytes32(0) || sample.size == 0) revert RentalEscrowInvalidSample(sample.contentHash, sample.size);
+        (rentalId, proposalId) = _requestRental(datasetId, duration, description);
+        _samples[rentalId] = sample;
+        emit ValidationSampleRecorded(rentalId, sample.contentHash, sample.size);
     }
 
     /**
@@ -151,6 +182,15 @@ contract RentalEscrow is ReentrancyGuardTransient {
      */
     function rentalOf(uint256 rentalId) external view returns (Rental memory) {
         return _rentals[rentalId];
+    }
+
+    /**
+     * @notice The validation sample of rental `rentalId` (zero for a rental split by score).
+     * @param rentalId The rental.
+     * @return The sample's SHA-256 and size.
+     */
+    function sampleOf(uint256 rentalId) external view returns (ValidationSample memory) {
+        return _samples[rentalId];
     }
 
     /**
@@ -188,6 +228,18 @@ contract RentalEscrow is ReentrancyGuardTransient {
         );
     }
 
+    function _requestRental(uint32 datasetId, uint64 duration, string calldata description)
+        internal
+        returns (uint256 rentalId, uint256 proposalId)
+    {
+        if (msg.value == 0 || duration == 0) revert RentalEscrowInvalidRequest(msg.value, duration);
+        rentalId = ++rentalCount;
+        (address[] memory targets, uint256[] memory values, bytes[] memory calldatas) = proposalActions(rentalId);
+        proposalId = governor.propose(targets, values, calldatas, proposalDescription(rentalId, description));
+        _rentals[rentalId] = Rental(msg.sender, datasetId, duration, Status.Pending, msg.value, proposalId);
+        emit RentalRequested(rentalId, msg.sender, datasetId, duration, msg.value, proposalId);
+    }
+
     function _approve(uint256 rentalId) internal {
         Rental storage rental = _pending(rentalId);
         IGovernor.ProposalState state = governor.state(rental.proposalId);
@@ -198,7 +250,11 @@ contract RentalEscrow is ReentrancyGuardTransient {
         rental.status = Status.Approved;
         emit RentalApproved(rentalId, rental.payment);
         accessRegistry.grantAccess(rental.renter, rental.datasetId, rental.duration);
-        revenuePool.deposit{value: rental.payment}(rental.datasetId);
+        if (_samples[rentalId].size != 0) {
+            revenuePool.depositValued{value: rental.payment}(rental.datasetId);
+        } else {
+            revenuePool.deposit{value: rental.payment}(rental.datasetId);
+        }
     }
 
     function _refund(uint256 rentalId) internal {

@@ -5,11 +5,15 @@ import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IValidatorSet, ValuedEarnings} from "./extensions/ValuedEarnings.sol";
 
 /**
  * @title RevenuePool
- * @notice Rental income, kept per dataset and shared among that dataset's contributors
- * pro rata to their contribution weight in it.
+ * @notice Rental income, kept per dataset and shared among that dataset's contributors:
+ * a rental with a validation sample by each contribution's measured value to it (see
+ * ValuedEarnings: a cumulative Merkle root the validator set signs), any other income
+ * pro rata to their contribution weight (their score).
  * @dev Per dataset, earnings per unit of weight (`earningsPerWeight`) grow with each
  * deposit; an account's share is `weight * earningsPerWeight / 1e18 - debt`, so deposits
  * and claims are O(1) whatever the number of contributors. A weight change moves the
@@ -20,7 +24,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
  * one; an added weight's debt rounds up and a removed weight's debt rounds down. So the
  * sum of what a dataset's accounts can claim never exceeds what the pool holds for it.
  */
-contract RevenuePool is ReentrancyGuardTransient {
+contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     using SafeCast for uint256;
     using SafeCast for int256;
 
@@ -37,7 +41,8 @@ contract RevenuePool is ReentrancyGuardTransient {
         uint128 unallocated; // received but not yet shared: before anyone had weight, and rounding
     }
 
-    /// @notice The ContributionRegistry: the only account that changes weights.
+    /// @notice The ContributionRegistry: the only account that changes weights, and the
+    /// validator set that signs earnings roots.
     address public immutable registry;
 
     mapping(uint32 datasetId => Dataset) private _datasets;
@@ -61,7 +66,7 @@ contract RevenuePool is ReentrancyGuardTransient {
     error RevenuePoolInsufficientWeight(uint32 datasetId, address account, uint256 weight, uint256 removed);
 
     /// @param registry_ The ContributionRegistry.
-    constructor(address registry_) {
+    constructor(address registry_) EIP712("DataDAO RevenuePool", "1") {
         registry = registry_;
     }
 
@@ -71,6 +76,37 @@ contract RevenuePool is ReentrancyGuardTransient {
      */
     function deposit(uint32 datasetId) external payable {
         _deposit(datasetId, msg.sender, msg.value);
+    }
+
+    /**
+     * @notice Adds the attached value to `datasetId`'s valued income, split by the next
+     * earnings root the validator set posts.
+     * @param datasetId The dataset the income is for.
+     */
+    function depositValued(uint32 datasetId) external payable {
+        _depositValued(datasetId, msg.sender, msg.value);
+    }
+
+    /**
+     * @notice Replaces `earningsRoot.datasetId`'s cumulative earnings root; anyone may post
+     * it with enough validator signatures (the service relays).
+     * @param earningsRoot The signed root.
+     * @param signatures Validator signatures over it, signers in increasing address order.
+     */
+    function postEarningsRoot(EarningsRoot calldata earningsRoot, bytes[] calldata signatures) external {
+        _postEarningsRoot(earningsRoot, signatures);
+    }
+
+    /**
+     * @notice Pays the caller its valued earnings from `datasetId` not yet claimed: the
+     * proven cumulative amount minus what it claimed before.
+     * @param datasetId The dataset.
+     * @param cumulative The caller's cumulative earnings in the current root.
+     * @param proof The Merkle proof of (caller, cumulative) under the current root.
+     */
+    function claimEarnings(uint32 datasetId, uint256 cumulative, bytes32[] calldata proof) external nonReentrant {
+        uint256 amount = _claimEarnings(datasetId, msg.sender, cumulative, proof);
+        Address.sendValue(payable(msg.sender), amount);
     }
 
     /**
@@ -190,6 +226,10 @@ contract RevenuePool is ReentrancyGuardTransient {
 
     function _accrued(uint32 datasetId, uint256 weight, Math.Rounding rounding) internal view returns (uint256) {
         return Math.mulDiv(weight, _datasets[datasetId].earningsPerWeight, PRECISION, rounding);
+    }
+
+    function _validatorSet() internal view override returns (IValidatorSet) {
+        return IValidatorSet(registry);
     }
 
     function _checkRegistry() internal view {

@@ -9,15 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dao_service.api.routes import contributions, health, keys, signin
+from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
+from dao_service.earnings import EarningsService, SampleRefused, SettlementError
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
 from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService
 from dao_service.runtime import open_runtime
 from dao_service.signin import SignIn, SignInRefused
+from dao_service.storage.locks import SharedLock
 
 WEB = Path(__file__).parent / "web"
 
@@ -35,11 +37,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.key_release = KeyReleaseService(
             settings, parts.sessions, parts.custody, parts.chain
         )
+        app.state.earnings = EarningsService(
+            settings,
+            parts.sessions,
+            parts.intake.intake_key,
+            parts.custody,
+            parts.ipfs,
+            parts.chain,
+            SharedLock(parts.engine, "earnings").held,
+        )
         app.state.sign_in = SignIn(settings, parts.custody)
         parts.intake.start()  # resumes whatever a crash or restart left unfinished
+        app.state.earnings.start()
         try:
             yield
         finally:
+            app.state.earnings.stop()
             parts.intake.stop()
 
 
@@ -56,6 +69,8 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(contributions.router)
     app.include_router(keys.router)
+    app.include_router(earnings.router)
+    app.include_router(contributors.router)
     app.include_router(signin.router)
 
     @app.get("/vendor/zip.js", include_in_schema=False)
@@ -66,6 +81,14 @@ def create_app() -> FastAPI:
     @app.exception_handler(IntakeRefused)
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
         return _error(exc.status, exc)
+
+    @app.exception_handler(SampleRefused)
+    async def _sample(_: Request, exc: SampleRefused) -> JSONResponse:
+        return _error(exc.status, exc)
+
+    @app.exception_handler(SettlementError)
+    async def _unsettled(_: Request, exc: SettlementError) -> JSONResponse:
+        return _error(409, exc)
 
     @app.exception_handler(UploadUnreadable)
     async def _unreadable(_: Request, exc: UploadUnreadable) -> JSONResponse:

@@ -5,7 +5,17 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,12 +61,6 @@ class Contribution(Base):
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The records the dedup index must still add (NewRecords arrays, as bytes) and the
-    # account binding (DedupIndex.account_hash), until `indexed`.
-    index_fingerprints: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    index_band_keys: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    binding_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    indexed: Mapped[bool] = mapped_column(Boolean, default=False)
     # The work queue: the worker holding an unexpired lease is the only one advancing it.
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -101,3 +105,41 @@ class AuditEvent(Base):
     dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class ValidationSample(Base):
+    """A renter's validation sample, stored encrypted on IPFS like an upload; a rental
+    records its SHA-256 and size on-chain, by which the service finds it here."""
+
+    __tablename__ = "validation_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(66), unique=True, index=True)
+    renter: Mapped[str] = mapped_column(String(42))
+    size: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(Integer)
+    cid: Mapped[str] = mapped_column(String(128))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)  # under the custody key
+    iv: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EarningsTable(Base):
+    """One settled rental: the published table (contribution, value, amount) and the
+    cumulative root it gave its dataset. Wei amounts are decimal strings (above 2^63)."""
+
+    __tablename__ = "earnings_tables"
+    __table_args__ = (UniqueConstraint("dataset_id", "epoch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rental_id: Mapped[int] = mapped_column(Integer, unique=True)
+    dataset_id: Mapped[int] = mapped_column(Integer, index=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    cid: Mapped[str] = mapped_column(String(128))
+    root: Mapped[str] = mapped_column(String(66))
+    total: Mapped[str] = mapped_column(String(80))
+    settled_funding: Mapped[str] = mapped_column(String(80))  # payments split so far
+    # Per source: [measured value of its records, records measured] (the demand line).
+    demand: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

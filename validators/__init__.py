@@ -4,7 +4,7 @@ One module per export source under `validators.sources`, all behind `ExportSourc
 `validate_export` runs the whole pipeline and returns one typed `ValidationReport`.
 """
 
-from validators.dedup import FORMAT_VERSION, DedupIndex, IndexFormatError, NewRecords
+from validators.dedup import FORMAT_VERSION, DedupIndex, IndexConflict, IndexFormatError, NewRecords
 from validators.exceptions import ExportRejected, ValidatorError
 from validators.pipeline import (
     SOURCES,
@@ -15,6 +15,7 @@ from validators.pipeline import (
     validate_export,
 )
 from validators.report import Check, CheckStatus, ValidationReport
+from validators.scoring import Demand
 from validators.verification_code import verification_code
 
 __all__ = [
@@ -23,7 +24,9 @@ __all__ = [
     "Check",
     "CheckStatus",
     "DedupIndex",
+    "Demand",
     "ExportRejected",
+    "IndexConflict",
     "IndexFormatError",
     "NewRecords",
     "SignedInAccount",

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import numpy as np
 import pyarrow.compute as pc
+from sqlalchemy import Connection
 
 from validators._utils import fingerprints
 from validators._utils.unpack import Archive, UnpackLimits
@@ -35,9 +36,11 @@ from validators.report import (
     ValidationReport,
 )
 from validators.scoring import (
+    NO_DEMAND,
     OWNERSHIP_BOUND_ACCOUNT,
     OWNERSHIP_CODE,
     OWNERSHIP_SIGNATURE_ONLY,
+    Demand,
     score,
 )
 from validators.sources import ExportSource
@@ -77,6 +80,8 @@ class ValidationContext:
     # None where nobody checked it (a local `datadao validate`).
     signature_verified: bool | None = None
     limits: UnpackLimits = field(default_factory=UnpackLimits)
+    # What renters valued lately, per source (the service measures it; none: factor 1).
+    demand: dict[str, Demand] = field(default_factory=dict)
     # The service's nonce for this upload: it seeds the spot-check's sample.
     nonce: str = ""
     # Where and how to spot-check the items on the platform; None: not checked here.
@@ -92,12 +97,16 @@ class Validation:
     # too, and a later near copy of one of them is no more new than a copy of its twin).
     additions: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
+    # Which additions the report counts as new (the rest are their near-duplicates).
+    counted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
-    def commit(self, index: DedupIndex) -> None:
-        """Add an accepted export's records and account binding to the index."""
+    def commit(self, index: DedupIndex, connection: Connection | None = None) -> None:
+        """Add an accepted export's records and account binding to the index (in
+        `connection`'s transaction if given); IndexConflict if another export committed
+        any record this one counted as new since it looked."""
         if not self.report.accepted:
             raise ValueError("only an accepted export is committed to the index")
-        index.commit(self.additions, self.binding)
+        index.commit(self.additions, self.binding, claimed=self.counted, connection=connection)
 
 
 def detect(archive: Archive) -> ExportSource:
@@ -179,8 +188,33 @@ def derive_keys(
     index from contributions that were accepted when they came in. ExportRejected if the
     export no longer reads at all."""
     parsed, records, _ = _read(data, limits, ValidationReport())
-    additions, _, _, _ = _dedup(records, index)
+    additions, *_ = _dedup(records, index)
     return additions, parsed.source, parsed.account_id
+
+
+@dataclass(frozen=True)
+class ExportTexts:
+    """An export's own records as data valuation reads them."""
+
+    source: str
+    texts: list[str]  # authored, non-empty records, in export order
+    band_keys: np.ndarray  # (len(texts), BANDS) near-duplicate keys, as the dedup index's
+
+
+def export_texts(data: bytes, limits: UnpackLimits = UnpackLimits()) -> ExportTexts:
+    """The texts of an export's authored records and their near-duplicate keys (what a
+    contribution's value to a renter is measured on). ExportRejected if it does not read."""
+    archive = Archive(data, limits)
+    parsed = detect(archive).parse(archive)
+    texts: list[str] = []
+    keys: list[np.ndarray] = [np.empty((0, fingerprints.BANDS), np.int64)]
+    for batch in parsed.batches:
+        normalised = fingerprints.normalise(batch.text)
+        rows = np.flatnonzero(batch.authored & (np.asarray(pc.utf8_length(normalised)) > 0))
+        if rows.size:
+            texts.extend(batch.text.take(rows).to_pylist())
+            keys.append(fingerprints.band_keys(normalised.take(rows)))
+    return ExportTexts(parsed.source, texts, np.concatenate(keys))
 
 
 class CodeScan:
@@ -440,14 +474,20 @@ def _judge(
     report.ownership_score = ownership
 
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
-    additions, new_count, new_qualities, qualities = _dedup(records, index)
+    additions, counted, new_qualities, qualities = _dedup(records, index)
+    new_count = len(new_qualities)
     report.unnatural_records = int(np.count_nonzero(records.unnatural & (qualities > 0)))
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.new_records = new_count
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
 
     value, report.uniqueness, report.quality, report.breakdown = score(
-        ownership, why, new_qualities, report.total_records, report.unnatural_records
+        ownership,
+        why,
+        new_qualities,
+        report.total_records,
+        report.unnatural_records,
+        context.demand.get(parsed.source, NO_DEMAND),
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(
@@ -464,13 +504,13 @@ def _judge(
     )
     if not report.accepted:
         return Validation(report)
-    return Validation(report, additions, binding)
+    return Validation(report, additions, binding, counted)
 
 
 def _dedup(
     records: ExportRecords, index: DedupIndex
-) -> tuple[NewRecords, int, list[float], np.ndarray]:
-    """(the index's additions, how many of them are new, the new ones' qualities, every
+) -> tuple[NewRecords, np.ndarray, list[float], np.ndarray]:
+    """(the index's additions, which of them are new, the new ones' qualities, every
     record's quality; reuses the records' arrays). A new record has quality above 0, and
     neither its exact fingerprint nor any band key is in the index or in an earlier
     record of the export that was not an exact copy of an indexed one. The additions are
@@ -487,7 +527,8 @@ def _dedup(
     near = index.known_band_keys(records.band_keys).any(axis=1)
     near |= _near_earlier_record(records.band_keys, unseen)
     new_qualities = qualities[unseen & ~near].tolist()
-    return _compact(records, np.flatnonzero(unseen)), len(new_qualities), new_qualities, qualities
+    rows = np.flatnonzero(unseen)
+    return _compact(records, rows), ~near[rows], new_qualities, qualities
 
 
 def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:

@@ -6,14 +6,18 @@
     uniqueness    new records / records of any quality (0 when there are none)
     quality       mean quality of the new records (see validators.quality; word salad
                   and filler count a tenth, and the line says how many records were)
-    score         floor(10 x ownership x sum of the new records' quality)
+    demand        what renters valued: the measured value per record of this source over
+                  recent rentals, relative to all sources' (0.5 to 2; 1 before any rental
+                  has measured value); the service supplies it in the context
+    score         floor(10 x ownership x demand x sum of the new records' quality)
 
 A new record is one of quality above 0 whose exact fingerprint and every LSH band are
 absent from the index and from earlier records of the same export. Deterministic: the
-same export against the same index always scores the same.
+same export against the same index and demand always scores the same.
 """
 
 import math
+from dataclasses import dataclass
 
 from validators.naturalness import REASON
 from validators.report import ScoreLine
@@ -22,6 +26,18 @@ POINTS_PER_RECORD = 10
 OWNERSHIP_CODE = 1.0
 OWNERSHIP_BOUND_ACCOUNT = 0.6
 OWNERSHIP_SIGNATURE_ONLY = 0.4
+DEMAND_MIN, DEMAND_MAX = 0.5, 2.0
+
+
+@dataclass(frozen=True)
+class Demand:
+    """How much renters valued records of one source lately: a factor on the score."""
+
+    factor: float
+    reason: str
+
+
+NO_DEMAND = Demand(1.0, "no rental has measured the value of this kind of data yet")
 
 
 def score(
@@ -30,13 +46,15 @@ def score(
     new_qualities: list[float],
     total_records: int,
     unnatural: int = 0,
+    demand: Demand = NO_DEMAND,
 ) -> tuple[int, float, float, list[ScoreLine]]:
     """(score, uniqueness, quality, breakdown) for an export whose checks all passed."""
+    factor = min(max(demand.factor, DEMAND_MIN), DEMAND_MAX)
     new = len(new_qualities)
     uniqueness = new / total_records if total_records else 0.0
     quality = sum(new_qualities) / new if new else 0.0
     points = sum(new_qualities)
-    value = math.floor(POINTS_PER_RECORD * ownership * points + 1e-9)
+    value = math.floor(POINTS_PER_RECORD * ownership * factor * points + 1e-9)
     breakdown = [
         ScoreLine(signal="authenticity", value=1.0, reason="every authenticity check passed"),
         ScoreLine(signal="ownership", value=ownership, reason=ownership_reason),
@@ -46,7 +64,9 @@ def score(
                   reason=f"mean quality of the {new} new records" + (
                       f"; {unnatural} of the export's records {REASON}, worth a tenth"
                       if unnatural else "; every judged record reads as natural text")),
+        ScoreLine(signal="demand", value=round(factor, 4), reason=demand.reason),
         ScoreLine(signal="score", value=float(value),
-                  reason=f"floor({POINTS_PER_RECORD} x {ownership} x {points:.1f} quality points)"),
+                  reason=f"floor({POINTS_PER_RECORD} x {ownership} x {factor:g} x "
+                         f"{points:.1f} quality points)"),
     ]  # fmt: skip
     return value, uniqueness, quality, breakdown

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings, get_settings
+from dao_service.earnings import EarningsService
 from dao_service.intake import IntakeService
 from dao_service.key_release import KeyReleaseService
 from dao_service.storage.ipfs import IpfsStore
@@ -34,6 +35,11 @@ def get_key_release(request: Request) -> KeyReleaseService:
     return service
 
 
+def get_earnings(request: Request) -> EarningsService:
+    service: EarningsService = request.app.state.earnings
+    return service
+
+
 def get_chain(request: Request) -> ChainProvider:
     provider: ChainProvider = request.app.state.chain
     return provider
@@ -44,3 +50,4 @@ IpfsDep = Annotated[IpfsStore, Depends(get_ipfs)]
 IntakeDep = Annotated[IntakeService, Depends(get_intake)]
 KeyReleaseDep = Annotated[KeyReleaseService, Depends(get_key_release)]
 ChainDep = Annotated[ChainProvider, Depends(get_chain)]
+EarningsDep = Annotated[EarningsService, Depends(get_earnings)]

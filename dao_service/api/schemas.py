@@ -114,6 +114,83 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
+class SampleReceipt(BaseModel):
+    """A stored validation sample: what `requestValuedRental` records on-chain."""
+
+    sha256: str
+    size: int
+    records: int
+    cid: str
+
+
+class SettledRental(BaseModel):
+    """A rental whose earnings are settled: its table on IPFS and the root it posted."""
+
+    rental_id: int
+    dataset_id: int
+    epoch: int
+    cid: str
+    root: str
+    total_wei: str
+    tx_hash: str | None
+
+
+class EarningsTableModel(BaseModel):
+    """The latest published earnings table of a dataset, as on IPFS."""
+
+    cid: str
+    table: dict[str, Any]
+
+
+class Call(BaseModel):
+    """A transaction for the wallet to send (`eth_sendTransaction`)."""
+
+    to: str
+    data: str
+
+
+class RentalEarningModel(BaseModel):
+    rental_id: int
+    value: float  # the measured value of the account's contributions to the renter's sample
+    amount_wei: str
+    table_cid: str
+
+
+class DatasetEarningsModel(BaseModel):
+    dataset_id: int
+    rentals: list[RentalEarningModel]
+    cumulative_wei: str
+    claimed_wei: str
+    claimable_wei: str
+    proof: list[str]
+    claim_tx: Call
+
+
+class ContributorContribution(BaseModel):
+    id: str
+    dataset_id: int
+    source: str
+    status: str
+    score: int
+    tokens_wei: str
+    withdrawn: bool
+    cid: str | None
+    fingerprint: str | None
+
+
+class ContributorView(BaseModel):
+    """Everything the contributors' page shows for one wallet."""
+
+    address: str
+    tokens_wei: str
+    votes_wei: str
+    delegate: str
+    contributions: list[ContributorContribution]
+    earnings: list[DatasetEarningsModel]
+    withdrawal_domain: dict[str, Any]  # EIP-712 domain of the registry's Withdrawal
+    withdrawal_types: dict[str, list[dict[str, str]]]
+
+
 class SignInPass(BaseModel):
     """A sign-in with the platform, as the service vouches for it."""
 

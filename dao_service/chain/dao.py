@@ -15,6 +15,7 @@ from web3.types import TxReceipt
 
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
 
@@ -40,6 +41,9 @@ class DaoChain:
         self.validator, self.relayer = validator, relayer
         self.registry: Contract = client.contract(w3, manifest, "ContributionRegistry")
         self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
+        self.pool: Contract = client.contract(w3, manifest, "RevenuePool")
+        self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
+        self.token: Contract = client.contract(w3, manifest, "DataToken")
         self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
         # One relayer nonce sequence: sends are serialised in this process, and across
         # processes by `send_lock` (storage.locks.SharedLock) when several share the relayer.
@@ -92,6 +96,64 @@ class DaoChain:
         return self._send(
             self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
         )
+
+    def live_weight(self, fingerprint: bytes) -> int:
+        """The contribution's revenue weight: 0 once withdrawn or voided."""
+        return self.weight_and_tokens(fingerprint)[0]
+
+    def weight_and_tokens(self, fingerprint: bytes) -> tuple[int, int]:
+        """(revenue weight, tokens minted) of a contribution; weight 0 once withdrawn."""
+        _, _, weight, tokens = self.registry.functions.contributionOf(fingerprint).call()
+        return int(weight), int(tokens)
+
+    def approved_valued_rentals(self) -> list[int]:
+        """Ids of rentals with a validation sample whose payment reached the pool."""
+        start = self.manifest.contracts["RentalEscrow"].block_number
+        sampled = {
+            log["args"]["rentalId"]
+            for log in self.escrow.events.ValidationSampleRecorded().get_logs(from_block=start)
+        }
+        approved = self.escrow.events.RentalApproved().get_logs(from_block=start)
+        return sorted(
+            log["args"]["rentalId"] for log in approved if log["args"]["rentalId"] in sampled
+        )
+
+    def rental(self, rental_id: int) -> tuple[int, int, bytes, int]:
+        """(datasetId, payment, sample SHA-256, sample size) of a rental."""
+        _, dataset_id, _, _, payment, _ = self.escrow.functions.rentalOf(rental_id).call()
+        sample_hash, sample_size = self.escrow.functions.sampleOf(rental_id).call()
+        return int(dataset_id), int(payment), bytes(sample_hash), int(sample_size)
+
+    def earnings_of(self, dataset_id: int) -> tuple[bytes, int, int, int, int]:
+        """(root, epoch, total, funded, paid) of the dataset's valued income."""
+        root, epoch, total, funded, paid = self.pool.functions.earningsOf(dataset_id).call()
+        return bytes(root), int(epoch), int(total), int(funded), int(paid)
+
+    def post_earnings_root(self, root: EarningsRoot) -> str:
+        """Sign `root` as the validator and relay it; returns the transaction hash."""
+        signature = sign_earnings_root(self.validator, root, self.chain_id, self.pool.address)
+        return self._send(self.pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
+
+    def claimed_earnings(self, dataset_id: int, account: str) -> int:
+        return int(self.pool.functions.claimedEarnings(dataset_id, account).call())
+
+    def holdings(self, account: str) -> tuple[int, int, str]:
+        """(tokens, votes, delegate) of `account`."""
+        token = self.token.functions
+        return (
+            int(token.balanceOf(account).call()),
+            int(token.getVotes(account).call()),
+            str(token.delegates(account).call()),
+        )
+
+    def claim_call(self, dataset_id: int, cumulative: int, proof: list[bytes]) -> dict[str, str]:
+        """The transaction a wallet sends to claim its valued earnings with its proof."""
+        data = self.pool.encode_abi("claimEarnings", args=[dataset_id, cumulative, proof])
+        return {"to": str(self.pool.address), "data": data}
+
+    def delegate_call(self, to: str) -> dict[str, str]:
+        """The transaction a wallet sends to let `to` vote with its tokens."""
+        return {"to": str(self.token.address), "data": self.token.encode_abi("delegate", args=[to])}
 
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
         """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block."""

@@ -245,6 +245,63 @@ def claim(
 
 
 @with_client
+def earnings(
+    address: str | None = typer.Argument(None, callback=address_argument, help="An address."),
+    account: str | None = OptionalAccount,
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """What each rental paid you by your data's measured value to the renter's sample.
+
+    Read from the tables the service published on IPFS, checked against the earnings
+    roots on-chain; `datadao claim` collects the unclaimed part with the same proofs."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from dao_service.client.earnings import earnings as read
+    from dao_service.client.governance import eth
+
+    who = _address(client, address, account)
+    found = read(client, who)
+    if as_json:
+        echo_json(
+            [
+                {
+                    **asdict(d),
+                    "proof": ["0x" + p.hex() for p in d.proof],
+                    "claimable_wei": d.claimable_wei,
+                }
+                for d in found
+            ]
+        )
+        return
+    console = Console()
+    if not found:
+        console.print(f"No rental has been split by measured value yet ({who}).")
+        return
+    for held in found:
+        table = Table(title=f"Earnings by value, dataset {held.dataset_id}", caption=who)
+        for column in ("rental", "value", "earned", "table (IPFS)"):
+            table.add_column(column, overflow="fold")
+        for rental in held.rentals:
+            table.add_row(
+                f"#{rental.rental_id}",
+                f"{rental.value:.4f}",
+                eth(rental.amount_wei),
+                rental.table_cid,
+            )
+        console.print(table)
+        console.print(
+            f"earned {eth(held.cumulative_wei)}, claimed {eth(held.claimed_wei)}, "
+            f"claimable {eth(held.claimable_wei)}",
+            highlight=False,
+        )
+
+
+@with_client
 def withdraw(
     contribution_id: str = typer.Argument(..., help="The contribution id from its receipt."),
     account: str = AccountOption,
@@ -326,5 +383,5 @@ def history(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (contribute, balance, delegate, claim, withdraw, history):
+    for command in (contribute, balance, earnings, delegate, claim, withdraw, history):
         app.command()(command)

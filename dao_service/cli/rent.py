@@ -72,6 +72,15 @@ def propose(
     description: str = typer.Option(
         "", "--description", help="What the data will be used for (voters read it)."
     ),
+    sample: Path | None = typer.Option(
+        None,
+        "--sample",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A small validation sample of your task (one text per line, or JSON/CSV items): "
+        "the payment is then split by each contribution's measured value to it.",
+    ),
     account: str = AccountOption,
     as_json: bool = JsonOption,
     *,
@@ -80,7 +89,9 @@ def propose(
     """Escrow the payment and open the proposal that grants access, in one transaction.
 
     The payment goes to the dataset's contributors if the vote passes and is executed,
-    and back to you (`datadao rent refund`) if it does not.
+    and back to you (`datadao rent refund`) if it does not. With --sample, the sample goes
+    to the service encrypted, its SHA-256 and size are recorded with the rental (voters
+    see them), and the contributors are paid by how much their data helps your task.
     """
     from dao_service.client.rentals import request_rental
 
@@ -95,6 +106,7 @@ def propose(
         int(days * 86_400),
         wei,
         description or f"Rent dataset {dataset} for {days:g} days",
+        sample.read_bytes() if sample else None,
     )
     (row,) = _rental_rows(client, [rental])
     if as_json:

@@ -172,10 +172,19 @@ def describe_action(client: DaoClient, target: str, value: int, calldata: bytes)
             f"for {duration(args['duration'])}"
         )
     if contract.name == "RentalEscrow" and function == "approve":
-        renter, dataset, seconds, _, payment, _ = client.escrow.call("rentalOf", args["rentalId"])
+        rental_id = args["rentalId"]
+        renter, dataset, seconds, _, payment, _ = client.escrow.call("rentalOf", rental_id)
+        sample_hash, sample_size = client.escrow.call("sampleOf", rental_id)
+        split = (
+            f"by each contribution's measured value to the renter's validation sample "
+            f"(SHA-256 0x{sample_hash.hex()}, {sample_size:,} bytes)"
+            if sample_size
+            else "by score"
+        )
         return (
             f"grant {short(renter)} access to dataset {dataset} for {duration(seconds)} and pay "
-            f"{eth(payment)} (rental #{args['rentalId']}) to dataset {dataset}'s contributors"
+            f"{eth(payment)} (rental #{rental_id}) to dataset {dataset}'s contributors, "
+            f"split {split}"
         )
     shown = ", ".join(f"{k}={v}" for k, v in args.items())
     return f"{contract.name}.{function}({shown})"

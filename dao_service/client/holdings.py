@@ -62,7 +62,10 @@ def delegate(client: DaoClient, account: Any, to: str) -> dict[str, Any]:
 
 def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dict[int, int]:
     """Pay `account` its rental income of `dataset_id` (default: of every dataset it
-    contributed to); returns the wei paid per dataset."""
+    contributed to): income split by score, and income split by measured value (with its
+    Merkle proof); returns the wei paid per dataset."""
+    from dao_service.client.earnings import claim_earnings
+
     datasets = [dataset_id] if dataset_id is not None else datasets_of(client, account.address)
     owed = {d: client.pool.call("claimable", d, account.address) for d in datasets}
     paid: dict[int, int] = {}
@@ -71,6 +74,8 @@ def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dic
             receipt = client.transact(account, client.pool, "claim", dataset)
             (event,) = client.events_in(receipt, client.pool, "RevenueClaimed")
             paid[dataset] = int(event["amount"])
+    for dataset, amount in claim_earnings(client, account, dataset_id).items():
+        paid[dataset] = paid.get(dataset, 0) + amount
     if not paid:
         where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
         raise Refused(f"{account.address} has no rental income to claim from {where}")
@@ -88,6 +93,7 @@ HISTORY_EVENTS = [
     ("RentalEscrow", "RentalRequested", "renter"),
     ("RentalEscrow", "RentalRefunded", "renter"),
     ("RevenuePool", "RevenueClaimed", "account"),
+    ("RevenuePool", "EarningsClaimed", "account"),
     ("AccessRegistry", "AccessGranted", "grantee"),
     ("DataGovernor", "VoteCast", "voter"),
 ]
@@ -143,6 +149,8 @@ def describe_event(log: Log) -> str:
                 f"contribution 0x{a['fingerprint'].hex()[:12]}… voided by the DAO: "
                 f"{tokens(a['tokensBurned'])} tokens burned"
             )
+        case "EarningsClaimed":
+            return f"claimed {eth(a['amount'])} of dataset {a['datasetId']}'s income by value"
         case "RevenueClaimed":
             return f"claimed {eth(a['amount'])} of dataset {a['datasetId']}'s rental income"
         case "AccessGranted":

@@ -45,8 +45,11 @@ def request_rental(
     duration_seconds: int,
     payment_wei: int,
     description: str,
+    sample: bytes | None = None,
 ) -> Rental:
-    """Escrow `payment_wei` and open the rental's proposal; returns the pending rental."""
+    """Escrow `payment_wei` and open the rental's proposal; returns the pending rental.
+    With a validation `sample` (the plaintext), the sample goes to the service encrypted,
+    and the payment will be split by each contribution's measured value to it."""
     if payment_wei <= 0:
         raise Refused("a rental needs a price above zero")
     if duration_seconds <= 0:
@@ -64,17 +67,49 @@ def request_rental(
             f"{account.address} holds {balance / 10**18:g} ETH, less than the price "
             f"({payment_wei / 10**18:g} ETH) plus gas"
         )
-    receipt = client.transact(
-        account,
-        client.escrow,
-        "requestRental",
-        dataset_id,
-        duration_seconds,
-        description,
-        value=payment_wei,
-    )
+    if sample is None:
+        receipt = client.transact(
+            account,
+            client.escrow,
+            "requestRental",
+            dataset_id,
+            duration_seconds,
+            description,
+            value=payment_wei,
+        )
+    else:
+        stored = submit_sample(client, account.address, sample)
+        receipt = client.transact(
+            account,
+            client.escrow,
+            "requestValuedRental",
+            dataset_id,
+            duration_seconds,
+            description,
+            (bytes.fromhex(stored["sha256"][2:]), stored["size"]),
+            value=payment_wei,
+        )
     (event,) = client.events_in(receipt, client.escrow, "RentalRequested")
     return get_rental(client, event["rentalId"])
+
+
+def submit_sample(client: DaoClient, renter: str, sample: bytes) -> dict[str, Any]:
+    """Send a validation sample to the service, encrypted to its intake key like an
+    upload; returns what the service stored (SHA-256, size, number of texts, CID)."""
+    import base64
+    import hashlib
+
+    from dao_service.client.contribute import seal_export
+
+    service = client.service
+    sealed = seal_export(sample, service.config()["intake_public_key"])
+    fields = {
+        "renter": renter,
+        "sha256": "0x" + hashlib.sha256(sample).hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    return service.submit_sample(fields, sealed.ciphertext)
 
 
 def get_rental(client: DaoClient, rental_id: int) -> Rental:

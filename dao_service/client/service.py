@@ -81,6 +81,16 @@ class ServiceClient:
             )
         )
 
+    def submit_sample(self, fields: dict[str, str], ciphertext: bytes) -> dict[str, Any]:
+        body, content_type = encode_multipart_formdata(
+            {**fields, "ciphertext": ("sample.enc", ciphertext, "application/octet-stream")}
+        )
+        return dict(
+            self._request(
+                "POST", "/api/rentals/samples", data=body, headers={"Content-Type": content_type}
+            )
+        )
+
     def sign_in_url(self, platform: str, wallet: str) -> str:
         """Where to sign in with the platform in a browser; the page it ends on shows
         the sign-in pass to paste."""

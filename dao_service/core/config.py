@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     uploads_per_client_per_minute: int = 60
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
+    # A renter's validation sample: small, it is decrypted and held in memory whole.
+    max_sample_bytes: int = 1024 * 1024
+    # How often the service looks for executed rentals whose earnings it has to settle.
+    earnings_poll_seconds: float = 5.0
 
     # The intake worker: a thread of the API process (embedded, the default for one
     # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).

@@ -5,7 +5,7 @@ import hashlib
 
 from dao_service.custody import IntakeKey, open_upload
 from dao_service.intake.upload import IntakeRefused, Upload
-from validators import DedupIndex, Validation, ValidationContext, validate_export
+from validators import DedupIndex, Demand, Validation, ValidationContext, validate_export
 from validators.platforms import PlatformPolicy
 
 
@@ -19,7 +19,12 @@ def open_plaintext(intake_key: IntakeKey, upload: Upload) -> tuple[bytes, bytes]
 
 
 def validation_context(
-    upload: Upload, chain_id: int, registry: str, require_code: bool, platform: PlatformPolicy
+    upload: Upload,
+    chain_id: int,
+    registry: str,
+    require_code: bool,
+    platform: PlatformPolicy,
+    demand: dict[str, Demand] | None = None,
 ) -> ValidationContext:
     return ValidationContext(
         wallet=upload.contributor,
@@ -30,6 +35,7 @@ def validation_context(
         nonce=upload.nonce,  # seeds the platform spot-check's sample
         platform=platform,
         signed_in=upload.signed_in,
+        demand=demand or {},
     )
 
 

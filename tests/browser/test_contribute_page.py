@@ -52,7 +52,7 @@ def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
     assert score > 0
     assert (page.text_content("#cid") or "").startswith("bafkrei")
     assert (page.text_content("#tx") or "").startswith("0x")
-    assert page.locator("#breakdown tbody tr").count() == 5
+    assert page.locator("#breakdown tbody tr").count() == 6  # with the demand line
     spot = page.locator("#checks tr[data-check='platform spot-check'] td")
     assert spot.nth(0).text_content() == "platform spot-check (required)"
     assert spot.nth(1).text_content() == "passed"

@@ -2,6 +2,7 @@
 contribute -> rent -> vote -> queue -> execute -> fetch -> claim; a defeated rental is
 refunded; a withdrawn contribution leaves later fetches. And each refusal as a sentence."""
 
+import hashlib
 import json
 import re
 import subprocess
@@ -167,7 +168,24 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
         stack, "claim", "--account", "test2"
     )
 
-    second = datadao(stack, "rent", "propose", "--days", "1", "--price", "1", "--account", "test6")
+    sample = tmp_path / "sample.txt"
+    sample.write_text("how do I reset my router\nthe wifi keeps dropping at night\n")
+    second = datadao(
+        stack,
+        "rent",
+        "propose",
+        "--days",
+        "1",
+        "--price",
+        "1",
+        "--sample",
+        str(sample),
+        "--account",
+        "test6",
+    )
+    (action,) = datadao(stack, "proposal", "show", str(second["proposal"]))["actions"]
+    digest = hashlib.sha256(sample.read_bytes()).hexdigest()
+    assert f"validation sample (SHA-256 0x{digest}, 58 bytes)" in action
     datadao(stack, "chain", "advance", "--blocks", "2")
     for voter in ("test2", "test3"):
         datadao(stack, "vote", str(second["proposal"]), "against", "--account", voter)

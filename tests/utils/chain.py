@@ -12,10 +12,12 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import ContractReverted, RevertDecoder
 
@@ -131,13 +133,38 @@ class Dao:
         assert receipt["status"] == 1, f"the timelock's call reverted: {receipt}"
         return receipt
 
+    def sign_root(self, root: EarningsRoot, *validators: LocalAccount) -> list[bytes]:
+        ordered = sorted(validators, key=lambda v: int(v.address, 16))
+        pool = self.manifest.address_of("RevenuePool")
+        return [sign_earnings_root(v, root, self.chain_id, pool) for v in ordered]
+
+    def post_root(
+        self, root: EarningsRoot, validators: list[LocalAccount], relayer: LocalAccount
+    ) -> TxReceipt:
+        fn = self.pool.functions.postEarningsRoot(
+            root.as_tuple(), self.sign_root(root, *validators)
+        )
+        return self.transact(fn, relayer)
+
     def rent(
-        self, renter: LocalAccount, payment: int, dataset_id: int = 1, duration: int = 3600
+        self,
+        renter: LocalAccount,
+        payment: int,
+        dataset_id: int = 1,
+        duration: int = 3600,
+        sample: tuple[bytes, int] | None = None,
     ) -> tuple[int, int]:
-        """Request a rental; returns (rentalId, proposalId)."""
-        fn = self.escrow.functions.requestRental(dataset_id, duration, "train a small model")
+        """Request a rental (split by value against `sample`, (sha256, size), if given);
+        returns (rentalId, proposalId)."""
+        if sample:
+            fn = self.escrow.functions.requestValuedRental(
+                dataset_id, duration, "train a small model", sample
+            )
+        else:
+            fn = self.escrow.functions.requestRental(dataset_id, duration, "train a small model")
         receipt = self.transact(fn, renter, value=payment)
-        event = self.escrow.events.RentalRequested().process_receipt(receipt)[0]["args"]
+        requested = self.escrow.events.RentalRequested()
+        event = requested.process_receipt(receipt, errors=DISCARD)[0]["args"]
         return event["rentalId"], event["proposalId"]
 
     def rental_call(self, rental_id: int) -> tuple[Any, ...]:

@@ -1,0 +1,111 @@
+"""Rental income split by measured value: an account's earnings per rental, read from the
+tables the service published on IPFS and checked against the roots on-chain, and claims
+with their Merkle proofs."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from dao_service.chain.merkle import EarningsTree
+from dao_service.client.core import DaoClient
+from dao_service.client.governance import Refused
+
+
+@dataclass
+class RentalEarning:
+    """What one rental paid an account, and the measured value that earned it."""
+
+    rental_id: int
+    epoch: int
+    amount_wei: int
+    value: float  # the sum of its contributions' KNN-Shapley values to the renter's sample
+    table_cid: str
+
+
+@dataclass
+class DatasetEarnings:
+    dataset_id: int
+    cumulative_wei: int  # everything earned so far, as the latest root proves it
+    claimed_wei: int
+    proof: list[bytes]
+    rentals: list[RentalEarning] = field(default_factory=list)
+
+    @property
+    def claimable_wei(self) -> int:
+        return max(self.cumulative_wei - self.claimed_wei, 0)
+
+
+def _table(client: DaoClient, cid: str) -> dict[str, Any]:
+    store = client.ipfs
+    try:
+        table: dict[str, Any] = orjson.loads(store.cat(cid))
+    finally:
+        store.close()
+    return table
+
+
+def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
+    """Per dataset with earnings roots: what `address` earned per rental, its cumulative
+    amount and proof under the current root (checked against the chain), and its claims."""
+    pool = client.pool
+    posted: dict[int, list[Any]] = {}
+    for log in pool.logs("EarningsRootPosted", client.deployed_at):
+        posted.setdefault(log.args["datasetId"], []).append(log)
+    found = []
+    for dataset_id, logs in sorted(posted.items()):
+        logs.sort(key=lambda log: log.args["epoch"])
+        rentals = []
+        table: dict[str, Any] = {}
+        for log in logs:
+            table = _table(client, log.args["cid"])
+            rows = [
+                r for r in table["contributions"] if r["contributor"].lower() == address.lower()
+            ]
+            if rows:
+                rentals.append(
+                    RentalEarning(
+                        rental_id=int(table["rental_id"]),
+                        epoch=int(log.args["epoch"]),
+                        amount_wei=sum(int(r["amount"]) for r in rows),
+                        value=sum(float(r["value"]) for r in rows),
+                        table_cid=log.args["cid"],
+                    )
+                )
+        tree = EarningsTree.of({a: int(v) for a, v in table["cumulative"].items()})
+        root = pool.call("earningsOf", dataset_id)[0]
+        if tree.root != root:
+            raise Refused(
+                f"dataset {dataset_id}'s published table {logs[-1].args['cid']} does not give "
+                f"the root on-chain (0x{root.hex()}); do not claim with it"
+            )
+        try:
+            cumulative, proof = tree.proof(address)
+        except KeyError:
+            cumulative, proof = 0, []
+        claimed = pool.call("claimedEarnings", dataset_id, address)
+        found.append(DatasetEarnings(dataset_id, cumulative, claimed, proof, rentals))
+    return found
+
+
+def claim_earnings(
+    client: DaoClient, account: Any, dataset_id: int | None = None
+) -> dict[int, int]:
+    """Claim `account`'s unclaimed valued earnings (of `dataset_id`, default every
+    dataset) with its proofs; returns the wei paid per dataset."""
+    paid: dict[int, int] = {}
+    for held in earnings(client, account.address):
+        if dataset_id is not None and held.dataset_id != dataset_id:
+            continue
+        if held.claimable_wei:
+            receipt = client.transact(
+                account,
+                client.pool,
+                "claimEarnings",
+                held.dataset_id,
+                held.cumulative_wei,
+                held.proof,
+            )
+            (event,) = client.events_in(receipt, client.pool, "EarningsClaimed")
+            paid[held.dataset_id] = int(event["amount"])
+    return paid

@@ -1,0 +1,55 @@
+"""The demand line: what renters valued lately raises (or lowers) the next scores."""
+
+from pathlib import Path
+
+from dao_service.demand import recent_demand
+from dao_service.models import EarningsTable
+from dao_service.storage.database import make_engine, migrate, session_factory
+from validators import Demand
+from validators.scoring import NO_DEMAND, score
+
+
+def test_demand_is_value_per_record_of_a_source_relative_to_all(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    migrate(engine)
+    sessions = session_factory(engine)
+    assert recent_demand(sessions, 1) == {}  # no rental measured anything yet
+    with sessions.begin() as session:
+        for epoch, demand in enumerate(
+            [
+                {"reddit": [3.0, 10], "twitter": [1.0, 10]},
+                {"reddit": [1.0, 10], "twitter": [0, 10]},
+            ],
+            start=1,
+        ):
+            session.add(
+                EarningsTable(
+                    rental_id=epoch,
+                    dataset_id=1,
+                    epoch=epoch,
+                    cid="bafy",
+                    root="0x",
+                    total="0",
+                    settled_funding="0",
+                    demand=demand,
+                )
+            )
+    found = recent_demand(sessions, 1)
+    # reddit: 4 / 20 = 0.2 per record; twitter 1 / 20 = 0.05; all: 5 / 40 = 0.125.
+    assert round(found["reddit"].factor, 6) == 1.6 and round(found["twitter"].factor, 6) == 0.4
+    assert (
+        "reddit records at 1.60 x the average over the last 2 rental(s)" in found["reddit"].reason
+    )
+    assert recent_demand(sessions, 2) == {}  # per dataset
+    engine.dispose()
+
+
+def test_demand_multiplies_the_score_within_bounds_and_shows_in_the_breakdown() -> None:
+    base, *_, lines = score(0.4, "signature only", [1.0] * 10, 10)
+    assert base == 40 and [line.signal for line in lines][-2:] == ["demand", "score"]
+    assert lines[-2].value == 1.0 and lines[-2].reason == NO_DEMAND.reason
+    wanted, *_, lines = score(0.4, "signature only", [1.0] * 10, 10, Demand(1.6, "renters"))
+    assert wanted == 64 and lines[-2].reason == "renters"
+    capped, *_ = score(0.4, "signature only", [1.0] * 10, 10, Demand(9.0, "a lot"))
+    floor, *_ = score(0.4, "signature only", [1.0] * 10, 10, Demand(0.0, "none"))
+    assert (capped, floor) == (80, 20)  # between 0.5 and 2 times
