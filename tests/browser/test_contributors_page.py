@@ -18,11 +18,10 @@ from web3 import Web3
 from dao_service.chain import client
 from dao_service.chain.dev_accounts import dev_account
 from tests.api.test_earnings import GARDEN, ROUTER, SAMPLE, export, submit_sample
-from tests.browser import test_contribute_page as contribute_page
+from tests.browser import conftest as contribute_page
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 
-live_service = contribute_page.live_service  # the same real uvicorn service
 WALLET = contribute_page.WALLET
 OTHER, RENTER = dev_account(3), dev_account(5)
 ETH = 10**18
@@ -30,7 +29,7 @@ ETH = 10**18
 
 def wallet_bridge(w3: Web3) -> Any:
     """The test wallet: accounts, typed-data signatures, and transactions it signs and sends."""
-    signs = contribute_page.wallet_bridge(w3.eth.chain_id)
+    signs = contribute_page.wallet_bridge(contribute_page.BrowserWallet(w3.eth.chain_id))
 
     def answer(method: str, params_json: str) -> str:
         params = json.loads(params_json)
