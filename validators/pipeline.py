@@ -439,7 +439,7 @@ def _judge(
     report.rejection_reasons += [
         f"authenticity: {c.reason}" for c in parsed.authenticity if c.status == CheckStatus.FAIL
     ]
-    required = context.platform is not None and context.platform.required
+    required = context.platform is not None and context.platform.required and spot.applies
     if spot.check.status == CheckStatus.FAIL:
         report.rejection_reasons.append(f"authenticity: {SPOT_CHECK} failed: {spot.check.reason}")
     elif spot.check.status == CheckStatus.NOT_AVAILABLE and required:

@@ -249,3 +249,18 @@ def test_the_sample_needs_the_services_secret(platform: StandIn, index: DedupInd
 
     assert sampled(b"secret-1") == sampled(b"secret-1")
     assert sampled(b"secret-1") != sampled(b"secret-2")
+
+
+def test_generic_export_has_no_platform_to_check_and_is_not_refused_for_it(
+    platform: StandIn, index: DedupIndex
+) -> None:
+    texts = [
+        f"A comment about the garden and the {i} tomatoes we grew this year." for i in range(9)
+    ]
+    export = "\n".join(f'{{"id": "{i}", "text": "{t}"}}' for i, t in enumerate(texts)).encode()
+    result = run(export, index, platform=platform.policy())  # required by default
+    assert spot(result) == (
+        CheckStatus.NOT_AVAILABLE,
+        "this kind of export has no platform to check",
+    )
+    assert result.report.accepted and result.report.required_checks == []

@@ -72,6 +72,7 @@ class SpotCheck:
     # Codes found in an item the platform confirmed as the account's own.
     confirmed_codes: set[str] = field(default_factory=set)
     reached: bool = False
+    applies: bool = True  # False: the source has no platform (a generic export)
 
 
 def same_text(exported: str, shown: str, drop: Callable[[str], str] = lambda s: s) -> bool:
@@ -88,7 +89,8 @@ def spot_check(
     policy: PlatformPolicy,
 ) -> SpotCheck:
     if verifier is None:
-        return SpotCheck(not_available(NAME, "this kind of export has no platform to check"))
+        reason = "this kind of export has no platform to check"
+        return SpotCheck(not_available(NAME, reason), applies=False)
     if not account:
         return SpotCheck(not_available(NAME, "the export names no account to look up"))
     if not sample and not code_items:
