@@ -1,7 +1,9 @@
 """Each intake stage alone, against a real database and fakes for the chain and IPFS."""
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,18 +49,33 @@ def signed_upload(signer: object = ALICE, nonce: str = "n1", client: str = "c") 
     )
 
 
-def test_rate_limits_count_per_wallet_and_refuse_past_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limits_count_per_wallet_and_refuse_past_the_limit(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
     settings = Settings(data_dir=tmp_path, uploads_per_wallet_per_hour=2, max_upload_bytes=100)
-    limiter = RateLimiter()
-    check_upload_limits(settings, limiter, signed_upload(client="a"))
-    check_upload_limits(settings, limiter, signed_upload(client="b"))
+    one, other = RateLimiter(sessions), RateLimiter(sessions)  # as two processes
+    check_upload_limits(settings, one, signed_upload(client="a"))
+    check_upload_limits(settings, other, signed_upload(client="b"))
     with pytest.raises(IntakeRefused, match="Too many uploads from this wallet") as refused:
-        check_upload_limits(settings, limiter, signed_upload(client="c"))
+        check_upload_limits(settings, one, signed_upload(client="c"))
     assert refused.value.status == 429
     too_big = Upload(**{**signed_upload().__dict__, "ciphertext": b"x" * 117})
     with pytest.raises(IntakeRefused, match="exceeds 100 bytes") as refused:
-        check_upload_limits(settings, RateLimiter(), too_big)
+        check_upload_limits(settings, one, too_big)
     assert refused.value.status == 413
+
+
+def test_a_rate_window_ends_and_old_windows_are_deleted(sessions: sessionmaker[Session]) -> None:
+    from sqlalchemy import func, select
+
+    from dao_service.models import RateCount
+
+    limiter = RateLimiter(sessions)
+    assert limiter.allow("k", 1, 0.2) and not limiter.allow("k", 1, 0.2)
+    time.sleep(0.25)
+    assert limiter.allow("k", 1, 0.2)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RateCount)) == 1
 
 
 def test_statement_signed_by_another_wallet_is_refused() -> None:
