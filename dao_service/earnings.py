@@ -34,8 +34,8 @@ log = logging.getLogger("dao_service.earnings")
 MAX_SAMPLE_TEXTS = 2_000
 
 
-class SampleRefused(DataDaoError, ValueError):
-    """The validation sample is unusable; `status` is the HTTP status to answer with."""
+class EarningsRefused(DataDaoError, ValueError):
+    """A sample or an earnings request is refused; `status` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -64,14 +64,16 @@ def sample_texts(plaintext: bytes) -> list[str]:
         try:
             decoded = plaintext.decode("utf-8")
         except UnicodeDecodeError:
-            raise SampleRefused(
+            raise EarningsRefused(
                 "The sample is neither a JSON/NDJSON/CSV export nor UTF-8 text."
             ) from None
         texts = [line.strip() for line in decoded.splitlines() if line.strip()]
     if not texts:
-        raise SampleRefused("The sample holds no text to measure value against.")
+        raise EarningsRefused("The sample holds no text to measure value against.")
     if len(texts) > MAX_SAMPLE_TEXTS:
-        raise SampleRefused(f"The sample holds {len(texts):,} texts; at most {MAX_SAMPLE_TEXTS:,}.")
+        raise EarningsRefused(
+            f"The sample holds {len(texts):,} texts; at most {MAX_SAMPLE_TEXTS:,}."
+        )
     return texts
 
 
@@ -99,7 +101,7 @@ class EarningsService:
     def submit_sample(self, sealed: SealedSample) -> ValidationSample:
         """Check and store a sample; returns its record (the same one for the same bytes)."""
         if len(sealed.ciphertext) > self.settings.max_sample_bytes + 16:
-            raise SampleRefused(
+            raise EarningsRefused(
                 f"The sample exceeds {self.settings.max_sample_bytes:,} bytes.", 413
             )
         plaintext = open_upload(
@@ -107,7 +109,7 @@ class EarningsService:
         )
         try:
             if hashlib.sha256(plaintext).digest() != sealed.sha256:
-                raise SampleRefused("The sample's SHA-256 does not match the decrypted bytes.")
+                raise EarningsRefused("The sample's SHA-256 does not match the decrypted bytes.")
             records = len(sample_texts(plaintext))
             size = len(plaintext)
         finally:
@@ -179,12 +181,13 @@ class EarningsService:
 
         sample = self._sample(sample_hash)
         contributions = self._live_contributions(dataset_id)
-        valuation = value_contributions(
-            [records for records, _ in contributions], sample_texts(self._open_sample(sample))
-        )
+        texts = sample_texts(self._open_sample(sample)) if sample else []
+        valuation = value_contributions([records for records, _ in contributions], texts)
         values = valuation.values
         if not any(v > 0 for v in values.values()):
-            # The sample needed none of the data: split by score, as for a rental without one.
+            # The sample needed none of the data, or the renter never gave the service the
+            # sample it recorded: split by score, as for a rental without one, rather than
+            # leave the payment in the pool for good.
             values = {records.key: float(row.score) for records, row in contributions}
         amounts = split(to_split, values)
         if not contributions and not prior_table:
@@ -211,6 +214,8 @@ class EarningsService:
             "epoch": epoch + 1,
             "rental_id": rental_id,
             "sample_sha256": "0x" + sample_hash.hex(),
+            "sample_held": sample is not None,
+            "split_by": "value" if any(v > 0 for v in valuation.values.values()) else "score",
             "method": METHOD,
             "payment": str(payment),
             "split": str(to_split),
@@ -309,14 +314,14 @@ class EarningsService:
         table["cumulative"] = {a: int(v) for a, v in table["cumulative"].items()}
         return table
 
-    def _sample(self, sample_hash: bytes) -> ValidationSample:
+    def _sample(self, sample_hash: bytes) -> ValidationSample | None:
         with self.sessions() as session:
             sample = session.scalars(
                 select(ValidationSample).where(ValidationSample.sha256 == "0x" + sample_hash.hex())
             ).first()
         if sample is None:
-            raise SettlementError(
-                f"The service holds no validation sample with SHA-256 0x{sample_hash.hex()}."
+            log.warning(
+                "no validation sample 0x%s: the rental is split by score", sample_hash.hex()
             )
         return sample
 

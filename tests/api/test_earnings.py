@@ -178,3 +178,56 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     if bob:
         assert claim(dao, BOB, tree2) == bob  # earned before withdrawing, still his
     assert dao.w3.eth.get_balance(dao.pool.address) <= 6  # only dust left
+
+
+def test_a_bad_sample_is_refused_with_the_reason(
+    api: TestClient, service_settings: Settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    config = api.get("/api/config").json()
+    sealed = seal_export(SAMPLE, config["intake_public_key"])
+    fields = {
+        "renter": RENTER.address,
+        "sha256": "0x" + hashlib.sha256(b"something else").hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    files = {"ciphertext": ("sample.bin", sealed.ciphertext)}
+    wrong = api.post("/api/rentals/samples", data=fields, files=files)
+    assert wrong.status_code == 400 and "SHA-256 does not match" in wrong.json()["detail"]
+    binary = bytes(range(256)) * 4
+    sealed = seal_export(binary, config["intake_public_key"])
+    fields = {
+        **fields,
+        "sha256": "0x" + hashlib.sha256(binary).hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    unreadable = api.post(
+        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", sealed.ciphertext)}
+    )
+    assert unreadable.status_code == 400, unreadable.text
+    assert "neither a JSON/NDJSON/CSV export nor UTF-8 text" in unreadable.json()["detail"]
+    monkeypatch.setattr(service_settings, "max_sample_bytes", 100)
+    big = api.post(
+        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", b"x" * 5000)}
+    )
+    assert big.status_code == 413 and "exceeds 100 bytes" in big.json()["detail"]
+
+
+def test_a_rental_whose_sample_the_service_never_got_is_split_by_score(
+    api: TestClient, dao: Dao
+) -> None:
+    for account, texts in ((ALICE, ROUTER), (BOB, GARDEN)):
+        wait_for_stage(api, contribute(api, account, export(texts)).json()["id"], "minted")
+    scores = {a.address: dao.pool.functions.weightOf(1, a.address).call() for a in (ALICE, BOB)}
+    unknown = (hashlib.sha256(b"never uploaded").digest(), 14)
+    rental_id, proposal_id = dao.rent(RENTER, ETH, sample=unknown)
+    dao.vote_through(proposal_id, [ALICE, BOB])
+    dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
+    amounts, tree = settle(api, rental_id)
+    total = sum(scores.values())
+    for address, score in scores.items():
+        assert abs(amounts[address] - ETH * score // total) <= 1
+    table = api.get("/api/earnings/1").json()["table"]
+    assert table["sample_held"] is False and table["split_by"] == "score"
+    assert claim(dao, BOB, tree) == amounts[BOB.address]

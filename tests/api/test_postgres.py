@@ -46,7 +46,7 @@ def test_intake_and_key_release_on_postgresql(
 
     engine = create_engine(url)
     with engine.connect() as db:
-        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert (
             db.execute(text("SELECT count(*) FROM contributions WHERE stage = 'MINTED'")).scalar()
             == 1
