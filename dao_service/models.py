@@ -61,12 +61,6 @@ class Contribution(Base):
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The records the dedup index must still add (NewRecords arrays, as bytes) and the
-    # account binding (DedupIndex.account_hash), until `indexed`.
-    index_fingerprints: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    index_band_keys: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    binding_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    indexed: Mapped[bool] = mapped_column(Boolean, default=False)
     # The work queue: the worker holding an unexpired lease is the only one advancing it.
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -5,17 +5,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.exceptions import ConfigurationError
 from dao_service.intake import IntakeService
+from dao_service.models import Contribution, Stage
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.locks import SharedLock
-from validators import DedupIndex
+from validators import DedupIndex, IndexFormatError
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,34 @@ class Runtime:
     intake: IntakeService
 
 
+def open_index(engine: Engine, sessions: sessionmaker[Session]) -> DedupIndex:
+    """The dedup index in the service's database; refused (with the way out) if it is of
+    another format, or empty while accepted contributions exist (an older version kept it
+    in a file of its own)."""
+    try:
+        index = DedupIndex(engine)
+    except IndexFormatError as exc:
+        raise ConfigurationError(exc.user_message) from exc
+    if index.record_count() == 0:
+        with sessions() as session:
+            accepted = session.scalars(
+                select(Contribution.id).where(Contribution.stage != Stage.REJECTED).limit(1)
+            ).first()
+        if accepted is not None:
+            raise ConfigurationError(
+                "The dedup index in the database is empty but contributions were accepted "
+                "(an older version kept the index in a file). Run `datadao index rebuild`."
+            )
+    return index
+
+
 @contextmanager
 def open_runtime(settings: Settings) -> Iterator[Runtime]:
     engine = make_engine(settings.database_url)
     migrate(engine)
     sessions = session_factory(engine)
     ipfs = IpfsStore(settings.ipfs_api_url, timeout=30)
-    index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+    index = open_index(engine, sessions)
     custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
     # Every process relaying from the same account takes turns (one nonce sequence).
     chain = ChainProvider(settings, SharedLock(engine, "relayer").held)

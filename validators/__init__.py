@@ -4,7 +4,7 @@ One module per export source under `validators.sources`, all behind `ExportSourc
 `validate_export` runs the whole pipeline and returns one typed `ValidationReport`.
 """
 
-from validators.dedup import FORMAT_VERSION, DedupIndex, IndexFormatError, NewRecords
+from validators.dedup import FORMAT_VERSION, DedupIndex, IndexConflict, IndexFormatError, NewRecords
 from validators.exceptions import ExportRejected, ValidatorError
 from validators.pipeline import (
     SOURCES,
@@ -25,6 +25,7 @@ __all__ = [
     "DedupIndex",
     "Demand",
     "ExportRejected",
+    "IndexConflict",
     "IndexFormatError",
     "NewRecords",
     "Validation",

@@ -1,56 +1,96 @@
 """The persistent dedup index: every accepted record's exact fingerprint and LSH band
-keys, plus which wallet each platform account is bound to. SQLite, one file. Accounts
-are kept as a hash of (source, account id): no account name is written to disk.
+keys, plus which wallet each platform account is bound to. Kept in a SQL database through
+SQLAlchemy: a SQLite file of its own (the CLI's `validate`, benchmarks), or the tables
+`dedup_*` of the service's database (PostgreSQL in production), which many processes and
+machines share. Accounts are kept as a hash of (source, account id): no account name is
+written to disk.
 
 The index records its format version and the sketch its band keys come from; an index
 of another version is refused with the way out (`datadao index rebuild`), since its
 keys would silently never match. Lookups go through an in-memory Bloom filter first
 (~2.5 bytes per key): only the keys it cannot rule out (the duplicates, and ~0.3% of
-the rest) reach SQLite. The filter is saved on close and kept current from an
-`additions` log (each commit's keys as arrays), so every process sharing the file sees
-every other's commits.
+the rest) reach the database. The filter is saved on close and kept current from an
+`additions` log (each commit's keys as arrays), so every process sees every other's
+commits.
 
-Lookups only read; `commit` records an accepted export in one transaction, so a crash
-leaves either all of it or none of it.
+Lookups only read; `commit` records an accepted export in one transaction (the caller's,
+when it passes one), so a crash leaves either all of it or none of it. The database, not
+a lock, keeps two exports validated at once from both counting the same record: the keys
+of the records an export counts as new are inserted without `ON CONFLICT`, so if another
+export committed any of them after this one looked, the commit fails (`IndexConflict`)
+and the export is validated again against the index as it now is.
 """
 
 import hashlib
-import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
 from validators._utils.fingerprints import BANDS, FINGERPRINT_BYTES, SKETCH
 from validators.exceptions import ValidatorError
 
-FORMAT_VERSION = 2  # 1: sha256 fingerprints, 120-permutation MinHash bands (no meta table)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS exact (fingerprint BLOB PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS bands (band_key INTEGER PRIMARY KEY) WITHOUT ROWID;
--- Each commit's keys again, as arrays: the Bloom filter is built from these, and a
--- process picks up what other processes committed since it last looked.
-CREATE TABLE IF NOT EXISTS additions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    fingerprints BLOB NOT NULL,
-    band_keys BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS filter (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    through INTEGER NOT NULL,  -- the last addition it holds
-    capacity INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    words BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bindings (
-    account_hash BLOB PRIMARY KEY,
-    wallet TEXT NOT NULL
-) WITHOUT ROWID;
-"""
+FORMAT_VERSION = 3  # 1: sha256, 120-permutation MinHash; 2: the same tables without prefix
+METADATA = MetaData()
+META = Table(
+    "dedup_meta",
+    METADATA,
+    Column("key", String(32), primary_key=True),
+    Column("value", String(64), nullable=False),
+)
+EXACT = Table("dedup_exact", METADATA, Column("fingerprint", LargeBinary(16), primary_key=True))
+BAND_KEYS = Table(
+    "dedup_bands", METADATA, Column("band_key", BigInteger, primary_key=True, autoincrement=False)
+)
+# Each commit's keys again, as arrays: the Bloom filter is built from these, and a process
+# picks up what other processes committed since it last looked.
+ADDITIONS = Table(
+    "dedup_additions",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprints", LargeBinary, nullable=False),
+    Column("band_keys", LargeBinary, nullable=False),
+)
+FILTER = Table(
+    "dedup_filter",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("through", Integer, nullable=False),  # the last addition it holds
+    Column("capacity", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("words", LargeBinary, nullable=False),
+)
+BINDINGS = Table(
+    "dedup_bindings",
+    METADATA,
+    Column("account_hash", LargeBinary(32), primary_key=True),
+    Column("wallet", String(42), nullable=False),
+)
 LOOKUP_CHUNK = 500
+INSERT_CHUNK = 10_000
 BLOOM_BITS_PER_KEY = 16  # blocked, 5 bits per key: ~1% false positives at capacity
 BLOOM_HASHES = 5
 _EXACT_SALT = np.uint64(0x5851F42D4C957F2D)  # keeps fingerprints and band keys apart
@@ -58,6 +98,11 @@ _EXACT_SALT = np.uint64(0x5851F42D4C957F2D)  # keeps fingerprints and band keys 
 
 class IndexFormatError(ValidatorError, RuntimeError):
     """The index on disk was written by another version of the validator."""
+
+
+class IndexConflict(ValidatorError, RuntimeError):
+    """Another export committed records this one counted as new after it looked: validate
+    it again (the index now has them)."""
 
 
 @dataclass(frozen=True)
@@ -120,38 +165,61 @@ def _exact_keys(fingerprints: np.ndarray) -> np.ndarray:
     return head ^ _EXACT_SALT
 
 
+def file_engine(path: Path | str) -> Engine:
+    """A SQLite engine for an index file of its own (":memory:": one shared connection)."""
+    if str(path) == ":memory:":
+        return create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False}
+    )
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return engine
+
+
 class DedupIndex:
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._check_format()
+    """`target`: a path (an index file of its own, created if missing) or an engine whose
+    database holds the `dedup_*` tables (the service's, made by its migrations).
+    `check_format=False` opens an index of another format only to `replace_with` a new one."""
+
+    def __init__(self, target: Path | str | Engine, *, check_format: bool = True) -> None:
+        self._owns_engine = not isinstance(target, Engine)
+        self.engine = file_engine(target) if not isinstance(target, Engine) else target
+        self.path = str(target) if self._owns_engine else self.engine.url.render_as_string()
         self._bloom: _Bloom | None = None
         self._through = 0  # the last addition the filter holds
         self._dirty_filter = False  # changed since it was last saved
+        self._lock = threading.Lock()  # the filter is shared by the threads validating
+        if check_format:
+            self._check_format()
 
     def _check_format(self) -> None:
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        tables = set(inspect(self.engine).get_table_names())
         if "exact" in tables and "meta" not in tables:
             found = "1 (the 120-permutation MinHash)"
-        elif "meta" in tables:
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        elif "meta" in tables and META.name not in tables:
+            found = "2 (its tables unprefixed)"
+        else:
+            if self._owns_engine:
+                METADATA.create_all(self.engine)
+            with self.engine.begin() as connection:
+                meta = dict(connection.execute(select(META.c.key, META.c.value)).all())
+                if not meta:
+                    connection.execute(
+                        _insert_ignoring(connection, META),
+                        [
+                            {"key": "format_version", "value": str(FORMAT_VERSION)},
+                            {"key": "sketch", "value": SKETCH},
+                        ],
+                    )
+                    return
             if meta.get("format_version") == str(FORMAT_VERSION) and meta.get("sketch") == SKETCH:
-                self._db.executescript(SCHEMA)  # idempotent
                 return
             found = f"{meta.get('format_version')} (sketch {meta.get('sketch')})"
-        else:
-            with self._db:
-                self._db.executescript(SCHEMA)
-                self._db.executemany(
-                    "INSERT INTO meta VALUES (?, ?)",
-                    [("format_version", str(FORMAT_VERSION)), ("sketch", SKETCH)],
-                )
-            return
-        self._db.close()
+        self.close()
         raise IndexFormatError(
             f"The dedup index {self.path} is format {found}; this validator reads format "
             f"{FORMAT_VERSION} (sketch {SKETCH}). Run `datadao index rebuild` to re-derive it "
@@ -159,7 +227,8 @@ class DedupIndex:
         )
 
     def format(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(META.c.key, META.c.value)).all())
 
     # --- lookups --------------------------------------------------------------------
 
@@ -167,7 +236,7 @@ class DedupIndex:
         """For each fingerprint ((n, 16) uint8): is it in the index?"""
         maybe = np.flatnonzero(self._filter().might_contain(_exact_keys(fingerprints)))
         values = [fingerprints[i].tobytes() for i in maybe.tolist()]
-        present = self._present("exact", "fingerprint", values)
+        present = self._present(EXACT.c.fingerprint, values)
         out = np.zeros(len(fingerprints), bool)
         out[maybe] = [v in present for v in values]
         return out
@@ -184,43 +253,46 @@ class DedupIndex:
             ]
         )  # a million keys at a time: bounded temporaries
         values = flat[maybe].tolist()
-        present = self._present("bands", "band_key", values)
+        present = self._present(BAND_KEYS.c.band_key, values)
         out = np.zeros(flat.size, bool)
         out[maybe] = [v in present for v in values]
         return out.reshape(keys.shape)
 
-    def _present(self, table: str, column: str, values: list[Any]) -> set[Any]:
+    def _present(self, column: Any, values: list[Any]) -> set[Any]:
         found: set[Any] = set()
-        for start in range(0, len(values), LOOKUP_CHUNK):
-            chunk = values[start : start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk
-            )
-            found.update(row[0] for row in rows)
+        if not values:
+            return found
+        with self.engine.connect() as connection:
+            for start in range(0, len(values), LOOKUP_CHUNK):
+                chunk = values[start : start + LOOKUP_CHUNK]
+                found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
         return found
 
     def _filter(self) -> _Bloom:
         """The Bloom filter, current with every commit of any process: as saved at the
         last close, else built from the additions, then topped up with later ones."""
-        if self._bloom is None:
-            self._bloom = self._saved_filter() or _Bloom(self._capacity())
-        self._catch_up()
-        if self._bloom.count > self._bloom.capacity:  # full: a bigger one
-            self._bloom, self._through = _Bloom(self._capacity()), 0
+        with self._lock:
+            if self._bloom is None:
+                self._bloom = self._saved_filter() or _Bloom(self._capacity())
             self._catch_up()
-        return self._bloom
+            if self._bloom.count > self._bloom.capacity:  # full: a bigger one
+                self._bloom, self._through = _Bloom(self._capacity()), 0
+                self._catch_up()
+            return self._bloom
 
     def _capacity(self) -> int:
         records = self.record_count()
         return int(1.25 * records * (BANDS + 1)) + (1 << 16)
 
     def _saved_filter(self) -> _Bloom | None:
-        row = self._db.execute("SELECT through, capacity, count, words FROM filter").fetchone()
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(FILTER.c.through, FILTER.c.capacity, FILTER.c.count, FILTER.c.words)
+            ).first()
         if row is None:
             return None
         bloom = _Bloom(int(row[1]))
-        words = np.frombuffer(row[3], np.uint64)
+        words = np.frombuffer(bytes(row[3]), np.uint64)
         if words.size != bloom.words.size:
             return None
         bloom.words, bloom.count, self._through = words.copy(), int(row[2]), int(row[0])
@@ -228,14 +300,15 @@ class DedupIndex:
 
     def _catch_up(self) -> None:
         assert self._bloom is not None
-        cursor = self._db.execute(
-            "SELECT id, fingerprints, band_keys FROM additions WHERE id > ? ORDER BY id",
-            (self._through,),
+        query = (
+            select(ADDITIONS.c.id, ADDITIONS.c.fingerprints, ADDITIONS.c.band_keys)
+            .where(ADDITIONS.c.id > self._through)
+            .order_by(ADDITIONS.c.id)
         )
-        while rows := cursor.fetchmany(64):
-            for addition, fingerprints, keys in rows:
-                self._bloom.add(np.frombuffer(keys, np.uint64))
-                self._bloom.add(_exact_keys(np.frombuffer(fingerprints, np.uint8).reshape(
+        with self.engine.connect() as connection:
+            for addition, fingerprints, keys in connection.execute(query):
+                self._bloom.add(np.frombuffer(bytes(keys), np.uint64))
+                self._bloom.add(_exact_keys(np.frombuffer(bytes(fingerprints), np.uint8).reshape(
                     -1, FINGERPRINT_BYTES)))  # fmt: skip
                 self._through = addition
                 self._dirty_filter = True
@@ -245,18 +318,28 @@ class DedupIndex:
         return hashlib.sha256(f"{source}\0{account_id}".encode()).digest()
 
     def bound_wallet(self, source: str, account_id: str) -> str | None:
-        row = self._db.execute(
-            "SELECT wallet FROM bindings WHERE account_hash = ?",
-            (self.account_hash(source, account_id),),
-        ).fetchone()
-        return None if row is None else str(row[0])
+        with self.engine.connect() as connection:
+            wallet = connection.execute(
+                select(BINDINGS.c.wallet).where(
+                    BINDINGS.c.account_hash == self.account_hash(source, account_id)
+                )
+            ).scalar()
+        return None if wallet is None else str(wallet)
 
     # --- writes ---------------------------------------------------------------------
 
     def commit(
-        self, records: Iterable[RecordKeys] | NewRecords, binding: tuple[bytes, str] | None = None
+        self,
+        records: Iterable[RecordKeys] | NewRecords,
+        binding: tuple[bytes, str] | None = None,
+        *,
+        claimed: np.ndarray | None = None,
+        connection: Connection | None = None,
     ) -> None:
-        """Record an accepted export's records (and its account binding) atomically."""
+        """Record an accepted export's records (and its account binding) atomically, in
+        `connection`'s transaction if given. `claimed` marks the records the export counted
+        as new: if another commit holds any of their keys, IndexConflict (and the caller's
+        transaction must be rolled back)."""
         if not isinstance(records, NewRecords):
             listed = list(records)
             records = NewRecords(
@@ -265,33 +348,99 @@ class DedupIndex:
                 ),
                 np.array([list(r.band_keys) for r in listed], np.int64).reshape(-1, BANDS),
             )
-        with self._db:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO exact VALUES (?)",
-                ((f.tobytes(),) for f in records.fingerprints),
-            )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO bands VALUES (?)",
-                ((key,) for key in records.band_keys.ravel().tolist()),
-            )
-            if len(records):
-                self._db.execute(
-                    "INSERT INTO additions (fingerprints, band_keys) VALUES (?, ?)",
-                    (records.fingerprints.tobytes(), records.band_keys.tobytes()),
+        if connection is None:
+            with self.engine.begin() as own:
+                self._commit(own, records, binding, claimed)
+        else:
+            self._commit(connection, records, binding, claimed)
+
+    def _commit(
+        self,
+        connection: Connection,
+        records: NewRecords,
+        binding: tuple[bytes, str] | None,
+        claimed: np.ndarray | None,
+    ) -> None:
+        if claimed is not None and claimed.any():  # first, and without ON CONFLICT
+            fingerprints = np.unique(records.fingerprints[claimed], axis=0)
+            keys = np.unique(records.band_keys[claimed])
+            try:
+                with connection.begin_nested():
+                    _insert_rows(connection, EXACT.insert(), "fingerprint",
+                                 (f.tobytes() for f in fingerprints))  # fmt: skip
+                    _insert_rows(connection, BAND_KEYS.insert(), "band_key", keys.tolist())
+            except IntegrityError as exc:
+                raise IndexConflict(
+                    "another export committed records this one counted as new"
+                ) from exc
+        _insert_rows(connection, _insert_ignoring(connection, EXACT), "fingerprint",
+                     (f.tobytes() for f in records.fingerprints))  # fmt: skip
+        _insert_rows(connection, _insert_ignoring(connection, BAND_KEYS), "band_key",
+                     records.band_keys.ravel().tolist())  # fmt: skip
+        if len(records):
+            connection.execute(
+                ADDITIONS.insert().values(
+                    fingerprints=records.fingerprints.tobytes(),
+                    band_keys=records.band_keys.tobytes(),
                 )
-            if binding is not None:  # (account_hash(...), wallet)
-                self._db.execute("INSERT OR IGNORE INTO bindings VALUES (?, ?)", binding)
+            )
+        if binding is not None:  # (account_hash(...), wallet)
+            connection.execute(
+                _insert_ignoring(connection, BINDINGS).values(
+                    account_hash=binding[0], wallet=binding[1]
+                )
+            )
 
     def record_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM exact").fetchone()[0])
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(EXACT)).scalar_one())
+
+    def replace_with(self, source: "DedupIndex") -> None:
+        """Make this index a copy of `source` (a rebuilt one), in one transaction. The
+        additions get this database's own ids; the filter is rebuilt from them on use."""
+        with self.engine.begin() as target, source.engine.connect() as rows:
+            target.execute(delete(FILTER))
+            for table in (META, EXACT, BAND_KEYS, ADDITIONS, BINDINGS):
+                target.execute(delete(table))
+                columns = [c for c in table.c if c is not ADDITIONS.c.id]
+                result = rows.execute(select(*columns).order_by(*table.primary_key)).mappings()
+                while batch := result.fetchmany(INSERT_CHUNK):
+                    target.execute(table.insert(), [dict(row) for row in batch])
+        self._bloom, self._through, self._dirty_filter = None, 0, False
 
     def close(self) -> None:
         """Save the filter (next open skips building it), then close."""
         if self._bloom is not None and self._dirty_filter:
-            with self._db:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO filter VALUES (1, ?, ?, ?, ?)",
-                    (self._through, self._bloom.capacity, self._bloom.count,
-                     self._bloom.words.tobytes()),
-                )  # fmt: skip
-        self._db.close()
+            with self.engine.begin() as connection:
+                connection.execute(delete(FILTER))
+                connection.execute(
+                    FILTER.insert().values(
+                        id=1,
+                        through=self._through,
+                        capacity=self._bloom.capacity,
+                        count=self._bloom.count,
+                        words=self._bloom.words.tobytes(),
+                    )
+                )
+            self._dirty_filter = False
+        if self._owns_engine:
+            self.engine.dispose()
+
+
+def _insert_ignoring(connection: Connection, table: Table) -> Any:
+    """INSERT that leaves an existing key alone (an exact or near copy indexed before)."""
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing()
+
+
+def _insert_rows(
+    connection: Connection, statement: Any, column: str, values: Iterable[Any]
+) -> None:
+    batch: list[dict[str, Any]] = []
+    for value in values:
+        batch.append({column: value})
+        if len(batch) == INSERT_CHUNK:
+            connection.execute(statement, batch)
+            batch = []
+    if batch:
+        connection.execute(statement, batch)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import numpy as np
 import pyarrow.compute as pc
+from sqlalchemy import Connection
 
 from validators._utils import fingerprints
 from validators._utils.unpack import Archive, UnpackLimits
@@ -77,12 +78,16 @@ class Validation:
     # too, and a later near copy of one of them is no more new than a copy of its twin).
     additions: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
+    # Which additions the report counts as new (the rest are their near-duplicates).
+    counted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
-    def commit(self, index: DedupIndex) -> None:
-        """Add an accepted export's records and account binding to the index."""
+    def commit(self, index: DedupIndex, connection: Connection | None = None) -> None:
+        """Add an accepted export's records and account binding to the index (in
+        `connection`'s transaction if given); IndexConflict if another export committed
+        any record this one counted as new since it looked."""
         if not self.report.accepted:
             raise ValueError("only an accepted export is committed to the index")
-        index.commit(self.additions, self.binding)
+        index.commit(self.additions, self.binding, claimed=self.counted, connection=connection)
 
 
 def detect(archive: Archive) -> ExportSource:
@@ -151,7 +156,7 @@ def derive_keys(
     index from contributions that were accepted when they came in. ExportRejected if the
     export no longer reads at all."""
     parsed, records, _ = _read(data, limits, ValidationReport())
-    additions, _, _, _ = _dedup(records, index)
+    additions, *_ = _dedup(records, index)
     return additions, parsed.source, parsed.account_id
 
 
@@ -381,7 +386,8 @@ def _judge(
     report.ownership_score = ownership
 
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
-    additions, new_count, new_qualities, qualities = _dedup(records, index)
+    additions, counted, new_qualities, qualities = _dedup(records, index)
+    new_count = len(new_qualities)
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.new_records = new_count
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
@@ -408,13 +414,13 @@ def _judge(
     )
     if not report.accepted:
         return Validation(report)
-    return Validation(report, additions, binding)
+    return Validation(report, additions, binding, counted)
 
 
 def _dedup(
     records: ExportRecords, index: DedupIndex
-) -> tuple[NewRecords, int, list[float], np.ndarray]:
-    """(the index's additions, how many of them are new, the new ones' qualities, every
+) -> tuple[NewRecords, np.ndarray, list[float], np.ndarray]:
+    """(the index's additions, which of them are new, the new ones' qualities, every
     record's quality; reuses the records' arrays). A new record has quality above 0, and
     neither its exact fingerprint nor any band key is in the index or in an earlier
     record of the export that was not an exact copy of an indexed one. The additions are
@@ -431,7 +437,8 @@ def _dedup(
     near = index.known_band_keys(records.band_keys).any(axis=1)
     near |= _near_earlier_record(records.band_keys, unseen)
     new_qualities = qualities[unseen & ~near].tolist()
-    return _compact(records, np.flatnonzero(unseen)), len(new_qualities), new_qualities, qualities
+    rows = np.flatnonzero(unseen)
+    return _compact(records, rows), ~near[rows], new_qualities, qualities
 
 
 def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:

@@ -3,11 +3,11 @@
 Needed when the index format changes (a new sketch gives new band keys): each accepted
 contribution's ciphertext (spool or IPFS) is decrypted in memory through custody, its
 records are keyed by the validators' current rules, in the order the contributions came
-in, into a new index file that replaces the old one only once complete. Plaintext never
-touches the disk. Run it with the service stopped (it holds the index open).
+in, into a scratch index file, which then replaces the index in the service's database
+in one transaction. Plaintext never touches the disk. Run it with the service stopped.
 """
 
-import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,13 +16,9 @@ import typer
 from dao_service.cli.options import DataDirOption, settings_from
 
 if TYPE_CHECKING:
-    from dao_service.core.config import Settings
+    pass
 
 app = typer.Typer(rich_markup_mode=None, help="The validator's dedup index.", no_args_is_help=True)
-
-
-def index_path(settings: "Settings") -> Path:
-    return settings.data_dir / "validator-index.sqlite3"
 
 
 @app.command()
@@ -49,10 +45,8 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     console = Console()
     indexed_stages = (Stage.VALIDATED, Stage.STORED, Stage.MINTED)
     settings = settings_from(data_dir)
-    target = index_path(settings)
-    building = target.with_name(target.name + ".rebuild")
-    for stale in (building, *_sidecars(building)):
-        stale.unlink(missing_ok=True)
+    scratch = tempfile.TemporaryDirectory(prefix="datadao-index-")
+    building = Path(scratch.name) / "index.sqlite3"
     engine = make_engine(settings.database_url)
     migrate(engine)
     with session_factory(engine)() as session:
@@ -100,43 +94,17 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
                 )
                 index.commit(keys, binding)
         total = index.record_count()
+        DedupIndex(engine, check_format=False).replace_with(index)
     finally:
         index.close()
+        scratch.cleanup()
         if ipfs is not None:
             ipfs.close()
         engine.dispose()
-    for old in _sidecars(target):
-        old.unlink(missing_ok=True)
-    os.replace(building, target)
-    _mark_indexed(settings, [c.id for c in contributions])
     console.print(
-        f"Rebuilt {target} (format {FORMAT_VERSION}): {len(contributions) - skipped} "
+        f"Rebuilt the dedup index (format {FORMAT_VERSION}): {len(contributions) - skipped} "
         f"contributions, {total:,} records; {skipped} skipped (withdrawn or unreadable)."
     )
-
-
-def _mark_indexed(settings: "Settings", ids: list[int]) -> None:
-    """Keys intake kept for contributions not yet indexed are of the old sketch and now
-    in the rebuilt index anyway: mark them done so the worker does not add them again."""
-    from sqlalchemy import update
-
-    from dao_service.models import Contribution
-    from dao_service.storage.database import make_engine, session_factory
-
-    engine = make_engine(settings.database_url)
-    try:
-        with session_factory(engine).begin() as session:
-            session.execute(
-                update(Contribution)
-                .where(Contribution.id.in_(ids))
-                .values(indexed=True, index_fingerprints=None, index_band_keys=None)
-            )
-    finally:
-        engine.dispose()
-
-
-def _sidecars(path: Path) -> list[Path]:
-    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
 
 
 def register(root: typer.Typer) -> None:

@@ -97,14 +97,18 @@ def validate(
     from rich.console import Console
 
     from dao_service.exceptions import ConfigurationError
+    from dao_service.storage.database import make_engine, migrate
     from validators import DedupIndex, IndexFormatError, ValidationContext, validate_export
 
     console = Console()
     settings = settings_from(data_dir)
     cid, reg = deployment(settings, chain_id, registry)
+    engine = make_engine(settings.database_url)  # the service's index, in its database
     try:
-        index = DedupIndex(settings.data_dir / "validator-index.sqlite3")
+        migrate(engine)
+        index = DedupIndex(engine)
     except IndexFormatError as exc:
+        engine.dispose()
         raise ConfigurationError(exc.user_message) from exc
     try:
         with console.status(f"Validating {export.name} ..."):
@@ -117,6 +121,7 @@ def validate(
             ).report
     finally:
         index.close()
+        engine.dispose()
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -1,13 +1,11 @@
 """The contribution's row, its spooled ciphertext, and its records in the dedup index.
 
-A validated contribution is committed with its ciphertext already fsynced to the spool;
-its record keys wait in the row's columns until the dedup index holds them (`sync_index`, which is
-idempotent and rerun by the worker after a crash)."""
+A validated contribution is committed together with its records in the dedup index (the
+same database), its ciphertext already fsynced to the spool."""
 
 import uuid
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,8 +13,7 @@ from dao_service.custody import CustodyKey
 from dao_service.intake.upload import Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
-from validators import DedupIndex, NewRecords, Validation
-from validators._utils.fingerprints import BANDS, FINGERPRINT_BYTES
+from validators import DedupIndex, Validation
 
 ALREADY_IN_DATASET = "this export's content is already in the dataset"
 
@@ -55,10 +52,6 @@ def new_contribution(
         stage=Stage.VALIDATED if report.accepted else Stage.REJECTED,
         # The account's name and id stay out of the database (they come from the export).
         report=report.model_dump(mode="json", exclude={"account_id", "account_name"}),
-        index_fingerprints=validation.additions.fingerprints.tobytes(),
-        index_band_keys=validation.additions.band_keys.tobytes(),
-        binding_hash=validation.binding[0] if validation.binding else None,
-        indexed=False,
         fingerprint=report.fingerprint if report.accepted else None,
         score=report.score,
         wrapped_key=custody.wrap(file_key) if report.accepted else None,
@@ -85,9 +78,16 @@ def reject_as_duplicate(contribution: Contribution) -> None:
 
 
 def persist(
-    sessions: sessionmaker[Session], spool: Spool, contribution: Contribution, ciphertext: bytes
+    sessions: sessionmaker[Session],
+    spool: Spool,
+    contribution: Contribution,
+    ciphertext: bytes,
+    index: DedupIndex,
+    validation: Validation,
 ) -> None:
-    """Use the nonce and commit the row; a validated one's ciphertext is spooled first."""
+    """Use the nonce and commit the row with the export's records in the dedup index, in
+    one transaction; a validated one's ciphertext is spooled first. IndexConflict (and
+    nothing committed) if another export took records this one counted as new."""
     with sessions.begin() as session:
         session.get(StatementNonce, contribution.statement_nonce).used = True  # type: ignore[union-attr]
         if contribution.stage == Stage.VALIDATED and fingerprint_taken(
@@ -97,34 +97,5 @@ def persist(
         session.add(contribution)
         session.flush()
         if contribution.stage == Stage.VALIDATED:
+            validation.commit(index, session.connection())
             spool.write(contribution.public_id, ciphertext)
-
-
-def sync_index(
-    sessions: sessionmaker[Session], index: DedupIndex, contribution: Contribution
-) -> None:
-    """Add the contribution's records to the dedup index (idempotent), then mark it."""
-    if contribution.indexed:
-        return
-    index.commit(index_keys(contribution), index_binding(contribution))
-    with sessions.begin() as session:
-        row = session.get(Contribution, contribution.id)
-        assert row is not None
-        row.indexed, row.index_fingerprints, row.index_band_keys = True, None, None
-    contribution.indexed = True
-    contribution.index_fingerprints = contribution.index_band_keys = None
-
-
-def index_keys(contribution: Contribution) -> NewRecords:
-    if not contribution.index_fingerprints or contribution.index_band_keys is None:
-        return NewRecords.none()
-    return NewRecords(
-        np.frombuffer(contribution.index_fingerprints, np.uint8).reshape(-1, FINGERPRINT_BYTES),
-        np.frombuffer(contribution.index_band_keys, np.int64).reshape(-1, BANDS),
-    )
-
-
-def index_binding(contribution: Contribution) -> tuple[bytes, str] | None:
-    if contribution.binding_hash is None:
-        return None
-    return contribution.binding_hash, contribution.contributor

@@ -1,7 +1,6 @@
 """IntakeService: the stages composed for the API (request side) and the worker
 (background side)."""
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +12,13 @@ from dao_service.custody import CustodyKey, IntakeKey
 from dao_service.demand import recent_demand
 from dao_service.intake import minting, opening, receipt, records, statement, storing
 from dao_service.intake.limits import RateLimiter, check_upload_limits
-from dao_service.intake.upload import Upload
+from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.intake.worker import IntakeWorker
-from dao_service.models import Contribution, Stage, StatementNonce
+from dao_service.models import Contribution, StatementNonce
 from dao_service.storage.ipfs import IpfsStore
-from validators import DedupIndex
+from validators import DedupIndex, IndexConflict
+
+VALIDATION_ATTEMPTS = 5  # against other exports committing the same records meanwhile
 
 
 class IntakeService:
@@ -35,10 +36,8 @@ class IntakeService:
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self.limits = RateLimiter()
         self.spool = records.Spool(settings.spool_dir)
-        self._validate_lock = threading.Lock()
         self.worker = IntakeWorker(
             sessions,
-            index=lambda c: records.sync_index(self.sessions, self.index, c),
             store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
             mint=lambda cs: minting.mint_batch(
                 self.sessions, self._chain(), self.settings.attestation_ttl_seconds, cs
@@ -73,15 +72,28 @@ class IntakeService:
             self.settings.require_verification_code,
             recent_demand(self.sessions, self.settings.dataset_id),
         )
-        with self._validate_lock:  # validate and index one export at a time: no double counting
+        # No lock: exports validate in parallel, and the database refuses a commit whose
+        # new records another export committed meanwhile; that export is validated again.
+        for _ in range(VALIDATION_ATTEMPTS):
             validation = opening.validate(plaintext, context, self.index)
-            del plaintext
             contribution = records.new_contribution(
                 upload, validation, self.settings.dataset_id, file_key, self.custody
             )
-            records.persist(self.sessions, self.spool, contribution, upload.ciphertext)
-            if contribution.stage == Stage.VALIDATED:
-                records.sync_index(self.sessions, self.index, contribution)
+            try:
+                records.persist(
+                    self.sessions,
+                    self.spool,
+                    contribution,
+                    upload.ciphertext,
+                    self.index,
+                    validation,
+                )
+                break
+            except IndexConflict:
+                continue
+        else:
+            raise IntakeRefused("The dataset is changing too fast; try again in a moment.", 503)
+        del plaintext
         self.worker.wake()
         return contribution
 

@@ -1,5 +1,5 @@
 """The background worker: claims unfinished contributions (leases, see `queue`) and
-advances them: index sync and IPFS, then minting, batched. It retries with backoff while
+advances them: IPFS, then minting, batched. It retries with backoff while
 IPFS or the chain is unreachable and says so on the receipt. Runs as a thread of the API
 process (the embedded default) or as processes of its own (`python -m dao_service.intake`)."""
 
@@ -32,19 +32,18 @@ def note_error(sessions: sessionmaker[Session], contribution: Contribution, mess
 
 
 class IntakeWorker:
-    """`index` and `store` advance one contribution; `mint` a list of stored ones."""
+    """`store` advances one contribution; `mint` a list of stored ones."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        index: Step,
         store: Step,
         mint: MintBatch,
         lease_seconds: float = 60,
         batch_size: int = 32,
     ) -> None:
         self.sessions = sessions
-        self._index, self._store, self._mint = index, store, mint
+        self._store, self._mint = store, mint
         self.lease_seconds, self.batch_size = lease_seconds, batch_size
         self.name = queue.worker_name()
         self._wake = threading.Event()
@@ -89,7 +88,7 @@ class IntakeWorker:
         try:
             for contribution in claimed:
                 if contribution.stage == Stage.VALIDATED:
-                    self._attempt(contribution, self._index, self._store)
+                    self._attempt(contribution, self._store)
             stored = [c for c in claimed if c.stage == Stage.STORED]
             if stored:
                 try:
@@ -107,10 +106,9 @@ class IntakeWorker:
             queue.release(self.sessions, self.name)
         return True
 
-    def _attempt(self, contribution: Contribution, *steps: Step) -> None:
+    def _attempt(self, contribution: Contribution, step: Step) -> None:
         try:
-            for step in steps:
-                step(contribution)
+            step(contribution)
         except ChainRefused as exc:
             self._refused(contribution, exc)
         except queue.LeaseLost as exc:

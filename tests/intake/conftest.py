@@ -33,6 +33,9 @@ class FakeIpfs:
 class FakeChain:
     """The registry as minting sees it: fingerprint -> (contributor, tx hash)."""
 
+    chain_id = 31337
+    registry_address = "0x" + "42" * 20
+
     def __init__(self) -> None:
         self.recorded: dict[bytes, tuple[str, str]] = {}
         self.sent: list[Attestation] = []

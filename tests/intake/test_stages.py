@@ -16,13 +16,13 @@ from dao_service.intake import IntakeRefused, Upload
 from dao_service.intake.limits import RateLimiter, check_upload_limits
 from dao_service.intake.minting import mint, mint_batch
 from dao_service.intake.receipt import receipt_extras
-from dao_service.intake.records import ALREADY_IN_DATASET, Spool, persist, sync_index
+from dao_service.intake.records import ALREADY_IN_DATASET, Spool, persist
 from dao_service.intake.statement import check_nonce, check_signature, new_nonce
 from dao_service.intake.storing import store
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Stage, StatementNonce
 from tests.intake.conftest import FakeChain, FakeIpfs, add_contribution, new_contribution, reload
-from validators import DedupIndex
+from validators import DedupIndex, IndexConflict, NewRecords, Validation, ValidationReport
 from validators._utils.fingerprints import BANDS
 
 REGISTRY = "0x" + "42" * 20
@@ -136,10 +136,9 @@ def test_mint_refuses_a_fingerprint_recorded_for_someone_else(
 def test_worker_notes_ipfs_down_on_the_receipt_then_finishes_when_it_is_back(
     sessions: sessionmaker[Session], spool: Spool
 ) -> None:
-    ipfs, chain, indexed = FakeIpfs(), FakeChain(), []
+    ipfs, chain = FakeIpfs(), FakeChain()
     worker = IntakeWorker(
         sessions,
-        index=indexed.append,
         store=lambda c: store(sessions, spool, ipfs, c),
         mint=lambda cs: mint_batch(sessions, chain, 3600, cs),
     )
@@ -162,32 +161,45 @@ def test_receipt_has_no_attestation_before_one_is_signed(sessions: sessionmaker[
     assert receipt_extras(add_contribution(sessions)) == {}
 
 
-def test_persist_rejects_a_fingerprint_already_in_the_dataset_and_index_sync_is_idempotent(
+def accepted(records: NewRecords, counted: list[bool]) -> Validation:
+    return Validation(ValidationReport(accepted=True), records, None, np.array(counted))
+
+
+def test_persist_commits_the_row_and_its_records_together_or_neither(
     sessions: sessionmaker[Session], spool: Spool
 ) -> None:
+    index = DedupIndex(sessions.kw["bind"])
+    record = NewRecords(np.full((1, 16), 7, np.uint8), np.arange(BANDS, dtype=np.int64)[None])
+    first, rival = new_contribution(sessions), new_contribution(sessions)
+    # Both validated against the empty index; the first commits.
+    persist(sessions, spool, first, b"one", index=index, validation=accepted(record, [True]))
+    assert reload(sessions, first).stage == Stage.VALIDATED and spool.read(first.public_id)
+    assert index.known_fingerprints(record.fingerprints).all()
+    with pytest.raises(IndexConflict):  # counted the same record as new: refused
+        persist(sessions, spool, rival, b"two", index=index, validation=accepted(record, [True]))
+    with sessions() as session:
+        assert session.get(type(rival), rival.id) is None  # no row
+        assert not session.get(StatementNonce, rival.statement_nonce).used  # type: ignore[union-attr]
+    assert not spool.path(rival.public_id).exists()
+    # As a near-duplicate (not counted), the same keys are no conflict.
+    near = new_contribution(sessions)
+    persist(sessions, spool, near, b"three", index=index, validation=accepted(record, [False]))
+    assert reload(sessions, near).stage == Stage.VALIDATED
+    assert index.record_count() == 1
+
+
+def test_persist_rejects_a_fingerprint_already_in_the_dataset(
+    sessions: sessionmaker[Session], spool: Spool
+) -> None:
+    index = DedupIndex(sessions.kw["bind"])
     first = add_contribution(sessions)
     copy = new_contribution(sessions, fingerprint=first.fingerprint)
-    persist(sessions, spool, copy, b"ciphertext")
+    record = NewRecords(np.full((1, 16), 9, np.uint8), np.arange(BANDS, dtype=np.int64)[None])
+    persist(sessions, spool, copy, b"c", index=index, validation=accepted(record, [True]))
     duplicate = reload(sessions, copy)
     assert duplicate.stage == Stage.REJECTED and duplicate.fingerprint is None
     assert duplicate.report["rejection_reasons"] == [ALREADY_IN_DATASET]
     assert not spool.path(duplicate.public_id).exists()  # nothing spooled for a rejection
+    assert index.record_count() == 0  # nor indexed
     with sessions() as session:
         assert session.get(StatementNonce, copy.statement_nonce).used  # type: ignore[union-attr]
-
-    fresh = new_contribution(
-        sessions,
-        index_fingerprints=b"\x07" * 16,
-        index_band_keys=np.arange(1, BANDS + 1, dtype=np.int64).tobytes(),
-        binding_hash=b"\x08" * 32,
-    )
-    persist(sessions, spool, fresh, b"ciphertext")
-    assert spool.read(fresh.public_id) == b"ciphertext"
-    index = DedupIndex(":memory:")
-    sync_index(sessions, index, reload(sessions, fresh))
-    sync_index(sessions, index, reload(sessions, fresh))  # rerun after a crash: no-op
-    assert index.record_count() == 1
-    assert index.known_band_keys(np.array([BANDS, BANDS + 1])).tolist() == [True, False]
-    done = reload(sessions, fresh)
-    assert done.indexed and done.index_fingerprints is None  # the keys are not kept twice
-    index.close()

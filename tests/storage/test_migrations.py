@@ -1,4 +1,4 @@
-"""Alembic: one linear chain, and 0002 moves intake's bookkeeping out of the report."""
+"""Alembic: one linear chain; 0002 moves intake's bookkeeping out of the report."""
 
 import json
 from pathlib import Path
@@ -43,7 +43,7 @@ def test_0002_moves_record_keys_binding_and_indexed_into_columns(tmp_path: Path)
                 ),
                 {"p": f"id{i}", "n": f"n{i}", "r": json.dumps(body)},
             )
-    command.upgrade(config, "head")
+    command.upgrade(config, "0002")
     with engine.connect() as db:
         rows = db.execute(
             text(
@@ -51,7 +51,6 @@ def test_0002_moves_record_keys_binding_and_indexed_into_columns(tmp_path: Path)
                 "lease_owner FROM contributions ORDER BY public_id"
             )
         ).fetchall()
-    engine.dispose()
     moved, untouched = rows
     assert json.loads(moved[0]) == {"accepted": True, "score": 7}
     assert moved[1] == bytes.fromhex("07" * 16 + "09" * 16)
@@ -59,3 +58,7 @@ def test_0002_moves_record_keys_binding_and_indexed_into_columns(tmp_path: Path)
     assert moved[3] == bytes.fromhex("ab" * 32) and moved[4] == 0
     assert moved[5] is None
     assert json.loads(untouched[0]) == {"accepted": False, "score": 0} and untouched[4] == 1
+    command.upgrade(config, "head")  # 0003: the index is in the database; the columns go
+    with engine.connect() as db:
+        assert db.execute(text("SELECT count(*) FROM dedup_exact")).scalar() == 0
+    engine.dispose()

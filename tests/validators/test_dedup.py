@@ -165,7 +165,7 @@ def test_index_records_its_format_and_refuses_another(tmp_path: Path) -> None:
     index.close()
     db = sqlite3.connect(path)
     with db:
-        db.execute("UPDATE meta SET value = 'minhash-120' WHERE key = 'sketch'")
+        db.execute("UPDATE dedup_meta SET value = 'minhash-120' WHERE key = 'sketch'")
     db.close()
     with pytest.raises(IndexFormatError, match=r"sketch minhash-120.*datadao index rebuild"):
         DedupIndex(path)
