@@ -1,6 +1,7 @@
 """A throwaway local stack for benchmarks, brought up by the product's own
 `datadao up --detach` on free ports and stopped with `datadao down`."""
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dao_service.core.config import Settings
+from dao_service.core.config import Settings, get_settings
 from tests.utils.processes import port_flags, settings_for
 
 
@@ -29,6 +30,10 @@ def local_stack() -> Iterator[Settings]:
         up = _cli("up", "--detach", *flags)
         if up.returncode != 0:
             raise SystemExit(f"datadao up failed:\n{up.stdout}\n{up.stderr}")
+        # What the benchmarks contribute is published on the stack's platform stand-in
+        # (tests.utils.participants.publish), as its accounts' own items.
+        os.environ["DATADAO_REDDIT_API_URL"] = settings.platform_stand_in_url
+        get_settings.cache_clear()
         try:
             yield settings
         finally:

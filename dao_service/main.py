@@ -6,10 +6,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dao_service.api.routes import contributions, contributors, earnings, health, keys
+from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
+from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
 from dao_service.earnings import EarningsRefused, EarningsService, SettlementError
@@ -17,6 +18,7 @@ from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
 from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService
 from dao_service.runtime import open_runtime
+from dao_service.signin import SignIn, SignInRefused
 from dao_service.storage.locks import SharedLock
 
 WEB = Path(__file__).parent / "web"
@@ -44,6 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             parts.chain,
             SharedLock(parts.engine, "earnings").held,
         )
+        app.state.sign_in = SignIn(settings, parts.custody)
         parts.intake.start()  # resumes whatever a crash or restart left unfinished
         app.state.earnings.start()
         try:
@@ -68,6 +71,12 @@ def create_app() -> FastAPI:
     app.include_router(keys.router)
     app.include_router(earnings.router)
     app.include_router(contributors.router)
+    app.include_router(signin.router)
+
+    @app.get("/vendor/zip.js", include_in_schema=False)
+    def zip_library() -> FileResponse:
+        """The page's zip reader, from the npm package (package-lock.json pins it)."""
+        return FileResponse(paths.zip_js(), media_type="text/javascript")
 
     @app.exception_handler(IntakeRefused)
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
@@ -84,6 +93,10 @@ def create_app() -> FastAPI:
     @app.exception_handler(UploadUnreadable)
     async def _unreadable(_: Request, exc: UploadUnreadable) -> JSONResponse:
         return _error(400, exc)
+
+    @app.exception_handler(SignInRefused)
+    async def _sign_in(_: Request, exc: SignInRefused) -> JSONResponse:
+        return _error(403, exc)
 
     @app.exception_handler(KeyRefused)
     async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:

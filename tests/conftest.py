@@ -15,8 +15,10 @@ from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_
 from dao_service.chain.manifest import DeploymentManifest, write_manifest
 from dao_service.core import paths
 from dao_service.core.config import Settings, get_settings
+from dao_service.stack.platforms import stand_in_env
 from dao_service.storage.ipfs import IpfsStore
 from tests.utils.chain import Dao
+from tests.utils.platforms import StandIn, platform_stand_in
 from tests.utils.processes import running_anvil, running_ipfs, settings_for
 
 
@@ -110,11 +112,21 @@ def service_settings(
     stack_settings: Settings,
     manifest: DeploymentManifest,
     ipfs: IpfsStore,
+    platform: StandIn,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
     write_manifest(stack_settings.manifest_file, manifest)
+    for name, value in stand_in_env(platform.url).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DATADAO_DATA_DIR", str(stack_settings.data_dir))
     monkeypatch.setenv("DATADAO_CHAIN_RPC_URL", stack_settings.chain_rpc_url)
     monkeypatch.setenv("DATADAO_IPFS_API_URL", ipfs.api_url)
     get_settings.cache_clear()
     return get_settings()
+
+
+@pytest.fixture
+def platform() -> Iterator[StandIn]:
+    """A local stand-in for Reddit and X (info.json, oEmbed, OAuth 2.0), empty at first."""
+    with platform_stand_in() as stand_in:
+        yield stand_in

@@ -8,6 +8,7 @@ from validators.dedup import FORMAT_VERSION, DedupIndex, IndexConflict, IndexFor
 from validators.exceptions import ExportRejected, ValidatorError
 from validators.pipeline import (
     SOURCES,
+    SignedInAccount,
     Validation,
     ValidationContext,
     derive_keys,
@@ -28,6 +29,7 @@ __all__ = [
     "IndexConflict",
     "IndexFormatError",
     "NewRecords",
+    "SignedInAccount",
     "Validation",
     "ValidationContext",
     "ValidationReport",

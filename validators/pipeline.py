@@ -9,6 +9,7 @@ is its fingerprint, band keys and quality features (~200 bytes), so memory follo
 number of records, not the size of the text. What needs the whole export (repeated
 texts, near duplicates within it, the index lookups) runs once at the end, vectorised."""
 
+import hashlib
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from validators._utils import fingerprints
 from validators._utils.unpack import Archive, UnpackLimits
 from validators.dedup import DedupIndex, NewRecords
 from validators.exceptions import ExportRejected
+from validators.platforms import VERIFIERS, PlatformPolicy, SampledItem, SpotCheck, spot_check
+from validators.platforms.check import NAME as SPOT_CHECK
+from validators.platforms.sample import Sampler, item
 from validators.quality import assess, features
 from validators.report import (
     NO_TIME,
@@ -55,6 +59,16 @@ SOURCES: tuple[ExportSource, ...] = (RedditExport(), TwitterArchive(), GenericEx
 
 
 @dataclass(frozen=True)
+class SignedInAccount:
+    """The account the contributor signed in with (OAuth 2.0), as the platform's "me"
+    endpoint names it: the platform's word, not the export's."""
+
+    source: str  # "reddit" or "twitter", as the export sources are named
+    account_id: str
+    account_name: str
+
+
+@dataclass(frozen=True)
 class ValidationContext:
     """Who contributes, to which deployment, under which policy."""
 
@@ -68,6 +82,11 @@ class ValidationContext:
     limits: UnpackLimits = field(default_factory=UnpackLimits)
     # What renters valued lately, per source (the service measures it; none: factor 1).
     demand: dict[str, Demand] = field(default_factory=dict)
+    # The service's nonce for this upload: it seeds the spot-check's sample.
+    nonce: str = ""
+    # Where and how to spot-check the items on the platform; None: not checked here.
+    platform: PlatformPolicy | None = None
+    signed_in: SignedInAccount | None = None
 
 
 @dataclass
@@ -124,13 +143,24 @@ def _validate(
 ) -> Validation:
     if not data:
         raise ExportRejected("The export is empty.")
-    parsed, records, codes = _read(data, context.limits, report)
-    return _judge(parsed, records, codes, context, index, report)
+    policy = context.platform
+    sampler = None
+    if policy is not None:
+        seed = context.nonce.encode() + hashlib.sha256(data).digest()
+        sampler = Sampler(seed, policy.sample_size)
+    parsed, records, codes = _read(data, context.limits, report, sampler)
+    if policy is None:
+        spot = SpotCheck(not_available(SPOT_CHECK, "not run: no platform settings given"))
+    else:
+        assert sampler is not None
+        verifier = VERIFIERS.get(parsed.source)
+        spot = spot_check(verifier, parsed.account_name, sampler.sample(), codes.items, policy)
+    return _judge(parsed, records, codes.found, spot, context, index, report)
 
 
 def _read(
-    data: bytes, limits: UnpackLimits, report: ValidationReport
-) -> tuple[ParsedExport, "ExportRecords", set[str]]:
+    data: bytes, limits: UnpackLimits, report: ValidationReport, sampler: Sampler | None = None
+) -> tuple[ParsedExport, "ExportRecords", "CodeScan"]:
     """Stream the export's records through every per-record stage, once."""
     archive = Archive(data, limits)
     source = detect(archive)
@@ -140,12 +170,14 @@ def _read(
     records = Records()
     for batch in parsed.batches:
         codes.observe(batch)
+        if sampler is not None:
+            sampler.observe(batch)
         for check in parsed.record_checks:
             check.observe(batch)
         records.add(batch)
     for check in parsed.record_checks:
         parsed.authenticity.extend(check.result())
-    return parsed, records.done(), codes.found
+    return parsed, records.done(), codes
 
 
 def derive_keys(
@@ -186,11 +218,15 @@ def export_texts(data: bytes, limits: UnpackLimits = UnpackLimits()) -> ExportTe
 
 
 class CodeScan:
-    """Verification codes in the account's own items, dated no later than the export."""
+    """Verification codes in the account's own items, dated no later than the export,
+    and (the first few of) those items, for the platform to confirm."""
+
+    KEPT_ITEMS = 5
 
     def __init__(self, export_time: datetime | None) -> None:
         self.latest = micros(export_time) if export_time is not None else None
         self.found: set[str] = set()
+        self.items: list[SampledItem] = []
 
     def observe(self, batch: RecordBatch) -> None:
         hits = pc.match_substring(batch.text, PREFIX, ignore_case=True)  # a literal: fast
@@ -198,7 +234,10 @@ class CodeScan:
         for row in rows.tolist():
             created = int(batch.created[row])
             if self.latest is None or created == NO_TIME or created <= self.latest:
-                self.found |= codes_in(batch.text[row].as_py())
+                codes = codes_in(batch.text[row].as_py())
+                self.found |= codes
+                if codes and len(self.items) < self.KEPT_ITEMS:
+                    self.items.append(item(batch, row, frozenset(codes)))
 
 
 @dataclass
@@ -209,6 +248,7 @@ class ExportRecords:
     band_keys: np.ndarray  # (n, BANDS) int64
     worthless: np.ndarray  # bool
     words: np.ndarray  # int32
+    unnatural: np.ndarray  # bool: word salad or filler
 
     def __len__(self) -> int:
         return len(self.worthless)
@@ -243,6 +283,7 @@ class Records:
                 fingerprints.band_keys(normalised),
                 quality.worthless,
                 quality.words,
+                quality.unnatural,
             )
         )
 
@@ -278,6 +319,7 @@ def _empty(rows: int) -> ExportRecords:
         np.empty((rows, fingerprints.BANDS), np.int64),
         np.empty(rows, bool),
         np.empty(rows, np.int32),
+        np.empty(rows, bool),
     )
 
 
@@ -295,10 +337,51 @@ def _concatenate(parts: list[ExportRecords], name: str) -> np.ndarray:
     return out
 
 
+def _sign_in(parsed: ParsedExport, signed_in: SignedInAccount | None) -> Check:
+    name = "platform sign-in"
+    if signed_in is None:
+        return not_available(name, "the contributor did not sign in with the platform")
+    if parsed.account_id is None or signed_in.source != parsed.source:
+        return failed(
+            name, f"signed in with {signed_in.source}, but this is a {parsed.source} export"
+        )
+    same = (
+        signed_in.account_name.lower() == (parsed.account_name or "").lower()
+        if parsed.source == "reddit"  # Reddit's export names the account, not its id
+        else signed_in.account_id == parsed.account_id
+    )
+    if not same:
+        return failed(
+            name,
+            f"signed in as {signed_in.account_name}, but the export is {parsed.account_name}'s",
+        )
+    return passed(name, f"signed in with {signed_in.source} as {signed_in.account_name}")
+
+
+def _code(expected: str, found: set[str], spot: SpotCheck) -> Check:
+    name = "verification code"
+    if expected in found:
+        if expected in spot.confirmed_codes:
+            return passed(name, f"{expected} posted by the account, confirmed on the platform")
+        if spot.reached:
+            return failed(name, f"{expected} is in the export but not in the platform's copy")
+        return not_available(
+            name, f"{expected} is in the export, unconfirmed ({spot.check.reason})"
+        )
+    if found:
+        reason = f"the account posted {sorted(found)[0]}, the code of another wallet"
+        return failed(name, f"{reason} (this wallet's is {expected})")
+    return not_available(name, f"{expected} not found in the account's items")
+
+
 def _ownership(
-    parsed: ParsedExport, found: set[str], context: ValidationContext, index: DedupIndex
+    parsed: ParsedExport,
+    found: set[str],
+    spot: SpotCheck,
+    context: ValidationContext,
+    index: DedupIndex,
 ) -> list[Check]:
-    checks = []
+    checks = [_sign_in(parsed, context.signed_in)]
     if parsed.account_id is None:
         checks.append(
             not_available("verification code", "this kind of export has no account to post from")
@@ -306,17 +389,7 @@ def _ownership(
         checks.append(not_available("account binding", "this kind of export names no account"))
     else:
         expected = verification_code(context.wallet, context.chain_id, context.registry)
-        if expected in found:
-            checks.append(
-                passed("verification code", f"{expected} posted by the account before the export")
-            )
-        elif found:
-            reason = f"the account posted {sorted(found)[0]}, the code of another wallet"
-            checks.append(failed("verification code", f"{reason} (this wallet's is {expected})"))
-        else:
-            checks.append(
-                not_available("verification code", f"{expected} not found in the account's items")
-            )
+        checks.append(_code(expected, found, spot))
         bound = index.bound_wallet(parsed.source, parsed.account_id)
         if bound is None:
             reason = f"first use of this {parsed.source} account"
@@ -345,21 +418,34 @@ def _judge(
     parsed: ParsedExport,
     records: ExportRecords,
     found_codes: set[str],
+    spot: SpotCheck,
     context: ValidationContext,
     index: DedupIndex,
     report: ValidationReport,
 ) -> Validation:
     report.account_id, report.account_name = parsed.account_id, parsed.account_name
-    report.authenticity = parsed.authenticity
+    report.authenticity = [*parsed.authenticity, spot.check]
+    report.platform_items = spot.items
     report.total_records = len(records)
     authentic = all(c.status == CheckStatus.PASS for c in parsed.authenticity)
+    authentic &= spot.check.status != CheckStatus.FAIL
     report.authenticity_score = 1.0 if authentic else 0.0
     report.rejection_reasons += [
         f"authenticity: {c.reason}" for c in parsed.authenticity if c.status == CheckStatus.FAIL
     ]
+    required = context.platform is not None and context.platform.required
+    if spot.check.status == CheckStatus.FAIL:
+        report.rejection_reasons.append(f"authenticity: {SPOT_CHECK} failed: {spot.check.reason}")
+    elif spot.check.status == CheckStatus.NOT_AVAILABLE and required:
+        report.rejection_reasons.append(
+            f"authenticity: {SPOT_CHECK} not available ({spot.check.reason}); this DAO requires it"
+        )
+    report.required_checks = [SPOT_CHECK] if required else []
+    if context.require_code:
+        report.required_checks.append("verification code")
 
     try:
-        report.ownership = _ownership(parsed, found_codes, context, index)
+        report.ownership = _ownership(parsed, found_codes, spot, context, index)
     except ExportRejected as exc:
         report.rejection_reasons.append(exc.user_message)
         return Validation(report)
@@ -371,7 +457,9 @@ def _judge(
         report.rejection_reasons.append(
             "ownership: this DAO requires the verification code in the export"
         )
-    if status["verification code"] == CheckStatus.PASS:
+    if status["platform sign-in"] == CheckStatus.PASS:
+        ownership, why = OWNERSHIP_CODE, "signed in with the platform as the export's account"
+    elif status["verification code"] == CheckStatus.PASS:
         ownership, why = OWNERSHIP_CODE, "verification code posted from the account"
     elif parsed.account_id is not None:
         ownership, why = (
@@ -388,6 +476,7 @@ def _judge(
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
     additions, counted, new_qualities, qualities = _dedup(records, index)
     new_count = len(new_qualities)
+    report.unnatural_records = int(np.count_nonzero(records.unnatural & (qualities > 0)))
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
     report.new_records = new_count
     report.duplicate_records = int(np.count_nonzero(qualities > 0)) - new_count
@@ -397,6 +486,7 @@ def _judge(
         why,
         new_qualities,
         report.total_records,
+        report.unnatural_records,
         context.demand.get(parsed.source, NO_DEMAND),
     )
     if not report.rejection_reasons and value == 0:
@@ -427,7 +517,7 @@ def _dedup(
     the records of some quality that are no exact copy of an indexed one: the new ones
     and their near-duplicates."""
     text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
-    qualities = assess(records.worthless, records.words, text_hashes)
+    qualities = assess(records.worthless, records.words, text_hashes, records.unnatural)
     candidates = np.flatnonzero(qualities > 0)
     known = index.known_fingerprints(records.fingerprints[candidates])
     unseen = np.zeros(len(records), bool)

@@ -6,6 +6,8 @@
 0.3  under 3 words
 0.7  under 10 words
 1.0  otherwise
+x0.1 word salad or filler: at least 8 words that read as no language does (see
+     validators.naturalness): it stays a record, worth a tenth
 
 `features` reads what each record alone decides (per batch, as records stream);
 `assess` adds what needs the whole export (how often each text occurs) at the end.
@@ -18,11 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from validators._utils.fingerprints import utf8_buffers as _utf8
+from validators.naturalness import unnatural
 from validators.report import RecordBatch
 
 DELETED = pa.array(["[deleted]", "[removed]", "deleted", "removed"])
 NORMALISED_DELETED = pa.array(["deleted", "removed"])
 BOT_REPEATS = 3
+UNNATURAL_FACTOR = 0.1
 SPACE = 32
 
 
@@ -33,6 +37,7 @@ class Features:
 
     worthless: np.ndarray  # bool
     words: np.ndarray  # int32
+    unnatural: np.ndarray  # bool: word salad or filler
 
 
 def features(records: RecordBatch, normalised: pa.Array) -> Features:
@@ -48,7 +53,8 @@ def features(records: RecordBatch, normalised: pa.Array) -> Features:
     ends = np.concatenate(([0], spaces))[offsets]
     words = np.diff(ends) + 1
     worthless = (chars == 0) | deleted | ~records.authored | _one_character(normalised, chars)
-    return Features(worthless=worthless, words=np.where(chars == 0, 0, words).astype(np.int32))
+    words = np.where(chars == 0, 0, words).astype(np.int32)
+    return Features(worthless, words, unnatural(normalised, words))
 
 
 def _one_character(normalised: pa.Array, chars: np.ndarray) -> np.ndarray:
@@ -82,7 +88,9 @@ def _at_most_two(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.asarray(np.add.reduceat(other, starts) == 0, bool)
 
 
-def assess(worthless: np.ndarray, words: np.ndarray, text_hashes: np.ndarray) -> np.ndarray:
+def assess(
+    worthless: np.ndarray, words: np.ndarray, text_hashes: np.ndarray, salad: np.ndarray
+) -> np.ndarray:
     """Each record's quality (float32), given every record of the export in order."""
     _, first, inverse, counts = np.unique(
         text_hashes, return_index=True, return_inverse=True, return_counts=True
@@ -91,5 +99,6 @@ def assess(worthless: np.ndarray, words: np.ndarray, text_hashes: np.ndarray) ->
     seen_before = first[inverse] != np.arange(text_hashes.size)
     zero = worthless | (copies >= BOT_REPEATS) | seen_before
     value = np.where(words < 3, 0.3, np.where(words < 10, 0.7, 1.0)).astype(np.float32)
+    value[salad] *= UNNATURAL_FACTOR
     value[zero] = 0.0
     return value

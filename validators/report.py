@@ -29,6 +29,16 @@ class Check(BaseModel):
     reason: str
 
 
+class ItemCheck(BaseModel):
+    """One sampled item's verdict. `gone` marks an item the platform no longer shows
+    (deleted since the export): counted against the policy, not failed outright."""
+
+    item: str
+    status: CheckStatus
+    reason: str
+    gone: bool = False
+
+
 NO_TIME = np.iinfo(np.int64).min  # a record without a readable timestamp
 
 
@@ -43,6 +53,7 @@ class RecordBatch:
     text: pa.Array
     created: np.ndarray
     authored: np.ndarray
+    community: pa.Array | None = None  # where the platform files each item (a subreddit)
 
     def __len__(self) -> int:
         return len(self.text)
@@ -55,6 +66,7 @@ class RecordBatch:
             text=self.text.slice(start, end - start),
             created=self.created[start:end],
             authored=self.authored[start:end],
+            community=None if self.community is None else self.community.slice(start, end - start),
         )
 
     def record_id(self, row: int) -> str:
@@ -104,10 +116,15 @@ class ValidationReport(BaseModel):
     rejection_reasons: list[str] = Field(default_factory=list)
     authenticity: list[Check] = Field(default_factory=list)
     ownership: list[Check] = Field(default_factory=list)
+    # The platform spot-check's sampled items, each with its verdict.
+    platform_items: list[ItemCheck] = Field(default_factory=list)
+    # The checks this DAO requires to pass (the rest only weigh in the score).
+    required_checks: list[str] = Field(default_factory=list)
     total_records: int = 0
     new_records: int = 0
     duplicate_records: int = 0
     low_quality_records: int = 0
+    unnatural_records: int = 0  # of some quality, but word salad or filler (x0.1)
     authenticity_score: float = 0.0
     ownership_score: float = 0.0
     uniqueness: float = 0.0

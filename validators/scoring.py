@@ -4,7 +4,8 @@
     ownership     1.0 verification code found; 0.6 account bound to this wallet without a
                   code; 0.4 no account identity at all (generic export: signature only)
     uniqueness    new records / records of any quality (0 when there are none)
-    quality       mean quality of the new records (see validators.quality)
+    quality       mean quality of the new records (see validators.quality; word salad
+                  and filler count a tenth, and the line says how many records were)
     demand        what renters valued: the measured value per record of this source over
                   recent rentals, relative to all sources' (0.5 to 2; 1 before any rental
                   has measured value); the service supplies it in the context
@@ -18,6 +19,7 @@ same export against the same index and demand always scores the same.
 import math
 from dataclasses import dataclass
 
+from validators.naturalness import REASON
 from validators.report import ScoreLine
 
 POINTS_PER_RECORD = 10
@@ -43,6 +45,7 @@ def score(
     ownership_reason: str,
     new_qualities: list[float],
     total_records: int,
+    unnatural: int = 0,
     demand: Demand = NO_DEMAND,
 ) -> tuple[int, float, float, list[ScoreLine]]:
     """(score, uniqueness, quality, breakdown) for an export whose checks all passed."""
@@ -58,7 +61,9 @@ def score(
         ScoreLine(signal="uniqueness", value=round(uniqueness, 4),
                   reason=f"{new} of {total_records} records are new to the dataset"),
         ScoreLine(signal="quality", value=round(quality, 4),
-                  reason=f"mean quality of the {new} new records"),
+                  reason=f"mean quality of the {new} new records" + (
+                      f"; {unnatural} of the export's records {REASON}, worth a tenth"
+                      if unnatural else "; every judged record reads as natural text")),
         ScoreLine(signal="demand", value=round(factor, 4), reason=demand.reason),
         ScoreLine(signal="score", value=float(value),
                   reason=f"floor({POINTS_PER_RECORD} x {ownership} x {factor:g} x "

@@ -15,6 +15,21 @@ class ServiceConfig(BaseModel):
     max_upload_bytes: int
     statement_domain: dict[str, Any]
     statement_types: dict[str, list[dict[str, str]]]
+    checks: list["CheckPolicy"] = Field(
+        default_factory=list, description="The ownership and authenticity checks that run"
+    )
+    sign_in_platforms: list[str] = Field(
+        default_factory=list, description="Platforms this service can sign you in with"
+    )
+
+
+class CheckPolicy(BaseModel):
+    """One check every upload goes through, and whether this DAO requires it to pass."""
+
+    name: str
+    kind: str  # "ownership" or "authenticity"
+    required: bool
+    what: str
 
 
 class NonceRequest(BaseModel):
@@ -50,6 +65,8 @@ class ContributionReceipt(BaseModel):
     tx_hash: str | None
     withdrawn: bool
     last_error: str | None
+    # Set when this export was contributed before (by this wallet): that receipt, again.
+    already_contributed_at: int | None = None
     attestation: dict[str, Any] | None = None
     signatures: list[str] | None = None
 
@@ -172,3 +189,14 @@ class ContributorView(BaseModel):
     earnings: list[DatasetEarningsModel]
     withdrawal_domain: dict[str, Any]  # EIP-712 domain of the registry's Withdrawal
     withdrawal_types: dict[str, list[dict[str, str]]]
+
+
+class SignInPass(BaseModel):
+    """A sign-in with the platform, as the service vouches for it."""
+
+    platform: str
+    source: str
+    account_id: str
+    account_name: str
+    wallet: str
+    expires: int

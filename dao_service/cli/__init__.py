@@ -17,6 +17,7 @@ from dao_service.cli import (
     governance,
     holdings,
     index,
+    platforms,
     rent,
     stack,
     validate,
@@ -30,7 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for group in (stack, validate, holdings, governance, rent, accounts, chain, demo, index):
+for group in (stack, validate, holdings, governance, rent, accounts, chain, demo, index, platforms):
     group.register(app)
 
 VERBOSE_FLAGS = ("-v", "--verbose")

@@ -38,6 +38,19 @@ def write_sample_exports(folder: Path) -> list[Path]:
     return paths
 
 
+def publish_samples(client: "DaoClient", paths: list[Path]) -> str:
+    """The sample accounts' items go on the local stack's platform stand-in, as if they
+    had posted them: the service's spot-checks then find them (fabricated ones fail)."""
+    from dao_service.client.platforms import publish_export
+    from dao_service.core.config import Settings
+    from dao_service.stack.running import settings_of_running_stack
+
+    settings = settings_of_running_stack(Settings(data_dir=client.endpoints.data_dir))
+    for path in paths:
+        publish_export(settings.platform_stand_in_url, path.read_bytes())
+    return settings.platform_stand_in_url
+
+
 @with_client
 def demo(
     exports: Path | None = typer.Option(
@@ -81,12 +94,18 @@ def demo(
     )
     from dao_service.client.holdings import balance, claim
     from dao_service.client.rentals import request_rental
-    from dao_service.exceptions import ConfigurationError
+    from dao_service.exceptions import ConfigurationError, StackError
 
     console = Console()
     if exports is not None:
-        for path in write_sample_exports(exports):
+        written = write_sample_exports(exports)
+        for path in written:
             console.print(f"wrote {path}", highlight=False)
+        try:
+            where = publish_samples(client, written)
+            console.print(f"Their items are on the platform stand-in at {where}.")
+        except StackError as exc:
+            console.print(f"Not published on a platform stand-in: {exc.user_message}")
         console.print("Upload one on the web form (see `datadao status` for its address).")
         return
     if not client.is_local_chain():
@@ -97,6 +116,8 @@ def demo(
 
     parameters = client.manifest.parameters
     samples = write_sample_exports(client.endpoints.data_dir / "demo" / "exports")
+    step(f"the sample accounts' items are on the platform stand-in ({len(samples)} exports)")
+    publish_samples(client, samples)
     signers = {name: load_account(client, name) for name in (*CONTRIBUTORS, RENTER)}
     rows: dict[str, dict[str, Any]] = {}
     for name, export in zip(CONTRIBUTORS, samples, strict=True):

@@ -34,6 +34,12 @@ def _address(client: "DaoClient", address: str | None, account: str | None) -> s
     raise typer.BadParameter("give an ADDRESS or --account NAME", param_hint="ADDRESS")
 
 
+def _platform_name(value: str | None) -> str | None:
+    if value is not None and value not in ("reddit", "x"):
+        raise typer.BadParameter(f"{value!r}: sign in with reddit or x.")
+    return value
+
+
 @with_client
 def contribute(
     export: Path = typer.Argument(
@@ -45,6 +51,19 @@ def contribute(
         help="Your export (zip, JSON or CSV).",
     ),
     account: str = AccountOption,
+    sign_in: str | None = typer.Option(
+        None,
+        "--sign-in",
+        metavar="reddit|x",
+        callback=_platform_name,
+        help="Sign in with the platform first (in a browser), binding the export's account.",
+    ),
+    sign_in_pass: str = typer.Option(
+        "",
+        "--sign-in-pass",
+        envvar="DATADAO_SIGN_IN_PASS",
+        help="A sign-in pass from an earlier sign-in (what --sign-in asks you to paste).",
+    ),
     as_json: bool = JsonOption,
     *,
     client: "DaoClient",
@@ -63,6 +82,19 @@ def contribute(
 
     signer = load_account(client, account)
     console = Console(stderr=as_json)
+    if sign_in and not sign_in_pass:
+        console.print(
+            f"Sign in with {sign_in} in your browser:\n  "
+            f"{client.service.sign_in_url(sign_in, signer.address)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sign_in_pass = typer.prompt("Paste the sign-in pass the page shows", err=as_json).strip()
+    if sign_in_pass:
+        signed = client.service.read_sign_in(sign_in_pass)
+        console.print(
+            f"Signed in with {signed['platform']} as {signed['account_name']}.", highlight=False
+        )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -81,7 +113,7 @@ def contribute(
                 task, description=f"Contribution {receipt['id'][:8]}: {receipt['status']}{waiting}"
             )
 
-        receipt = send(client.service, signer, export, uploaded, stage)
+        receipt = send(client.service, signer, export, uploaded, stage, sign_in_pass=sign_in_pass)
     if as_json:
         echo_json(receipt)
     else:
@@ -94,6 +126,21 @@ def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> N
 
     from dao_service.client.governance import tokens
 
+    report = receipt["report"]
+    required = set(report.get("required_checks") or [])
+    checks = Table(title="checks")
+    for column in ("check", "result", "why"):
+        checks.add_column(column, overflow="fold")
+    for group in ("authenticity", "ownership"):
+        for check in report.get(group) or []:
+            name = check["name"] + (" (required)" if check["name"] in required else "")
+            checks.add_row(name, check["status"].replace("_", " "), check["reason"])
+    console.print(checks)
+    if receipt.get("already_contributed_at"):
+        from dao_service.client.timefmt import utc
+
+        when = utc(receipt["already_contributed_at"])
+        console.print(f"You already contributed this export ({when}).", highlight=False)
     if not receipt["accepted"]:
         console.print(f"[red]Rejected[/] contribution {receipt['id']}:", highlight=False)
         for reason in receipt["rejection_reasons"]:

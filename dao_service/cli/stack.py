@@ -34,6 +34,7 @@ def _urls_table(settings: "Settings") -> "Table":
     table.add_row("chain (JSON-RPC)", settings.chain_rpc_url)
     table.add_row("IPFS RPC API", ipfs_node.api_http_url(settings))
     table.add_row("IPFS gateway", settings.ipfs_gateway_url)
+    table.add_row("platform stand-in (Reddit, X)", settings.platform_stand_in_url)
     table.add_row("contracts manifest", str(settings.manifest_file))
     table.add_row("web form", settings.service_url + "/")
     table.add_row("API docs", settings.service_url + "/docs")
@@ -48,6 +49,9 @@ def up(
     ipfs_port: int | None = typer.Option(None, help=PORT_HELP.format("IPFS RPC API")),
     gateway_port: int | None = typer.Option(None, help=PORT_HELP.format("IPFS gateway")),
     service_port: int | None = typer.Option(None, help=PORT_HELP.format("service")),
+    platform_port: int | None = typer.Option(
+        None, help=PORT_HELP.format("platform stand-in (Reddit, X)")
+    ),
     detach: bool = typer.Option(
         False, "--detach", "-d", help="Run in the background; stop it with `datadao down`."
     ),
@@ -69,6 +73,7 @@ def up(
         ipfs_api_port=ipfs_port,
         ipfs_gateway_port=gateway_port,
         service_port=service_port,
+        platform_port=platform_port,
     )
     if running.read_stack(settings) is not None:
         console.print("The stack is already running.")
@@ -79,7 +84,8 @@ def up(
                 "--chain-port", str(settings.chain_port),
                 "--ipfs-port", str(settings.ipfs_api_port),
                 "--gateway-port", str(settings.ipfs_gateway_port),
-                "--service-port", str(settings.service_port)]  # fmt: skip
+                "--service-port", str(settings.service_port),
+                "--platform-port", str(settings.platform_port)]  # fmt: skip
         with console.status("Starting the stack in the background ..."):
             supervisor.start_detached(settings, argv)
         console.print(_urls_table(settings))

@@ -5,8 +5,11 @@ ciphertext is uploaded."""
 
 import base64
 import hashlib
+import io
 import os
+import re
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,9 @@ from dao_service.client.service import Progress, ServiceClient
 from dao_service.exceptions import DataDaoError
 
 FINAL_STATUSES = ("minted", "rejected", "withdrawn")
+# An export's data files (Reddit's CSVs, X's data/*.js), the web form's pattern too: only
+# these leave the machine; an X archive's gigabytes of media stay.
+DATA_FILE = re.compile(r"^(data/[^/]+\.js|[^/]+\.csv)$")
 
 
 class ContributionFailed(DataDaoError, RuntimeError):
@@ -44,6 +50,35 @@ def seal_export(plaintext: bytes, service_public_key_b64: str) -> SealedExport:
         key, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
     )
     return SealedExport(iv, AESGCM(key).encrypt(iv, plaintext, None), wrapped)
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """What is uploaded of an export: the whole file, or a zip of its data files only."""
+
+    plaintext: bytes
+    kept_files: int | None = None  # None: the whole file
+    of_files: int | None = None
+
+
+def export_data(export: Path) -> ExportData:
+    """The export as uploaded: an archive with files other than data files becomes a zip
+    of its data files (same names and dates, so the same archive gives the same bytes);
+    anything else is sent whole. Media entries are never read."""
+    if not zipfile.is_zipfile(export):
+        return ExportData(export.read_bytes())
+    with zipfile.ZipFile(export) as archive:
+        entries = [e for e in archive.infolist() if not e.is_dir()]
+        data = [e for e in entries if DATA_FILE.match(e.filename)]
+        if not data or len(data) == len(entries):
+            return ExportData(export.read_bytes())
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as kept:
+            for entry in data:
+                copy = zipfile.ZipInfo(entry.filename, date_time=entry.date_time)
+                copy.compress_type, copy.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+                kept.writestr(copy, archive.read(entry))
+    return ExportData(out.getvalue(), len(data), len(entries))
 
 
 def statement(
@@ -85,23 +120,28 @@ def contribute(
     progress: Progress | None = None,
     on_status: Callable[[dict[str, Any]], None] | None = None,
     timeout: float = 300.0,
+    sign_in_pass: str = "",
 ) -> dict[str, Any]:
-    """Encrypt, sign, upload and follow one export to its final stage; returns the receipt."""
+    """Encrypt, sign, upload and follow one export to its final stage; returns the receipt.
+    `sign_in_pass` (from signing in with the platform) binds the export's account."""
     config = service.config()
-    size = export.stat().st_size
+    plaintext = export_data(export).plaintext
+    size = len(plaintext)
     if size > config["max_upload_bytes"]:
         raise ContributionFailed(
-            f"{export.name} is {size:,} bytes; the service takes at most "
+            f"{export.name}'s data is {size:,} bytes; the service takes at most "
             f"{config['max_upload_bytes']:,} bytes."
         )
-    plaintext = export.read_bytes()
     sha256 = hashlib.sha256(plaintext).digest()
     sealed = seal_export(plaintext, config["intake_public_key"])
     del plaintext
     nonce = service.nonce(account.address)
     signature = sign_typed(account, statement(config, account.address, sha256, nonce))
+    fields = upload_fields(account.address, sha256, nonce, signature, sealed)
+    if sign_in_pass:
+        fields["sign_in"] = sign_in_pass
     receipt = service.upload(
-        upload_fields(account.address, sha256, nonce, signature, sealed),
+        fields,
         sealed.ciphertext,
         progress,
     )

@@ -91,6 +91,14 @@ class ServiceClient:
             )
         )
 
+    def sign_in_url(self, platform: str, wallet: str) -> str:
+        """Where to sign in with the platform in a browser; the page it ends on shows
+        the sign-in pass to paste."""
+        return f"{self.url}/api/signin/{platform}?wallet={wallet}"
+
+    def read_sign_in(self, sign_in_pass: str) -> dict[str, Any]:
+        return dict(self._request("GET", "/api/signin/pass/read", params={"value": sign_in_pass}))
+
     def receipt(self, contribution_id: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/api/contributions/{contribution_id}"))
 

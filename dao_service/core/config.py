@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from validators.platforms import PlatformPolicy
+
 ANVIL_CHAIN_ID = 31337
 
 
@@ -29,6 +31,7 @@ class Settings(BaseSettings):
     ipfs_api_port: int = 5001
     ipfs_gateway_port: int = 8080
     service_port: int = 8000
+    platform_port: int = 8090  # the local stack's platform stand-in (Reddit, X)
     chain_id: int = ANVIL_CHAIN_ID
 
     # Left empty, each is derived from the data directory and ports above.
@@ -61,6 +64,24 @@ class Settings(BaseSettings):
     work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
     mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
 
+    # The platforms: the real ones unless set (the local stack sets its stand-in's URLs).
+    reddit_api_url: str = "https://www.reddit.com"  # info.json, OAuth authorize and token
+    reddit_oauth_api_url: str = "https://oauth.reddit.com"  # /api/v1/me with a bearer token
+    x_oembed_url: str = "https://publish.twitter.com/oembed"
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    x_api_url: str = "https://api.x.com"  # /2/oauth2/token and /2/users/me
+    # Spot-checks: a platform that cannot be reached then means rejection, not a pass.
+    require_platform_check: bool = True
+    platform_sample_size: int = 20
+    platform_min_found: float = 0.8  # of the sample; the rest deleted since the export
+    platform_timeout_seconds: float = 10.0
+    # OAuth 2.0 clients registered with the platforms (sign-in binds the export's account).
+    reddit_client_id: str = ""
+    reddit_client_secret: str = ""
+    x_client_id: str = ""
+    x_client_secret: str = ""
+    service_public_url: str = ""  # e.g. https://dao.example.org; else service_url
+
     @model_validator(mode="after")
     def _derive_local_defaults(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser().resolve()
@@ -74,6 +95,16 @@ class Settings(BaseSettings):
             self.manifest_path = self.data_dir / "deployment.json"
         return self
 
+    def platform_policy(self) -> PlatformPolicy:
+        return PlatformPolicy(
+            reddit_api_url=self.reddit_api_url,
+            x_oembed_url=self.x_oembed_url,
+            sample_size=self.platform_sample_size,
+            min_found=self.platform_min_found,
+            timeout=self.platform_timeout_seconds,
+            required=self.require_platform_check,
+        )
+
     @property
     def manifest_file(self) -> Path:
         assert self.manifest_path is not None  # set by the validator
@@ -82,6 +113,15 @@ class Settings(BaseSettings):
     @property
     def service_url(self) -> str:
         return f"http://{self.host}:{self.service_port}"
+
+    @property
+    def public_url(self) -> str:
+        """Where browsers reach the service (OAuth redirects come back here)."""
+        return self.service_public_url or self.service_url
+
+    @property
+    def platform_stand_in_url(self) -> str:
+        return f"http://{self.host}:{self.platform_port}"
 
     @property
     def ipfs_gateway_url(self) -> str:

@@ -40,6 +40,11 @@ def openzeppelin_contracts() -> Path:
     return node_tool("@openzeppelin/contracts", "OpenZeppelin contracts")
 
 
+def zip_js() -> Path:
+    """zip.js (npm @zip.js/zip.js): the page reads archives with it, in the browser."""
+    return node_tool("@zip.js/zip.js/dist/zip-native.min.js", "zip.js")
+
+
 def solc_shim() -> Path:
     return PROJECT_ROOT / "scripts" / "solc.js"
 

@@ -6,6 +6,7 @@ import hashlib
 from dao_service.custody import IntakeKey, open_upload
 from dao_service.intake.upload import IntakeRefused, Upload
 from validators import DedupIndex, Demand, Validation, ValidationContext, validate_export
+from validators.platforms import PlatformPolicy
 
 
 def open_plaintext(intake_key: IntakeKey, upload: Upload) -> tuple[bytes, bytes]:
@@ -22,6 +23,7 @@ def validation_context(
     chain_id: int,
     registry: str,
     require_code: bool,
+    platform: PlatformPolicy,
     demand: dict[str, Demand] | None = None,
 ) -> ValidationContext:
     return ValidationContext(
@@ -30,6 +32,9 @@ def validation_context(
         registry=registry,
         require_code=require_code,
         signature_verified=True,
+        nonce=upload.nonce,  # seeds the platform spot-check's sample
+        platform=platform,
+        signed_in=upload.signed_in,
         demand=demand or {},
     )
 

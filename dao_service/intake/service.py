@@ -70,6 +70,7 @@ class IntakeService:
             chain.chain_id,
             chain.registry_address,
             self.settings.require_verification_code,
+            self.settings.platform_policy(),
             recent_demand(self.sessions, self.settings.dataset_id),
         )
         # No lock: exports validate in parallel, and the database refuses a commit whose

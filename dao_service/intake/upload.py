@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from dao_service.exceptions import DataDaoError
+from validators import SignedInAccount
 
 
 class IntakeRefused(DataDaoError, ValueError):
@@ -24,3 +25,4 @@ class Upload:
     iv: bytes
     ciphertext: bytes
     client: str
+    signed_in: SignedInAccount | None = None  # from a sign-in with the platform

@@ -22,11 +22,12 @@ import requests
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.exceptions import DeploymentError, StackError
-from dao_service.stack import chain_node, ipfs_node
+from dao_service.stack import chain_node, ipfs_node, platforms
 from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_alive, tail
 from dao_service.stack.running import read_stack, stack_file
 
 GOOD_STATE_COPY_INTERVAL = 10.0
+STAND_IN_APP = "dao_service.stack.platforms:create_app"
 
 
 class StopRequested(Exception):
@@ -63,6 +64,10 @@ def service_env(settings: Settings) -> dict[str, str]:
         "DATADAO_IPFS_API_URL": settings.ipfs_api_url,
         "DATADAO_DATABASE_URL": settings.database_url,
         "DATADAO_MANIFEST_PATH": str(settings.manifest_file),
+        # No platform is reachable from a local stack: its stand-in answers instead, and
+        # its spot-checks inform rather than gate (a fabricated export still fails them).
+        **platforms.stand_in_env(settings.platform_stand_in_url),
+        "DATADAO_REQUIRE_PLATFORM_CHECK": "false",
     }
 
 
@@ -121,6 +126,7 @@ def run_stack(
                 ("IPFS API", settings.ipfs_api_port),
                 ("IPFS gateway", settings.ipfs_gateway_port),
                 ("service", settings.service_port),
+                ("platform stand-in", settings.platform_port),
             ):
                 ensure_port_free(part, settings.host, port)
 
@@ -146,6 +152,18 @@ def run_stack(
                 lambda: ipfs_node.ipfs_answers(ipfs_node.api_http_url(settings)) is not None, 90
             )
 
+            log(f"Starting the platform stand-in (Reddit, X) on {settings.platform_stand_in_url}")
+            stand_in = ManagedProcess(
+                "platform stand-in",
+                [sys.executable, "-m", "uvicorn", "--factory", STAND_IN_APP,
+                 "--host", settings.host, "--port", str(settings.platform_port)],
+                settings.logs_dir / "platforms.log",
+                env={"DATADAO_STAND_IN_STATE": str(settings.data_dir / "platforms.json")},
+            )  # fmt: skip
+            stand_in.start()
+            started.append(stand_in)
+            stand_in.wait_ready(lambda: service_answers(settings.platform_stand_in_url), 30)
+
             log("Deploying the contracts ...")
             run_deploy(settings, log)
 
@@ -170,6 +188,7 @@ def run_stack(
                     "ipfs_api_port": settings.ipfs_api_port,
                     "ipfs_gateway_port": settings.ipfs_gateway_port,
                     "service_port": settings.service_port,
+                    "platform_port": settings.platform_port,
                 },
                 "pids": {p.name: p.pid for p in started},
             }

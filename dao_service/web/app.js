@@ -6,6 +6,24 @@
 const $ = (id) => document.getElementById(id);
 let config = null;
 let wallet = null;
+let signInPass = null;  // from signing in with the platform: binds the export's account
+const SIGN_IN_KEY = "datadao-sign-in";
+const RESULT = { pass: "passed", fail: "failed", not_available: "not available" };
+
+// Back from the platform's sign-in: the service put the pass in the fragment.
+if (location.hash.startsWith("#signin=")) {
+  sessionStorage.setItem(SIGN_IN_KEY, decodeURIComponent(location.hash.slice("#signin=".length)));
+  history.replaceState(null, "", location.pathname);
+}
+
+function cells(row, values) {
+  for (const value of values) {
+    const cell = document.createElement("td");
+    cell.textContent = value;
+    row.appendChild(cell);
+  }
+  return row;
+}
 
 function showError(message) {
   $("error").textContent = message;
@@ -45,15 +63,97 @@ async function connect() {
   try {
     [wallet] = await window.ethereum.request({ method: "eth_requestAccounts" });
     config = await api("/api/config");
-    const chainId = parseInt(await window.ethereum.request({ method: "eth_chainId" }), 16);
-    const note = chainId === config.chain_id ? "" : ` (wallet is on chain ${chainId}; the DAO is on ${config.chain_id})`;
-    $("wallet-status").textContent = `Connected: ${wallet}${note}`;
+    $("connect").textContent = `Connected: ${wallet.slice(0, 6)}…${wallet.slice(-4)}`;
+    await showChain();
     const code = await api(`/api/code?wallet=${wallet}`);
     $("verification-code").textContent = code.code;
+    showPolicy();
+    await showSignIn();
     $("code-step").hidden = false;
     $("upload-step").hidden = false;
   } catch (err) {
     showError(`Could not connect: ${err.message}`);
+  }
+}
+
+async function showChain() {
+  const chainId = parseInt(await window.ethereum.request({ method: "eth_chainId" }), 16);
+  const elsewhere = chainId !== config.chain_id;
+  $("wallet-status").textContent = elsewhere
+    ? `Connected: ${wallet}. Your wallet is on chain ${chainId}; the DAO is on chain ${config.chain_id}.`
+    : `Connected: ${wallet}`;
+  $("switch-chain").hidden = !elsewhere;
+  $("switch-chain").textContent = `Switch to chain ${config.chain_id}`;
+}
+
+async function switchChain() {
+  try {
+    await window.ethereum.request({
+      method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + config.chain_id.toString(16) }],
+    });
+    await showChain();
+  } catch (err) {
+    showError(`The wallet did not switch: ${err.message}`);
+  }
+}
+
+function showPolicy() {
+  $("policy-table").querySelector("tbody").replaceChildren(...config.checks.map((check) =>
+    cells(document.createElement("tr"), [check.name, check.required ? "required" : "optional (adds to the score)", check.what])));
+}
+
+async function showSignIn() {
+  for (const platform of ["reddit", "x"]) $(`signin-${platform}`).hidden = !config.sign_in_platforms.includes(platform);
+  $("signin-offer").hidden = config.sign_in_platforms.length === 0;
+  const stored = sessionStorage.getItem(SIGN_IN_KEY);
+  signInPass = null;
+  $("signin-status").textContent = "";
+  if (!stored) return;
+  try {
+    const signed = await api(`/api/signin/pass/read?value=${encodeURIComponent(stored)}`);
+    if (signed.wallet.toLowerCase() !== wallet.toLowerCase()) throw new Error("it was for another wallet");
+    signInPass = stored;
+    $("signin-status").textContent = `Signed in with ${signed.platform} as ${signed.account_name}.`;
+  } catch (err) {
+    sessionStorage.removeItem(SIGN_IN_KEY);
+    $("signin-status").textContent = `Sign in again (${err.message}).`;
+  }
+}
+
+function signIn(platform) {
+  location.href = `/api/signin/${platform}?wallet=${wallet}&return_to=/`;
+}
+
+// The data files of an export archive: Reddit's CSVs, X's data/*.js. Only these are
+// encrypted and uploaded; media (gigabytes in an X archive) stays here. The central
+// directory is read from the end of the file, so only the data entries are read.
+const DATA_FILE = /^(data\/[^/]+\.js|[^/]+\.csv)$/;
+
+async function dataFilesOf(file) {
+  const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  if (!isZip) return { plaintext: await file.arrayBuffer(), kept: null };
+  zip.configure({ useWebWorkers: false });
+  const reader = new zip.ZipReader(new zip.BlobReader(file));
+  try {
+    const entries = await reader.getEntries();
+    const data = entries.filter((entry) => !entry.directory && DATA_FILE.test(entry.filename));
+    if (!data.length || data.length === entries.filter((entry) => !entry.directory).length) {
+      return { plaintext: await file.arrayBuffer(), kept: null };
+    }
+    const writer = new zip.ZipWriter(new zip.Uint8ArrayWriter());
+    let size = 0;
+    for (const entry of data) {
+      const bytes = await entry.getData(new zip.Uint8ArrayWriter());
+      size += bytes.length;
+      await writer.add(entry.filename, new zip.Uint8ArrayReader(bytes), {
+        lastModDate: entry.lastModDate, level: 6, extendedTimestamp: false,
+      });
+    }
+    const plaintext = (await writer.close()).slice().buffer;
+    return { plaintext, kept: { files: data.length, of: entries.length, bytes: size } };
+  } finally {
+    await reader.close();
   }
 }
 
@@ -99,20 +199,28 @@ function render(receipt) {
   }));
   $("verdict").textContent = receipt.accepted ? `Accepted — ${receipt.status}` : "Rejected";
   $("verdict").className = receipt.accepted ? "accepted" : "rejected";
+  const when = receipt.already_contributed_at;
+  $("already").hidden = !when;
+  if (when) $("already").textContent = `You already contributed this export on ${new Date(when * 1000).toLocaleString()}; this is its receipt.`;
+  const required = new Set(receipt.report.required_checks || []);
+  const checks = [...(receipt.report.authenticity || []), ...(receipt.report.ownership || [])];
+  $("checks").querySelector("tbody").replaceChildren(...checks.map((check) => {
+    const row = cells(document.createElement("tr"), [
+      check.name + (required.has(check.name) ? " (required)" : ""), RESULT[check.status] || check.status, check.reason]);
+    row.children[1].className = check.status;
+    row.dataset.check = check.name;
+    return row;
+  }));
+  // A rejection has no score: show why, not an empty breakdown and a zero.
+  $("breakdown").hidden = !receipt.accepted;
+  $("outcome").hidden = !receipt.accepted;
   $("reasons").replaceChildren(...receipt.rejection_reasons.map((reason) => {
     const item = document.createElement("li");
     item.textContent = reason;
     return item;
   }));
-  $("breakdown").querySelector("tbody").replaceChildren(...(receipt.report.breakdown || []).map((line) => {
-    const row = document.createElement("tr");
-    for (const value of [line.signal, line.value, line.reason]) {
-      const cell = document.createElement("td");
-      cell.textContent = value;
-      row.appendChild(cell);
-    }
-    return row;
-  }));
+  $("breakdown").querySelector("tbody").replaceChildren(...(receipt.report.breakdown || []).map((line) =>
+    cells(document.createElement("tr"), [line.signal, line.value, line.reason])));
   $("score").textContent = receipt.score;
   $("cid").textContent = receipt.cid || "–";
   $("tx").textContent = receipt.tx_hash || (receipt.last_error ? `waiting: ${receipt.last_error}` : "–");
@@ -132,11 +240,18 @@ async function contribute() {
   $("error").hidden = true;
   const file = $("export-file").files[0];
   if (!file) return showError("Choose an export file first.");
-  if (file.size > config.max_upload_bytes) return showError(`The file is larger than ${config.max_upload_bytes} bytes.`);
   $("contribute").disabled = true;
   try {
     progress("Reading the export…", 5);
-    const plaintext = await file.arrayBuffer();
+    const { plaintext, kept } = await dataFilesOf(file);
+    if (kept) {
+      const megabytes = (kept.bytes / 1e6).toFixed(1);
+      $("kept").textContent = `Uploading only the export's data: ${kept.files} of ${kept.of} files (${megabytes} MB); the rest stays on your computer.`;
+      $("kept").hidden = false;
+    }
+    if (plaintext.byteLength > config.max_upload_bytes) {
+      throw new Error(`the export's data is larger than ${config.max_upload_bytes} bytes`);
+    }
     const digest = await crypto.subtle.digest("SHA-256", plaintext);
     progress("Encrypting in your browser…", 15);
     const { iv, ciphertext, wrapped } = await encrypt(plaintext);
@@ -161,6 +276,7 @@ async function contribute() {
     form.append("signature", signature);
     form.append("wrapped_key", base64(wrapped));
     form.append("iv", base64(iv));
+    if (signInPass) form.append("sign_in", signInPass);
     form.append("ciphertext", new Blob([ciphertext]), "export.enc");
     progress("Uploading… 0%", 40);
     const receipt = await upload(form);
@@ -174,5 +290,8 @@ async function contribute() {
 }
 
 $("connect").addEventListener("click", connect);
+$("switch-chain").addEventListener("click", switchChain);
+$("signin-reddit").addEventListener("click", () => signIn("reddit"));
+$("signin-x").addEventListener("click", () => signIn("x"));
 $("export-file").addEventListener("change", () => { $("contribute").disabled = !$("export-file").files.length; });
 $("contribute").addEventListener("click", contribute);

@@ -1,108 +1,32 @@
 """The web form in Debian Chromium (Playwright): a test EIP-1193 wallet signs with a real
-key, the page encrypts and uploads a generated Reddit export, and the receipt appears."""
+key, the page encrypts and uploads a generated Reddit export, and the receipt appears;
+a rejection shows its failed checks; sign-in with the platform; switching chains."""
 
-import json
 import os
-import tempfile
-import threading
-import time
-from collections.abc import Iterator
+import zipfile
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
-import pytest
-import uvicorn
-from eth_account import Account
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from dao_service.chain.dev_accounts import dev_account
-from dao_service.core.config import Settings
-from dao_service.core.paths import PROJECT_ROOT
-from dao_service.main import create_app
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.sample_exports import (
+    XArchiveSpec,
+    reddit_export,
+    reddit_spec,
+    x_archive,
+    x_files,
+    x_spec,
+)
+from tests.browser.conftest import ARTIFACTS, RECORD_PROGRESS_LABELS, WALLET, BrowserWallet
 from tests.utils.chain import Dao
-from tests.utils.processes import free_port
+from tests.utils.participants import publish
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-]  # fmt: skip
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-WALLET = dev_account(4)
-
-RECORD_PROGRESS_LABELS = """() => {
-  const label = document.getElementById("progress-label");
-  window.seenProgress = new Set();
-  new MutationObserver(() => window.seenProgress.add(label.textContent))
-    .observe(label, {childList: true, characterData: true, subtree: true});
-}"""
-
-INJECT_WALLET = """
-window.ethereum = {
-  isTestWallet: true,
-  request: async ({method, params}) => {
-    const reply = JSON.parse(await window.walletBridge(method, JSON.stringify(params ?? [])));
-    if (reply.error) throw new Error(reply.error);
-    return reply.result;
-  },
-};
-"""
+MEDIA_FILE = 200 << 20  # one video of an X archive
 
 
-def wallet_bridge(chain_id: int) -> Any:
-    def answer(method: str, params_json: str) -> str:
-        params = json.loads(params_json)
-        if method in ("eth_requestAccounts", "eth_accounts"):
-            return json.dumps({"result": [WALLET.address]})
-        if method == "eth_chainId":
-            return json.dumps({"result": hex(chain_id)})
-        if method == "eth_signTypedData_v4":
-            assert params[0].lower() == WALLET.address.lower()
-            signed = Account.sign_typed_data(WALLET.key, full_message=json.loads(params[1]))
-            return json.dumps({"result": "0x" + signed.signature.hex().removeprefix("0x")})
-        return json.dumps({"error": f"unsupported method {method}"})
-
-    return answer
-
-
-@pytest.fixture
-def live_service(service_settings: Settings) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the service did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-@pytest.fixture
-def page(live_service: str, dao: Dao) -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: `scripts/dev setup` installs Debian's chromium package"
-        )
-    # Chromium puts a Unix socket in $TMPDIR and dies if that path passes 107 bytes, as
-    # under a long CI temp path: give it a short temp folder of its own.
-    with tempfile.TemporaryDirectory(prefix="chromium-", dir="/tmp") as short_tmp, \
-            sync_playwright() as playwright:  # fmt: skip
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=FLAGS, env={**os.environ, "TMPDIR": short_tmp}
-        )
-        context = browser.new_context(viewport={"width": 1000, "height": 1400})
-        context.expose_function("walletBridge", wallet_bridge(dao.chain_id))
-        context.add_init_script(INJECT_WALLET)
-        page = context.new_page()
-        yield page
-        browser.close()
+def upload(page: Page, export: Path) -> None:
+    page.set_input_files("#export-file", str(export))
+    page.click("#contribute")
 
 
 def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
@@ -110,9 +34,12 @@ def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
 ) -> None:
     export = tmp_path / "reddit-export.zip"
     export.write_bytes(reddit_export())
+    publish(export.read_bytes())  # the account's items are on the platform
     page.goto(live_service + "/")
     page.click("#connect")
     page.wait_for_selector("#verification-code:not(:empty)")
+    assert page.text_content("#connect") == f"Connected: {WALLET.address[:6]}…{WALLET.address[-4:]}"
+    assert page.is_hidden("#switch-chain")
     assert page.text_content("#verification-code").startswith("DATADAO-")  # type: ignore[union-attr]
     page.set_input_files("#export-file", str(export))
     page.click("#contribute")
@@ -123,6 +50,9 @@ def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
     assert (page.text_content("#cid") or "").startswith("bafkrei")
     assert (page.text_content("#tx") or "").startswith("0x")
     assert page.locator("#breakdown tbody tr").count() == 6  # with the demand line
+    spot = page.locator("#checks tr[data-check='platform spot-check'] td")
+    assert spot.nth(0).text_content() == "platform spot-check (required)"
+    assert spot.nth(1).text_content() == "passed"
     assert float(page.get_attribute("#progress-bar", "value") or 0) == 100
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "contribute-receipt.png"), full_page=True)
@@ -132,6 +62,7 @@ def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
 def test_upload_progress_bar_moves(page: Page, live_service: str, tmp_path: Path) -> None:
     export = tmp_path / "large-export.zip"
     export.write_bytes(reddit_export(reddit_spec(seed=77, comments=20_000, posts=500)))  # ~1.5 MB
+    publish(export.read_bytes())
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send(  # ~500 KB/s up: the upload takes a few seconds, so progress events fire
@@ -149,3 +80,123 @@ def test_upload_progress_bar_moves(page: Page, live_service: str, tmp_path: Path
     uploading = sorted({s for s in seen if s.startswith("Uploading")})
     assert len(uploading) >= 3, seen  # the bar moved through the upload, not just 0 -> 100
     assert "Encrypting in your browser…" in seen and "Waiting for your wallet's signature…" in seen
+
+
+def test_rejection_shows_the_failed_checks_and_no_stage_it_did_not_pass(
+    page: Page, live_service: str, tmp_path: Path
+) -> None:
+    fabricated = tmp_path / "fabricated.zip"  # an invented account: nothing on the platform
+    fabricated.write_bytes(reddit_export(reddit_spec(seed=31, account="invented_2347")))
+    page.goto(live_service + "/")
+    page.click("#connect")
+    page.wait_for_selector("#verification-code:not(:empty)")
+    page.click("#policy summary")
+    policy = page.text_content("#policy-table") or ""
+    assert "platform spot-check" in policy and "required" in policy
+    upload(page, fabricated)
+    page.wait_for_selector("#stages li[data-stage=rejected]", timeout=60_000)
+    assert page.locator("#stages li").all_text_contents() == ["received", "rejected"]
+    assert page.text_content("#verdict") == "Rejected"
+    assert "platform spot-check failed" in (page.text_content("#reasons") or "")
+    spot = page.locator("#checks tr[data-check='platform spot-check'] td")
+    assert spot.nth(1).text_content() == "failed"
+    assert "Reddit has no such item" in (spot.nth(2).text_content() or "")
+    assert page.is_hidden("#breakdown") and page.is_hidden("#outcome")  # no "Score 0"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "contribute-rejected.png"), full_page=True)
+
+
+def test_the_same_export_again_says_when_it_was_contributed(
+    page: Page, live_service: str, tmp_path: Path
+) -> None:
+    export = tmp_path / "again.zip"
+    export.write_bytes(reddit_export(reddit_spec(seed=32)))
+    publish(export.read_bytes())
+    page.goto(live_service + "/")
+    page.click("#connect")
+    page.wait_for_selector("#verification-code:not(:empty)")
+    upload(page, export)
+    page.wait_for_selector("#stages li[data-stage=minted].done", timeout=60_000)
+    assert page.is_hidden("#already")
+    upload(page, export)
+    page.wait_for_selector("#already:not([hidden])", timeout=30_000)
+    assert "You already contributed this export on" in (page.text_content("#already") or "")
+
+
+def test_wallet_on_another_chain_is_offered_the_switch(
+    page: Page, live_service: str, wallet: BrowserWallet
+) -> None:
+    dao_chain, wallet.chain_id = wallet.chain_id, 1
+    page.goto(live_service + "/")
+    page.click("#connect")
+    page.wait_for_selector("#switch-chain:not([hidden])")
+    assert f"the DAO is on chain {dao_chain}" in (page.text_content("#wallet-status") or "")
+    page.click("#switch-chain")
+    page.wait_for_selector("#switch-chain[hidden]", state="attached")
+    assert wallet.switch_requests == [dao_chain]
+    assert page.text_content("#wallet-status") == f"Connected: {WALLET.address}"
+
+
+def test_sign_in_with_reddit_binds_the_export_account(
+    page: Page, live_service: str, tmp_path: Path
+) -> None:
+    export = tmp_path / "signed.zip"
+    export.write_bytes(reddit_export(reddit_spec(seed=33, account="carol_redditor")))
+    publish(export.read_bytes())
+    page.goto(live_service + "/")
+    page.click("#connect")
+    page.wait_for_selector("#signin-reddit:not([hidden])")
+    page.click("#signin-reddit")
+    page.wait_for_selector("input[name=account]")  # the platform's sign-in page
+    assert urlsplit(page.url).path == "/api/v1/authorize"
+    page.fill("input[name=account]", "carol_redditor")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_service}/")  # back on the form; the pass left the address bar
+    page.click("#connect")
+    page.wait_for_selector("#signin-status:has-text('Signed in with reddit as carol_redditor')")
+    upload(page, export)
+    page.wait_for_selector("#stages li[data-stage=validated].done", timeout=60_000)
+    signed = page.locator("#checks tr[data-check='platform sign-in'] td")
+    assert signed.nth(1).text_content() == "passed"
+    assert "as carol_redditor" in (signed.nth(2).text_content() or "")
+
+
+def archive_with_media(path: Path, media_bytes: int, spec: XArchiveSpec) -> None:
+    """An X archive as people have it: its data files and `media_bytes` of photos and
+    videos (random bytes, stored uncompressed as the real ones are)."""
+    chunk = 8 << 20
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in x_files(spec).items():
+            archive.writestr(name, data)
+        for number in range(media_bytes // MEDIA_FILE):
+            entry = zipfile.ZipInfo(f"data/tweets_media/{number:04d}-video.mp4")
+            entry.compress_type = zipfile.ZIP_STORED
+            with archive.open(entry, "w") as media:
+                for _ in range(MEDIA_FILE // chunk):
+                    media.write(os.urandom(chunk))
+
+
+def test_two_gigabyte_archive_uploads_only_its_data_files(
+    page: Page, live_service: str, tmp_path: Path
+) -> None:
+    spec = x_spec(seed=44, tweets=400)
+    archive = tmp_path / "twitter-archive-with-media.zip"
+    try:
+        archive_with_media(archive, 10 * MEDIA_FILE, spec)  # 2.1 GB
+        assert archive.stat().st_size > 2_000_000_000
+        publish(x_archive(spec))  # the tweets are on X
+        page.goto(live_service + "/")
+        page.click("#connect")
+        page.wait_for_selector("#verification-code:not(:empty)")
+        with page.expect_request(
+            lambda r: r.url.endswith("/api/contributions") and r.method == "POST", timeout=120_000
+        ) as sent:
+            upload(page, archive)
+        body = sent.value.post_data_buffer or b""
+        assert 0 < len(body) < 2_000_000, len(body)  # the data files, encrypted: not 2 GB
+        page.wait_for_selector("#stages li[data-stage=minted].done", timeout=120_000)
+        kept = page.text_content("#kept") or ""
+        assert "Uploading only the export's data: 3 of 13 files" in kept
+        assert int(page.text_content("#score") or 0) > 0
+    finally:
+        archive.unlink(missing_ok=True)

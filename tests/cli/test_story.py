@@ -4,6 +4,7 @@ refunded; a withdrawn contribution leaves later fetches. And each refusal as a s
 
 import hashlib
 import json
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
 from dao_service.sample_exports import reddit_export, reddit_spec
+from tests.utils.platforms import approve_on_stand_in
 from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped
 
 ETH = 10**18
@@ -70,9 +73,9 @@ def datadao(stack: Settings, *args: str, env: dict[str, str] | None = None) -> A
 
 
 def cli(
-    stack: Settings, *args: str, env: dict[str, str] | None = None
+    stack: Settings, *args: str, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    return run_cli(*args, "--data-dir", str(stack.data_dir), env=env)
+    return run_cli(*args, "--data-dir", str(stack.data_dir), env=env, stdin=stdin)
 
 
 def refusal(stack: Settings, *args: str, env: dict[str, str] | None = None) -> str:
@@ -91,6 +94,12 @@ def export(tmp_path: Path, name: str, seed: int) -> Path:
 
 def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_path: Path) -> None:
     exports = {"test2": export(tmp_path, "alice", 11), "test3": export(tmp_path, "bob", 12)}
+    fabricated = export(tmp_path, "nobody", 13)  # its account never posted these items
+    rejected = cli(stack, "contribute", str(fabricated), "--account", "test4")
+    assert rejected.returncode == 1
+    assert "platform spot-check failed" in unwrapped(rejected.stdout)
+    published = datadao(stack, "platform", "publish", *map(str, exports.values()))
+    assert sorted(published["published"].values()) == [48, 48]
     receipts = {}
     for account, path in exports.items():
         receipt = datadao(stack, "contribute", str(path), "--account", account)
@@ -210,7 +219,9 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
 def test_contribute_prints_a_readable_receipt_or_the_rejection(
     stack: Settings, tmp_path: Path
 ) -> None:
-    minted = cli(stack, "contribute", str(export(tmp_path, "carol", 13)), "--account", "test4")
+    carol = export(tmp_path, "carol", 13)
+    datadao(stack, "platform", "publish", str(carol))  # carol's account posted these items
+    minted = cli(stack, "contribute", str(carol), "--account", "test4")
     assert minted.returncode == 0, minted.stderr
     text = unwrapped(minted.stdout)
     assert "Minted contribution" in text and "tokens" in text and "CID bafk" in text
@@ -340,3 +351,33 @@ def test_demo_runs_the_story_and_writes_sample_exports(stack: Settings, tmp_path
     assert written.returncode == 0
     samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
     assert len(samples) == 3 and any(n.startswith("twitter-archive") for n in samples)
+
+
+def browser_sign_in(url: str, account: str) -> str:
+    """What the contributor does in a browser at `url`: sign in on the platform as
+    `account`, allow, and read the sign-in pass off the page the service ends on."""
+    browser = requests.Session()
+    page = browser.get(url, timeout=10)  # redirected to the platform's sign-in page
+    assert page.status_code == 200 and "Allow" in page.text, page.text
+    done = browser.get(approve_on_stand_in(page.url, account), timeout=10)
+    found = re.search(r'<pre id="pass">([^<]+)</pre>', done.text)
+    assert found, done.text
+    return found.group(1)
+
+
+def test_contribute_signed_in_with_the_platform(stack: Settings, tmp_path: Path) -> None:
+    dave = export(tmp_path, "dave", 14)
+    datadao(stack, "platform", "publish", str(dave))
+    url = f"{stack.service_url}/api/signin/reddit?wallet={dev_account(6).address}"
+    args = ("contribute", str(dave), "--account", "test6", "--sign-in", "reddit")
+
+    wrong = cli(stack, *args, stdin=browser_sign_in(url, "eve") + "\n")
+    assert url in unwrapped(wrong.stdout) and "Signed in with reddit as eve" in wrong.stdout
+    assert wrong.returncode == 1
+    assert "signed in as eve, but the export is dave_14's" in unwrapped(wrong.stdout)
+
+    right = cli(stack, *args, "--json", stdin=browser_sign_in(url, "dave_14") + "\n")
+    assert right.returncode == 0, right.stdout + right.stderr
+    receipt = json.loads(right.stdout)
+    signed = {c["name"]: c for c in receipt["report"]["ownership"]}["platform sign-in"]
+    assert signed["status"] == "pass" and receipt["report"]["ownership_score"] == 1.0

@@ -5,16 +5,28 @@ part of a request, for the refusal tests."""
 import hashlib
 from typing import Any
 
+import requests
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
 from dao_service.client.contribute import seal_export, sign_typed, statement, upload_fields
 from dao_service.client.fetch import open_released, sign_challenge
+from dao_service.core.config import get_settings
 
 __all__ = ["contribute", "open_released", "request_keys"]
 
 
+def publish(plaintext: bytes) -> None:
+    """The export's items appear on the platform stand-in the service checks against, as
+    if its account had posted them (an export that is not a zip is left out)."""
+    requests.post(f"{get_settings().reddit_api_url}/standin/exports", data=plaintext, timeout=10)
+
+
 def contribute(client: TestClient, account: LocalAccount, plaintext: bytes, **tamper: Any) -> Any:
+    """Upload `plaintext` as the web form would; its items are on the platform unless
+    `published=False` (a fabricated export)."""
+    if tamper.pop("published", True):
+        publish(plaintext)
     config = client.get("/api/config").json()
     nonce = client.post("/api/contributions/nonce", json={"wallet": account.address}).json()
     digest = hashlib.sha256(plaintext).digest()

@@ -27,6 +27,7 @@ def settings_for(data_dir: Path) -> Settings:
         ipfs_api_port=free_port(),
         ipfs_gateway_port=free_port(),
         service_port=free_port(),
+        platform_port=free_port(),
     )
 
 
@@ -38,6 +39,7 @@ def port_flags(settings: Settings) -> list[str]:
         "--ipfs-port", str(settings.ipfs_api_port),
         "--gateway-port", str(settings.ipfs_gateway_port),
         "--service-port", str(settings.service_port),
+        "--platform-port", str(settings.platform_port),
     ]  # fmt: skip
 
 
@@ -67,11 +69,13 @@ def running_ipfs(settings: Settings) -> Iterator[str]:
 
 
 def run_cli(
-    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `datadao` command line in a child process (`env` adds variables)."""
+    """Run the real `datadao` command line in a child process (`env` adds variables,
+    `stdin` is what is typed at its prompts)."""
     return subprocess.run(
         [sys.executable, "-m", "dao_service.cli", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

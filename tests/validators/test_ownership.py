@@ -11,6 +11,7 @@ from dao_service.sample_exports import (
     with_checkfile,
     zip_files,
 )
+from tests.utils.platforms import StandIn
 from tests.validators.conftest import CHAIN_ID, OTHER_WALLET, REGISTRY, WALLET, run
 from validators import CheckStatus, DedupIndex, verification_code
 
@@ -35,9 +36,13 @@ def test_code_is_derived_from_wallet_and_deployment() -> None:
     assert code != verification_code(WALLET, CHAIN_ID, OTHER_WALLET)
 
 
-def test_posted_code_proves_ownership_and_scores_highest(index: DedupIndex) -> None:
+def test_posted_code_proves_ownership_and_scores_highest(
+    index: DedupIndex, platform: StandIn
+) -> None:
     code = verification_code(WALLET, CHAIN_ID, REGISTRY)
-    result = run(export_with_comment(f"Binding my account to the data DAO: {code.lower()}"), index)
+    export = export_with_comment(f"Binding my account to the data DAO: {code.lower()}")
+    platform.content.publish_export(export)  # posted from the account: on its public copy
+    result = run(export, index, platform=platform.policy())
     assert result.report.accepted
     assert ownership(result)["verification code"] == CheckStatus.PASS
     assert result.report.ownership_score == 1.0

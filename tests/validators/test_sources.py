@@ -14,6 +14,7 @@ from dao_service.sample_exports import (
     x_spec,
     zip_files,
 )
+from tests.utils.platforms import StandIn
 from tests.validators.conftest import run
 from validators import CheckStatus, DedupIndex
 
@@ -22,8 +23,9 @@ def reasons(validation) -> str:  # type: ignore[no-untyped-def]
     return " | ".join(validation.report.rejection_reasons)
 
 
-def test_genuine_reddit_export_is_accepted(index: DedupIndex) -> None:
-    result = run(reddit_export(), index)
+def test_genuine_reddit_export_is_accepted(index: DedupIndex, platform: StandIn) -> None:
+    platform.content.publish_export(reddit_export())
+    result = run(reddit_export(), index, platform=platform.policy())
     report = result.report
     assert report.accepted, reasons(result)
     assert report.source == "reddit" and report.account_id == "alice_redditor"

@@ -41,7 +41,7 @@ def times(values: pa.Array, fmt: str) -> np.ndarray:
 
 def batch(
     kind: str, ids: Sequence[str] | pa.Array, texts: Sequence[str] | pa.Array,
-    created: np.ndarray, authored: np.ndarray | None = None,
+    created: np.ndarray, authored: np.ndarray | None = None, community: pa.Array | None = None,
 ) -> RecordBatch:  # fmt: skip
     text = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.large_string())
     return RecordBatch(
@@ -50,6 +50,7 @@ def batch(
         text=text,
         created=created,
         authored=np.ones(len(text), bool) if authored is None else authored,
+        community=community,
     )
 
 

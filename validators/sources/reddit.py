@@ -131,7 +131,8 @@ class RedditExport:
             text = pc.if_else(
                 pc.equal(title, ""), body, pc.if_else(pc.equal(body, ""), title, both)
             )
-        return batch(kind, column("id"), text, times(column("date"), DATE_FORMAT))
+        created = times(column("date"), DATE_FORMAT)
+        return batch(kind, column("id"), text, created, community=column("subreddit"))
 
     @staticmethod
     def _columns(name: str, header: list[str], required: tuple[str, ...]) -> Check:

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from datetime import UTC
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dao_service.api.deps import ChainDep, IntakeDep, SettingsDep
 from dao_service.api.schemas import (
+    CheckPolicy,
     CodeResponse,
     ContributionReceipt,
     ErrorResponse,
@@ -27,6 +29,7 @@ from dao_service.chain.attestations import (
     withdrawal_typed_data,
 )
 from dao_service.chain.dao import ChainRefused
+from dao_service.core.config import Settings
 from dao_service.intake import IntakeRefused, IntakeService, Upload
 from dao_service.models import AuditEvent, Contribution
 from dao_service.models import Stage as StageName
@@ -66,8 +69,8 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
     rejected = row.stage == StageName.REJECTED
     reached = 1 if rejected else ORDER.index(row.stage)
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
-    if rejected:
-        stages = [*stages[:2], Stage(name="rejected", done=True)]
+    if rejected:  # validation is where it stopped: it never passed that stage
+        stages = [stages[0], Stage(name="rejected", done=True)]
     return ContributionReceipt(
         id=row.public_id,
         contributor=row.contributor,
@@ -117,7 +120,38 @@ def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> Service
             "EIP712Domain": typed["types"]["EIP712Domain"],
             "ContributionStatement": STATEMENT_FIELDS,
         },
+        checks=check_policies(settings),
+        sign_in_platforms=[
+            name
+            for name, client_id in (
+                ("reddit", settings.reddit_client_id),
+                ("x", settings.x_client_id),
+            )
+            if client_id
+        ],
     )
+
+
+def check_policies(settings: Settings) -> list[CheckPolicy]:
+    """What the form and the receipt say about the checks: each runs on every upload."""
+    return [
+        CheckPolicy(name="export checksums", kind="authenticity", required=True,
+                    what="the export's own checksums or manifest, dates and account identity"),
+        CheckPolicy(name="platform spot-check", kind="authenticity",
+                    required=settings.require_platform_check,
+                    what=f"{settings.platform_sample_size} random items looked up on the "
+                    f"platform; at least {settings.platform_min_found:.0%} must still be there, "
+                    "none may differ"),
+        CheckPolicy(name="platform sign-in", kind="ownership", required=False,
+                    what="sign in with Reddit or X as the export's account (strongest proof)"),
+        CheckPolicy(name="verification code", kind="ownership",
+                    required=settings.require_verification_code,
+                    what="your wallet's code, posted from the account and found on the platform"),
+        CheckPolicy(name="account binding", kind="ownership", required=True,
+                    what="the account is bound to one wallet only"),
+        CheckPolicy(name="wallet signature", kind="ownership", required=True,
+                    what="your wallet signs the export's SHA-256"),
+    ]  # fmt: skip
 
 
 @router.get("/code", response_model=CodeResponse, responses=ERRORS)
@@ -151,13 +185,15 @@ async def contribute(
     wrapped_key: str = Form(..., description="base64 RSA-OAEP-wrapped AES-256 key"),
     iv: str = Form(..., description="base64 12-byte AES-GCM IV"),
     ciphertext: UploadFile = File(..., description="AES-256-GCM ciphertext with the tag appended"),
+    sign_in: str = Form("", description="a pass from /api/signin: the platform's account"),
 ) -> ContributionReceipt:
     declared = int(request.headers.get("content-length") or 0)
     if declared > settings.max_upload_bytes + 1024 * 1024:
         raise IntakeRefused(f"The upload exceeds {settings.max_upload_bytes:,} bytes.", 413)
     data = await ciphertext.read(settings.max_upload_bytes + 17)
+    wallet = _address(contributor, "contributor")
     upload = Upload(
-        contributor=_address(contributor, "contributor"),
+        contributor=wallet,
         sha256=_hex(sha256, "sha256", 32),
         source=source[:32],
         nonce=nonce[:64],
@@ -166,9 +202,13 @@ async def contribute(
         iv=_b64(iv, "iv"),
         ciphertext=data,
         client=request.client.host if request.client else "unknown",
+        signed_in=request.app.state.sign_in.account_for(sign_in, wallet) if sign_in else None,
     )
     row = await run_in_threadpool(intake.submit, upload)
-    return receipt(intake, row)
+    answer = receipt(intake, row)
+    if row.statement_nonce != upload.nonce:  # the same export again: its first receipt
+        answer.already_contributed_at = int(row.created_at.replace(tzinfo=UTC).timestamp())
+    return answer
 
 
 @router.get("/contributions/{public_id}", response_model=ContributionReceipt, responses=ERRORS)
