@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 
+import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
@@ -48,6 +49,13 @@ SAMPLE = "\n".join(
         "How to reset a router to factory settings",
     ]
 ).encode()
+
+
+@pytest.fixture(autouse=True)
+def generic_exports_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These contributions are plain JSON items (no platform to spot-check): this DAO
+    accepts them on the wallet's signature, as `require_platform_check=false` allows."""
+    monkeypatch.setenv("DATADAO_REQUIRE_PLATFORM_CHECK", "false")
 
 
 def export(texts: list[str]) -> bytes:

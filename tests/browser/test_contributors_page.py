@@ -17,13 +17,21 @@ from web3 import Web3
 
 from dao_service.chain import client
 from dao_service.chain.dev_accounts import dev_account
-from tests.api.test_earnings import GARDEN, ROUTER, SAMPLE, export, submit_sample
+from tests.api.test_earnings import (
+    GARDEN,
+    ROUTER,
+    SAMPLE,
+    export,
+    generic_exports_accepted,
+    submit_sample,
+)
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, FLAGS, INJECT_WALLET, WALLET, BrowserWallet
 from tests.browser.conftest import wallet_bridge as signing_bridge
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 
 OTHER, RENTER = dev_account(3), dev_account(5)
+generic_accepted = generic_exports_accepted  # the same autouse fixture: JSON items, no platform
 ETH = 10**18
 
 
