@@ -34,8 +34,8 @@ log = logging.getLogger("dao_service.earnings")
 MAX_SAMPLE_TEXTS = 2_000
 
 
-class EarningsRefused(DataDaoError, ValueError):
-    """A sample or an earnings request is refused; `status` is the HTTP status to answer with."""
+class SampleRefused(DataDaoError, ValueError):
+    """The validation sample is unusable; `status` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -64,16 +64,14 @@ def sample_texts(plaintext: bytes) -> list[str]:
         try:
             decoded = plaintext.decode("utf-8")
         except UnicodeDecodeError:
-            raise EarningsRefused(
+            raise SampleRefused(
                 "The sample is neither a JSON/NDJSON/CSV export nor UTF-8 text."
             ) from None
         texts = [line.strip() for line in decoded.splitlines() if line.strip()]
     if not texts:
-        raise EarningsRefused("The sample holds no text to measure value against.")
+        raise SampleRefused("The sample holds no text to measure value against.")
     if len(texts) > MAX_SAMPLE_TEXTS:
-        raise EarningsRefused(
-            f"The sample holds {len(texts):,} texts; at most {MAX_SAMPLE_TEXTS:,}."
-        )
+        raise SampleRefused(f"The sample holds {len(texts):,} texts; at most {MAX_SAMPLE_TEXTS:,}.")
     return texts
 
 
@@ -101,7 +99,7 @@ class EarningsService:
     def submit_sample(self, sealed: SealedSample) -> ValidationSample:
         """Check and store a sample; returns its record (the same one for the same bytes)."""
         if len(sealed.ciphertext) > self.settings.max_sample_bytes + 16:
-            raise EarningsRefused(
+            raise SampleRefused(
                 f"The sample exceeds {self.settings.max_sample_bytes:,} bytes.", 413
             )
         plaintext = open_upload(
@@ -109,7 +107,7 @@ class EarningsService:
         )
         try:
             if hashlib.sha256(plaintext).digest() != sealed.sha256:
-                raise EarningsRefused("The sample's SHA-256 does not match the decrypted bytes.")
+                raise SampleRefused("The sample's SHA-256 does not match the decrypted bytes.")
             records = len(sample_texts(plaintext))
             size = len(plaintext)
         finally:
@@ -139,14 +137,19 @@ class EarningsService:
     # --- settling executed rentals --------------------------------------------------
 
     def settle_pending(self) -> list[EarningsTable]:
-        """Settle every executed rental with a sample not settled yet, oldest first."""
+        """Settle every executed rental with a sample not settled yet, oldest first. One
+        that cannot be settled yet does not hold up the others."""
         chain = self._chain()
         with self.sessions() as session:
             done = set(session.scalars(select(EarningsTable.rental_id)).all())
         settled = []
         for rental_id in chain.approved_valued_rentals():
-            if rental_id not in done:
+            if rental_id in done:
+                continue
+            try:
                 settled.append(self.settle(rental_id))
+            except SettlementError as exc:
+                log.warning("rental %s not settled yet: %s", rental_id, exc.user_message)
         return settled
 
     def settle(self, rental_id: int) -> EarningsTable:
@@ -179,15 +182,19 @@ class EarningsService:
         settled_before = int(previous.settled_funding) if previous else 0
         to_split = settled_before + payment - total  # this payment and the dust kept so far
 
-        sample = self._sample(sample_hash)
+        sample = self._held_sample(sample_hash)
+        if sample is None:  # recorded on-chain, never given to the service: split by score
+            log.warning(
+                "rental %s: no sample 0x%s here, split by score", rental_id, sample_hash.hex()
+            )
         contributions = self._live_contributions(dataset_id)
-        texts = sample_texts(self._open_sample(sample)) if sample else []
-        valuation = value_contributions([records for records, _ in contributions], texts)
+        valuation = value_contributions(
+            [records for records, _ in contributions],
+            sample_texts(self._open_sample(sample)) if sample else [],
+        )
         values = valuation.values
         if not any(v > 0 for v in values.values()):
-            # The sample needed none of the data, or the renter never gave the service the
-            # sample it recorded: split by score, as for a rental without one, rather than
-            # leave the payment in the pool for good.
+            # The sample needed none of the data: split by score, as for a rental without one.
             values = {records.key: float(row.score) for records, row in contributions}
         amounts = split(to_split, values)
         if not contributions and not prior_table:
@@ -215,8 +222,8 @@ class EarningsService:
             "rental_id": rental_id,
             "sample_sha256": "0x" + sample_hash.hex(),
             "sample_held": sample is not None,
-            "split_by": "value" if any(v > 0 for v in valuation.values.values()) else "score",
             "method": METHOD,
+            "sample_copies_dropped": valuation.copies_dropped,
             "payment": str(payment),
             "split": str(to_split),
             "previous": previous.cid if previous else None,
@@ -314,16 +321,11 @@ class EarningsService:
         table["cumulative"] = {a: int(v) for a, v in table["cumulative"].items()}
         return table
 
-    def _sample(self, sample_hash: bytes) -> ValidationSample | None:
+    def _held_sample(self, sample_hash: bytes) -> ValidationSample | None:
         with self.sessions() as session:
-            sample = session.scalars(
+            return session.scalars(
                 select(ValidationSample).where(ValidationSample.sha256 == "0x" + sample_hash.hex())
             ).first()
-        if sample is None:
-            log.warning(
-                "no validation sample 0x%s: the rental is split by score", sample_hash.hex()
-            )
-        return sample
 
     def _open_sample(self, sample: ValidationSample) -> bytes:
         return open_upload(

@@ -13,7 +13,7 @@ from dao_service.api.routes import contributions, contributors, earnings, health
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
-from dao_service.earnings import EarningsRefused, EarningsService, SettlementError
+from dao_service.earnings import EarningsService, SampleRefused, SettlementError
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
 from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService
@@ -82,8 +82,8 @@ def create_app() -> FastAPI:
     async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
         return _error(exc.status, exc)
 
-    @app.exception_handler(EarningsRefused)
-    async def _sample(_: Request, exc: EarningsRefused) -> JSONResponse:
+    @app.exception_handler(SampleRefused)
+    async def _sample(_: Request, exc: SampleRefused) -> JSONResponse:
         return _error(exc.status, exc)
 
     @app.exception_handler(SettlementError)

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 
-import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
@@ -49,13 +48,6 @@ SAMPLE = "\n".join(
         "How to reset a router to factory settings",
     ]
 ).encode()
-
-
-@pytest.fixture(autouse=True)
-def generic_exports_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These contributions are plain JSON items (no platform to spot-check): this DAO
-    accepts them on the wallet's signature, as `require_platform_check=false` allows."""
-    monkeypatch.setenv("DATADAO_REQUIRE_PLATFORM_CHECK", "false")
 
 
 def export(texts: list[str]) -> bytes:
@@ -188,6 +180,23 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     assert dao.w3.eth.get_balance(dao.pool.address) <= 6  # only dust left
 
 
+def test_a_sample_the_service_never_received_splits_by_score(api: TestClient, dao: Dao) -> None:
+    """The hash on-chain names a sample nobody gave the service: the rental still settles
+    (by score, as one without a sample), so its payment is not stuck and later rentals
+    of the dataset are not held up behind it."""
+    for account, texts in ((ALICE, ROUTER), (BOB, GARDEN)):
+        response = contribute(api, account, export(texts))
+        assert response.json()["accepted"], response.json()["rejection_reasons"]
+        wait_for_stage(api, response.json()["id"], "minted")
+    rental_id, proposal_id = dao.rent(RENTER, ETH, sample=(b"\x42" * 32, 1_000))
+    dao.vote_through(proposal_id, [ALICE, BOB])
+    dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
+    amounts, _ = settle(api, rental_id)
+    assert api.get("/api/earnings/1").json()["table"]["sample_held"] is False
+    assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0  # by score: both paid
+    assert 0 <= ETH - sum(amounts.values()) <= 2
+
+
 def test_a_bad_sample_is_refused_with_the_reason(
     api: TestClient, service_settings: Settings, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -220,22 +229,3 @@ def test_a_bad_sample_is_refused_with_the_reason(
         "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", b"x" * 5000)}
     )
     assert big.status_code == 413 and "exceeds 100 bytes" in big.json()["detail"]
-
-
-def test_a_rental_whose_sample_the_service_never_got_is_split_by_score(
-    api: TestClient, dao: Dao
-) -> None:
-    for account, texts in ((ALICE, ROUTER), (BOB, GARDEN)):
-        wait_for_stage(api, contribute(api, account, export(texts)).json()["id"], "minted")
-    scores = {a.address: dao.pool.functions.weightOf(1, a.address).call() for a in (ALICE, BOB)}
-    unknown = (hashlib.sha256(b"never uploaded").digest(), 14)
-    rental_id, proposal_id = dao.rent(RENTER, ETH, sample=unknown)
-    dao.vote_through(proposal_id, [ALICE, BOB])
-    dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
-    amounts, tree = settle(api, rental_id)
-    total = sum(scores.values())
-    for address, score in scores.items():
-        assert abs(amounts[address] - ETH * score // total) <= 1
-    table = api.get("/api/earnings/1").json()["table"]
-    assert table["sample_held"] is False and table["split_by"] == "score"
-    assert claim(dao, BOB, tree) == amounts[BOB.address]

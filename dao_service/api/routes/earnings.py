@@ -15,7 +15,7 @@ from dao_service.api.schemas import (
     SampleReceipt,
     SettledRental,
 )
-from dao_service.earnings import EarningsRefused, SealedSample
+from dao_service.earnings import SampleRefused, SealedSample
 from dao_service.models import EarningsTable
 
 router = APIRouter(prefix="/api", tags=["earnings"])
@@ -49,7 +49,7 @@ async def submit_sample(
     """Store a renter's validation sample, encrypted to the service like an upload."""
     limit = earnings.settings.max_sample_bytes
     if int(request.headers.get("content-length") or 0) > limit + 64 * 1024:
-        raise EarningsRefused(f"The sample exceeds {limit:,} bytes.", 413)
+        raise SampleRefused(f"The sample exceeds {limit:,} bytes.", 413)
     sealed = SealedSample(
         renter=_address(renter, "renter"),
         sha256=_hex(sha256, "sha256", 32),
@@ -72,5 +72,5 @@ def latest_table(dataset_id: int, earnings: EarningsDep, ipfs: IpfsDep) -> Earni
     """The dataset's latest earnings table (each links the one before it)."""
     row = earnings.latest(dataset_id)
     if row is None:
-        raise EarningsRefused(f"Dataset {dataset_id} has no earnings table yet.", 404)
+        raise SampleRefused(f"Dataset {dataset_id} has no earnings table yet.", 404)
     return EarningsTableModel(cid=row.cid, table=orjson.loads(ipfs.cat(row.cid)))
