@@ -178,3 +178,20 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     if bob:
         assert claim(dao, BOB, tree2) == bob  # earned before withdrawing, still his
     assert dao.w3.eth.get_balance(dao.pool.address) <= 6  # only dust left
+
+
+def test_a_sample_the_service_never_received_splits_by_score(api: TestClient, dao: Dao) -> None:
+    """The hash on-chain names a sample nobody gave the service: the rental still settles
+    (by score, as one without a sample), so its payment is not stuck and later rentals
+    of the dataset are not held up behind it."""
+    for account, texts in ((ALICE, ROUTER), (BOB, GARDEN)):
+        response = contribute(api, account, export(texts))
+        assert response.json()["accepted"], response.json()["rejection_reasons"]
+        wait_for_stage(api, response.json()["id"], "minted")
+    rental_id, proposal_id = dao.rent(RENTER, ETH, sample=(b"\x42" * 32, 1_000))
+    dao.vote_through(proposal_id, [ALICE, BOB])
+    dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
+    amounts, _ = settle(api, rental_id)
+    assert api.get("/api/earnings/1").json()["table"]["sample_held"] is False
+    assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0  # by score: both paid
+    assert 0 <= ETH - sum(amounts.values()) <= 2

@@ -48,8 +48,8 @@ def test_demand_multiplies_the_score_within_bounds_and_shows_in_the_breakdown() 
     base, *_, lines = score(0.4, "signature only", [1.0] * 10, 10)
     assert base == 40 and [line.signal for line in lines][-2:] == ["demand", "score"]
     assert lines[-2].value == 1.0 and lines[-2].reason == NO_DEMAND.reason
-    wanted, *_, lines = score(0.4, "signature only", [1.0] * 10, 10, Demand(1.6, "renters"))
+    wanted, *_, lines = score(0.4, "signature only", [1.0] * 10, 10, demand=Demand(1.6, "renters"))
     assert wanted == 64 and lines[-2].reason == "renters"
-    capped, *_ = score(0.4, "signature only", [1.0] * 10, 10, Demand(9.0, "a lot"))
-    floor, *_ = score(0.4, "signature only", [1.0] * 10, 10, Demand(0.0, "none"))
+    capped, *_ = score(0.4, "signature only", [1.0] * 10, 10, demand=Demand(9.0, "a lot"))
+    floor, *_ = score(0.4, "signature only", [1.0] * 10, 10, demand=Demand(0.0, "none"))
     assert (capped, floor) == (80, 20)  # between 0.5 and 2 times
