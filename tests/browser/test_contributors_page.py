@@ -18,18 +18,18 @@ from web3 import Web3
 from dao_service.chain import client
 from dao_service.chain.dev_accounts import dev_account
 from tests.api.test_earnings import GARDEN, ROUTER, SAMPLE, export, submit_sample
-from tests.browser import conftest as contribute_page
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, FLAGS, INJECT_WALLET, WALLET, BrowserWallet
+from tests.browser.conftest import wallet_bridge as signing_bridge
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 
-WALLET = contribute_page.WALLET
 OTHER, RENTER = dev_account(3), dev_account(5)
 ETH = 10**18
 
 
 def wallet_bridge(w3: Web3) -> Any:
     """The test wallet: accounts, typed-data signatures, and transactions it signs and sends."""
-    signs = contribute_page.wallet_bridge(contribute_page.BrowserWallet(w3.eth.chain_id))
+    signs = signing_bridge(BrowserWallet(w3.eth.chain_id))
 
     def answer(method: str, params_json: str) -> str:
         params = json.loads(params_json)
@@ -50,18 +50,18 @@ def wallet_bridge(w3: Web3) -> Any:
 
 @pytest.fixture
 def page(live_service: str, dao: Dao) -> Iterator[Page]:
-    if not Path(contribute_page.CHROMIUM).exists():
-        pytest.fail(f"{contribute_page.CHROMIUM} is missing: `scripts/dev setup` installs it")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `scripts/dev setup` installs it")
     with tempfile.TemporaryDirectory(prefix="chromium-", dir="/tmp") as short_tmp, \
             sync_playwright() as playwright:  # fmt: skip
         browser = playwright.chromium.launch(
-            executable_path=contribute_page.CHROMIUM,
-            args=contribute_page.FLAGS,
+            executable_path=CHROMIUM,
+            args=FLAGS,
             env={**os.environ, "TMPDIR": short_tmp},
         )
         context = browser.new_context(viewport={"width": 1000, "height": 1400})
         context.expose_function("walletBridge", wallet_bridge(dao.w3))
-        context.add_init_script(contribute_page.INJECT_WALLET)
+        context.add_init_script(INJECT_WALLET)
         page = context.new_page()
         yield page
         browser.close()
@@ -116,8 +116,8 @@ def test_contributor_sees_earnings_claims_delegates_and_withdraws(
     assert dao.token.functions.delegates(WALLET.address).call() == OTHER.address
     page.wait_for_selector(f"#delegate:has-text('{OTHER.address}')")
 
-    contribute_page.ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(contribute_page.ARTIFACTS / "contributors-page.png"), full_page=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "contributors-page.png"), full_page=True)
 
     page.click("#contributions button.withdraw")
     page.wait_for_selector("#notice:has-text('Withdrew contribution')")
