@@ -58,6 +58,13 @@ class IntakeKey:
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise ConfigurationError(f"{path} does not hold an RSA private key.")
         self._key = loaded
+        self._sample_key = hmac.digest(_read_secret(path), b"spot-check sample", "sha256")
+
+    @property
+    def sample_key(self) -> bytes:
+        """A secret derived from this key (every process holding it agrees on it) that
+        seeds the platform spot-check's sample, so contributors cannot predict it."""
+        return self._sample_key
 
     def public_spki_base64(self) -> str:
         der = self._key.public_key().public_bytes(

@@ -137,14 +137,19 @@ class EarningsService:
     # --- settling executed rentals --------------------------------------------------
 
     def settle_pending(self) -> list[EarningsTable]:
-        """Settle every executed rental with a sample not settled yet, oldest first."""
+        """Settle every executed rental with a sample not settled yet, oldest first. One
+        that cannot be settled yet does not hold up the others."""
         chain = self._chain()
         with self.sessions() as session:
             done = set(session.scalars(select(EarningsTable.rental_id)).all())
         settled = []
         for rental_id in chain.approved_valued_rentals():
-            if rental_id not in done:
+            if rental_id in done:
+                continue
+            try:
                 settled.append(self.settle(rental_id))
+            except SettlementError as exc:
+                log.warning("rental %s not settled yet: %s", rental_id, exc.user_message)
         return settled
 
     def settle(self, rental_id: int) -> EarningsTable:
@@ -177,10 +182,15 @@ class EarningsService:
         settled_before = int(previous.settled_funding) if previous else 0
         to_split = settled_before + payment - total  # this payment and the dust kept so far
 
-        sample = self._sample(sample_hash)
+        sample = self._held_sample(sample_hash)
+        if sample is None:  # recorded on-chain, never given to the service: split by score
+            log.warning(
+                "rental %s: no sample 0x%s here, split by score", rental_id, sample_hash.hex()
+            )
         contributions = self._live_contributions(dataset_id)
         valuation = value_contributions(
-            [records for records, _ in contributions], sample_texts(self._open_sample(sample))
+            [records for records, _ in contributions],
+            sample_texts(self._open_sample(sample)) if sample else [],
         )
         values = valuation.values
         if not any(v > 0 for v in values.values()):
@@ -211,7 +221,9 @@ class EarningsService:
             "epoch": epoch + 1,
             "rental_id": rental_id,
             "sample_sha256": "0x" + sample_hash.hex(),
+            "sample_held": sample is not None,
             "method": METHOD,
+            "sample_copies_dropped": valuation.copies_dropped,
             "payment": str(payment),
             "split": str(to_split),
             "previous": previous.cid if previous else None,
@@ -309,16 +321,11 @@ class EarningsService:
         table["cumulative"] = {a: int(v) for a, v in table["cumulative"].items()}
         return table
 
-    def _sample(self, sample_hash: bytes) -> ValidationSample:
+    def _held_sample(self, sample_hash: bytes) -> ValidationSample | None:
         with self.sessions() as session:
-            sample = session.scalars(
+            return session.scalars(
                 select(ValidationSample).where(ValidationSample.sha256 == "0x" + sample_hash.hex())
             ).first()
-        if sample is None:
-            raise SettlementError(
-                f"The service holds no validation sample with SHA-256 0x{sample_hash.hex()}."
-            )
-        return sample
 
     def _open_sample(self, sample: ValidationSample) -> bytes:
         return open_upload(

@@ -226,6 +226,11 @@ def x_time(moment: datetime) -> str:
     return moment.strftime("%a %b %d %H:%M:%S +0000 %Y")
 
 
+def snowflake(moment: datetime, sequence: int) -> int:
+    """A tweet id as X makes them: the time in ms since X's epoch above 22 low bits."""
+    return (int(moment.timestamp() * 1000) - 1_288_834_974_657) << 22 | sequence & 0x3FFFFF
+
+
 @dataclass
 class XArchiveSpec:
     username: str = "alice_x"
@@ -247,7 +252,7 @@ def x_spec(seed: int = 2, tweets: int = 30) -> XArchiveSpec:
         spec.tweets.append(
             {
                 "tweet": {
-                    "id_str": str(10**17 + seed * 1000 + i),
+                    "id_str": str(snowflake(moment, seed * 1000 + i)),
                     "full_text": text,
                     "created_at": x_time(moment),
                 }

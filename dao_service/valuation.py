@@ -17,6 +17,11 @@ Records that nearly repeat an earlier contribution's record (a shared MinHash ba
 the dedup index's rule) are left out: the earlier contributor owns them, as at intake.
 A contribution the renter's sample never needed (no shared words) earns ~0.
 
+A sample text that nearly repeats a record of the dataset (cosine similarity at least
+COPY_SIMILARITY) is left out: it is the data itself, not the renter's task, and a
+renter whose sample copied its own earlier contribution's records would otherwise route
+most of its payment back to itself.
+
 Plaintext exists only in the arguments and in memory here; nothing is written.
 """
 
@@ -28,6 +33,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 
 K = 5
 N_FEATURES = 2**18
+COPY_SIMILARITY = 0.9
 METHOD = (
     f"exact KNN-Shapley (Jia et al. 2019), K={K}, cosine similarity of HashingVectorizer "
     "features (2^18, words and word pairs, English stop words dropped)"
@@ -47,6 +53,7 @@ class ContributionRecords:
 class Valuation:
     values: dict[str, float]  # contribution key -> value (sum of its records' values)
     records_valued: dict[str, int]  # contribution key -> records that were valued
+    copies_dropped: int = 0  # sample texts left out as near copies of dataset records
 
 
 def _vectorizer() -> HashingVectorizer:
@@ -116,13 +123,15 @@ def value_contributions(
     records = vectorizer.transform([t for t, keep in zip(texts, kept, strict=True) if keep])
     queries = vectorizer.transform(list(sample))
     similarity = (queries @ records.T).toarray()
-    record_values = knn_shapley(similarity, k)
+    copies = similarity.max(axis=1, initial=0.0) >= COPY_SIMILARITY
+    record_values = knn_shapley(similarity[~copies], k)
     kept_owner = owner[kept]
     totals = np.bincount(kept_owner, weights=record_values, minlength=len(contributions))
     counts = np.bincount(kept_owner, minlength=len(contributions))
     return Valuation(
         {c.key: float(totals[i]) for i, c in enumerate(contributions)},
         {c.key: int(counts[i]) for i, c in enumerate(contributions)},
+        int(copies.sum()),
     )
 
 

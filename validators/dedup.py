@@ -404,6 +404,13 @@ class DedupIndex:
                     account_hash=binding[0], wallet=binding[1]
                 )
             )
+            # Two exports of one account from two wallets, validated at once, both saw
+            # the account unbound: the one that commits second is validated again.
+            bound = connection.execute(
+                select(BINDINGS.c.wallet).where(BINDINGS.c.account_hash == binding[0])
+            ).scalar_one()
+            if str(bound).lower() != binding[1].lower():
+                raise IndexConflict("another wallet bound this export's account meanwhile")
 
     def record_count(self) -> int:
         with self.engine.connect() as connection:

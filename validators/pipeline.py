@@ -10,6 +10,7 @@ number of records, not the size of the text. What needs the whole export (repeat
 texts, near duplicates within it, the index lookups) runs once at the end, vectorised."""
 
 import hashlib
+import hmac
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -82,8 +83,11 @@ class ValidationContext:
     limits: UnpackLimits = field(default_factory=UnpackLimits)
     # What renters valued lately, per source (the service measures it; none: factor 1).
     demand: dict[str, Demand] = field(default_factory=dict)
-    # The service's nonce for this upload: it seeds the spot-check's sample.
+    # The service's nonce for this upload and a secret of the service's seed the
+    # spot-check's sample with the export's hash: without the secret, a contributor
+    # could alter the export's bytes until the sample misses its fabricated items.
     nonce: str = ""
+    sample_key: bytes = b""
     # Where and how to spot-check the items on the platform; None: not checked here.
     platform: PlatformPolicy | None = None
     signed_in: SignedInAccount | None = None
@@ -146,7 +150,9 @@ def _validate(
     policy = context.platform
     sampler = None
     if policy is not None:
-        seed = context.nonce.encode() + hashlib.sha256(data).digest()
+        seed = hmac.digest(
+            context.sample_key, context.nonce.encode() + hashlib.sha256(data).digest(), "sha256"
+        )
         sampler = Sampler(seed, policy.sample_size)
     parsed, records, codes = _read(data, context.limits, report, sampler)
     if policy is None:
@@ -433,7 +439,7 @@ def _judge(
     report.rejection_reasons += [
         f"authenticity: {c.reason}" for c in parsed.authenticity if c.status == CheckStatus.FAIL
     ]
-    required = context.platform is not None and context.platform.required
+    required = context.platform is not None and context.platform.required and spot.applies
     if spot.check.status == CheckStatus.FAIL:
         report.rejection_reasons.append(f"authenticity: {SPOT_CHECK} failed: {spot.check.reason}")
     elif spot.check.status == CheckStatus.NOT_AVAILABLE and required:
@@ -486,8 +492,8 @@ def _judge(
         why,
         new_qualities,
         report.total_records,
-        report.unnatural_records,
-        context.demand.get(parsed.source, NO_DEMAND),
+        unnatural=report.unnatural_records,
+        demand=context.demand.get(parsed.source, NO_DEMAND),
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(

@@ -45,6 +45,7 @@ def score(
     ownership_reason: str,
     new_qualities: list[float],
     total_records: int,
+    *,
     unnatural: int = 0,
     demand: Demand = NO_DEMAND,
 ) -> tuple[int, float, float, list[ScoreLine]]:

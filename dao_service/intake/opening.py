@@ -24,6 +24,7 @@ def validation_context(
     registry: str,
     require_code: bool,
     platform: PlatformPolicy,
+    sample_key: bytes,
     demand: dict[str, Demand] | None = None,
 ) -> ValidationContext:
     return ValidationContext(
@@ -32,7 +33,8 @@ def validation_context(
         registry=registry,
         require_code=require_code,
         signature_verified=True,
-        nonce=upload.nonce,  # seeds the platform spot-check's sample
+        nonce=upload.nonce,  # seeds the platform spot-check's sample, with the secret
+        sample_key=sample_key,
         platform=platform,
         signed_in=upload.signed_in,
         demand=demand or {},

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.custody import CustodyKey
-from dao_service.intake.upload import Upload
+from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
 from validators import DedupIndex, Validation
@@ -89,14 +89,20 @@ def persist(
     one transaction; a validated one's ciphertext is spooled first. IndexConflict (and
     nothing committed) if another export took records this one counted as new."""
     with sessions.begin() as session:
-        # A write first: on SQLite it waits for the write lock, where a read first would
-        # hold a snapshot that another process's commit makes unwritable ("locked").
-        session.execute(
+        # A write first, and conditional: on SQLite it waits for the write lock (a read
+        # first would hold a snapshot another process's commit makes unwritable), and two
+        # uploads racing with one nonce cannot both commit.
+        taken = session.execute(
             update(StatementNonce)
-            .where(StatementNonce.nonce == contribution.statement_nonce)
+            .where(
+                StatementNonce.nonce == contribution.statement_nonce,
+                StatementNonce.used.is_(False),
+            )
             .values(used=True)
             .execution_options(synchronize_session=False)
         )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise IntakeRefused("The statement's nonce was already used.", 409)
         if contribution.stage == Stage.VALIDATED and fingerprint_taken(
             session, contribution.fingerprint
         ):

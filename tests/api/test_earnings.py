@@ -178,3 +178,54 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     if bob:
         assert claim(dao, BOB, tree2) == bob  # earned before withdrawing, still his
     assert dao.w3.eth.get_balance(dao.pool.address) <= 6  # only dust left
+
+
+def test_a_sample_the_service_never_received_splits_by_score(api: TestClient, dao: Dao) -> None:
+    """The hash on-chain names a sample nobody gave the service: the rental still settles
+    (by score, as one without a sample), so its payment is not stuck and later rentals
+    of the dataset are not held up behind it."""
+    for account, texts in ((ALICE, ROUTER), (BOB, GARDEN)):
+        response = contribute(api, account, export(texts))
+        assert response.json()["accepted"], response.json()["rejection_reasons"]
+        wait_for_stage(api, response.json()["id"], "minted")
+    rental_id, proposal_id = dao.rent(RENTER, ETH, sample=(b"\x42" * 32, 1_000))
+    dao.vote_through(proposal_id, [ALICE, BOB])
+    dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
+    amounts, _ = settle(api, rental_id)
+    assert api.get("/api/earnings/1").json()["table"]["sample_held"] is False
+    assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0  # by score: both paid
+    assert 0 <= ETH - sum(amounts.values()) <= 2
+
+
+def test_a_bad_sample_is_refused_with_the_reason(
+    api: TestClient, service_settings: Settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    config = api.get("/api/config").json()
+    sealed = seal_export(SAMPLE, config["intake_public_key"])
+    fields = {
+        "renter": RENTER.address,
+        "sha256": "0x" + hashlib.sha256(b"something else").hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    files = {"ciphertext": ("sample.bin", sealed.ciphertext)}
+    wrong = api.post("/api/rentals/samples", data=fields, files=files)
+    assert wrong.status_code == 400 and "SHA-256 does not match" in wrong.json()["detail"]
+    binary = bytes(range(256)) * 4
+    sealed = seal_export(binary, config["intake_public_key"])
+    fields = {
+        **fields,
+        "sha256": "0x" + hashlib.sha256(binary).hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    unreadable = api.post(
+        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", sealed.ciphertext)}
+    )
+    assert unreadable.status_code == 400, unreadable.text
+    assert "neither a JSON/NDJSON/CSV export nor UTF-8 text" in unreadable.json()["detail"]
+    monkeypatch.setattr(service_settings, "max_sample_bytes", 100)
+    big = api.post(
+        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", b"x" * 5000)}
+    )
+    assert big.status_code == 413 and "exceeds 100 bytes" in big.json()["detail"]

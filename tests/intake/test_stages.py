@@ -220,3 +220,20 @@ def test_persist_rejects_a_fingerprint_already_in_the_dataset(
     assert index.record_count() == 0  # nor indexed
     with sessions() as session:
         assert session.get(StatementNonce, copy.statement_nonce).used  # type: ignore[union-attr]
+
+
+def test_two_uploads_racing_with_one_nonce_cannot_both_commit(
+    sessions: sessionmaker[Session], spool: Spool
+) -> None:
+    """Both passed check_nonce before either committed: the second commit is refused."""
+    index = DedupIndex(sessions.kw["bind"])
+    first = new_contribution(sessions)
+    rival = new_contribution(sessions)
+    rival.statement_nonce = first.statement_nonce
+    persist(sessions, spool, first, b"one", index=index, validation=accepted(NewRecords.none(), []))
+    with pytest.raises(IntakeRefused, match="already used"):
+        persist(
+            sessions, spool, rival, b"two", index=index, validation=accepted(NewRecords.none(), [])
+        )
+    with sessions() as session:
+        assert session.get(type(rival), rival.id) is None  # no second row

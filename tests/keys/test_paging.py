@@ -26,9 +26,10 @@ class Grants:
 
     def __init__(self) -> None:
         self.allowed = True
+        self.expires = 2_000_000_000
 
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
-        return (self.allowed, 2_000_000_000, not self.allowed)
+        return (self.allowed, self.expires, not self.allowed)
 
 
 @pytest.fixture
@@ -95,6 +96,19 @@ def test_pages_follow_the_cursor_to_the_end_and_the_cursor_cannot_be_forged(
         service.next_page(".".join(fields), 3)
     grants.allowed = False  # revoked between two pages: nothing more
     assert service.next_page(cursor, 3).keys == []
+
+
+def test_a_grant_past_its_expiry_by_the_clock_releases_nothing(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    """A chain that makes no new blocks still says canDecrypt at its last block's time."""
+    grants = Grants()
+    service = service_for(tmp_path, sessions, grants)
+    generate(sessions, service.custody, 3)
+    assert len(first_page(service, 3).keys) == 3
+    grants.expires = int(time.time()) - 1  # the chain's answer has not changed
+    with pytest.raises(KeyRefused, match="expired at"):
+        first_page(service, 3)
 
 
 def test_a_million_contributions_are_released_page_by_page(

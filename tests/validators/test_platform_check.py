@@ -189,3 +189,78 @@ def test_sample_is_seeded_by_the_nonce_and_the_export() -> None:
     assert sample(b"nonce-1") == first
     assert {i.id for i in sample(b"nonce-2")} != {i.id for i in first}
     assert len({i.id for i in first} & {f"c{i}" for i in range(100)}) < 10  # not the first batch
+
+
+def test_records_without_ids_are_sampled_and_fail(platform: StandIn, index: DedupIndex) -> None:
+    """The review's attack: a genuine export padded with invented comments that carry no
+    id (so no lookup could ever find them) and a recomputed checkfile.csv."""
+    import copy
+
+    spec = reddit_spec(seed=1)
+    platform.content.publish_export(reddit_export(spec))
+    padded = copy.deepcopy(spec)
+    template = next(c for c in spec.comments if c["body"] != "[deleted]")
+    for i in range(300):
+        padded.comments.append({**template, "id": "", "body": f"an invented comment {i} " * 3})
+    result = run(reddit_export(padded), index, platform=platform.policy(), nonce="n1")
+    status, reason = spot(result)
+    assert status == CheckStatus.FAIL and "the export gives it no Reddit id" in reason
+    assert not result.report.accepted
+
+
+def test_someone_elses_removed_item_is_not_a_deleted_one(
+    platform: StandIn, index: DedupIndex
+) -> None:
+    export = reddit_export()
+    platform.content.publish_export(export)
+    for thing in platform.content.reddit.values():  # removed by a moderator, author kept
+        thing.update(author="someone_else", body="[removed]", selftext="[removed]")
+    status, reason = spot(run(export, index, platform=platform.policy()))
+    assert status == CheckStatus.FAIL and "posted by u/someone_else" in reason
+
+
+def test_tweet_ids_of_another_time_fail_without_a_lookup(
+    platform: StandIn, index: DedupIndex
+) -> None:
+    """A made-up tweet id gets a 404 from oEmbed, which X also answers for a deleted
+    tweet; but a snowflake id carries its time, and a made-up one is of another time."""
+    import random
+
+    from dao_service.sample_exports import x_spec
+
+    spec = x_spec(seed=6)
+    platform.content.publish_export(x_archive(spec))
+    rng = random.Random(1)
+    for item in spec.tweets:
+        item["tweet"]["id_str"] = str(rng.randrange(1 << 60, 1 << 62))  # type: ignore[index]
+    status, reason = spot(run(x_archive(spec), index, platform=platform.policy()))
+    assert status == CheckStatus.FAIL and "made at another time" in reason
+
+
+def test_the_sample_needs_the_services_secret(platform: StandIn, index: DedupIndex) -> None:
+    """Seeded by the nonce and the export alone, a contributor could alter the export's
+    bytes until the sample missed its invented items; the service's secret is mixed in."""
+    export = reddit_export(reddit_spec(seed=5, comments=200, posts=0))
+    platform.content.publish_export(export)
+
+    def sampled(key: bytes) -> set[str]:
+        result = run(export, index, platform=platform.policy(), nonce="n1", sample_key=key)
+        return {item.item for item in result.report.platform_items}
+
+    assert sampled(b"secret-1") == sampled(b"secret-1")
+    assert sampled(b"secret-1") != sampled(b"secret-2")
+
+
+def test_generic_export_has_no_platform_to_check_and_is_not_refused_for_it(
+    platform: StandIn, index: DedupIndex
+) -> None:
+    texts = [
+        f"A comment about the garden and the {i} tomatoes we grew this year." for i in range(9)
+    ]
+    export = "\n".join(f'{{"id": "{i}", "text": "{t}"}}' for i, t in enumerate(texts)).encode()
+    result = run(export, index, platform=platform.policy())  # required by default
+    assert spot(result) == (
+        CheckStatus.NOT_AVAILABLE,
+        "this kind of export has no platform to check",
+    )
+    assert result.report.accepted and result.report.required_checks == []

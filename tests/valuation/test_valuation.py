@@ -111,3 +111,20 @@ def test_split_rounds_down_and_keeps_at_most_a_wei_per_share() -> None:
     assert split(100, {"a": 0.0}) == {"a": 0}
     assert sum(split(1, {"a": 1.0, "b": 1.0, "c": 1.0}).values()) <= 1
     assert math.isclose(sum(split(3 * 10**18, {"x": 0.1, "y": 0.2}).values()), 3 * 10**18)
+
+
+def test_a_sample_copied_from_the_dataset_routes_no_payment() -> None:
+    """A renter's "sample" made of its own earlier contribution's records (a sybil's)
+    would send it most of its own payment; such copies are not the renter's task."""
+    honest = [records("match", ROUTER), records("garden", GARDEN)]
+    sybil_texts = [
+        f"ticket {n}: the zorblax router drops wifi after firmware {n}, resetting helps"
+        for n in range(20)
+    ]
+    sybil = records("sybil", sybil_texts)
+    copied = value_contributions([*honest, sybil], sybil_texts[:10])
+    assert copied.copies_dropped == 10
+    assert copied.values == {"match": 0.0, "garden": 0.0, "sybil": 0.0}  # settled by score
+
+    task = value_contributions([*honest, sybil], SAMPLE)  # the renter's real task
+    assert task.copies_dropped == 0 and task.values["match"] > task.values["sybil"]

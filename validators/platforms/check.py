@@ -55,6 +55,11 @@ class PlatformVerifier(Protocol):
     source: str
     platform: str
 
+    def malformed(self, item: SampledItem) -> str | None:
+        """Why the item's id cannot be one of the platform's (missing, wrong form, a
+        date it could not have), or None: such an item fails without a lookup."""
+        ...
+
     def look_up(
         self, account: str, items: list[SampledItem], policy: PlatformPolicy
     ) -> list[ItemResult]: ...
@@ -67,6 +72,7 @@ class SpotCheck:
     # Codes found in an item the platform confirmed as the account's own.
     confirmed_codes: set[str] = field(default_factory=set)
     reached: bool = False
+    applies: bool = True  # False: the source has no platform (a generic export)
 
 
 def same_text(exported: str, shown: str, drop: Callable[[str], str] = lambda s: s) -> bool:
@@ -83,23 +89,37 @@ def spot_check(
     policy: PlatformPolicy,
 ) -> SpotCheck:
     if verifier is None:
-        return SpotCheck(not_available(NAME, "this kind of export has no platform to check"))
+        reason = "this kind of export has no platform to check"
+        return SpotCheck(not_available(NAME, reason), applies=False)
     if not account:
         return SpotCheck(not_available(NAME, "the export names no account to look up"))
     if not sample and not code_items:
         return SpotCheck(not_available(NAME, "the export has no items to look up"))
     extra = [item for item in code_items if item not in sample]
+    asked = sample + extra
+    # An item without a real id could never be looked up: it fails, it is not skipped
+    # (records without ids would otherwise score without ever being sampled).
+    refused = {i: verifier.malformed(item) for i, item in enumerate(asked)}
+    lookups = [item for i, item in enumerate(asked) if refused[i] is None]
     try:
-        results = verifier.look_up(account, sample + extra, policy)
+        answers = iter(verifier.look_up(account, lookups, policy) if lookups else [])
     except PlatformUnreachable as exc:
         return SpotCheck(not_available(NAME, f"{verifier.platform} could not be reached: {exc}"))
+    results = [
+        next(answers) if why is None else _malformed(asked[i], why) for i, why in refused.items()
+    ]
     confirmed: set[str] = set()
-    for item, result in zip(sample + extra, results, strict=True):
+    for item, result in zip(asked, results, strict=True):
         if item.codes and result.check.status == CheckStatus.PASS:
             shown = result.platform_text.upper()
             confirmed |= {code for code in item.codes if code in shown}
     items = [r.check for r in results[: len(sample)]]
     return SpotCheck(_verdict(verifier.platform, items, policy), items, confirmed, reached=True)
+
+
+def _malformed(item: SampledItem, why: str) -> ItemResult:
+    name = f"{item.kind} {item.id!r}" if item.id else f"a {item.kind} without an id"
+    return ItemResult(ItemCheck(item=name, status=CheckStatus.FAIL, reason=why))
 
 
 def _verdict(platform: str, items: list[ItemCheck], policy: PlatformPolicy) -> Check:

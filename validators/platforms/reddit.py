@@ -3,6 +3,7 @@
 back with its author and body "[deleted]" or "[removed]"."""
 
 import html
+import re
 from typing import Any
 
 import requests
@@ -20,6 +21,7 @@ from validators.report import NO_TIME, CheckStatus
 PER_REQUEST = 100
 GONE = {"[deleted]", "[removed]"}
 PREFIX = {"comment": "t1_", "post": "t3_"}
+ID = re.compile(r"(?:t[13]_)?[0-9a-z]{1,16}")  # base 36, as Reddit writes its ids
 
 
 def fullname(item: SampledItem) -> str:
@@ -29,6 +31,11 @@ def fullname(item: SampledItem) -> str:
 class RedditVerifier:
     source = "reddit"
     platform = "Reddit"
+
+    def malformed(self, item: SampledItem) -> str | None:
+        if not item.id:
+            return "the export gives it no Reddit id"
+        return None if ID.fullmatch(item.id) else "its id is not a Reddit id"
 
     def look_up(
         self, account: str, items: list[SampledItem], policy: PlatformPolicy
@@ -86,10 +93,12 @@ def _compare(account: str, item: SampledItem, name: str, data: dict[str, Any] | 
             if part
         )
     author = str(data.get("author") or "")
+    # The author first: a removed item keeps its author, and someone else's removed item
+    # is not the contributor's deleted one.
+    if author not in GONE and author.lower() != account.lower():
+        return result(CheckStatus.FAIL, f"posted by u/{author} on Reddit, not by u/{account}")
     if author in GONE or text.strip() in GONE or str(data.get("selftext")) in GONE:
         return result(CheckStatus.NOT_AVAILABLE, "deleted since the export", gone=True)
-    if author.lower() != account.lower():
-        return result(CheckStatus.FAIL, f"posted by u/{author} on Reddit, not by u/{account}")
     if not same_text(item.text, text):
         return result(CheckStatus.FAIL, "its text on Reddit differs from the export's")
     created = data.get("created_utc")

@@ -4,7 +4,6 @@ contributor cannot choose them (the seed is the service's nonce and the export's
 import hashlib
 
 import numpy as np
-import pyarrow.compute as pc
 
 from validators.platforms.check import SampledItem
 from validators.report import RecordBatch
@@ -35,7 +34,8 @@ class Sampler:
 
     def observe(self, batch: RecordBatch) -> None:
         keys = self.rng.random(len(batch))
-        eligible = batch.authored & pc.is_valid(batch.ids).to_numpy(zero_copy_only=False)
+        # Items without an id are drawn too (and then fail): they score like any other.
+        eligible = batch.authored.copy()
         if len(self.kept) == self.size:
             eligible &= keys < self.kept[-1][0]
         rows = np.flatnonzero(eligible)
@@ -43,7 +43,7 @@ class Sampler:
             if len(self.kept) == self.size and keys[row] >= self.kept[-1][0]:
                 break
             chosen = item(batch, row)
-            if chosen.id and chosen.text.strip().lower() not in GONE:
+            if chosen.text.strip().lower() not in GONE:
                 self.kept.append((float(keys[row]), chosen))
                 self.kept.sort(key=lambda pair: pair[0])
                 del self.kept[self.size :]

@@ -18,11 +18,17 @@ from validators.platforms.check import (
     SampledItem,
     same_text,
 )
-from validators.report import CheckStatus
+from validators.report import NO_TIME, CheckStatus
 
 # oEmbed shows links by their display text; the archive has the t.co link.
 LINKS = re.compile(r"(https?://|pic\.twitter\.com/)\S+")
 PARALLEL = 8
+ID = re.compile(r"[0-9]{1,20}")
+# Snowflake ids (every tweet since November 2010) carry their time: ms since X's epoch
+# in the bits above the low 22. An id of another time is no tweet of this record's.
+SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+FIRST_SNOWFLAKE = 1 << 54
+SNOWFLAKE_SLACK_MS = 5_000
 
 
 class TweetText(HTMLParser):
@@ -57,6 +63,18 @@ def tweet_text(markup: str) -> str:
 class XVerifier:
     source = "twitter"
     platform = "X"
+
+    def malformed(self, item: SampledItem) -> str | None:
+        if not item.id:
+            return "the export gives it no tweet id"
+        if not ID.fullmatch(item.id):
+            return "its id is not a tweet id"
+        number = int(item.id)
+        if number >= FIRST_SNOWFLAKE and item.created != NO_TIME:
+            minted_ms = (number >> 22) + SNOWFLAKE_EPOCH_MS
+            if abs(minted_ms - item.created // 1000) > SNOWFLAKE_SLACK_MS:
+                return "its id was made at another time than the export's date for it"
+        return None
 
     def look_up(
         self, account: str, items: list[SampledItem], policy: PlatformPolicy
