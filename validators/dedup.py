@@ -376,6 +376,8 @@ class DedupIndex:
         binding: tuple[bytes, str] | None,
         claimed: np.ndarray | None,
     ) -> None:
+        if claimed is not None:
+            claimed = np.asarray(claimed, bool)
         if claimed is not None and claimed.any():  # first, and without ON CONFLICT
             fingerprints = np.unique(records.fingerprints[claimed], axis=0)
             keys = np.unique(records.band_keys[claimed])
