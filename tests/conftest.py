@@ -121,6 +121,7 @@ def service_settings(
     monkeypatch.setenv("DATADAO_DATA_DIR", str(stack_settings.data_dir))
     monkeypatch.setenv("DATADAO_CHAIN_RPC_URL", stack_settings.chain_rpc_url)
     monkeypatch.setenv("DATADAO_IPFS_API_URL", ipfs.api_url)
+    monkeypatch.setenv("DATADAO_BLOCK_POLL_SECONDS", "0")  # grant changes seen at once
     get_settings.cache_clear()
     return get_settings()
 

@@ -44,6 +44,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,9 +62,23 @@ META = Table(
     Column("key", String(32), primary_key=True),
     Column("value", String(64), nullable=False),
 )
-EXACT = Table("dedup_exact", METADATA, Column("fingerprint", LargeBinary(16), primary_key=True))
+# On SQLite the key is the table's own B-tree (WITHOUT ROWID, or the rowid itself), so
+# each key is written once, not into a table and again into its index.
+EXACT = Table(
+    "dedup_exact",
+    METADATA,
+    Column("fingerprint", LargeBinary(16), primary_key=True),
+    sqlite_with_rowid=False,
+)
 BAND_KEYS = Table(
-    "dedup_bands", METADATA, Column("band_key", BigInteger, primary_key=True, autoincrement=False)
+    "dedup_bands",
+    METADATA,
+    Column(
+        "band_key",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
 )
 # Each commit's keys again, as arrays: the Bloom filter is built from these, and a process
 # picks up what other processes committed since it last looked.
@@ -366,17 +381,16 @@ class DedupIndex:
             keys = np.unique(records.band_keys[claimed])
             try:
                 with connection.begin_nested():
-                    _insert_rows(connection, EXACT.insert(), "fingerprint",
-                                 (f.tobytes() for f in fingerprints))  # fmt: skip
-                    _insert_rows(connection, BAND_KEYS.insert(), "band_key", keys.tolist())
+                    _insert_keys(connection, EXACT, [f.tobytes() for f in fingerprints], False)
+                    _insert_keys(connection, BAND_KEYS, keys.tolist(), False)
             except IntegrityError as exc:
                 raise IndexConflict(
                     "another export committed records this one counted as new"
                 ) from exc
-        _insert_rows(connection, _insert_ignoring(connection, EXACT), "fingerprint",
-                     (f.tobytes() for f in records.fingerprints))  # fmt: skip
-        _insert_rows(connection, _insert_ignoring(connection, BAND_KEYS), "band_key",
-                     records.band_keys.ravel().tolist())  # fmt: skip
+        rest = ~claimed if claimed is not None else np.ones(len(records), bool)
+        fingerprints = np.unique(records.fingerprints[rest], axis=0)
+        _insert_keys(connection, EXACT, [f.tobytes() for f in fingerprints], True)
+        _insert_keys(connection, BAND_KEYS, np.unique(records.band_keys[rest]).tolist(), True)
         if len(records):
             connection.execute(
                 ADDITIONS.insert().values(
@@ -390,6 +404,13 @@ class DedupIndex:
                     account_hash=binding[0], wallet=binding[1]
                 )
             )
+            # Two exports of one account from two wallets, validated at once, both saw
+            # the account unbound: the one that commits second is validated again.
+            bound = connection.execute(
+                select(BINDINGS.c.wallet).where(BINDINGS.c.account_hash == binding[0])
+            ).scalar_one()
+            if str(bound).lower() != binding[1].lower():
+                raise IndexConflict("another wallet bound this export's account meanwhile")
 
     def record_count(self) -> int:
         with self.engine.connect() as connection:
@@ -433,14 +454,25 @@ def _insert_ignoring(connection: Connection, table: Table) -> Any:
     return insert(table).on_conflict_do_nothing()
 
 
-def _insert_rows(
-    connection: Connection, statement: Any, column: str, values: Iterable[Any]
-) -> None:
-    batch: list[dict[str, Any]] = []
-    for value in values:
-        batch.append({column: value})
-        if len(batch) == INSERT_CHUNK:
-            connection.execute(statement, batch)
-            batch = []
-    if batch:
-        connection.execute(statement, batch)
+def _insert_keys(connection: Connection, table: Table, values: list[Any], ignore: bool) -> None:
+    """Insert many keys into a one-column table through the driver: one statement over an
+    array on PostgreSQL, a C-level executemany on SQLite (tens of thousands per export:
+    the ORM's per-row work would hold the write lock for seconds). `ignore`: leave keys
+    that exist alone; else a key that exists is an IntegrityError."""
+    if not values:
+        return
+    column = next(iter(table.c)).name
+    if connection.dialect.name == "postgresql":
+        array = "bytea[]" if column == "fingerprint" else "bigint[]"
+        conflict = " ON CONFLICT DO NOTHING" if ignore else ""
+        for start in range(0, len(values), INSERT_CHUNK * 10):
+            connection.execute(
+                text(f"INSERT INTO {table.name} ({column}) "
+                     f"SELECT unnest(CAST(:values AS {array})){conflict}"),
+                {"values": values[start : start + INSERT_CHUNK * 10]},
+            )  # fmt: skip
+    else:
+        verb = "INSERT OR IGNORE" if ignore else "INSERT"
+        connection.exec_driver_sql(
+            f"{verb} INTO {table.name} ({column}) VALUES (?)", [(v,) for v in values]
+        )

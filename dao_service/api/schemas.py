@@ -89,11 +89,20 @@ class ChallengeResponse(BaseModel):
     service: str
 
 
+RELEASE_PAGE_MAX = 5000
+
+
 class ReleaseRequest(BaseModel):
     nonce: str
     dataset_id: int = Field(ge=0, lt=2**32)
     chain_id: int
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    limit: int = Field(1000, ge=1, le=RELEASE_PAGE_MAX, description="keys per page")
+
+
+class NextPageRequest(BaseModel):
+    cursor: str = Field(max_length=600, description="`next_cursor` of the previous page")
+    limit: int = Field(1000, ge=1, le=RELEASE_PAGE_MAX, description="keys per page")
 
 
 class ReleasedKeyModel(BaseModel):
@@ -108,6 +117,9 @@ class ReleaseResponse(BaseModel):
     address: str
     dataset_id: int
     keys: list[ReleasedKeyModel]
+    next_cursor: str | None = Field(
+        description="Send it to /api/keys/release/next for the next page; null after the last"
+    )
 
 
 class ErrorResponse(BaseModel):

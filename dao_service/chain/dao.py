@@ -2,6 +2,7 @@
 read grants (cached per block)."""
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -36,6 +37,7 @@ class DaoChain:
         validator: LocalAccount,
         relayer: LocalAccount,
         send_lock: Callable[[], AbstractContextManager[None]] | None = None,
+        block_poll_seconds: float = 0.0,
     ) -> None:
         self.w3, self.manifest = w3, manifest
         self.validator, self.relayer = validator, relayer
@@ -45,6 +47,10 @@ class DaoChain:
         self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
         self.token: Contract = client.contract(w3, manifest, "DataToken")
         self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
+        # How stale a grant check may be (a block is ~12 s on mainnet); 0: ask every time.
+        self.block_poll_seconds = block_poll_seconds
+        self._block, self._block_checked_at = 0, float("-inf")
+        self._block_lock = threading.Lock()
         # One relayer nonce sequence: sends are serialised in this process, and across
         # processes by `send_lock` (storage.locks.SharedLock) when several share the relayer.
         self._send_lock = threading.Lock()
@@ -96,6 +102,17 @@ class DaoChain:
         return self._send(
             self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
         )
+
+    def latest_block(self) -> int:
+        """The chain's newest block number, asked at most every `block_poll_seconds` (by
+        whichever request comes first): requests between two polls make no round trip."""
+        now = time.monotonic()
+        if now - self._block_checked_at >= self.block_poll_seconds:
+            with self._block_lock:
+                if now - self._block_checked_at >= self.block_poll_seconds:
+                    self._block = self.w3.eth.block_number
+                    self._block_checked_at = time.monotonic()
+        return self._block
 
     def live_weight(self, fingerprint: bytes) -> int:
         """The contribution's revenue weight: 0 once withdrawn or voided."""
@@ -156,8 +173,9 @@ class DaoChain:
         return {"to": str(self.token.address), "data": self.token.encode_abi("delegate", args=[to])}
 
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
-        """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block."""
-        block = self.w3.eth.block_number
+        """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block
+        (as `latest_block` knows it: a grant change is seen within `block_poll_seconds`)."""
+        block = self.latest_block()
         key = (block, dataset_id, account)
         cached = self._grant_cache.get(key)
         if cached is None:

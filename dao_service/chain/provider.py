@@ -37,5 +37,12 @@ class ChainProvider:
                 relayer = key_or_dev_account(
                     self.settings.relayer_key, manifest.chain_id, RELAYER_INDEX, "relayer"
                 )
-                self._chain = DaoChain(w3, manifest, validator, relayer, self._send_lock)
+                self._chain = DaoChain(
+                    w3,
+                    manifest,
+                    validator,
+                    relayer,
+                    self._send_lock,
+                    self.settings.block_poll_seconds,
+                )
             return self._chain

@@ -1,6 +1,7 @@
 """`datadao up`, `datadao status`, `datadao down`: the local stack."""
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,9 @@ def up(
     platform_port: int | None = typer.Option(
         None, help=PORT_HELP.format("platform stand-in (Reddit, X)")
     ),
+    api_workers: int | None = typer.Option(
+        None, "--api-workers", min=1, help="API processes (default: one per core)."
+    ),
     detach: bool = typer.Option(
         False, "--detach", "-d", help="Run in the background; stop it with `datadao down`."
     ),
@@ -73,6 +77,7 @@ def up(
         ipfs_api_port=ipfs_port,
         ipfs_gateway_port=gateway_port,
         service_port=service_port,
+        api_workers=api_workers,
         platform_port=platform_port,
     )
     if running.read_stack(settings) is not None:
@@ -85,7 +90,8 @@ def up(
                 "--ipfs-port", str(settings.ipfs_api_port),
                 "--gateway-port", str(settings.ipfs_gateway_port),
                 "--service-port", str(settings.service_port),
-                "--platform-port", str(settings.platform_port)]  # fmt: skip
+                "--platform-port", str(settings.platform_port),
+                "--api-workers", str(settings.api_workers or os.cpu_count() or 1)]  # fmt: skip
         with console.status("Starting the stack in the background ..."):
             supervisor.start_detached(settings, argv)
         console.print(_urls_table(settings))

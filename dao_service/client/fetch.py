@@ -1,7 +1,10 @@
 """`data fetch`: a renter's wallet signs the service's challenge, receives each file key
 encrypted to its own public key, downloads each blob from IPFS, checks it against its CID,
-decrypts it locally and checks the plaintext's SHA-256. Resumable: a file already on
-disk with the right SHA-256 is not fetched again."""
+decrypts it locally and checks the plaintext's SHA-256. The keys come a page at a time;
+after each page the files and the manifest are on disk, and the cursor of the next page
+is kept in `out` (FETCH_STATE), so a fetch that stops resumes at the page it stopped in
+(while the cursor is valid; else from the start, where a file already on disk with the
+right SHA-256 is not fetched again)."""
 
 import base64
 import hashlib
@@ -20,6 +23,8 @@ from dao_service.client.service import ServiceRefused
 from dao_service.exceptions import DataDaoError
 
 MANIFEST_NAME = "manifest.json"
+FETCH_STATE = ".fetch-state.json"
+PAGE_SIZE = 1000
 FileProgress = Callable[[str, int, int], None]  # (contribution id, files done, files total)
 
 
@@ -151,6 +156,41 @@ def recorded_cids(client: DaoClient, dataset_id: int) -> set[str]:
     return set(recorded.values())
 
 
+def _first_page(client: DaoClient, account: Any, dataset_id: int, page_size: int) -> dict[str, Any]:
+    service = client.service
+    challenge = service.key_challenge(account.address, dataset_id)
+    check_challenge(challenge["text"], account.address, dataset_id, client.chain_id)
+    try:
+        return service.release_keys(
+            challenge["nonce"],
+            dataset_id,
+            challenge["chain_id"],
+            sign_challenge(account, challenge["text"]),
+            page_size,
+        )
+    except ServiceRefused as exc:
+        if exc.status == 403 and "grant" in exc.user_message:
+            raise Refused(grant_refusal(client, account.address, dataset_id)) from exc
+        raise
+
+
+def _resumed_page(
+    client: DaoClient, account: Any, dataset_id: int, out: Path, page_size: int
+) -> dict[str, Any] | None:
+    """The page an interrupted fetch into `out` stopped at, if its cursor still works."""
+    try:
+        state = json.loads((out / FETCH_STATE).read_text())
+        if state["dataset_id"] != dataset_id or state["address"] != account.address:
+            return None
+        return client.service.next_keys(str(state["cursor"]), page_size)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    except ServiceRefused as exc:
+        if exc.status == 403:  # expired, or the grant changed: start over
+            return None
+        raise
+
+
 def fetch_dataset(
     client: DaoClient,
     account: Any,
@@ -158,77 +198,86 @@ def fetch_dataset(
     out: Path,
     ipfs: Any,
     progress: FileProgress | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> FetchResult:
     """Fetch every file of `dataset_id` that `account` may decrypt into `out`."""
-    service = client.service
-    challenge = service.key_challenge(account.address, dataset_id)
-    check_challenge(challenge["text"], account.address, dataset_id, client.chain_id)
-    try:
-        released = service.release_keys(
-            challenge["nonce"],
-            dataset_id,
-            challenge["chain_id"],
-            sign_challenge(account, challenge["text"]),
-        )
-    except ServiceRefused as exc:
-        if exc.status == 403 and "grant" in exc.user_message:
-            raise Refused(grant_refusal(client, account.address, dataset_id)) from exc
-        raise
     out.mkdir(parents=True, exist_ok=True)
     previous = _previous(out)
-    keys = released["keys"]
-    for key in keys:
-        if not CONTRIBUTION_ID.fullmatch(str(key.get("contribution_id", ""))):
-            raise FetchFailed(
-                f"the service named a contribution {str(key.get('contribution_id'))[:80]!r}, "
-                "which is not a contribution id"
-            )
-    live = recorded_cids(client, dataset_id) if keys else set()
-    for key in keys:
-        if key["cid"] not in live:
-            raise FetchFailed(
-                f"the service released contribution {key['contribution_id']} (CID "
-                f"{str(key['cid'])[:80]}), which the chain does not record as live in "
-                f"dataset {dataset_id}"
-            )
-    files: list[FetchedFile] = []
+    page = _resumed_page(client, account, dataset_id, out, page_size)
+    resumed = page is not None
+    if page is None:
+        page = _first_page(client, account, dataset_id, page_size)
+    # Resuming, the files of the pages already done are kept as they are.
+    files: list[FetchedFile] = [FetchedFile(**e) for e in previous.values()] if resumed else []
     downloaded = 0
-    for done, key in enumerate(keys):
-        if progress:
-            progress(key["contribution_id"], done, len(keys))
-        known = previous.get(key["contribution_id"])
-        if (
-            known
-            and (out / known["file"]).is_file()
-            and _sha256_of(out / known["file"]) == key["sha256"]
-        ):
-            files.append(FetchedFile(**known))
-            continue
-        ciphertext = ipfs.cat(key["cid"])
-        if ipfs.cid_of(ciphertext) != key["cid"]:
-            raise FetchFailed(f"IPFS returned bytes that do not match {key['cid']}")
-        plaintext = open_released(account, key, ciphertext)
-        if "0x" + hashlib.sha256(plaintext).hexdigest() != key["sha256"]:
-            raise FetchFailed(
-                f"contribution {key['contribution_id']} decrypted to other bytes than attested"
-            )
-        name = _file_name(key["contribution_id"], plaintext)
-        _write_atomically(out / name, plaintext)
-        files.append(
-            FetchedFile(key["contribution_id"], key["cid"], key["sha256"], name, len(plaintext))
-        )
-        downloaded += 1
+    live: set[str] | None = None
+    while True:
+        keys = page["keys"]
+        for key in keys:
+            if not CONTRIBUTION_ID.fullmatch(str(key.get("contribution_id", ""))):
+                raise FetchFailed(
+                    f"the service named a contribution {str(key.get('contribution_id'))[:80]!r}, "
+                    "which is not a contribution id"
+                )
+        if keys and live is None:
+            live = recorded_cids(client, dataset_id)
+        for key in keys:
+            if key["cid"] not in (live or set()):
+                raise FetchFailed(
+                    f"the service released contribution {key['contribution_id']} (CID "
+                    f"{str(key['cid'])[:80]}), which the chain does not record as live in "
+                    f"dataset {dataset_id}"
+                )
+        for key in keys:
+            if progress:
+                progress(key["contribution_id"], len(files), len(files) + len(keys))
+            fetched, was_downloaded = _fetch_one(account, key, out, previous, ipfs)
+            files = [f for f in files if f.contribution_id != fetched.contribution_id]
+            files.append(fetched)
+            downloaded += was_downloaded
         _write_manifest(out, dataset_id, account.address, files)
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+        state = {"dataset_id": dataset_id, "address": account.address, "cursor": cursor}
+        _write_atomically(out / FETCH_STATE, json.dumps(state).encode())
+        page = client.service.next_keys(cursor, page_size)
+    (out / FETCH_STATE).unlink(missing_ok=True)
     current = {f.contribution_id for f in files}
-    removed = [cid for cid in previous if cid not in current]
+    removed = [] if resumed else [cid for cid in previous if cid not in current]
     for contribution_id in removed:  # withdrawn by its contributor since the last fetch
         (out / previous[contribution_id]["file"]).unlink(missing_ok=True)
     manifest = _write_manifest(out, dataset_id, account.address, files)
     if progress:
-        progress("", len(keys), len(keys))
+        progress("", len(files), len(files))
     return FetchResult(
         dataset_id, account.address, files, downloaded, len(files) - downloaded, removed, manifest
     )
+
+
+def _fetch_one(
+    account: Any, key: dict[str, Any], out: Path, previous: dict[str, dict[str, Any]], ipfs: Any
+) -> tuple[FetchedFile, bool]:
+    """The file of one released key, and whether it was downloaded (not already on disk)."""
+    known = previous.get(key["contribution_id"])
+    if (
+        known
+        and (out / known["file"]).is_file()
+        and _sha256_of(out / known["file"]) == key["sha256"]
+    ):
+        return FetchedFile(**known), False
+    ciphertext = ipfs.cat(key["cid"])
+    if ipfs.cid_of(ciphertext) != key["cid"]:
+        raise FetchFailed(f"IPFS returned bytes that do not match {key['cid']}")
+    plaintext = open_released(account, key, ciphertext)
+    if "0x" + hashlib.sha256(plaintext).hexdigest() != key["sha256"]:
+        raise FetchFailed(
+            f"contribution {key['contribution_id']} decrypted to other bytes than attested"
+        )
+    name = _file_name(key["contribution_id"], plaintext)
+    _write_atomically(out / name, plaintext)
+    fetched = FetchedFile(key["contribution_id"], key["cid"], key["sha256"], name, len(plaintext))
+    return fetched, True
 
 
 def _write_manifest(out: Path, dataset_id: int, address: str, files: list[FetchedFile]) -> Path:

@@ -119,8 +119,9 @@ class ServiceClient:
         )
 
     def release_keys(
-        self, nonce: str, dataset_id: int, chain_id: int, signature: str
+        self, nonce: str, dataset_id: int, chain_id: int, signature: str, limit: int = 1000
     ) -> dict[str, Any]:
+        """The first page of keys; its `next_cursor` asks for the next (`next_keys`)."""
         return dict(
             self._request(
                 "POST",
@@ -130,6 +131,12 @@ class ServiceClient:
                     "dataset_id": dataset_id,
                     "chain_id": chain_id,
                     "signature": signature,
+                    "limit": limit,
                 },
             )
+        )
+
+    def next_keys(self, cursor: str, limit: int = 1000) -> dict[str, Any]:
+        return dict(
+            self._request("POST", "/api/keys/release/next", json={"cursor": cursor, "limit": limit})
         )

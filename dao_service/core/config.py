@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     uploads_per_client_per_minute: int = 60
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
+    # Key release asks the chain for its block number at most this often, not per request;
+    # grants are cached per block, so a grant change is seen within this many seconds.
+    block_poll_seconds: float = 0.5
     # A renter's validation sample: small, it is decrypted and held in memory whole.
     max_sample_bytes: int = 1024 * 1024
     # How often the service looks for executed rentals whose earnings it has to settle.
@@ -61,6 +64,7 @@ class Settings(BaseSettings):
     # The intake worker: a thread of the API process (embedded, the default for one
     # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).
     embedded_worker: bool = True
+    api_workers: int = 0  # API processes `datadao up` runs; 0: one per core
     work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
     mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
 

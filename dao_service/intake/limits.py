@@ -1,30 +1,42 @@
-"""Upload size and rate limits, checked before anything is decrypted."""
+"""Upload size and rate limits, checked before anything is decrypted. The counts are in
+the database, so every API process and machine counts against the same limits."""
 
-import threading
 import time
-from collections import defaultdict, deque
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.core.config import Settings
 from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.models import RateCount
 
 
 class RateLimiter:
-    """Sliding-window counts per key, in this process."""
+    """Fixed-window counts per key: one atomic upsert that returns the new count, so two
+    processes counting at once both see each other (a burst across a window's edge may
+    reach twice the limit, the price of one row per key and window)."""
 
-    def __init__(self) -> None:
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
 
     def allow(self, key: str, limit: int, window: float) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - window:
-                events.popleft()
-            if len(events) >= limit:
-                return False
-            events.append(now)
-            return True
+        current = int(time.time() // window)
+        with self.sessions.begin() as session:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            insert = pg_insert if postgres else sqlite_insert
+            statement = insert(RateCount).values(key=key, window=current, count=1)
+            count = session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[RateCount.key, RateCount.window],
+                    set_={"count": RateCount.count + 1},
+                ).returning(RateCount.count)
+            ).scalar_one()
+            session.execute(
+                delete(RateCount).where(RateCount.key == key, RateCount.window < current)
+            )
+        return count <= limit
 
 
 def check_upload_limits(settings: Settings, limiter: RateLimiter, upload: Upload) -> None:

@@ -6,11 +6,11 @@ same database), its ciphertext already fsynced to the spool."""
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.custody import CustodyKey
-from dao_service.intake.upload import Upload
+from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
 from validators import DedupIndex, Validation
@@ -89,7 +89,17 @@ def persist(
     one transaction; a validated one's ciphertext is spooled first. IndexConflict (and
     nothing committed) if another export took records this one counted as new."""
     with sessions.begin() as session:
-        session.get(StatementNonce, contribution.statement_nonce).used = True  # type: ignore[union-attr]
+        # Conditional, so two uploads racing with one nonce cannot both commit.
+        taken = session.execute(
+            update(StatementNonce)
+            .where(
+                StatementNonce.nonce == contribution.statement_nonce,
+                StatementNonce.used.is_(False),
+            )
+            .values(used=True)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise IntakeRefused("The statement's nonce was already used.", 409)
         if contribution.stage == Stage.VALIDATED and fingerprint_taken(
             session, contribution.fingerprint
         ):

@@ -34,7 +34,7 @@ class IntakeService:
     ) -> None:
         self.settings, self.sessions, self.index = settings, sessions, index
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
-        self.limits = RateLimiter()
+        self.limits = RateLimiter(sessions)
         self.spool = records.Spool(settings.spool_dir)
         self.worker = IntakeWorker(
             sessions,

@@ -71,6 +71,16 @@ def service_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def migrate_database(settings: Settings) -> None:
+    from dao_service.storage.database import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
 def service_answers(url: str) -> bool:
     try:
         return requests.get(f"{url}/healthz", timeout=2).status_code in (200, 503)
@@ -167,16 +177,29 @@ def run_stack(
             log("Deploying the contracts ...")
             run_deploy(settings, log)
 
-            log(f"Starting the service on {settings.service_url} ...")
+            migrate_database(settings)  # once, before several processes open it
+            workers = settings.api_workers or os.cpu_count() or 1
+            log(f"Starting the service on {settings.service_url} ({workers} API processes) ...")
+            # The API processes take uploads; one worker process stores and mints.
+            env = {**service_env(settings), "DATADAO_EMBEDDED_WORKER": "false"}
             service = ManagedProcess(
                 "service",
                 [sys.executable, "-m", "uvicorn", "dao_service.main:app",
-                 "--host", settings.host, "--port", str(settings.service_port)],
+                 "--host", settings.host, "--port", str(settings.service_port),
+                 "--workers", str(workers)],
                 settings.logs_dir / "service.log",
-                env=service_env(settings),
+                env=env,
             )  # fmt: skip
             service.start()
             started.append(service)
+            worker = ManagedProcess(
+                "intake worker",
+                [sys.executable, "-m", "dao_service.intake"],
+                settings.logs_dir / "worker.log",
+                env=env,
+            )
+            worker.start()
+            started.append(worker)
             service.wait_ready(lambda: service_answers(settings.service_url), 60)
 
             stack = {

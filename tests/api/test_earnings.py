@@ -195,3 +195,37 @@ def test_a_sample_the_service_never_received_splits_by_score(api: TestClient, da
     assert api.get("/api/earnings/1").json()["table"]["sample_held"] is False
     assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0  # by score: both paid
     assert 0 <= ETH - sum(amounts.values()) <= 2
+
+
+def test_a_bad_sample_is_refused_with_the_reason(
+    api: TestClient, service_settings: Settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    config = api.get("/api/config").json()
+    sealed = seal_export(SAMPLE, config["intake_public_key"])
+    fields = {
+        "renter": RENTER.address,
+        "sha256": "0x" + hashlib.sha256(b"something else").hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    files = {"ciphertext": ("sample.bin", sealed.ciphertext)}
+    wrong = api.post("/api/rentals/samples", data=fields, files=files)
+    assert wrong.status_code == 400 and "SHA-256 does not match" in wrong.json()["detail"]
+    binary = bytes(range(256)) * 4
+    sealed = seal_export(binary, config["intake_public_key"])
+    fields = {
+        **fields,
+        "sha256": "0x" + hashlib.sha256(binary).hexdigest(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+    }
+    unreadable = api.post(
+        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", sealed.ciphertext)}
+    )
+    assert unreadable.status_code == 400, unreadable.text
+    assert "neither a JSON/NDJSON/CSV export nor UTF-8 text" in unreadable.json()["detail"]
+    monkeypatch.setattr(service_settings, "max_sample_bytes", 100)
+    big = api.post(
+        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", b"x" * 5000)}
+    )
+    assert big.status_code == 413 and "exceeds 100 bytes" in big.json()["detail"]

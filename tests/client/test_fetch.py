@@ -1,6 +1,7 @@
 """`data fetch` against a hostile service: it cannot make the renter write outside --out,
 nor delete files there that an earlier fetch did not write."""
 
+import base64
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -79,3 +80,72 @@ def test_only_a_key_release_challenge_for_this_renter_is_signed(tmp_path: Path) 
         client = SimpleNamespace(service=service, chain_id=31337)
         with pytest.raises(FetchFailed, match="nothing was signed"):
             fetch_dataset(client, RENTER, 1, tmp_path, ipfs=None)  # type: ignore[arg-type]
+
+
+def test_a_stopped_fetch_resumes_at_the_page_it_stopped_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from dao_service.client import fetch
+    from dao_service.custody import encrypt_many_to_public_key
+
+    plaintexts = [f"export {i}".encode() * 50 for i in range(5)]
+    keys, blobs = [], {}
+    for i, plaintext in enumerate(plaintexts):
+        file_key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
+        blobs[f"bafk{i}"] = AESGCM(file_key).encrypt(iv, plaintext, None)
+        [sealed] = encrypt_many_to_public_key(RENTER._key_obj.public_key.to_bytes(), [file_key])
+        keys.append({
+            "contribution_id": f"c{i}", "cid": f"bafk{i}", "iv": base64.b64encode(iv).decode(),
+            "sha256": "0x" + hashlib.sha256(plaintext).hexdigest(), "encrypted_key": sealed.hex(),
+        })  # fmt: skip
+
+    class PagedService(HostileService):
+        challenges = 0
+
+        def key_challenge(self, address: str, dataset_id: int) -> dict[str, Any]:
+            PagedService.challenges += 1
+            return super().key_challenge(address, dataset_id)
+
+        def release_keys(self, *args: Any) -> dict[str, Any]:
+            return self.next_keys("0", args[-1])
+
+        def next_keys(self, cursor: str, limit: int) -> dict[str, Any]:
+            start = int(cursor)
+            more = start + limit < len(keys)
+            return {
+                "keys": keys[start : start + limit],
+                "next_cursor": str(start + limit) if more else None,
+            }
+
+    class Ipfs:
+        down = False
+
+        def cat(self, cid: str) -> bytes:
+            if self.down and cid == "bafk3":
+                raise ConnectionError("IPFS went away")
+            return blobs[cid]
+
+        def cid_of(self, data: bytes) -> str:
+            return next(cid for cid, blob in blobs.items() if blob == data)
+
+    monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(blobs))
+    client = SimpleNamespace(service=PagedService("x"), chain_id=31337)
+    out, ipfs = tmp_path / "out", Ipfs()
+    ipfs.down = True
+    with pytest.raises(ConnectionError):
+        fetch_dataset(client, RENTER, 1, out, ipfs, page_size=2)  # type: ignore[arg-type]
+    assert json.loads((out / fetch.FETCH_STATE).read_text())["cursor"] == "2"  # page 2 was next
+    ipfs.down = False
+    result = fetch_dataset(client, RENTER, 1, out, ipfs, page_size=2)  # type: ignore[arg-type]
+    assert PagedService.challenges == 1  # resumed with the cursor: no second signature
+    assert result.downloaded == 3 and result.skipped == 2  # pages 2 and 3; page 1 kept
+    assert sorted(f.contribution_id for f in result.files) == [f"c{i}" for i in range(5)]
+    assert [
+        (out / f.file).read_bytes() for f in sorted(result.files, key=lambda f: f.contribution_id)
+    ] == plaintexts
+    assert not (out / fetch.FETCH_STATE).exists()

@@ -1,7 +1,9 @@
 """Each intake stage alone, against a real database and fakes for the chain and IPFS."""
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,18 +49,33 @@ def signed_upload(signer: object = ALICE, nonce: str = "n1", client: str = "c") 
     )
 
 
-def test_rate_limits_count_per_wallet_and_refuse_past_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limits_count_per_wallet_and_refuse_past_the_limit(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
     settings = Settings(data_dir=tmp_path, uploads_per_wallet_per_hour=2, max_upload_bytes=100)
-    limiter = RateLimiter()
-    check_upload_limits(settings, limiter, signed_upload(client="a"))
-    check_upload_limits(settings, limiter, signed_upload(client="b"))
+    one, other = RateLimiter(sessions), RateLimiter(sessions)  # as two processes
+    check_upload_limits(settings, one, signed_upload(client="a"))
+    check_upload_limits(settings, other, signed_upload(client="b"))
     with pytest.raises(IntakeRefused, match="Too many uploads from this wallet") as refused:
-        check_upload_limits(settings, limiter, signed_upload(client="c"))
+        check_upload_limits(settings, one, signed_upload(client="c"))
     assert refused.value.status == 429
     too_big = Upload(**{**signed_upload().__dict__, "ciphertext": b"x" * 117})
     with pytest.raises(IntakeRefused, match="exceeds 100 bytes") as refused:
-        check_upload_limits(settings, RateLimiter(), too_big)
+        check_upload_limits(settings, one, too_big)
     assert refused.value.status == 413
+
+
+def test_a_rate_window_ends_and_old_windows_are_deleted(sessions: sessionmaker[Session]) -> None:
+    from sqlalchemy import func, select
+
+    from dao_service.models import RateCount
+
+    limiter = RateLimiter(sessions)
+    assert limiter.allow("k", 1, 0.2) and not limiter.allow("k", 1, 0.2)
+    time.sleep(0.25)
+    assert limiter.allow("k", 1, 0.2)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RateCount)) == 1
 
 
 def test_statement_signed_by_another_wallet_is_refused() -> None:
@@ -203,3 +220,20 @@ def test_persist_rejects_a_fingerprint_already_in_the_dataset(
     assert index.record_count() == 0  # nor indexed
     with sessions() as session:
         assert session.get(StatementNonce, copy.statement_nonce).used  # type: ignore[union-attr]
+
+
+def test_two_uploads_racing_with_one_nonce_cannot_both_commit(
+    sessions: sessionmaker[Session], spool: Spool
+) -> None:
+    """Both passed check_nonce before either committed: the second commit is refused."""
+    index = DedupIndex(sessions.kw["bind"])
+    first = new_contribution(sessions)
+    rival = new_contribution(sessions)
+    rival.statement_nonce = first.statement_nonce
+    persist(sessions, spool, first, b"one", index=index, validation=accepted(NewRecords.none(), []))
+    with pytest.raises(IntakeRefused, match="already used"):
+        persist(
+            sessions, spool, rival, b"two", index=index, validation=accepted(NewRecords.none(), [])
+        )
+    with sessions() as session:
+        assert session.get(type(rival), rival.id) is None  # no second row

@@ -20,9 +20,15 @@ from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped
 def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> None:
     settings = settings_for(tmp_path / "data")
     try:
-        up = run_cli("up", "--detach", *port_flags(settings))
+        up = run_cli("up", "--detach", *port_flags(settings), "--api-workers", "2")
         assert up.returncode == 0, up.stdout + up.stderr
         assert f"{settings.service_url}/healthz" in up.stdout
+        pids = json.loads((settings.run_dir / "stack.json").read_text())["pids"]
+        service = pids["service"]  # uvicorn's manager, with one child per API process
+        children = Path(f"/proc/{service}/task/{service}/children").read_text().split()
+        commands = [Path(f"/proc/{child}/cmdline").read_bytes() for child in children]
+        assert sum(b"spawn_main" in command for command in commands) == 2
+        assert "intake worker" in pids
 
         health = requests.get(f"{settings.service_url}/healthz", timeout=10).json()
         assert health["status"] == "ok"

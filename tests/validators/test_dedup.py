@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from dao_service.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
-from tests.validators.conftest import run
+from tests.validators.conftest import OTHER_WALLET, WALLET, run
 from validators import DedupIndex
 from validators._utils.fingerprints import band_keys, normalise, signatures
 
@@ -219,3 +220,16 @@ def test_records_taken_in_slices_and_blocks_give_the_same_report(monkeypatch) ->
     monkeypatch.setattr(pipeline, "BLOCK", 7)  # and per block of kept keys
     sliced = run(data, DedupIndex(":memory:")).report
     assert sliced == whole and whole.new_records > 200
+
+
+def test_a_second_wallet_binding_the_same_account_is_a_conflict(index: DedupIndex) -> None:
+    """Both exports saw the account unbound (validated at the same moment): the second
+    commit is refused, so the service validates it again and finds the binding."""
+    from validators import IndexConflict, NewRecords
+
+    account = DedupIndex.account_hash("reddit", "t2_abc")
+    index.commit(NewRecords.none(), (account, WALLET))
+    index.commit(NewRecords.none(), (account, WALLET))  # the same wallet again: fine
+    with pytest.raises(IndexConflict, match="another wallet"):
+        index.commit(NewRecords.none(), (account, OTHER_WALLET))
+    assert index.bound_wallet("reddit", "t2_abc") == WALLET

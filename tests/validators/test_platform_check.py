@@ -191,21 +191,6 @@ def test_sample_is_seeded_by_the_nonce_and_the_export() -> None:
     assert len({i.id for i in first} & {f"c{i}" for i in range(100)}) < 10  # not the first batch
 
 
-def test_generic_export_has_no_platform_to_check_and_is_not_refused_for_it(
-    platform: StandIn, index: DedupIndex
-) -> None:
-    texts = [
-        f"A comment about the garden and the {i} tomatoes we grew this year." for i in range(9)
-    ]
-    export = "\n".join(f'{{"id": "{i}", "text": "{t}"}}' for i, t in enumerate(texts)).encode()
-    result = run(export, index, platform=platform.policy())  # required by default
-    assert spot(result) == (
-        CheckStatus.NOT_AVAILABLE,
-        "this kind of export has no platform to check",
-    )
-    assert result.report.accepted and result.report.required_checks == []
-
-
 def test_records_without_ids_are_sampled_and_fail(platform: StandIn, index: DedupIndex) -> None:
     """The review's attack: a genuine export padded with invented comments that carry no
     id (so no lookup could ever find them) and a recomputed checkfile.csv."""
@@ -264,3 +249,18 @@ def test_the_sample_needs_the_services_secret(platform: StandIn, index: DedupInd
 
     assert sampled(b"secret-1") == sampled(b"secret-1")
     assert sampled(b"secret-1") != sampled(b"secret-2")
+
+
+def test_generic_export_has_no_platform_to_check_and_is_not_refused_for_it(
+    platform: StandIn, index: DedupIndex
+) -> None:
+    texts = [
+        f"A comment about the garden and the {i} tomatoes we grew this year." for i in range(9)
+    ]
+    export = "\n".join(f'{{"id": "{i}", "text": "{t}"}}' for i, t in enumerate(texts)).encode()
+    result = run(export, index, platform=platform.policy())  # required by default
+    assert spot(result) == (
+        CheckStatus.NOT_AVAILABLE,
+        "this kind of export has no platform to check",
+    )
+    assert result.report.accepted and result.report.required_checks == []

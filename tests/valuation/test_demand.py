@@ -35,11 +35,28 @@ def test_demand_is_value_per_record_of_a_source_relative_to_all(tmp_path: Path) 
                 )
             )
     found = recent_demand(sessions, 1)
-    # reddit: 4 / 20 = 0.2 per record; twitter 1 / 20 = 0.05; all: 5 / 40 = 0.125.
-    assert round(found["reddit"].factor, 6) == 1.6 and round(found["twitter"].factor, 6) == 0.4
+    # reddit: 4 over 20 records, twitter 1 over 20; all: 5 / 40 = 0.125 per record. Each
+    # shrunk by 100 records at 0.125: reddit (4 + 12.5) / (120 x 0.125) = 1.1, twitter 0.9.
+    assert round(found["reddit"].factor, 6) == 1.1 and round(found["twitter"].factor, 6) == 0.9
     assert (
-        "reddit records at 1.60 x the average over the last 2 rental(s)" in found["reddit"].reason
+        "reddit records at 1.10 x the average over the last 2 rental(s)" in found["reddit"].reason
     )
+    # A rental that valued 3 records of one source at 4.5x the average per record: alone
+    # they would take the factor to its cap of 2; shrunk, they move it a little.
+    with sessions.begin() as session:
+        session.add(
+            EarningsTable(
+                rental_id=3,
+                dataset_id=1,
+                epoch=3,
+                cid="bafy",
+                root="0x",
+                total="0",
+                settled_funding="0",
+                demand={"generic": [1.0, 3], "reddit": [0.1, 40]},
+            )
+        )
+    assert 1.0 < recent_demand(sessions, 1)["generic"].factor < 1.2
     assert recent_demand(sessions, 2) == {}  # per dataset
     engine.dispose()
 

@@ -10,11 +10,13 @@ from dao_service.api.schemas import (
     ChallengeRequest,
     ChallengeResponse,
     ErrorResponse,
+    NextPageRequest,
     ReleasedKeyModel,
     ReleaseRequest,
     ReleaseResponse,
 )
 from dao_service.chain.challenges import SERVICE_IDENTITY
+from dao_service.key_release import ReleasedPage
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 
@@ -37,12 +39,30 @@ def challenge(body: ChallengeRequest, service: KeyReleaseDep) -> ChallengeRespon
 
 @router.post("/release", response_model=ReleaseResponse, responses={403: {"model": ErrorResponse}})
 def release(body: ReleaseRequest, service: KeyReleaseDep) -> ReleaseResponse:
-    address, keys = service.release(
-        body.nonce, body.dataset_id, body.chain_id, bytes.fromhex(body.signature.removeprefix("0x"))
+    """The first page of keys, on a signed challenge."""
+    page = service.release(
+        body.nonce,
+        body.dataset_id,
+        body.chain_id,
+        bytes.fromhex(body.signature.removeprefix("0x")),
+        body.limit,
     )
+    return page_response(page)
+
+
+@router.post(
+    "/release/next", response_model=ReleaseResponse, responses={403: {"model": ErrorResponse}}
+)
+def next_page(body: NextPageRequest, service: KeyReleaseDep) -> ReleaseResponse:
+    """The page after the one whose `next_cursor` this is (no new signature needed)."""
+    page = service.next_page(body.cursor, body.limit)
+    return page_response(page)
+
+
+def page_response(page: ReleasedPage) -> ReleaseResponse:
     return ReleaseResponse(
-        address=address,
-        dataset_id=body.dataset_id,
+        address=page.address,
+        dataset_id=page.dataset_id,
         keys=[
             ReleasedKeyModel(
                 contribution_id=k.contribution_id,
@@ -51,6 +71,7 @@ def release(body: ReleaseRequest, service: KeyReleaseDep) -> ReleaseResponse:
                 iv=base64.b64encode(k.iv).decode(),
                 encrypted_key=k.encrypted_key.hex(),
             )
-            for k in keys
+            for k in page.keys
         ],
+        next_cursor=page.cursor,
     )

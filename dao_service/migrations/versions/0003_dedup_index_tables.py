@@ -26,10 +26,20 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=32), primary_key=True),
         sa.Column("value", sa.String(length=64), nullable=False),
     )
-    op.create_table("dedup_exact", sa.Column("fingerprint", sa.LargeBinary(16), primary_key=True))
+    # On SQLite each key is the table's own B-tree key (written once, not also to an index).
+    op.create_table(
+        "dedup_exact",
+        sa.Column("fingerprint", sa.LargeBinary(16), primary_key=True),
+        sqlite_with_rowid=False,
+    )
     op.create_table(
         "dedup_bands",
-        sa.Column("band_key", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column(
+            "band_key",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        ),
     )
     op.create_table(
         "dedup_additions",
