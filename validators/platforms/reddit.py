@@ -21,7 +21,7 @@ from validators.report import NO_TIME, CheckStatus
 PER_REQUEST = 100
 GONE = {"[deleted]", "[removed]"}
 PREFIX = {"comment": "t1_", "post": "t3_"}
-ID = re.compile(r"(?:t[13]_)?[0-9a-z]{1,13}")  # base 36, as Reddit writes its ids
+ID = re.compile(r"(?:t[13]_)?[0-9a-z]{1,16}")  # base 36, as Reddit writes its ids
 
 
 def fullname(item: SampledItem) -> str:
