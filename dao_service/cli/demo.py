@@ -23,9 +23,7 @@ def write_sample_exports(folder: Path) -> list[Path]:
     from dao_service.sample_exports import reddit_export, reddit_spec, x_archive, x_spec
 
     folder.mkdir(parents=True, exist_ok=True)
-    # New accounts and content on every call (nothing is a duplicate); kept under 2^28 so
-    # that the sample ids stay as short as Reddit's (at most 13 base-36 digits).
-    run = int(time.time()) % 100_000_000
+    run = int(time.time())  # new accounts and content on every call: nothing is a duplicate
     samples = {
         f"reddit-export-{run}-a.zip": reddit_export(reddit_spec(seed=run, account=f"demo_a_{run}")),
         f"reddit-export-{run}-b.zip": reddit_export(
