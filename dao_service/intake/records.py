@@ -89,7 +89,9 @@ def persist(
     one transaction; a validated one's ciphertext is spooled first. IndexConflict (and
     nothing committed) if another export took records this one counted as new."""
     with sessions.begin() as session:
-        # Conditional, so two uploads racing with one nonce cannot both commit.
+        # A write first, and conditional: on SQLite it waits for the write lock (a read
+        # first would hold a snapshot another process's commit makes unwritable), and two
+        # uploads racing with one nonce cannot both commit.
         taken = session.execute(
             update(StatementNonce)
             .where(
@@ -97,6 +99,7 @@ def persist(
                 StatementNonce.used.is_(False),
             )
             .values(used=True)
+            .execution_options(synchronize_session=False)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             raise IntakeRefused("The statement's nonce was already used.", 409)

@@ -2,6 +2,7 @@
 (background side)."""
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,9 +17,10 @@ from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
 from dao_service.storage.ipfs import IpfsStore
+from dao_service.storage.locks import SharedLock
 from validators import DedupIndex, IndexConflict
 
-VALIDATION_ATTEMPTS = 5  # against other exports committing the same records meanwhile
+VALIDATION_ATTEMPTS = 20  # against other exports committing the same records meanwhile
 
 
 class IntakeService:
@@ -36,6 +38,7 @@ class IntakeService:
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self.limits = RateLimiter(sessions)
         self.spool = records.Spool(settings.spool_dir)
+        self._retry_lock = SharedLock(sessions.kw["bind"], "dedup-retry")
         self.worker = IntakeWorker(
             sessions,
             store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
@@ -76,23 +79,26 @@ class IntakeService:
         )
         # No lock: exports validate in parallel, and the database refuses a commit whose
         # new records another export committed meanwhile; that export is validated again.
-        for _ in range(VALIDATION_ATTEMPTS):
-            validation = opening.validate(plaintext, context, self.index)
-            contribution = records.new_contribution(
-                upload, validation, self.settings.dataset_id, file_key, self.custody
-            )
-            try:
-                records.persist(
-                    self.sessions,
-                    self.spool,
-                    contribution,
-                    upload.ciphertext,
-                    self.index,
-                    validation,
+        # Retries take turns (a lock shared by every process), so that under contention
+        # a retry competes only with first attempts, and each makes progress.
+        for attempt in range(VALIDATION_ATTEMPTS):
+            with self._retry_lock.held() if attempt else nullcontext():
+                validation = opening.validate(plaintext, context, self.index)
+                contribution = records.new_contribution(
+                    upload, validation, self.settings.dataset_id, file_key, self.custody
                 )
-                break
-            except IndexConflict:
-                continue
+                try:
+                    records.persist(
+                        self.sessions,
+                        self.spool,
+                        contribution,
+                        upload.ciphertext,
+                        self.index,
+                        validation,
+                    )
+                    break
+                except IndexConflict:
+                    continue
         else:
             raise IntakeRefused("The dataset is changing too fast; try again in a moment.", 503)
         del plaintext
