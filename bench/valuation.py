@@ -36,6 +36,7 @@ def main() -> int:
                 f"c{c}",
                 [text(rng) for _ in range(per)],
                 np.array([[rng.getrandbits(63) for _ in range(21)] for _ in range(per)], np.int64),
+                ["comment"] * per,
             )
             for c in range(contributions)
         ]

@@ -29,6 +29,7 @@ from dao_service.storage.ipfs import IpfsStore
 from dao_service.valuation import METHOD, ContributionRecords, split, value_contributions
 from validators.exceptions import ExportRejected
 from validators.pipeline import export_texts
+from validators.scoring import demand_key
 
 log = logging.getLogger("dao_service.earnings")
 MAX_SAMPLE_TEXTS = 2_000
@@ -241,9 +242,10 @@ class EarningsService:
         tx_hash = chain.post_earnings_root(root)
         demand: dict[str, list[float]] = {}
         for records, row in contributions:
-            measured = demand.setdefault(row.source, [0.0, 0])
-            measured[0] += valuation.values[records.key]
-            measured[1] += valuation.records_valued[records.key]
+            for kind, (value, count) in valuation.by_kind.get(records.key, {}).items():
+                measured = demand.setdefault(demand_key(row.source, kind), [0.0, 0])
+                measured[0] += value
+                measured[1] += count
         settled = EarningsTable(
             rental_id=rental_id,
             dataset_id=dataset_id,
@@ -360,7 +362,14 @@ class EarningsService:
             finally:
                 del plaintext
             if read is not None:
-                live.append((ContributionRecords(row.fingerprint, read.texts, read.band_keys), row))
+                live.append(
+                    (
+                        ContributionRecords(
+                            row.fingerprint, read.texts, read.band_keys, read.kinds
+                        ),
+                        row,
+                    )
+                )
         return live
 
     # --- background side ------------------------------------------------------------

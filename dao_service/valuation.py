@@ -26,7 +26,7 @@ Plaintext exists only in the arguments and in memory here; nothing is written.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -47,6 +47,7 @@ class ContributionRecords:
     key: str  # the contribution's fingerprint
     texts: list[str]
     band_keys: np.ndarray  # (len(texts), bands) near-duplicate keys
+    kinds: list[str]  # each record's kind ("comment", "post", "tweet", "item")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Valuation:
     values: dict[str, float]  # contribution key -> value (sum of its records' values)
     records_valued: dict[str, int]  # contribution key -> records that were valued
     copies_dropped: int = 0  # sample texts left out as near copies of dataset records
+    # contribution key -> record kind -> (value, records valued): what demand is made of
+    by_kind: dict[str, dict[str, tuple[float, int]]] = field(default_factory=dict)
 
 
 def _vectorizer() -> HashingVectorizer:
@@ -128,10 +131,17 @@ def value_contributions(
     kept_owner = owner[kept]
     totals = np.bincount(kept_owner, weights=record_values, minlength=len(contributions))
     counts = np.bincount(kept_owner, minlength=len(contributions))
+    kinds = [k for c in contributions for k in c.kinds]
+    by_kind: dict[str, dict[str, tuple[float, int]]] = {c.key: {} for c in contributions}
+    kept_kinds = (kind for kind, keep in zip(kinds, kept, strict=True) if keep)
+    for i, kind, value in zip(kept_owner.tolist(), kept_kinds, record_values.tolist(), strict=True):
+        measured = by_kind[contributions[i].key].get(kind, (0.0, 0))
+        by_kind[contributions[i].key][kind] = (measured[0] + value, measured[1] + 1)
     return Valuation(
         {c.key: float(totals[i]) for i, c in enumerate(contributions)},
         {c.key: int(counts[i]) for i, c in enumerate(contributions)},
         int(copies.sum()),
+        by_kind,
     )
 
 

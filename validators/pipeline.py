@@ -37,11 +37,11 @@ from validators.report import (
     ValidationReport,
 )
 from validators.scoring import (
-    NO_DEMAND,
     OWNERSHIP_BOUND_ACCOUNT,
     OWNERSHIP_CODE,
     OWNERSHIP_SIGNATURE_ONLY,
     Demand,
+    export_demand,
     score,
 )
 from validators.sources import ExportSource
@@ -205,6 +205,7 @@ class ExportTexts:
     source: str
     texts: list[str]  # authored, non-empty records, in export order
     band_keys: np.ndarray  # (len(texts), BANDS) near-duplicate keys, as the dedup index's
+    kinds: list[str]  # each record's kind ("comment", "post", "tweet", "item")
 
 
 def export_texts(data: bytes, limits: UnpackLimits = UnpackLimits()) -> ExportTexts:
@@ -213,14 +214,16 @@ def export_texts(data: bytes, limits: UnpackLimits = UnpackLimits()) -> ExportTe
     archive = Archive(data, limits)
     parsed = detect(archive).parse(archive)
     texts: list[str] = []
+    kinds: list[str] = []
     keys: list[np.ndarray] = [np.empty((0, fingerprints.BANDS), np.int64)]
     for batch in parsed.batches:
         normalised = fingerprints.normalise(batch.text)
         rows = np.flatnonzero(batch.authored & (np.asarray(pc.utf8_length(normalised)) > 0))
         if rows.size:
             texts.extend(batch.text.take(rows).to_pylist())
+            kinds.extend([batch.kind] * rows.size)
             keys.append(fingerprints.band_keys(normalised.take(rows)))
-    return ExportTexts(parsed.source, texts, np.concatenate(keys))
+    return ExportTexts(parsed.source, texts, np.concatenate(keys), kinds)
 
 
 class CodeScan:
@@ -255,9 +258,17 @@ class ExportRecords:
     worthless: np.ndarray  # bool
     words: np.ndarray  # int32
     unnatural: np.ndarray  # bool: word salad or filler
+    kinds: np.ndarray  # uint8: the record's kind, an index of KINDS
 
     def __len__(self) -> int:
         return len(self.worthless)
+
+
+KINDS = ("comment", "post", "tweet", "item")
+
+
+def kind_code(kind: str) -> int:
+    return KINDS.index(kind)
 
 
 class Records:
@@ -290,6 +301,7 @@ class Records:
                 quality.worthless,
                 quality.words,
                 quality.unnatural,
+                np.full(len(batch), kind_code(batch.kind), np.uint8),
             )
         )
 
@@ -326,6 +338,7 @@ def _empty(rows: int) -> ExportRecords:
         np.empty(rows, bool),
         np.empty(rows, np.int32),
         np.empty(rows, bool),
+        np.empty(rows, np.uint8),
     )
 
 
@@ -480,7 +493,7 @@ def _judge(
     report.ownership_score = ownership
 
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
-    additions, counted, new_qualities, qualities = _dedup(records, index)
+    additions, counted, new_qualities, new_kinds, qualities = _dedup(records, index)
     new_count = len(new_qualities)
     report.unnatural_records = int(np.count_nonzero(records.unnatural & (qualities > 0)))
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
@@ -493,7 +506,7 @@ def _judge(
         new_qualities,
         report.total_records,
         unnatural=report.unnatural_records,
-        demand=context.demand.get(parsed.source, NO_DEMAND),
+        demand=export_demand(parsed.source, new_kinds, new_qualities, context.demand),
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(
@@ -515,8 +528,8 @@ def _judge(
 
 def _dedup(
     records: ExportRecords, index: DedupIndex
-) -> tuple[NewRecords, np.ndarray, list[float], np.ndarray]:
-    """(the index's additions, which of them are new, the new ones' qualities, every
+) -> tuple[NewRecords, np.ndarray, list[float], list[str], np.ndarray]:
+    """(the index's additions, which of them are new, the new ones' qualities and kinds, every
     record's quality; reuses the records' arrays). A new record has quality above 0, and
     neither its exact fingerprint nor any band key is in the index or in an earlier
     record of the export that was not an exact copy of an indexed one. The additions are
@@ -533,8 +546,9 @@ def _dedup(
     near = index.known_band_keys(records.band_keys).any(axis=1)
     near |= _near_earlier_record(records.band_keys, unseen)
     new_qualities = qualities[unseen & ~near].tolist()
+    new_kinds = [KINDS[code] for code in records.kinds[unseen & ~near].tolist()]
     rows = np.flatnonzero(unseen)
-    return _compact(records, rows), ~near[rows], new_qualities, qualities
+    return _compact(records, rows), ~near[rows], new_qualities, new_kinds, qualities
 
 
 def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:

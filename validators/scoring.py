@@ -40,6 +40,27 @@ class Demand:
 NO_DEMAND = Demand(1.0, "no rental has measured the value of this kind of data yet")
 
 
+def demand_key(source: str, kind: str) -> str:
+    """What demand is measured per: a source and a kind of record ("reddit/comment")."""
+    return f"{source}/{kind}"
+
+
+def export_demand(
+    source: str, new_kinds: list[str], new_qualities: list[float], by_kind: dict[str, Demand]
+) -> Demand:
+    """The export's demand factor: each new record's kind's factor, weighted by the
+    record's quality (so the score is as if each record were multiplied by its own)."""
+    weight: dict[str, float] = {}
+    for kind, quality in zip(new_kinds, new_qualities, strict=True):
+        weight[kind] = weight.get(kind, 0.0) + quality
+    total = sum(weight.values())
+    if not total:
+        return NO_DEMAND
+    found = {k: by_kind.get(demand_key(source, k), NO_DEMAND) for k in sorted(weight)}
+    factor = sum(weight[k] * d.factor for k, d in found.items()) / total
+    return Demand(factor, "; ".join(d.reason for d in found.values()))
+
+
 def score(
     ownership: float,
     ownership_reason: str,

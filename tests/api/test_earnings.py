@@ -152,7 +152,7 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     # The flywheel: the next contribution's score has a demand line from this rental.
     later = contribute(api, CAROL, export(["A router reboot fixed the evening wifi drops."]))
     demand = [line for line in later.json()["report"]["breakdown"] if line["signal"] == "demand"]
-    assert "renters valued generic records at 1.00 x the average" in demand[0]["reason"]
+    assert "renters valued generic/item records at 1.00 x the average" in demand[0]["reason"]
 
     # Bob withdraws: his contribution earns nothing from the next rental.
     fingerprint = bytes.fromhex(minted[BOB.address]["attestation"]["fingerprint"][2:])

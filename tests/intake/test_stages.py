@@ -179,7 +179,7 @@ def test_receipt_has_no_attestation_before_one_is_signed(sessions: sessionmaker[
 
 
 def accepted(records: NewRecords, counted: list[bool]) -> Validation:
-    return Validation(ValidationReport(accepted=True), records, None, np.array(counted))
+    return Validation(ValidationReport(accepted=True), records, None, np.array(counted, bool))
 
 
 def test_persist_commits_the_row_and_its_records_together_or_neither(

@@ -70,3 +70,33 @@ def test_demand_multiplies_the_score_within_bounds_and_shows_in_the_breakdown() 
     capped, *_ = score(0.4, "signature only", [1.0] * 10, 10, demand=Demand(9.0, "a lot"))
     floor, *_ = score(0.4, "signature only", [1.0] * 10, 10, demand=Demand(0.0, "none"))
     assert (capped, floor) == (80, 20)  # between 0.5 and 2 times
+
+
+def test_demand_is_per_source_and_kind_weighted_by_the_new_records() -> None:
+    from validators.scoring import demand_key, export_demand
+
+    by_kind = {
+        demand_key("reddit", "comment"): Demand(2.0, "comments wanted"),
+        demand_key("reddit", "post"): Demand(0.5, "posts not"),
+    }
+    # Three comments and one post of equal quality: (3 x 2 + 1 x 0.5) / 4.
+    mixed = export_demand("reddit", ["comment", "post", "comment", "comment"], [1.0] * 4, by_kind)
+    assert mixed.factor == 6.5 / 4 and mixed.reason == "comments wanted; posts not"
+    assert export_demand("reddit", ["post"], [1.0], by_kind).factor == 0.5
+    assert export_demand("twitter", ["tweet"], [1.0], by_kind) == NO_DEMAND  # not measured
+
+
+def test_valuation_reports_value_per_kind_for_the_demand_line() -> None:
+    import numpy as np
+
+    from dao_service.valuation import ContributionRecords, value_contributions
+
+    keys = np.arange(3 * 21, dtype=np.int64).reshape(3, 21)  # no near duplicates
+    texts = ["router wifi drops every night", "garden tomatoes split", "router reset help"]
+    valued = value_contributions(
+        [ContributionRecords("c", texts, keys, ["comment", "post", "comment"])],
+        ["how to fix a router that drops wifi"],
+    )
+    comments, posts = valued.by_kind["c"]["comment"], valued.by_kind["c"]["post"]
+    assert comments[1] == 2 and posts[1] == 1 and comments[0] > posts[0] >= 0
+    assert abs(comments[0] + posts[0] - valued.values["c"]) < 1e-9

@@ -62,7 +62,7 @@ def records(key: str, texts: list[str]) -> ContributionRecords:
     export = json.dumps([{"id": i, "text": t} for i, t in enumerate(texts)]).encode()
     read = export_texts(export)
     assert read.texts == texts
-    return ContributionRecords(key, read.texts, read.band_keys)
+    return ContributionRecords(key, read.texts, read.band_keys, read.kinds)
 
 
 ROUTER = [
