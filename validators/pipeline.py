@@ -83,6 +83,8 @@ class ValidationContext:
     limits: UnpackLimits = field(default_factory=UnpackLimits)
     # What renters valued lately, per source (the service measures it; none: factor 1).
     demand: dict[str, Demand] = field(default_factory=dict)
+    # The most one contribution may mint (the registry's MintLimits); None: no cap known.
+    max_score: int | None = None
     # The service's nonce for this upload and a secret of the service's seed the
     # spot-check's sample with the export's hash: without the secret, a contributor
     # could alter the export's bytes until the sample misses its fabricated items.
@@ -507,6 +509,7 @@ def _judge(
         report.total_records,
         unnatural=report.unnatural_records,
         demand=export_demand(parsed.source, new_kinds, new_qualities, context.demand),
+        max_score=context.max_score,
     )
     if not report.rejection_reasons and value == 0:
         report.rejection_reasons.append(

@@ -69,14 +69,19 @@ def score(
     *,
     unnatural: int = 0,
     demand: Demand = NO_DEMAND,
+    max_score: int | None = None,
 ) -> tuple[int, float, float, list[ScoreLine]]:
-    """(score, uniqueness, quality, breakdown) for an export whose checks all passed."""
+    """(score, uniqueness, quality, breakdown) for an export whose checks all passed;
+    at most `max_score`, the most one contribution may mint on-chain."""
     factor = min(max(demand.factor, DEMAND_MIN), DEMAND_MAX)
     new = len(new_qualities)
     uniqueness = new / total_records if total_records else 0.0
     quality = sum(new_qualities) / new if new else 0.0
     points = sum(new_qualities)
     value = math.floor(POINTS_PER_RECORD * ownership * factor * points + 1e-9)
+    capped = max_score is not None and value > max_score
+    cap = f"; capped at {max_score}, the most one contribution mints" if capped else ""
+    value = min(value, max_score) if max_score is not None else value
     breakdown = [
         ScoreLine(signal="authenticity", value=1.0, reason="every authenticity check passed"),
         ScoreLine(signal="ownership", value=ownership, reason=ownership_reason),
@@ -89,6 +94,6 @@ def score(
         ScoreLine(signal="demand", value=round(factor, 4), reason=demand.reason),
         ScoreLine(signal="score", value=float(value),
                   reason=f"floor({POINTS_PER_RECORD} x {ownership} x {factor:g} x "
-                         f"{points:.1f} quality points)"),
+                         f"{points:.1f} quality points){cap}"),
     ]  # fmt: skip
     return value, uniqueness, quality, breakdown

@@ -114,6 +114,11 @@ class DaoChain:
                     self._block_checked_at = time.monotonic()
         return self._block
 
+    def max_score(self) -> int:
+        """The highest score one attestation may carry (MintLimits): a higher one would be
+        refused by the registry every time the worker tried."""
+        return int(self.registry.functions.mintLimits().call()[0])
+
     def live_weight(self, fingerprint: bytes) -> int:
         """The contribution's revenue weight: 0 once withdrawn or voided."""
         return self.weight_and_tokens(fingerprint)[0]

@@ -25,6 +25,7 @@ def validation_context(
     require_code: bool,
     platform: PlatformPolicy,
     sample_key: bytes,
+    max_score: int,
     demand: dict[str, Demand] | None = None,
 ) -> ValidationContext:
     return ValidationContext(
@@ -35,6 +36,7 @@ def validation_context(
         signature_verified=True,
         nonce=upload.nonce,  # seeds the platform spot-check's sample, with the secret
         sample_key=sample_key,
+        max_score=max_score,
         platform=platform,
         signed_in=upload.signed_in,
         demand=demand or {},

@@ -75,6 +75,7 @@ class IntakeService:
             self.settings.require_verification_code,
             self.settings.platform_policy(),
             self.intake_key.sample_key,
+            chain.max_score(),
             recent_demand(self.sessions, self.settings.dataset_id),
         )
         # No lock: exports validate in parallel, and the database refuses a commit whose

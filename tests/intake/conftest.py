@@ -45,6 +45,9 @@ class FakeChain:
     def sign(self, attestation: Attestation) -> bytes:
         return b"\x01" * 65
 
+    def max_score(self) -> int:
+        return 10_000_000
+
     def recorded_contributor(self, fingerprint: bytes) -> str | None:
         entry = self.recorded.get(fingerprint)
         return entry[0] if entry else None

@@ -100,3 +100,12 @@ def test_valuation_reports_value_per_kind_for_the_demand_line() -> None:
     comments, posts = valued.by_kind["c"]["comment"], valued.by_kind["c"]["post"]
     assert comments[1] == 2 and posts[1] == 1 and comments[0] > posts[0] >= 0
     assert abs(comments[0] + posts[0] - valued.values["c"]) < 1e-9
+
+
+def test_a_score_above_what_one_contribution_may_mint_is_capped_with_its_reason() -> None:
+    """Above the registry's MintLimits.maxScore the chain refuses the attestation every
+    time: the validator caps the score instead, and the receipt says so."""
+    value, *_, lines = score(1.0, "code", [1.0] * 100, 100, max_score=250)
+    assert value == 250 and lines[-1].value == 250.0
+    assert lines[-1].reason.endswith("capped at 250, the most one contribution mints")
+    assert score(1.0, "code", [1.0] * 10, 10, max_score=250)[0] == 100  # under it: as is
