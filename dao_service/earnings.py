@@ -194,9 +194,11 @@ class EarningsService:
             sample_texts(self._open_sample(sample)) if sample else [],
         )
         values = valuation.values
+        split_by = "measured value"
         if not any(v > 0 for v in values.values()):
             # The sample needed none of the data: split by score, as for a rental without one.
             values = {records.key: float(row.score) for records, row in contributions}
+            split_by = "score (no contribution helped the sample)"
         amounts = split(to_split, values)
         if not contributions and not prior_table:
             raise SettlementError(f"Dataset {dataset_id} has no live contributions to pay.")
@@ -223,6 +225,7 @@ class EarningsService:
             "rental_id": rental_id,
             "sample_sha256": "0x" + sample_hash.hex(),
             "sample_held": sample is not None,
+            "split_by": split_by,
             "method": METHOD,
             "sample_copies_dropped": valuation.copies_dropped,
             "payment": str(payment),

@@ -88,7 +88,7 @@ FUNCTION_WORDS = {
            "met", "voor", "aan", "te", "er", "om", "ook", "als", "bij", "wat", "nog"],
 }  # fmt: skip
 PROFILE = pa.array(sorted({w for words in FUNCTION_WORDS.values() for w in words}))
-REASON = "reads as word salad or filler (few function words, or words in an order no sentence has)"
+REASON = "word salad or filler (few function words, or words in an order no sentence has)"
 
 
 def unnatural(normalised: pa.Array, words: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ def export_demand(
         return NO_DEMAND
     found = {k: by_kind.get(demand_key(source, k), NO_DEMAND) for k in sorted(weight)}
     factor = sum(weight[k] * d.factor for k, d in found.items()) / total
-    return Demand(factor, "; ".join(d.reason for d in found.values()))
+    return Demand(factor, "; ".join(dict.fromkeys(d.reason for d in found.values())))
 
 
 def score(
@@ -89,7 +89,7 @@ def score(
                   reason=f"{new} of {total_records} records are new to the dataset"),
         ScoreLine(signal="quality", value=round(quality, 4),
                   reason=f"mean quality of the {new} new records" + (
-                      f"; {unnatural} of the export's records {REASON}, worth a tenth"
+                      f"; {unnatural} of the export's records read as {REASON}, worth a tenth"
                       if unnatural else "; every judged record reads as natural text")),
         ScoreLine(signal="demand", value=round(factor, 4), reason=demand.reason),
         ScoreLine(signal="score", value=float(value),

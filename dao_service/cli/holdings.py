@@ -284,13 +284,14 @@ def earnings(
         return
     for held in found:
         table = Table(title=f"Earnings by value, dataset {held.dataset_id}", caption=who)
-        for column in ("rental", "value", "earned", "table (IPFS)"):
+        for column in ("rental", "value", "earned", "split by", "table (IPFS)"):
             table.add_column(column, overflow="fold")
         for rental in held.rentals:
             table.add_row(
                 f"#{rental.rental_id}",
                 f"{rental.value:.4f}",
                 eth(rental.amount_wei),
+                rental.split_by,
                 rental.table_cid,
             )
         console.print(table)

@@ -21,6 +21,7 @@ class RentalEarning:
     amount_wei: int
     value: float  # the sum of its contributions' KNN-Shapley values to the renter's sample
     table_cid: str
+    split_by: str = "measured value"  # or by score, when no contribution helped the sample
 
 
 @dataclass
@@ -70,6 +71,7 @@ def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
                         amount_wei=sum(int(r["amount"]) for r in rows),
                         value=sum(float(r["value"]) for r in rows),
                         table_cid=log.args["cid"],
+                        split_by=str(table.get("split_by", "measured value")),
                     )
                 )
         tree = EarningsTree.of({a: int(v) for a, v in table["cumulative"].items()})

@@ -256,9 +256,11 @@ def vote(
     if proposal.state is not ProposalState.Active:
         closed = utc(_block_time(client, proposal.deadline), int(client.block()["timestamp"], 16))
         raise Refused(f"voting closed at {closed}; the proposal was {proposal.state.name}")
-    if client.governor.call("hasVoted", proposal.id, account.address):
+    # At the pending block, as the vote will be: at the latest block, right after voting
+    # opened, the snapshot is not yet in the past and getVotes reverts (a future lookup).
+    if client.governor.call("hasVoted", proposal.id, account.address, block="pending"):
         raise Refused(f"{account.address} has already voted on proposal #{proposal.number}")
-    if client.governor.call("getVotes", account.address, proposal.snapshot) == 0:
+    if client.governor.call("getVotes", account.address, proposal.snapshot, block="pending") == 0:
         raise Refused(
             f"{account.address} held no votes when voting on proposal #{proposal.number} "
             f"opened (block {proposal.snapshot}); tokens received later do not count"

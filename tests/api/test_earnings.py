@@ -192,7 +192,8 @@ def test_a_sample_the_service_never_received_splits_by_score(api: TestClient, da
     dao.vote_through(proposal_id, [ALICE, BOB])
     dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
     amounts, _ = settle(api, rental_id)
-    assert api.get("/api/earnings/1").json()["table"]["sample_held"] is False
+    table = api.get("/api/earnings/1").json()["table"]
+    assert table["sample_held"] is False and table["split_by"].startswith("score")
     assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0  # by score: both paid
     assert 0 <= ETH - sum(amounts.values()) <= 2
 

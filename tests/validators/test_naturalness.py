@@ -34,7 +34,7 @@ def test_word_salad_scores_low_quality_with_its_reason(index: DedupIndex) -> Non
     assert salad_report.unnatural_records >= 45
     quality = next(line for line in salad_report.breakdown if line.signal == "quality")
     assert quality.value < 0.35
-    assert "reads as word salad or filler" in quality.reason
+    assert "records read as word salad or filler" in quality.reason
     assert prose_report.unnatural_records <= 1 and prose_report.quality > 0.9
     assert salad_report.score * 3 < prose_report.score
 
