@@ -83,8 +83,10 @@ def test_three_workers_one_killed_mid_work_mint_each_contribution_once(
             return [tuple(r) for r in db.execute(text(query))]  # type: ignore[misc]
 
     assert {stage for stage, _, _ in rows()} == {"VALIDATED"}  # nothing ran them yet
-    workers = [start_worker(settings, database_url, tmp_path / f"w{i}.log") for i in range(3)]
-    victim = workers[0]
+    # The victim starts first, so that it surely claims work before the others could
+    # take it all (on a loaded machine the three start at very different speeds).
+    victim = start_worker(settings, database_url, tmp_path / "w0.log")
+    workers = [victim]
     try:
         held_by_victim = f":{victim.pid}:"
         wait_until(
@@ -92,6 +94,7 @@ def test_three_workers_one_killed_mid_work_mint_each_contribution_once(
             timeout=60,
             interval=0.005,
         )
+        workers += [start_worker(settings, database_url, tmp_path / f"w{i}.log") for i in (1, 2)]
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         orphaned = [s for s, owner, _ in rows() if owner and held_by_victim in owner]
@@ -99,10 +102,11 @@ def test_three_workers_one_killed_mid_work_mint_each_contribution_once(
         wait_until(
             lambda: {stage for stage, _, _ in rows()} == {"MINTED"}, timeout=120, interval=0.2
         )
-    finally:
-        for worker in workers[1:]:
-            worker.terminate()
-            worker.wait(timeout=20)
+    finally:  # every worker still running, the victim too if the test failed first
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=20)
     final = rows()
     engine.dispose()
 
