@@ -63,22 +63,16 @@ class Attestation(BaseModel):
         }
 
 
-def _domain(chain_id: int, registry: str) -> dict[str, Any]:
-    return {
-        "name": REGISTRY_DOMAIN_NAME,
-        "version": REGISTRY_DOMAIN_VERSION,
-        "chainId": chain_id,
-        "verifyingContract": registry,
-    }
-
-
-def _typed_data(
+def typed_data(
     primary: str,
     fields: list[dict[str, str]],
     message: dict[str, Any],
     chain_id: int,
-    registry: str,
+    contract: str,
+    domain_name: str = REGISTRY_DOMAIN_NAME,
 ) -> dict[str, Any]:
+    """EIP-712 typed data for one of our contracts' domains (name, version 1, chain id,
+    the verifying contract), as eth_account and wallets take it."""
     return {
         "types": {
             "EIP712Domain": [
@@ -90,29 +84,38 @@ def _typed_data(
             primary: fields,
         },
         "primaryType": primary,
-        "domain": _domain(chain_id, registry),
+        "domain": {
+            "name": domain_name,
+            "version": REGISTRY_DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": contract,
+        },
         "message": message,
     }
+
+
+def sign_typed_data(signer: LocalAccount, typed: dict[str, Any]) -> bytes:
+    return bytes(signer.sign_message(encode_typed_data(full_message=typed)).signature)
 
 
 def attestation_typed_data(
     attestation: Attestation, chain_id: int, registry: str
 ) -> dict[str, Any]:
-    return _typed_data("Attestation", ATTESTATION_FIELDS, attestation.message(), chain_id, registry)
+    return typed_data("Attestation", ATTESTATION_FIELDS, attestation.message(), chain_id, registry)
 
 
 def sign_attestation(
     validator: LocalAccount, attestation: Attestation, chain_id: int, registry: str
 ) -> bytes:
-    typed = attestation_typed_data(attestation, chain_id, registry)
-    return bytes(validator.sign_message(encode_typed_data(full_message=typed)).signature)
+    return sign_typed_data(validator, attestation_typed_data(attestation, chain_id, registry))
 
 
 def sign_withdrawal(
     contributor: LocalAccount, fingerprint: bytes, deadline: int, chain_id: int, registry: str
 ) -> bytes:
-    typed = withdrawal_typed_data(fingerprint, deadline, chain_id, registry)
-    return bytes(contributor.sign_message(encode_typed_data(full_message=typed)).signature)
+    return sign_typed_data(
+        contributor, withdrawal_typed_data(fingerprint, deadline, chain_id, registry)
+    )
 
 
 # The contributor's statement, signed in the browser before upload: it binds the export
@@ -129,21 +132,20 @@ STATEMENT_FIELDS = [
 def statement_typed_data(
     contributor: str, sha256: bytes, source: str, nonce: str, chain_id: int, registry: str
 ) -> dict[str, Any]:
-    typed = _typed_data(
+    return typed_data(
         "ContributionStatement",
         STATEMENT_FIELDS,
         {"contributor": contributor, "sha256": sha256, "source": source, "nonce": nonce},
         chain_id,
         registry,
+        STATEMENT_DOMAIN_NAME,
     )
-    typed["domain"]["name"] = STATEMENT_DOMAIN_NAME
-    return typed
 
 
 def withdrawal_typed_data(
     fingerprint: bytes, deadline: int, chain_id: int, registry: str
 ) -> dict[str, Any]:
-    return _typed_data(
+    return typed_data(
         "Withdrawal",
         WITHDRAWAL_FIELDS,
         {"fingerprint": fingerprint, "deadline": deadline},

@@ -6,12 +6,12 @@ checks it against the contract's own `earningsRootDigest`.
 
 from typing import Any
 
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, Field
 
+from dao_service.chain.attestations import sign_typed_data, typed_data
+
 POOL_DOMAIN_NAME = "DataDAO RevenuePool"
-POOL_DOMAIN_VERSION = "1"
 
 EARNINGS_ROOT_FIELDS = [
     {"name": "datasetId", "type": "uint32"},
@@ -36,35 +36,19 @@ class EarningsRoot(BaseModel):
 
 
 def earnings_root_typed_data(root: EarningsRoot, chain_id: int, pool: str) -> dict[str, Any]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "EarningsRoot": EARNINGS_ROOT_FIELDS,
-        },
-        "primaryType": "EarningsRoot",
-        "domain": {
-            "name": POOL_DOMAIN_NAME,
-            "version": POOL_DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": pool,
-        },
-        "message": {
-            "datasetId": root.dataset_id,
-            "epoch": root.epoch,
-            "root": root.root,
-            "total": root.total,
-            "cid": root.cid,
-        },
+    message = {
+        "datasetId": root.dataset_id,
+        "epoch": root.epoch,
+        "root": root.root,
+        "total": root.total,
+        "cid": root.cid,
     }
+    return typed_data(
+        "EarningsRoot", EARNINGS_ROOT_FIELDS, message, chain_id, pool, POOL_DOMAIN_NAME
+    )
 
 
 def sign_earnings_root(
     validator: LocalAccount, root: EarningsRoot, chain_id: int, pool: str
 ) -> bytes:
-    typed = earnings_root_typed_data(root, chain_id, pool)
-    return bytes(validator.sign_message(encode_typed_data(full_message=typed)).signature)
+    return sign_typed_data(validator, earnings_root_typed_data(root, chain_id, pool))
