@@ -1,7 +1,12 @@
-"""Key release: a renter proves its wallet with a signed challenge; if AccessRegistry says
-it may decrypt the dataset, it receives the live file keys ECIES-encrypted to its own
-public key, a page at a time. Contributors may always fetch the keys of their own
-contributions. Every release and refusal is written to the audit log.
+"""Key release: a renter proves its wallet by signing a key-release request; if
+AccessRegistry says it may decrypt the dataset, it receives the live file keys
+ECIES-encrypted to its own public key, a page at a time. Contributors may always fetch
+the keys of their own contributions. Every release and refusal is written to the audit log.
+
+The signed text (`challenge_text`) names the wallet, the dataset, the chain, a nonce and
+an expiry. `/api/keys/challenge` writes one (nothing is stored), or the renter composes it
+with a random nonce of its own and an expiry at most `challenge_ttl_seconds` ahead: one
+round trip per release. Each nonce is used once (`ReleaseLog`), whichever process sees it.
 
 Paging: each page ends with a cursor (MAC'd by the service, bound to the address, the
 dataset, the public key and the last contribution sent, valid for a while) that asks for
@@ -14,25 +19,61 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eth_keys.datatypes import PublicKey
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, bindparam, select
 
 from dao_service.chain.challenges import challenge_text, recover_public_key
-from dao_service.chain.dao import DaoChain
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, encrypt_many_to_public_key
 from dao_service.exceptions import DataDaoError
-from dao_service.models import AuditEvent, Contribution, KeyChallenge, Stage
+from dao_service.grants import Grant
+from dao_service.models import Contribution, Stage
+from dao_service.storage.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 
 CURSOR_TTL = 3600  # seconds a fetch may take between its challenge and its last page
+CLOCK_SKEW = 30  # seconds a renter's clock may run ahead of the service's
+
+
+# Built once, with parameters: a statement built per request costs more than it runs.
+LIVE_KEYS = (
+    select(
+        Contribution.id,
+        Contribution.public_id,
+        Contribution.cid,
+        Contribution.plaintext_sha256,
+        Contribution.iv,
+        Contribution.wrapped_key,
+    )
+    .where(
+        Contribution.dataset_id == bindparam("dataset_id"),
+        Contribution.id > bindparam("after"),
+        Contribution.stage == Stage.MINTED,
+        Contribution.withdrawn.is_(False),
+        Contribution.wrapped_key.is_not(None),
+    )
+    .order_by(Contribution.id)
+    .limit(bindparam("rows"))
+)
+OWN_KEYS = LIVE_KEYS.where(Contribution.contributor == bindparam("contributor"))
 
 
 class KeyRefused(DataDaoError, PermissionError):
     """The release is refused; the message says why (HTTP 403)."""
+
+
+class ChallengeReplayed(KeyRefused):
+    """The nonce was used before (the release log has audited the refusal)."""
+
+
+class ChainId(Protocol):
+    @property
+    def chain_id(self) -> int: ...
+
+
+class Grants(Protocol):
+    def grant(self, dataset_id: int, account: str) -> Grant: ...
 
 
 @dataclass(frozen=True)
@@ -56,41 +97,49 @@ class KeyReleaseService:
     def __init__(
         self,
         settings: Settings,
-        sessions: sessionmaker[Session],
+        engine: Engine,
         custody: CustodyKey,
-        chain: Callable[[], DaoChain],
+        chain: Callable[[], ChainId],
+        grants: Grants,
     ) -> None:
-        self.settings, self.sessions, self.custody, self._chain = settings, sessions, custody, chain
+        self.settings, self.engine, self.custody = settings, engine, custody
+        self._chain, self.grants = chain, grants
+        self.log = ReleaseLog(engine)
 
     @property
     def chain_id(self) -> int:
         return self._chain().chain_id
 
     def challenge(self, address: str, dataset_id: int) -> tuple[str, str, int]:
-        """(challenge id, text to sign, expiry). Nothing is stored: the id carries its
-        fields and the service's MAC over them; only its use is recorded."""
-        chain = self._chain()
-        expires = int(datetime.now(UTC).timestamp()) + self.settings.challenge_ttl_seconds
-        fields = f"{address}.{dataset_id}.{chain.chain_id}.{expires}.{secrets.token_hex(16)}"
-        challenge_id = f"{fields}.{self.custody.mac(fields)}"
-        nonce = fields.rsplit(".", 1)[1]
-        return (
-            challenge_id,
-            challenge_text(address, dataset_id, chain.chain_id, nonce, expires),
-            expires,
-        )
+        """(nonce, text to sign, expiry). Nothing is stored: the release carries the
+        nonce and expiry back, and only their use is recorded."""
+        expires = int(time.time()) + self.settings.challenge_ttl_seconds
+        nonce = secrets.token_hex(16)
+        return nonce, challenge_text(address, dataset_id, self.chain_id, nonce, expires), expires
 
-    def release(
-        self, challenge_id: str, dataset_id: int, chain_id: int, signature: bytes, limit: int
+    async def release(
+        self,
+        address: str,
+        dataset_id: int,
+        chain_id: int,
+        nonce: str,
+        expires_at: int,
+        signature: bytes,
+        limit: int,
     ) -> ReleasedPage:
-        """The first page, on a signed challenge."""
+        """The first page, on a signed request."""
         try:
-            return self._release(challenge_id, dataset_id, chain_id, signature, limit)
+            public_key = self._signer(address, dataset_id, chain_id, nonce, expires_at, signature)
+            signer = public_key.to_checksum_address()
+            challenge = UsedChallenge(nonce=nonce, address=signer, expires_at=expires_at)
+            return await self._page(signer, dataset_id, public_key, 0, limit, None, challenge)
+        except ChallengeReplayed:
+            raise
         except KeyRefused as refusal:
-            self._refused(dataset_id, f"challenge {challenge_id[:140]}", refusal)
+            await self._refused(dataset_id, f"challenge {nonce}", refusal)
             raise
 
-    def next_page(self, cursor: str, limit: int) -> ReleasedPage:
+    async def next_page(self, cursor: str, limit: int) -> ReleasedPage:
         """The page after the one `cursor` ended."""
         parts = cursor.split(".")
         try:
@@ -99,53 +148,55 @@ class KeyReleaseService:
             ):
                 raise KeyRefused("unknown cursor: start the fetch again")
             address, dataset_text, after_text, expires_text, public_hex = parts[:5]
-            if int(expires_text) < datetime.now(UTC).timestamp():
+            if int(expires_text) < time.time():
                 raise KeyRefused("the cursor has expired: start the fetch again")
             public_key = PublicKey(bytes.fromhex(public_hex))
-            return self._page(
+            return await self._page(
                 address, int(dataset_text), public_key, int(after_text), limit, int(expires_text)
             )
         except KeyRefused as refusal:
-            self._refused(int(parts[1]) if len(parts) == 6 and parts[1].isdigit() else None,
+            await self._refused(int(parts[1]) if len(parts) == 6 and parts[1].isdigit() else None,
                           f"cursor {cursor[:60]}", refusal)  # fmt: skip
             raise
 
-    def _refused(self, dataset_id: int | None, what: str, refusal: KeyRefused) -> None:
-        with self.sessions.begin() as session:
-            session.add(self._audit(None, dataset_id, "refused", f"{what}: {refusal.user_message}"))
+    async def _refused(self, dataset_id: int | None, what: str, refusal: KeyRefused) -> None:
+        await self.log.record(
+            LogEntry(None, dataset_id, "refused", f"{what}: {refusal.user_message}")
+        )
 
-    def _release(
-        self, challenge_id: str, dataset_id: int, chain_id: int, signature: bytes, limit: int
-    ) -> ReleasedPage:
-        chain = self._chain()
-        parts = challenge_id.split(".")
-        fields = ".".join(parts[:-1])
-        if len(parts) != 6 or not hmac.compare_digest(self.custody.mac(fields), parts[-1]):
-            raise KeyRefused("unknown challenge: ask for a new one")
-        address, issued_dataset, issued_chain, expires_text, nonce = parts[:5]
-        if int(issued_dataset) != dataset_id:
+    def _signer(
+        self,
+        address: str,
+        dataset_id: int,
+        chain_id: int,
+        nonce: str,
+        expires_at: int,
+        signature: bytes,
+    ) -> PublicKey:
+        """The public key of the wallet that signed this request, if all is in order."""
+        ours = self.chain_id
+        if chain_id != ours:
             raise KeyRefused(
-                f"the challenge was issued for dataset {issued_dataset}, not {dataset_id}"
+                f"wrong chain: signed for chain {chain_id}, this DAO is on chain {ours}"
             )
-        if int(expires_text) < datetime.now(UTC).timestamp():
+        now = time.time()
+        if expires_at < now:
             raise KeyRefused("the challenge has expired: ask for a new one")
-        if chain_id != chain.chain_id or int(issued_chain) != chain.chain_id:
+        if expires_at > now + self.settings.challenge_ttl_seconds + CLOCK_SKEW:
             raise KeyRefused(
-                f"wrong chain: signed for chain {chain_id}, this DAO is on chain {chain.chain_id}"
+                f"the challenge expires too late: at most {self.settings.challenge_ttl_seconds} "
+                "s from now"
             )
-        text = challenge_text(address, dataset_id, chain_id, nonce, int(expires_text))
+        text = challenge_text(address, dataset_id, chain_id, nonce, expires_at)
         public_key = recover_public_key(text, signature)
         if public_key is None:
             raise KeyRefused("the signature is malformed")
         signer = public_key.to_checksum_address()
         if signer.lower() != address.lower():
             raise KeyRefused(f"the challenge is signed by {signer}, not by {address}")
+        return public_key
 
-        used_until = datetime.fromtimestamp(int(expires_text), UTC)
-        challenge = KeyChallenge(nonce=nonce, address=signer, expires_at=used_until, used=True)
-        return self._page(signer, dataset_id, public_key, 0, limit, None, challenge)
-
-    def _page(
+    async def _page(
         self,
         address: str,
         dataset_id: int,
@@ -153,30 +204,23 @@ class KeyReleaseService:
         after: int,
         limit: int,
         cursor_expires: int | None,
-        challenge: KeyChallenge | None = None,
+        challenge: UsedChallenge | None = None,
     ) -> ReleasedPage:
-        can_decrypt, expires, revoked = self._chain().grant(dataset_id, address)
+        can_decrypt, expires, revoked = self.grants.grant(dataset_id, address)
         # The chain answers as of its latest block; on a chain that makes no new blocks
         # that time stands still, so an expired grant is also checked against the clock.
         can_decrypt = can_decrypt and expires > time.time()
-        query = select(
-            Contribution.id,
-            Contribution.public_id,
-            Contribution.cid,
-            Contribution.plaintext_sha256,
-            Contribution.iv,
-            Contribution.wrapped_key,
-        ).where(
-            Contribution.dataset_id == dataset_id,
-            Contribution.id > after,
-            Contribution.stage == Stage.MINTED,
-            Contribution.withdrawn.is_(False),
-            Contribution.wrapped_key.is_not(None),
-        )
-        if not can_decrypt:
-            query = query.where(Contribution.contributor == address)  # their own, always
-        with self.sessions() as session:
-            rows = session.execute(query.order_by(Contribution.id).limit(limit + 1)).all()
+        page = LIVE_KEYS if can_decrypt else OWN_KEYS  # their own, always
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                page,
+                {
+                    "dataset_id": dataset_id,
+                    "after": after,
+                    "contributor": address,
+                    "rows": limit + 1,
+                },
+            ).all()
         if not can_decrypt and not rows and after == 0:
             raise KeyRefused(self._why_not(expires, revoked, dataset_id))
         more = len(rows) > limit
@@ -184,19 +228,14 @@ class KeyReleaseService:
         released = self._encrypt(rows, public_key.to_bytes())
         cursor = None
         if more:
-            until = cursor_expires or int(datetime.now(UTC).timestamp()) + CURSOR_TTL
+            until = cursor_expires or int(time.time()) + CURSOR_TTL
             fields = f"{address}.{dataset_id}.{rows[-1].id}.{until}.{public_key.to_bytes().hex()}"
             cursor = f"{fields}.{self.custody.mac(fields)}"
-        # One transaction: the challenge is used up and the release audited, or neither.
-        try:
-            with self.sessions.begin() as session:
-                if challenge is not None:
-                    session.add(challenge)
-                how = f"challenge {challenge.nonce}" if challenge else f"after {after}"
-                detail = f"{len(released)} keys, {how}"
-                session.add(self._audit(address, dataset_id, "released", detail))
-        except IntegrityError:
-            raise KeyRefused("the challenge was already used") from None
+        # Answered only once the challenge is used up and the release audited.
+        how = f"challenge {challenge.nonce}" if challenge else f"after {after}"
+        entry = LogEntry(address, dataset_id, "released", f"{len(released)} keys, {how}", challenge)
+        if not await self.log.record(entry):
+            raise ChallengeReplayed(REPLAYED)
         return ReleasedPage(address, dataset_id, released, cursor)
 
     @staticmethod
@@ -215,15 +254,3 @@ class KeyReleaseService:
             ReleasedKey(row.public_id, row.cid, row.plaintext_sha256, row.iv, key)
             for row, key in zip(rows, sealed, strict=True)
         ]
-
-    @staticmethod
-    def _audit(
-        address: str | None, dataset_id: int | None, outcome: str, detail: str
-    ) -> AuditEvent:
-        return AuditEvent(
-            action="key_release",
-            address=address,
-            dataset_id=dataset_id,
-            outcome=outcome,
-            detail=detail,
-        )

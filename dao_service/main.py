@@ -15,6 +15,7 @@ from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
 from dao_service.earnings import EarningsService, SampleRefused, SettlementError
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
+from dao_service.grants import SharedGrants
 from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService
 from dao_service.runtime import open_runtime
@@ -35,7 +36,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             parts.intake,
         )
         app.state.key_release = KeyReleaseService(
-            settings, parts.sessions, parts.custody, parts.chain
+            settings,
+            parts.engine,
+            parts.custody,
+            parts.chain,
+            SharedGrants(parts.engine, parts.chain),
         )
         app.state.earnings = EarningsService(
             settings,

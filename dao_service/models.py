@@ -82,6 +82,20 @@ class RateCount(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class GrantSnapshot(Base):
+    """An account's access grant to a dataset as the chain answered at `block_number`:
+    the grant cache every API process shares (one chain question per block and account)."""
+
+    __tablename__ = "grant_snapshots"
+
+    dataset_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(String(42), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    can_decrypt: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    revoked: Mapped[bool] = mapped_column(Boolean)
+
+
 class StatementNonce(Base):
     """A nonce the service issued for one contribution statement; used once."""
 
@@ -95,7 +109,7 @@ class StatementNonce(Base):
 
 class KeyChallenge(Base):
     """A key-release challenge that has been used. Challenges are issued without storage
-    (the id carries its fields and the service's MAC); this table makes each usable once."""
+    (or composed by the renter); this table makes each nonce usable once."""
 
     __tablename__ = "key_challenges"
 

@@ -82,7 +82,7 @@ class ChallengeRequest(BaseModel):
 
 
 class ChallengeResponse(BaseModel):
-    nonce: str = Field(description="The challenge id: send it back with the signature")
+    nonce: str = Field(description="Send it back with `expires_at` and the signature")
     text: str = Field(description="Sign this text with personal_sign (EIP-191)")
     expires_at: int
     chain_id: int
@@ -93,7 +93,14 @@ RELEASE_PAGE_MAX = 5000
 
 
 class ReleaseRequest(BaseModel):
-    nonce: str
+    """A signed key-release request. The signed text is the challenge's `text`, or the
+    same text composed by the renter (`dao_service.chain.challenges.challenge_text`) with
+    16 random bytes of its own as the nonce and an expiry at most the challenge lifetime
+    ahead: then one round trip is a release."""
+
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="The renter's wallet")
+    nonce: str = Field(pattern=r"^[0-9a-f]{32}$", description="Used once")
+    expires_at: int = Field(ge=0, lt=2**63, description="Unix seconds, as signed")
     dataset_id: int = Field(ge=0, lt=2**32)
     chain_id: int
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")

@@ -46,7 +46,6 @@ class DaoChain:
         self.pool: Contract = client.contract(w3, manifest, "RevenuePool")
         self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
         self.token: Contract = client.contract(w3, manifest, "DataToken")
-        self._grant_cache: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
         # How stale a grant check may be (a block is ~12 s on mainnet); 0: ask every time.
         self.block_poll_seconds = block_poll_seconds
         self._block, self._block_checked_at = 0, float("-inf")
@@ -177,24 +176,12 @@ class DaoChain:
         """The transaction a wallet sends to let `to` vote with its tokens."""
         return {"to": str(self.token.address), "data": self.token.encode_abi("delegate", args=[to])}
 
-    def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
-        """(canDecrypt, expiresAt, revoked) for `account`, cached for the current block
-        (as `latest_block` knows it: a grant change is seen within `block_poll_seconds`)."""
-        block = self.latest_block()
-        key = (block, dataset_id, account)
-        cached = self._grant_cache.get(key)
-        if cached is None:
-            can = bool(
-                self.access.functions.canDecrypt(dataset_id, account).call(block_identifier=block)
-            )
-            expires, revoked = self.access.functions.grantOf(dataset_id, account).call(
-                block_identifier=block
-            )
-            cached = (can, int(expires), bool(revoked))
-            if len(self._grant_cache) > 10_000:
-                self._grant_cache.clear()
-            self._grant_cache[key] = cached
-        return cached
+    def grant_at(self, dataset_id: int, account: str, block: int) -> tuple[bool, int, bool]:
+        """(canDecrypt, expiresAt, revoked) for `account` as of `block`."""
+        access = self.access.functions
+        can = bool(access.canDecrypt(dataset_id, account).call(block_identifier=block))
+        expires, revoked = access.grantOf(dataset_id, account).call(block_identifier=block)
+        return can, int(expires), bool(revoked)
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])

@@ -162,9 +162,9 @@ def _first_page(client: DaoClient, account: Any, dataset_id: int, page_size: int
     check_challenge(challenge["text"], account.address, dataset_id, client.chain_id)
     try:
         return service.release_keys(
-            challenge["nonce"],
+            account.address,
+            challenge,
             dataset_id,
-            challenge["chain_id"],
             sign_challenge(account, challenge["text"]),
             page_size,
         )

@@ -119,17 +119,25 @@ class ServiceClient:
         )
 
     def release_keys(
-        self, nonce: str, dataset_id: int, chain_id: int, signature: str, limit: int = 1000
+        self,
+        address: str,
+        challenge: dict[str, Any],
+        dataset_id: int,
+        signature: str,
+        limit: int = 1000,
     ) -> dict[str, Any]:
-        """The first page of keys; its `next_cursor` asks for the next (`next_keys`)."""
+        """The first page of keys on a signed `challenge` (as `key_challenge` answered);
+        its `next_cursor` asks for the next (`next_keys`)."""
         return dict(
             self._request(
                 "POST",
                 "/api/keys/release",
                 json={
-                    "nonce": nonce,
+                    "address": address,
+                    "nonce": challenge["nonce"],
+                    "expires_at": challenge["expires_at"],
                     "dataset_id": dataset_id,
-                    "chain_id": chain_id,
+                    "chain_id": challenge["chain_id"],
                     "signature": signature,
                     "limit": limit,
                 },

@@ -4,13 +4,12 @@ the database, so every API process and machine counts against the same limits.""
 import time
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.core.config import Settings
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import RateCount
+from dao_service.storage.database import dialect_insert
 
 
 class RateLimiter:
@@ -24,9 +23,7 @@ class RateLimiter:
     def allow(self, key: str, limit: int, window: float) -> bool:
         current = int(time.time() // window)
         with self.sessions.begin() as session:
-            postgres = session.get_bind().dialect.name == "postgresql"
-            insert = pg_insert if postgres else sqlite_insert
-            statement = insert(RateCount).values(key=key, window=current, count=1)
+            statement = dialect_insert(session)(RateCount).values(key=key, window=current, count=1)
             count = session.execute(
                 statement.on_conflict_do_update(
                     index_elements=[RateCount.key, RateCount.window],

@@ -1,12 +1,17 @@
 """The metadata database: SQLite file by default, PostgreSQL (or any SQLAlchemy URL) by
 setting. The schema is Alembic's: `migrate` brings any database to the newest revision."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +53,12 @@ def migrate(engine: Engine) -> None:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def dialect_insert(bind: Engine | Session) -> Callable[[Any], PgInsert | SqliteInsert]:
+    """The database's own INSERT, which has ON CONFLICT (both SQLite and PostgreSQL)."""
+    engine = bind if isinstance(bind, Engine) else bind.get_bind()
+    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

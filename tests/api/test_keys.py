@@ -1,9 +1,14 @@
 """Key release refusals: each gets a 403 with its reason, and every outcome is audited."""
 
+import time
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from dao_service.chain.challenges import challenge_text
 from dao_service.chain.dev_accounts import dev_account
+from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
 from dao_service.models import AuditEvent
 from dao_service.sample_exports import reddit_export
@@ -54,20 +59,36 @@ def test_expired_challenge(api: TestClient, dao: Dao, service_settings: Settings
     assert "the challenge has expired" in refusal(request_keys(api, RENTER))
 
 
-def test_forged_challenge(api: TestClient, dao: Dao) -> None:
-    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
-    challenge = api.post(
-        "/api/keys/challenge", json={"address": RENTER.address, "dataset_id": 1}
-    ).json()
-    longer = challenge["nonce"].split(".")
-    longer[3] = str(int(longer[3]) + 86_400)  # extend its own expiry
-    body = {
-        "nonce": ".".join(longer),
+def composed(account: Any, expires_at: int, nonce: str = "ab" * 16) -> dict[str, Any]:
+    """A release request the renter writes itself, without asking for a challenge."""
+    text = challenge_text(account.address, 1, 31337, nonce, expires_at)
+    return {
+        "address": account.address,
+        "nonce": nonce,
+        "expires_at": expires_at,
         "dataset_id": 1,
         "chain_id": 31337,
-        "signature": "0x" + "11" * 65,
+        "signature": sign_challenge(account, text),
     }
-    assert "unknown challenge" in refusal(api.post("/api/keys/release", json=body))
+
+
+def test_a_request_the_renter_composes_is_released_once(api: TestClient, dao: Dao) -> None:
+    minted(api)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    body = composed(RENTER, int(time.time()) + 60)
+    released = api.post("/api/keys/release", json=body)
+    assert released.status_code == 200 and len(released.json()["keys"]) == 1
+    assert refusal(api.post("/api/keys/release", json=body)) == "the challenge was already used"
+
+
+def test_a_request_valid_for_longer_than_a_challenge_is_refused(
+    api: TestClient, dao: Dao, service_settings: Settings
+) -> None:
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    far = int(time.time()) + service_settings.challenge_ttl_seconds + 3600
+    assert "the challenge expires too late" in refusal(
+        api.post("/api/keys/release", json=composed(RENTER, far))
+    )
 
 
 def test_signature_of_another_address(api: TestClient, dao: Dao) -> None:

@@ -1,16 +1,24 @@
 """Key release asks the chain for the block number once per poll interval, not per
-request, and re-reads a grant only when the block changed."""
+request; a grant is read from the chain once per block and account, whichever API
+process asks first, and the others take its answer from the database."""
 
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
+from dao_service.grants import Grant, SharedGrants
+from dao_service.storage.database import make_engine, migrate, session_factory
 
 
-class CountingChain:
+class CountingEth:
     def __init__(self) -> None:
-        self.block_calls = self.grant_calls = 0
+        self.block_calls = 0
         self.block = 7
 
     @property
@@ -19,43 +27,91 @@ class CountingChain:
         return self.block
 
 
-def chain_with(eth: CountingChain, poll: float) -> DaoChain:
-    chain = DaoChain.__new__(DaoChain)  # only the parts grant() uses
-
-    def call(*_: Any, **__: Any) -> Any:
-        eth.grant_calls += 1
-        return True
-
-    functions = SimpleNamespace(
-        canDecrypt=lambda *_: SimpleNamespace(call=call),
-        grantOf=lambda *_: SimpleNamespace(call=lambda **__: (2_000_000_000, False)),
-    )
+def polling_chain(eth: CountingEth, poll: float) -> DaoChain:
+    chain = DaoChain.__new__(DaoChain)  # only the parts latest_block() uses
     chain.w3 = SimpleNamespace(eth=eth)  # type: ignore[assignment]
-    chain.access = SimpleNamespace(functions=functions)  # type: ignore[assignment]
-    chain._grant_cache = {}
     chain.block_poll_seconds = poll
     chain._block, chain._block_checked_at = 0, float("-inf")
-    import threading
-
     chain._block_lock = threading.Lock()
     return chain
 
 
 def test_requests_within_a_poll_interval_make_no_chain_round_trip() -> None:
-    eth = CountingChain()
-    chain = chain_with(eth, poll=0.3)
-    for _ in range(100):
-        assert chain.grant(1, "0xabc") == (True, 2_000_000_000, False)
-    assert eth.block_calls == 1 and eth.grant_calls == 1
-    eth.block = 8  # a new block: seen after the interval, and the grant is read again
+    eth = CountingEth()
+    chain = polling_chain(eth, poll=0.3)
+    assert [chain.latest_block() for _ in range(100)] == [7] * 100
+    assert eth.block_calls == 1
+    eth.block = 8  # a new block: seen after the interval
     time.sleep(0.35)
-    chain.grant(1, "0xabc")
-    assert eth.block_calls == 2 and eth.grant_calls == 2
+    assert chain.latest_block() == 8 and eth.block_calls == 2
 
 
 def test_no_interval_asks_every_time() -> None:
-    eth = CountingChain()
-    chain = chain_with(eth, poll=0.0)
-    chain.grant(1, "0xabc")
-    chain.grant(1, "0xabc")
-    assert eth.block_calls == 2 and eth.grant_calls == 1  # same block: cached grant
+    eth = CountingEth()
+    chain = polling_chain(eth, poll=0.0)
+    chain.latest_block()
+    chain.latest_block()
+    assert eth.block_calls == 2
+
+
+class CountingGrants:
+    """A chain whose grant answers are counted (and can change)."""
+
+    def __init__(self) -> None:
+        self.block, self.calls = 7, 0
+        self.answer: Grant = (True, 2_000_000_000, False)
+
+    def latest_block(self) -> int:
+        return self.block
+
+    def grant_at(self, dataset_id: int, account: str, block: int) -> Grant:
+        assert block == self.block
+        self.calls += 1
+        return self.answer
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'grants.sqlite3'}")
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_one_chain_question_per_block_and_account_across_processes(
+    sessions: sessionmaker[Session],
+) -> None:
+    chain = CountingGrants()
+    # Two API processes: each its own memory, one database.
+    first, second = (
+        SharedGrants(sessions.kw["bind"], lambda: chain),
+        SharedGrants(sessions.kw["bind"], lambda: chain),
+    )
+    for _ in range(50):
+        assert first.grant(1, "0xabc") == (True, 2_000_000_000, False)
+        assert second.grant(1, "0xabc") == (True, 2_000_000_000, False)
+    assert chain.calls == 1  # the second process read the first one's answer
+
+    second.grant(1, "0xdef")  # another account is another question
+    assert chain.calls == 2
+
+    chain.block, chain.answer = 8, (False, 2_000_000_000, True)  # revoked in block 8
+    assert first.grant(1, "0xabc") == (False, 2_000_000_000, True)
+    assert second.grant(1, "0xabc") == (False, 2_000_000_000, True)
+    assert chain.calls == 3
+
+
+def test_a_late_process_does_not_overwrite_a_newer_answer(
+    sessions: sessionmaker[Session],
+) -> None:
+    chain = CountingGrants()
+    chain.block = 9
+    SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc")
+    chain.block, chain.answer = 8, (False, 0, False)  # a process still at block 8
+    SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc")
+    chain.block, chain.answer = 9, (False, 0, False)
+    assert SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc") == (
+        True,
+        2_000_000_000,
+        False,
+    )

@@ -50,7 +50,9 @@ def request_keys(
         "/api/keys/challenge", json={"address": account.address, "dataset_id": dataset_id}
     ).json()
     body = {
+        "address": account.address,
         "nonce": challenge["nonce"],
+        "expires_at": challenge["expires_at"],
         "dataset_id": dataset_id,
         "chain_id": tamper.pop("chain_id", challenge["chain_id"]),
         "signature": sign_challenge(tamper.pop("signer", account), challenge["text"]),
