@@ -24,10 +24,14 @@ class GrantSource(Protocol):
     def grant_at(self, dataset_id: int, account: str, block: int) -> Grant: ...
 
 
-SNAPSHOT = select(GrantSnapshot.can_decrypt, GrantSnapshot.expires_at, GrantSnapshot.revoked).where(
+SNAPSHOT = select(
+    GrantSnapshot.block_number,
+    GrantSnapshot.can_decrypt,
+    GrantSnapshot.expires_at,
+    GrantSnapshot.revoked,
+).where(
     GrantSnapshot.dataset_id == bindparam("dataset_id"),
     GrantSnapshot.account == bindparam("account"),
-    GrantSnapshot.block_number == bindparam("block"),
 )
 
 
@@ -49,7 +53,8 @@ class SharedGrants:
         answer = self._shared(dataset_id, account, block)
         if answer is None:
             answer = chain.grant_at(dataset_id, account, block)
-            self._share(dataset_id, account, block, answer)
+            if answer[1] != 0:  # an account never granted is not shared (anyone can ask)
+                self._share(dataset_id, account, block, answer)
         with self._lock:
             if len(self._memo) >= self.MEMO_LIMIT:
                 self._memo.clear()
@@ -57,11 +62,14 @@ class SharedGrants:
         return answer
 
     def _shared(self, dataset_id: int, account: str, block: int) -> Grant | None:
+        """Another process's answer at this block or a later one (it polled more lately)."""
         with self.engine.connect() as connection:
             row = connection.execute(
-                SNAPSHOT, {"dataset_id": dataset_id, "account": account, "block": block}
+                SNAPSHOT, {"dataset_id": dataset_id, "account": account}
             ).first()
-        return None if row is None else (row.can_decrypt, row.expires_at, row.revoked)
+        if row is None or row.block_number < block:
+            return None
+        return row.can_decrypt, row.expires_at, row.revoked
 
     def _share(self, dataset_id: int, account: str, block: int, answer: Grant) -> None:
         can, expires, revoked = answer

@@ -21,15 +21,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import anyio.to_thread
 from eth_keys.datatypes import PublicKey
 from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
+from web3.exceptions import Web3Exception
 
 from dao_service.chain.challenges import challenge_text, recover_public_key
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, encrypt_many_to_public_key
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import DataDaoError, StackError
 from dao_service.grants import Grant
 from dao_service.models import Contribution, Stage
+from dao_service.storage.database import session_factory
+from dao_service.storage.rate_limits import RateLimiter
 from dao_service.storage.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 
 CURSOR_TTL = 3600  # seconds a fetch may take between its challenge and its last page
@@ -67,9 +72,16 @@ class ChallengeReplayed(KeyRefused):
     """The nonce was used before (the release log has audited the refusal)."""
 
 
-class ChainId(Protocol):
+class KeyRequestsLimited(KeyRefused):
+    """Too many refused requests from one client address (HTTP 429)."""
+
+
+class Deployment(Protocol):
     @property
     def chain_id(self) -> int: ...
+
+    @property
+    def access_registry(self) -> str: ...
 
 
 class Grants(Protocol):
@@ -94,17 +106,25 @@ class ReleasedKey:
 
 
 class KeyReleaseService:
+    """The checks of a signature, a cursor or an expiry run on the event loop (they are
+    CPU only, tens of microseconds); whatever may wait on the chain or the database (the
+    grant, the keys) runs in a worker thread; then the release waits for its commit."""
+
+    HELD_OFF_LIMIT = 10_000  # client addresses remembered as held off, at most
+
     def __init__(
         self,
         settings: Settings,
         engine: Engine,
         custody: CustodyKey,
-        chain: Callable[[], ChainId],
+        chain: Callable[[], Deployment],
         grants: Grants,
     ) -> None:
         self.settings, self.engine, self.custody = settings, engine, custody
         self._chain, self.grants = chain, grants
         self.log = ReleaseLog(engine)
+        self.limiter = RateLimiter(session_factory(engine))
+        self._held_off: dict[str, float] = {}  # client address -> held off until (monotonic)
 
     @property
     def chain_id(self) -> int:
@@ -113,9 +133,13 @@ class KeyReleaseService:
     def challenge(self, address: str, dataset_id: int) -> tuple[str, str, int]:
         """(nonce, text to sign, expiry). Nothing is stored: the release carries the
         nonce and expiry back, and only their use is recorded."""
+        deployment = self._chain()
         expires = int(time.time()) + self.settings.challenge_ttl_seconds
         nonce = secrets.token_hex(16)
-        return nonce, challenge_text(address, dataset_id, self.chain_id, nonce, expires), expires
+        text = challenge_text(
+            address, dataset_id, deployment.chain_id, deployment.access_registry, nonce, expires
+        )
+        return nonce, text, expires
 
     async def release(
         self,
@@ -126,8 +150,10 @@ class KeyReleaseService:
         expires_at: int,
         signature: bytes,
         limit: int,
+        client: str = "",
     ) -> ReleasedPage:
-        """The first page, on a signed request."""
+        """The first page, on a signed request from `client` (its network address)."""
+        self._admit(client)
         try:
             public_key = self._signer(address, dataset_id, chain_id, nonce, expires_at, signature)
             signer = public_key.to_checksum_address()
@@ -136,11 +162,12 @@ class KeyReleaseService:
         except ChallengeReplayed:
             raise
         except KeyRefused as refusal:
-            await self._refused(dataset_id, f"challenge {nonce}", refusal)
+            await self._refused(dataset_id, f"challenge {nonce}", refusal, client)
             raise
 
-    async def next_page(self, cursor: str, limit: int) -> ReleasedPage:
+    async def next_page(self, cursor: str, limit: int, client: str = "") -> ReleasedPage:
         """The page after the one `cursor` ended."""
+        self._admit(client)
         parts = cursor.split(".")
         try:
             if len(parts) != 6 or not hmac.compare_digest(
@@ -155,14 +182,37 @@ class KeyReleaseService:
                 address, int(dataset_text), public_key, int(after_text), limit, int(expires_text)
             )
         except KeyRefused as refusal:
-            await self._refused(int(parts[1]) if len(parts) == 6 and parts[1].isdigit() else None,
-                          f"cursor {cursor[:60]}", refusal)  # fmt: skip
+            dataset_id = int(parts[1]) if len(parts) == 6 and parts[1].isdigit() else None
+            await self._refused(dataset_id, f"cursor {cursor[:60]}", refusal, client)
             raise
 
-    async def _refused(self, dataset_id: int | None, what: str, refusal: KeyRefused) -> None:
+    def _admit(self, client: str) -> None:
+        if client and self._held_off.get(client, 0.0) > time.monotonic():
+            raise KeyRequestsLimited(
+                "Too many refused key requests from this address; try again in a minute."
+            )
+
+    async def _refused(
+        self, dataset_id: int | None, what: str, refusal: KeyRefused, client: str
+    ) -> None:
+        """Audit the refusal; a client refused too often is held off for a minute (each
+        refusal may have cost a chain lookup, and anyone can sign with a new wallet)."""
         await self.log.record(
             LogEntry(None, dataset_id, "refused", f"{what}: {refusal.user_message}")
         )
+        if not client:
+            return
+        allowed = await anyio.to_thread.run_sync(
+            self.limiter.allow,
+            f"key-refusals:{client}",
+            self.settings.key_refusals_per_client_per_minute,
+            60,
+        )
+        if not allowed:
+            now = time.monotonic()
+            if len(self._held_off) >= self.HELD_OFF_LIMIT:
+                self._held_off = {c: t for c, t in self._held_off.items() if t > now}
+            self._held_off[client] = now + 60
 
     def _signer(
         self,
@@ -174,10 +224,11 @@ class KeyReleaseService:
         signature: bytes,
     ) -> PublicKey:
         """The public key of the wallet that signed this request, if all is in order."""
-        ours = self.chain_id
-        if chain_id != ours:
+        deployment = self._chain()
+        if chain_id != deployment.chain_id:
             raise KeyRefused(
-                f"wrong chain: signed for chain {chain_id}, this DAO is on chain {ours}"
+                f"wrong chain: signed for chain {chain_id}, this DAO is on chain "
+                f"{deployment.chain_id}"
             )
         now = time.time()
         if expires_at < now:
@@ -187,7 +238,9 @@ class KeyReleaseService:
                 f"the challenge expires too late: at most {self.settings.challenge_ttl_seconds} "
                 "s from now"
             )
-        text = challenge_text(address, dataset_id, chain_id, nonce, expires_at)
+        text = challenge_text(
+            address, dataset_id, chain_id, deployment.access_registry, nonce, expires_at
+        )
         public_key = recover_public_key(text, signature)
         if public_key is None:
             raise KeyRefused("the signature is malformed")
@@ -206,21 +259,39 @@ class KeyReleaseService:
         cursor_expires: int | None,
         challenge: UsedChallenge | None = None,
     ) -> ReleasedPage:
-        can_decrypt, expires, revoked = self.grants.grant(dataset_id, address)
-        # The chain answers as of its latest block; on a chain that makes no new blocks
-        # that time stands still, so an expired grant is also checked against the clock.
-        can_decrypt = can_decrypt and expires > time.time()
-        page = LIVE_KEYS if can_decrypt else OWN_KEYS  # their own, always
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                page,
-                {
-                    "dataset_id": dataset_id,
-                    "after": after,
-                    "contributor": address,
-                    "rows": limit + 1,
-                },
-            ).all()
+        released, cursor = await anyio.to_thread.run_sync(
+            self._keys, address, dataset_id, public_key, after, limit, cursor_expires
+        )
+        # Answered only once the challenge is used up and the release audited.
+        how = f"challenge {challenge.nonce}" if challenge else f"after {after}"
+        entry = LogEntry(address, dataset_id, "released", f"{len(released)} keys, {how}", challenge)
+        if not await self.log.record(entry):
+            raise ChallengeReplayed(REPLAYED)
+        return ReleasedPage(address, dataset_id, released, cursor)
+
+    def _keys(
+        self,
+        address: str,
+        dataset_id: int,
+        public_key: PublicKey,
+        after: int,
+        limit: int,
+        cursor_expires: int | None,
+    ) -> tuple[list[ReleasedKey], str | None]:
+        """The page's keys sealed to `public_key`, and the cursor of the next page."""
+        try:
+            can_decrypt, expires, revoked = self.grants.grant(dataset_id, address)
+            # The chain answers as of its latest block; on a chain that makes no new blocks
+            # that time stands still, so an expired grant is also checked against the clock.
+            can_decrypt = can_decrypt and expires > time.time()
+            page = LIVE_KEYS if can_decrypt else OWN_KEYS  # their own, always
+            with self.engine.connect() as connection:
+                wanted = {"dataset_id": dataset_id, "after": after, "rows": limit + 1}
+                rows = connection.execute(page, {**wanted, "contributor": address}).all()
+        except (SQLAlchemyError, OSError, Web3Exception) as exc:
+            raise StackError(
+                "The chain or the database did not answer the key release; try again shortly."
+            ) from exc
         if not can_decrypt and not rows and after == 0:
             raise KeyRefused(self._why_not(expires, revoked, dataset_id))
         more = len(rows) > limit
@@ -231,12 +302,7 @@ class KeyReleaseService:
             until = cursor_expires or int(time.time()) + CURSOR_TTL
             fields = f"{address}.{dataset_id}.{rows[-1].id}.{until}.{public_key.to_bytes().hex()}"
             cursor = f"{fields}.{self.custody.mac(fields)}"
-        # Answered only once the challenge is used up and the release audited.
-        how = f"challenge {challenge.nonce}" if challenge else f"after {after}"
-        entry = LogEntry(address, dataset_id, "released", f"{len(released)} keys, {how}", challenge)
-        if not await self.log.record(entry):
-            raise ChallengeReplayed(REPLAYED)
-        return ReleasedPage(address, dataset_id, released, cursor)
+        return released, cursor
 
     @staticmethod
     def _why_not(expires: int, revoked: bool, dataset_id: int) -> str:

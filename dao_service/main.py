@@ -17,7 +17,7 @@ from dao_service.earnings import EarningsService, SampleRefused, SettlementError
 from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
 from dao_service.grants import SharedGrants
 from dao_service.intake import IntakeRefused
-from dao_service.key_release import KeyRefused, KeyReleaseService
+from dao_service.key_release import KeyRefused, KeyReleaseService, KeyRequestsLimited
 from dao_service.runtime import open_runtime
 from dao_service.signin import SignIn, SignInRefused
 from dao_service.storage.locks import SharedLock
@@ -105,7 +105,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(KeyRefused)
     async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:
-        return _error(403, exc)
+        return _error(429 if isinstance(exc, KeyRequestsLimited) else 403, exc)
 
     @app.exception_handler(ConfigurationError)
     @app.exception_handler(StackError)

@@ -13,14 +13,17 @@ SERVICE_IDENTITY = "datadao-key-release"
 
 
 def challenge_text(
-    address: str, dataset_id: int, chain_id: int, nonce: str, expires_at: int
+    address: str, dataset_id: int, chain_id: int, access_registry: str, nonce: str, expires_at: int
 ) -> str:
+    """The text a renter signs; it names the deployment (chain and AccessRegistry), so a
+    signed request is good for this DAO's service only."""
     return (
         "Data DAO key release\n"
         f"service: {SERVICE_IDENTITY}\n"
         f"address: {address}\n"
         f"dataset: {dataset_id}\n"
         f"chain id: {chain_id}\n"
+        f"access registry: {access_registry}\n"
         f"nonce: {nonce}\n"
         f"expires: {expires_at}"
     )

@@ -64,6 +64,10 @@ class DaoChain:
     def registry_address(self) -> str:
         return str(self.registry.address)
 
+    @property
+    def access_registry(self) -> str:
+        return str(self.access.address)
+
     def sign(self, attestation: Attestation) -> bytes:
         return sign_attestation(self.validator, attestation, self.chain_id, self.registry_address)
 
@@ -109,7 +113,8 @@ class DaoChain:
         if now - self._block_checked_at >= self.block_poll_seconds:
             with self._block_lock:
                 if now - self._block_checked_at >= self.block_poll_seconds:
-                    self._block = self.w3.eth.block_number
+                    # never backwards: behind a load balancer nodes differ by a block or two
+                    self._block = max(self._block, self.w3.eth.block_number)
                     self._block_checked_at = time.monotonic()
         return self._block
 

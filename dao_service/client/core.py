@@ -120,6 +120,10 @@ class DaoClient:
         return self.contract("AccessRegistry")
 
     @property
+    def access_registry_address(self) -> str:
+        return self.access.address
+
+    @property
     def escrow(self) -> BoundContract:
         return self.contract("RentalEscrow")
 

@@ -125,7 +125,9 @@ def open_released(account: Any, key: dict[str, Any], ciphertext: bytes) -> bytes
         ) from exc
 
 
-def check_challenge(text: str, address: str, dataset_id: int, chain_id: int) -> None:
+def check_challenge(
+    text: str, address: str, dataset_id: int, chain_id: int, access_registry: str
+) -> None:
     """Sign only a key-release challenge for this address, dataset and chain: a service
     must not get the wallet to sign anything else (another site's sign-in, say). The
     text must be exactly what `challenge_text` writes, with only its nonce and expiry free."""
@@ -134,7 +136,7 @@ def check_challenge(text: str, address: str, dataset_id: int, chain_id: int) -> 
     fields = dict(line.split(": ", 1) for line in text.split("\n") if ": " in line)
     nonce, expires = fields.get("nonce", ""), fields.get("expires", "")
     if not expires.isdigit() or text != challenge_text(
-        address, dataset_id, chain_id, nonce, int(expires)
+        address, dataset_id, chain_id, access_registry, nonce, int(expires)
     ):
         raise FetchFailed(
             "the service asked the wallet to sign something other than a key-release "
@@ -159,7 +161,13 @@ def recorded_cids(client: DaoClient, dataset_id: int) -> set[str]:
 def _first_page(client: DaoClient, account: Any, dataset_id: int, page_size: int) -> dict[str, Any]:
     service = client.service
     challenge = service.key_challenge(account.address, dataset_id)
-    check_challenge(challenge["text"], account.address, dataset_id, client.chain_id)
+    check_challenge(
+        challenge["text"],
+        account.address,
+        dataset_id,
+        client.chain_id,
+        client.access_registry_address,
+    )
     try:
         return service.release_keys(
             account.address,

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     uploads_per_wallet_per_hour: int = 30
     uploads_per_client_per_minute: int = 60
+    # Refused key requests (no grant, bad signature...) one client address may make a
+    # minute before it is held off for one: each may cost a chain lookup.
+    key_refusals_per_client_per_minute: int = 60
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
     # Key release asks the chain for its block number at most this often, not per request;

@@ -12,12 +12,13 @@ from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey
 from dao_service.demand import recent_demand
 from dao_service.intake import minting, opening, receipt, records, statement, storing
-from dao_service.intake.limits import RateLimiter, check_upload_limits
+from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.locks import SharedLock
+from dao_service.storage.rate_limits import RateLimiter
 from validators import DedupIndex, IndexConflict
 
 VALIDATION_ATTEMPTS = 20  # against other exports committing the same records meanwhile

@@ -8,16 +8,20 @@ whichever process sees it."""
 import asyncio
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, delete, insert
+from sqlalchemy.exc import OperationalError
 
 from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import dialect_insert
 
 REPLAYED = "the challenge was already used"
+PRUNE_EVERY = 60  # seconds between deletions of long-expired nonces
+PRUNE_MARGIN = 120  # seconds past its expiry a nonce is kept (clocks differ a little)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ReleaseLog:
             .returning(KeyChallenge.nonce)
         )
         self._audit = insert(AuditEvent)
+        self._pruned_at = float("-inf")
         self._queue: queue.SimpleQueue[LogEntry] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._writer: threading.Thread | None = None
@@ -60,9 +65,9 @@ class ReleaseLog:
 
     def submit(self, entry: LogEntry) -> "Future[bool]":
         """Queue `entry` for the next commit; the future says what `record` says."""
-        if self._writer is None:
+        if self._writer is None or not self._writer.is_alive():
             with self._start:
-                if self._writer is None:
+                if self._writer is None or not self._writer.is_alive():
                     self._writer = threading.Thread(
                         target=self._run, name="release-log", daemon=True
                     )
@@ -72,20 +77,36 @@ class ReleaseLog:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next_batch()
             try:
-                fresh = self._write(batch)
+                fresh = self._write_retrying(batch)
             except Exception as exc:  # every waiting release fails, the writer goes on
                 for entry in batch:
                     entry.done.set_exception(exc)
             else:
                 for entry, is_fresh in zip(batch, fresh, strict=True):
                     entry.done.set_result(is_fresh)
+
+    def _next_batch(self) -> list[LogEntry]:
+        """Everything queued (waiting for the first), less what its caller gave up on
+        (a cancelled request): the rest can no longer be cancelled, only answered."""
+        while True:
+            queued = [self._queue.get()]
+            while True:
+                try:
+                    queued.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            batch = [entry for entry in queued if entry.done.set_running_or_notify_cancel()]
+            if batch:
+                return batch
+
+    def _write_retrying(self, batch: list[LogEntry]) -> list[bool]:
+        """A deadlock or a lock timeout fails the transaction, not its releases: once more."""
+        try:
+            return self._write(batch)
+        except OperationalError:
+            return self._write(batch)
 
     def _write(self, batch: list[LogEntry]) -> list[bool]:
         """One transaction for the batch: challenges inserted unless already there, then an
@@ -95,9 +116,10 @@ class ReleaseLog:
             if entry.challenge is not None:
                 wanted.setdefault(entry.challenge.nonce, entry.challenge)
         with self.engine.begin() as connection:
+            self._prune(connection)
             inserted = {
                 nonce
-                for c in wanted.values()
+                for c in sorted(wanted.values(), key=lambda c: c.nonce)  # one lock order
                 for nonce in connection.execute(
                     self._use,
                     {
@@ -129,3 +151,12 @@ class ReleaseLog:
                 )
             connection.execute(self._audit, rows)
         return fresh
+
+    def _prune(self, connection: Connection) -> None:
+        """Forget nonces of requests long expired: a request past its expiry is refused
+        before it gets here, so their rows guard nothing any more."""
+        now = time.time()
+        if now - self._pruned_at >= PRUNE_EVERY:
+            cutoff = datetime.fromtimestamp(now - PRUNE_MARGIN, UTC)
+            connection.execute(delete(KeyChallenge).where(KeyChallenge.expires_at < cutoff))
+            self._pruned_at = now

@@ -59,9 +59,12 @@ def test_expired_challenge(api: TestClient, dao: Dao, service_settings: Settings
     assert "the challenge has expired" in refusal(request_keys(api, RENTER))
 
 
-def composed(account: Any, expires_at: int, nonce: str = "ab" * 16) -> dict[str, Any]:
+def composed(
+    dao: Dao, account: Any, expires_at: int, nonce: str = "ab" * 16, **other: Any
+) -> dict[str, Any]:
     """A release request the renter writes itself, without asking for a challenge."""
-    text = challenge_text(account.address, 1, 31337, nonce, expires_at)
+    registry = other.get("access_registry", dao.access.address)
+    text = challenge_text(account.address, 1, 31337, registry, nonce, expires_at)
     return {
         "address": account.address,
         "nonce": nonce,
@@ -75,7 +78,7 @@ def composed(account: Any, expires_at: int, nonce: str = "ab" * 16) -> dict[str,
 def test_a_request_the_renter_composes_is_released_once(api: TestClient, dao: Dao) -> None:
     minted(api)
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
-    body = composed(RENTER, int(time.time()) + 60)
+    body = composed(dao, RENTER, int(time.time()) + 60)
     released = api.post("/api/keys/release", json=body)
     assert released.status_code == 200 and len(released.json()["keys"]) == 1
     assert refusal(api.post("/api/keys/release", json=body)) == "the challenge was already used"
@@ -87,8 +90,27 @@ def test_a_request_valid_for_longer_than_a_challenge_is_refused(
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     far = int(time.time()) + service_settings.challenge_ttl_seconds + 3600
     assert "the challenge expires too late" in refusal(
-        api.post("/api/keys/release", json=composed(RENTER, far))
+        api.post("/api/keys/release", json=composed(dao, RENTER, far))
     )
+
+
+def test_a_request_signed_for_another_deployment_is_refused(api: TestClient, dao: Dao) -> None:
+    """The text names this DAO's AccessRegistry: a request signed for another DAO's service
+    on the same chain (phished, or sent there) releases nothing here."""
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    elsewhere = composed(dao, RENTER, int(time.time()) + 60, access_registry="0x" + "bb" * 20)
+    assert "the challenge is signed by" in refusal(api.post("/api/keys/release", json=elsewhere))
+
+
+def test_a_client_refused_too_often_is_held_off(
+    api: TestClient, service_settings: Settings
+) -> None:
+    """Each refusal may cost a chain lookup and anyone can sign with a new wallet."""
+    service_settings.key_refusals_per_client_per_minute = 3
+    for _ in range(4):  # no grant: refused, the fourth over the limit
+        assert refusal(request_keys(api, RENTER)) == "no access grant for dataset 1"
+    held_off = request_keys(api, RENTER)
+    assert held_off.status_code == 429 and "try again in a minute" in held_off.json()["detail"]
 
 
 def test_signature_of_another_address(api: TestClient, dao: Dao) -> None:

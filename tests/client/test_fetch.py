@@ -14,6 +14,7 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.fetch import FetchFailed, fetch_dataset
 
 RENTER = dev_account(5)
+ACCESS = "0x" + "ac" * 20  # the deployment's AccessRegistry
 
 
 class HostileService:
@@ -21,7 +22,7 @@ class HostileService:
         self.contribution_id = contribution_id
 
     def key_challenge(self, address: str, dataset_id: int) -> dict[str, Any]:
-        text = challenge_text(address, dataset_id, 31337, "n0nce", 2_000_000_000)
+        text = challenge_text(address, dataset_id, 31337, ACCESS, "n0nce", 2_000_000_000)
         return {"nonce": "n", "text": text, "chain_id": 31337}
 
     def release_keys(self, *_: Any) -> dict[str, Any]:
@@ -37,7 +38,9 @@ class HostileService:
 
 def test_a_contribution_id_that_is_a_path_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    client = SimpleNamespace(service=HostileService("../../escaped"), chain_id=31337)
+    client = SimpleNamespace(
+        service=HostileService("../../escaped"), chain_id=31337, access_registry_address=ACCESS
+    )
     with pytest.raises(FetchFailed, match="not a contribution id"):
         fetch_dataset(client, RENTER, 1, out, ipfs=None)  # type: ignore[arg-type]
     assert not (tmp_path / "escaped.zip").exists() and not (tmp_path / "escaped.dat").exists()
@@ -61,7 +64,9 @@ def test_a_tampered_manifest_cannot_delete_files_outside_out(tmp_path: Path) -> 
         def release_keys(self, *_: Any) -> dict[str, Any]:
             return {"keys": []}
 
-    client = SimpleNamespace(service=NothingReleased("x"), chain_id=31337)
+    client = SimpleNamespace(
+        service=NothingReleased("x"), chain_id=31337, access_registry_address=ACCESS
+    )
     result = fetch_dataset(client, RENTER, 1, out, ipfs=None)  # type: ignore[arg-type]
     assert result.removed == [] and precious.read_text() == "keep me"
 
@@ -73,11 +78,19 @@ def test_only_a_key_release_challenge_for_this_renter_is_signed(tmp_path: Path) 
 
     class OtherAddress(HostileService):
         def key_challenge(self, address: str, dataset_id: int) -> dict[str, Any]:
-            text = challenge_text(dev_account(6).address, dataset_id, 31337, "n", 2_000_000_000)
+            text = challenge_text(
+                dev_account(6).address, dataset_id, 31337, ACCESS, "n", 2_000_000_000
+            )
             return {"nonce": "n", "text": text, "chain_id": 31337}
 
-    for service in (SignInElsewhere("x"), OtherAddress("x")):
-        client = SimpleNamespace(service=service, chain_id=31337)
+    class OtherDeployment(HostileService):
+        def key_challenge(self, address: str, dataset_id: int) -> dict[str, Any]:
+            elsewhere = "0x" + "bb" * 20  # another DAO's AccessRegistry on the same chain
+            text = challenge_text(address, dataset_id, 31337, elsewhere, "n", 2_000_000_000)
+            return {"nonce": "n", "text": text, "chain_id": 31337}
+
+    for service in (SignInElsewhere("x"), OtherAddress("x"), OtherDeployment("x")):
+        client = SimpleNamespace(service=service, chain_id=31337, access_registry_address=ACCESS)
         with pytest.raises(FetchFailed, match="nothing was signed"):
             fetch_dataset(client, RENTER, 1, tmp_path, ipfs=None)  # type: ignore[arg-type]
 
@@ -134,7 +147,9 @@ def test_a_stopped_fetch_resumes_at_the_page_it_stopped_in(
             return next(cid for cid, blob in blobs.items() if blob == data)
 
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(blobs))
-    client = SimpleNamespace(service=PagedService("x"), chain_id=31337)
+    client = SimpleNamespace(
+        service=PagedService("x"), chain_id=31337, access_registry_address=ACCESS
+    )
     out, ipfs = tmp_path / "out", Ipfs()
     ipfs.down = True
     with pytest.raises(ConnectionError):

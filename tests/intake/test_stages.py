@@ -15,7 +15,7 @@ from dao_service.chain.dao import ChainRefused
 from dao_service.client.contribute import sign_typed
 from dao_service.core.config import Settings
 from dao_service.intake import IntakeRefused, Upload
-from dao_service.intake.limits import RateLimiter, check_upload_limits
+from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.minting import mint, mint_batch
 from dao_service.intake.receipt import receipt_extras
 from dao_service.intake.records import ALREADY_IN_DATASET, Spool, persist
@@ -23,6 +23,7 @@ from dao_service.intake.statement import check_nonce, check_signature, new_nonce
 from dao_service.intake.storing import store
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Stage, StatementNonce
+from dao_service.storage.rate_limits import RateLimiter
 from tests.intake.conftest import FakeChain, FakeIpfs, add_contribution, new_contribution, reload
 from validators import DedupIndex, IndexConflict, NewRecords, Validation, ValidationReport
 from validators._utils.fingerprints import BANDS

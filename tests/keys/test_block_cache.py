@@ -9,10 +9,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
 from dao_service.grants import Grant, SharedGrants
+from dao_service.models import GrantSnapshot
 from dao_service.storage.database import make_engine, migrate, session_factory
 
 
@@ -101,17 +103,30 @@ def test_one_chain_question_per_block_and_account_across_processes(
     assert chain.calls == 3
 
 
-def test_a_late_process_does_not_overwrite_a_newer_answer(
+def test_a_process_behind_by_a_block_takes_the_newer_answer(
     sessions: sessionmaker[Session],
 ) -> None:
     chain = CountingGrants()
     chain.block = 9
     SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc")
-    chain.block, chain.answer = 8, (False, 0, False)  # a process still at block 8
-    SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc")
-    chain.block, chain.answer = 9, (False, 0, False)
+    chain.block, chain.answer = 8, (True, 1, True)  # a process still at block 8
+    lagging = SharedGrants(sessions.kw["bind"], lambda: chain)
+    assert lagging.grant(1, "0xabc") == (True, 2_000_000_000, False) and chain.calls == 1
+    chain.block = 9
     assert SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc") == (
         True,
         2_000_000_000,
         False,
     )
+
+
+def test_an_account_never_granted_is_not_shared(sessions: sessionmaker[Session]) -> None:
+    """Anyone can ask about any wallet: such answers stay in memory, not in the table."""
+    chain = CountingGrants()
+    chain.answer = (False, 0, False)
+    engine = sessions.kw["bind"]
+    for _ in range(3):
+        assert SharedGrants(engine, lambda: chain).grant(1, "0xstranger") == (False, 0, False)
+    assert chain.calls == 3
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(GrantSnapshot)) == 0

@@ -16,6 +16,7 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey
+from dao_service.exceptions import StackError
 from dao_service.key_release import KeyRefused, KeyReleaseService, ReleasedPage
 from dao_service.storage.database import make_engine, migrate, session_factory
 
@@ -24,6 +25,7 @@ RENTER = dev_account(5)
 
 class Grants:
     chain_id = 31337
+    access_registry = "0x" + "ac" * 20
 
     def __init__(self) -> None:
         self.allowed = True
@@ -134,3 +136,16 @@ def test_a_million_contributions_are_released_page_by_page(
         page = next_page(service, page.cursor, 5000)
     assert released == 1_000_000 and last == "c999999"
     print(f"released 1,000,000 keys in {time.monotonic() - started:.1f} s")
+
+
+def test_a_chain_that_does_not_answer_is_a_clear_error(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    class Unreachable(Grants):
+        def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
+            raise ConnectionError("connection refused")
+
+    service = service_for(tmp_path, sessions, Unreachable())
+    generate(sessions, service.custody, 1)
+    with pytest.raises(StackError, match="did not answer"):
+        first_page(service, 3)

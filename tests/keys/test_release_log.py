@@ -87,3 +87,27 @@ def test_a_failed_commit_fails_its_releases_and_the_writer_goes_on(
     assert log.submit(release("cd" * 16)).result() is True
     with sessions() as session:
         assert session.scalars(select(KeyChallenge.nonce)).all() == ["cd" * 16]
+
+
+def test_a_release_given_up_on_is_not_written_and_the_writer_goes_on(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A request cancelled while queued (its client gone, a shutdown) is skipped."""
+    log = ReleaseLog(sessions.kw["bind"])
+    abandoned = release("ab" * 16)
+    abandoned.done.cancel()
+    assert log.submit(abandoned).cancelled()
+    assert log.submit(release("cd" * 16)).result(timeout=10) is True
+    with sessions() as session:
+        assert session.scalars(select(KeyChallenge.nonce)).all() == ["cd" * 16]
+
+
+def test_nonces_long_expired_are_forgotten(sessions: sessionmaker[Session]) -> None:
+    log = ReleaseLog(sessions.kw["bind"])
+    long_ago = LogEntry("0xRenter", 1, "released", "5 keys",
+                        UsedChallenge("ab" * 16, "0xRenter", int(time.time()) - 3600))  # fmt: skip
+    assert log.submit(long_ago).result(timeout=10) is True
+    log._pruned_at = float("-inf")  # next batch prunes
+    assert log.submit(release("cd" * 16)).result(timeout=10) is True
+    with sessions() as session:
+        assert session.scalars(select(KeyChallenge.nonce)).all() == ["cd" * 16]

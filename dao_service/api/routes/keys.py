@@ -5,9 +5,10 @@ handing it to a thread costs (bench/RESULTS.md), and it waits for its commit (th
 log) without holding a thread."""
 
 import base64
+from typing import Any
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from dao_service.api.deps import KeyReleaseDep
 from dao_service.api.schemas import (
@@ -41,8 +42,15 @@ async def challenge(body: ChallengeRequest, service: KeyReleaseDep) -> Challenge
     )
 
 
-@router.post("/release", response_model=ReleaseResponse, responses={403: {"model": ErrorResponse}})
-async def release(body: ReleaseRequest, service: KeyReleaseDep) -> ReleaseResponse:
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (403, 429, 503)
+}
+
+
+@router.post("/release", response_model=ReleaseResponse, responses=REFUSALS)
+async def release(
+    body: ReleaseRequest, service: KeyReleaseDep, request: Request
+) -> ReleaseResponse:
     """The first page of keys, on a signed request."""
     page = await service.release(
         body.address,
@@ -52,17 +60,22 @@ async def release(body: ReleaseRequest, service: KeyReleaseDep) -> ReleaseRespon
         body.expires_at,
         bytes.fromhex(body.signature.removeprefix("0x")),
         body.limit,
+        client_address(request),
     )
     return page_response(page)
 
 
-@router.post(
-    "/release/next", response_model=ReleaseResponse, responses={403: {"model": ErrorResponse}}
-)
-async def next_page(body: NextPageRequest, service: KeyReleaseDep) -> ReleaseResponse:
+@router.post("/release/next", response_model=ReleaseResponse, responses=REFUSALS)
+async def next_page(
+    body: NextPageRequest, service: KeyReleaseDep, request: Request
+) -> ReleaseResponse:
     """The page after the one whose `next_cursor` this is (no new signature needed)."""
-    page = await service.next_page(body.cursor, body.limit)
+    page = await service.next_page(body.cursor, body.limit, client_address(request))
     return page_response(page)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 def page_response(page: ReleasedPage) -> ReleaseResponse:
