@@ -21,6 +21,8 @@ Grant = tuple[bool, int, bool]  # (canDecrypt, expiresAt, revoked)
 class GrantSource(Protocol):
     def latest_block(self) -> int: ...
 
+    def polled_block(self) -> int | None: ...
+
     def grant_at(self, dataset_id: int, account: str, block: int) -> Grant: ...
 
 
@@ -42,6 +44,15 @@ class SharedGrants:
         self.engine, self._chain = engine, chain
         self._memo: dict[tuple[int, str], tuple[int, Grant]] = {}
         self._lock = threading.Lock()
+
+    def remembered(self, dataset_id: int, account: str) -> Grant | None:
+        """The answer this process already has for the current block, if it has it:
+        without touching the chain or the database."""
+        block = self._chain().polled_block()
+        remembered = self._memo.get((dataset_id, account))
+        if block is None or remembered is None or remembered[0] != block:
+            return None
+        return remembered[1]
 
     def grant(self, dataset_id: int, account: str) -> Grant:
         chain = self._chain()

@@ -1,4 +1,7 @@
-"""Dependencies of the routes, as `Annotated` aliases so signatures read as types."""
+"""Dependencies of the routes, as `Annotated` aliases so signatures read as types.
+
+They are coroutines: FastAPI runs a plain function dependency in a worker thread, a hop
+that costs more than reading an attribute of the app."""
 
 from typing import Annotated
 
@@ -15,32 +18,32 @@ from dao_service.storage.ipfs import IpfsStore
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_ipfs(request: Request) -> IpfsStore:
+async def get_ipfs(request: Request) -> IpfsStore:
     store: IpfsStore = request.app.state.ipfs
     return store
 
 
-def get_intake(request: Request) -> IntakeService:
+async def get_intake(request: Request) -> IntakeService:
     intake: IntakeService = request.app.state.intake
     return intake
 
 
-def get_key_release(request: Request) -> KeyReleaseService:
+async def get_key_release(request: Request) -> KeyReleaseService:
     service: KeyReleaseService = request.app.state.key_release
     return service
 
 
-def get_earnings(request: Request) -> EarningsService:
+async def get_earnings(request: Request) -> EarningsService:
     service: EarningsService = request.app.state.earnings
     return service
 
 
-def get_chain(request: Request) -> ChainProvider:
+async def get_chain(request: Request) -> ChainProvider:
     provider: ChainProvider = request.app.state.chain
     return provider
 

@@ -118,6 +118,13 @@ class DaoChain:
                     self._block_checked_at = time.monotonic()
         return self._block
 
+    def polled_block(self) -> int | None:
+        """The block number `latest_block` would answer without a round trip, or None
+        when it is time to ask the chain again."""
+        if time.monotonic() - self._block_checked_at >= self.block_poll_seconds:
+            return None
+        return self._block
+
     def max_score(self) -> int:
         """The highest score one attestation may carry (MintLimits): a higher one would be
         refused by the registry every time the worker tried."""

@@ -41,10 +41,12 @@ def polling_chain(eth: CountingEth, poll: float) -> DaoChain:
 def test_requests_within_a_poll_interval_make_no_chain_round_trip() -> None:
     eth = CountingEth()
     chain = polling_chain(eth, poll=0.3)
+    assert chain.polled_block() is None  # never polled: time to ask
     assert [chain.latest_block() for _ in range(100)] == [7] * 100
-    assert eth.block_calls == 1
+    assert eth.block_calls == 1 and chain.polled_block() == 7
     eth.block = 8  # a new block: seen after the interval
     time.sleep(0.35)
+    assert chain.polled_block() is None
     assert chain.latest_block() == 8 and eth.block_calls == 2
 
 
@@ -64,6 +66,9 @@ class CountingGrants:
         self.answer: Grant = (True, 2_000_000_000, False)
 
     def latest_block(self) -> int:
+        return self.block
+
+    def polled_block(self) -> int | None:
         return self.block
 
     def grant_at(self, dataset_id: int, account: str, block: int) -> Grant:
@@ -93,11 +98,14 @@ def test_one_chain_question_per_block_and_account_across_processes(
         assert first.grant(1, "0xabc") == (True, 2_000_000_000, False)
         assert second.grant(1, "0xabc") == (True, 2_000_000_000, False)
     assert chain.calls == 1  # the second process read the first one's answer
+    assert first.remembered(1, "0xabc") == (True, 2_000_000_000, False)
+    assert first.remembered(1, "0xdef") is None  # never asked here
 
     second.grant(1, "0xdef")  # another account is another question
     assert chain.calls == 2
 
     chain.block, chain.answer = 8, (False, 2_000_000_000, True)  # revoked in block 8
+    assert first.remembered(1, "0xabc") is None  # an answer of block 7 is not reused
     assert first.grant(1, "0xabc") == (False, 2_000_000_000, True)
     assert second.grant(1, "0xabc") == (False, 2_000_000_000, True)
     assert chain.calls == 3

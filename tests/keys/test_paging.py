@@ -31,6 +31,9 @@ class Grants:
         self.allowed = True
         self.expires = 2_000_000_000
 
+    def remembered(self, dataset_id: int, account: str) -> tuple[bool, int, bool] | None:
+        return None
+
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
         return (self.allowed, self.expires, not self.allowed)
 
