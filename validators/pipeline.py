@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -105,6 +106,17 @@ class Validation:
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
     # Which additions the report counts as new (the rest are their near-duplicates).
     counted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # The verdict again on the same export against the index as it is now: reading,
+    # sketching and spot-checking it again would give the same answers, so only the
+    # index's part (new records, account binding, score) is done again.
+    rejudge: Callable[[DedupIndex], "Validation"] | None = field(default=None, repr=False)
+
+    def again(self, index: DedupIndex) -> "Validation":
+        """The verdict after another export committed records this one counted as new
+        (IndexConflict): milliseconds, where validating from the start takes seconds."""
+        if self.rejudge is None:
+            raise ValueError("only an export that was judged can be judged again")
+        return self.rejudge(index)
 
     def commit(self, index: DedupIndex, connection: Connection | None = None) -> None:
         """Add an accepted export's records and account binding to the index (in
@@ -129,8 +141,12 @@ def validate_export(data: bytes, context: ValidationContext, index: DedupIndex) 
     """The verdict on one export. Never raises: every failure is a rejection with its
     reason (an unexpected error too, logged by type and place only, never by content)."""
     report = ValidationReport()
+    return _guarded(report, lambda: _validate(data, context, index, report))
+
+
+def _guarded(report: ValidationReport, validate: Callable[[], Validation]) -> Validation:
     try:
-        return _validate(data, context, index, report)
+        return validate()
     except ExportRejected as exc:
         reason = exc.user_message
     except RecursionError:
@@ -163,7 +179,28 @@ def _validate(
         assert sampler is not None
         verifier = VERIFIERS.get(parsed.source)
         spot = spot_check(verifier, parsed.account_name, sampler.sample(), codes.items, policy)
-    return _judge(parsed, records, codes.found, spot, context, index, report)
+    return _judged(parsed, records, codes.found, spot, context, index, report)
+
+
+def _judged(
+    parsed: ParsedExport,
+    records: "ExportRecords",
+    found_codes: set[str],
+    spot: SpotCheck,
+    context: ValidationContext,
+    index: DedupIndex,
+    report: ValidationReport,
+) -> Validation:
+    validation = _judge(parsed, records, found_codes, spot, context, index, report)
+
+    def again(index: DedupIndex) -> Validation:
+        fresh = ValidationReport(source=report.source)
+        return _guarded(
+            fresh, lambda: _judged(parsed, records, found_codes, spot, context, index, fresh)
+        )
+
+    validation.rejudge = again
+    return validation
 
 
 def _read(

@@ -80,12 +80,15 @@ class IntakeService:
             recent_demand(self.sessions, self.settings.dataset_id),
         )
         # No lock: exports validate in parallel, and the database refuses a commit whose
-        # new records another export committed meanwhile; that export is validated again.
+        # new records another export committed meanwhile; that export is judged again
+        # against the index as it now is (its reading, sketches and spot-check kept).
         # Retries take turns (a lock shared by every process), so that under contention
         # a retry competes only with first attempts, and each makes progress.
+        validation = opening.validate(plaintext, context, self.index)
         for attempt in range(VALIDATION_ATTEMPTS):
             with self._retry_lock.held() if attempt else nullcontext():
-                validation = opening.validate(plaintext, context, self.index)
+                if attempt:
+                    validation = validation.again(self.index)
                 contribution = records.new_contribution(
                     upload, validation, self.settings.dataset_id, file_key, self.custody
                 )

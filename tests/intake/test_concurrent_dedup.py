@@ -22,7 +22,7 @@ from dao_service.sample_exports import sentence
 from dao_service.storage.database import make_engine, migrate, session_factory
 from tests.intake.conftest import FakeChain, FakeIpfs
 from tests.utils import postgres
-from validators import DedupIndex
+from validators import DedupIndex, Validation
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -93,6 +93,15 @@ def test_exports_sharing_records_validated_at_once_count_them_once(
         return result
 
     monkeypatch.setattr(opening, "validate", validate_then_wait)
+    judged_again: list[int] = []
+    real_again = Validation.again
+
+    def again(self: Validation, index: DedupIndex) -> Validation:
+        result = real_again(self, index)
+        judged_again.append(result.report.new_records)
+        return result
+
+    monkeypatch.setattr(Validation, "again", again)
     uploads = [
         upload(service, chain, b"\x01" * 32, export(0, 20)),
         upload(service, chain, b"\x02" * 32, export(10, 30)),  # shares texts 10-19
@@ -111,8 +120,8 @@ def test_exports_sharing_records_validated_at_once_count_them_once(
         r.report["rejection_reasons"] for r in receipts
     ]
     counted = sorted(r.report["new_records"] for r in receipts)
-    assert counted == [10, 20]  # the shared ten once: the later one was validated again
-    assert len(validations) == 3
+    assert counted == [10, 20]  # the shared ten once: the later one was judged again
+    assert len(validations) == 2 and judged_again == [10]  # not read and sketched again
     assert service.index.record_count() == 30
     service.index.close()
     engine.dispose()
