@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import local_stack
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.sample_exports import reddit_export, reddit_spec
-from tests.utils.participants import contribute
+from tests.utils.participants import contribute, publish
 
 
 def main() -> int:
@@ -47,9 +47,18 @@ def main() -> int:
     workers = os.cpu_count() or 1
     print(f"{args.contributions} Reddit exports, {each:.2f} MB each (zip), {args.clients} clients")
     print(f"service: {workers} API processes + 1 intake worker process")
-    os.environ["DATADAO_UPLOADS_PER_WALLET_PER_HOUR"] = "1000"  # a bench, not an attack
+    # A bench, not an attack: its clients all upload from one address.
+    os.environ["DATADAO_UPLOADS_PER_WALLET_PER_HOUR"] = "100000"
+    os.environ["DATADAO_UPLOADS_PER_CLIENT_PER_MINUTE"] = "100000"
     with local_stack() as settings:
+        # The platform stand-in learns every export's items first, outside the timing: on
+        # a real platform they were posted long before.
+        published = time.perf_counter()
+        for export in exports:
+            publish(export)
+        print(f"(published on the platform stand-in in {time.perf_counter() - published:.0f} s)")
         ids: list[str] = []
+        failures: list[str] = []
         lock = threading.Lock()
         queue = list(enumerate(exports))
 
@@ -57,15 +66,19 @@ def main() -> int:
             with httpx.Client(base_url=settings.service_url, timeout=300) as http:
                 while True:
                     with lock:
-                        if not queue:
+                        if not queue or failures:
                             return
                         i, export = queue.pop()
                     wallet = dev_account(2 + i % args.clients)
-                    receipt = contribute(http, wallet, export).json()  # type: ignore[arg-type]
-                    if not receipt.get("accepted"):
-                        raise SystemExit(f"export {i} was not accepted: {receipt}")
+                    try:
+                        receipt = contribute(http, wallet, export, published=False).json()  # type: ignore[arg-type]
+                    except Exception as exc:  # reported below, and the run stops
+                        receipt = {"error": repr(exc)}
                     with lock:
-                        ids.append(receipt["id"])
+                        if receipt.get("accepted"):
+                            ids.append(receipt["id"])
+                        else:
+                            failures.append(f"export {i}: {receipt}")
 
         began = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
@@ -74,6 +87,8 @@ def main() -> int:
         for thread in threads:
             thread.join()
         accepted = time.perf_counter() - began
+        if failures:
+            raise SystemExit(f"{len(failures)} uploads failed; the first: {failures[0]}")
         with httpx.Client(base_url=settings.service_url, timeout=30) as http:
             while any(
                 http.get(f"/api/contributions/{i}").json()["status"] != "minted" for i in ids

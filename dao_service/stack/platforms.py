@@ -77,26 +77,36 @@ class PlatformContent:
     grants: dict[str, Grant] = field(default_factory=dict)
     tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (platform, name)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    saved_to: Path | None = None  # where published items are kept across restarts
+    # Where published items are kept across restarts: one JSON line per publication,
+    # appended (rewriting everything on each one grew with the square of the items).
+    saved_to: Path | None = None
 
     @classmethod
     def kept_in(cls, path: Path) -> "PlatformContent":
         content = cls(saved_to=path)
         if path.exists():
-            kept = json.loads(path.read_text())
-            content.reddit, content.tweets = kept["reddit"], kept["tweets"]
-            content.accounts = kept["accounts"]
+            for line in path.read_text().splitlines():
+                try:
+                    kept = json.loads(line)
+                except ValueError:  # a line cut short by a crash: its export is republished
+                    continue
+                content.reddit.update(kept["reddit"])
+                content.tweets.update(kept["tweets"])
+                for platform, accounts in kept["accounts"].items():
+                    content.accounts.setdefault(platform, {}).update(accounts)
         return content
 
-    def _save(self) -> None:
+    def _save(self, things: list[dict[str, Any]], tweets: list[dict[str, str]]) -> None:
         if self.saved_to is None:
             return
         with self.lock:
-            kept = {"reddit": self.reddit, "tweets": self.tweets, "accounts": self.accounts}
-            text = json.dumps(kept)
-        temporary = self.saved_to.with_suffix(".tmp")
-        temporary.write_text(text)
-        os.replace(temporary, self.saved_to)
+            line = json.dumps({
+                "reddit": {str(thing["name"]): thing for thing in things},
+                "tweets": {tweet["id"]: tweet for tweet in tweets},
+                "accounts": self.accounts,
+            })  # fmt: skip
+            with open(self.saved_to, "a") as kept:
+                kept.write(line + "\n")
 
     def account_id(self, platform: str, name: str) -> str:
         """The account's id, made up on first sight (Reddit: base36; X: digits)."""
@@ -119,7 +129,7 @@ class PlatformContent:
         things, tweets = export_items(data)
         self.publish_reddit(things)
         self.publish_tweets(tweets)
-        self._save()
+        self._save(things, tweets)
         return len(things) + len(tweets)
 
     def publish_tweets(self, tweets: list[dict[str, str]]) -> None:
