@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from dao_service.exceptions import StackError
 from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import dialect_insert
 
@@ -60,8 +61,14 @@ class ReleaseLog:
 
     async def record(self, entry: LogEntry) -> bool:
         """Write `entry` (waiting for its commit); False if its challenge was used before,
-        in which case a refusal was written instead of it."""
-        return await asyncio.wrap_future(self.submit(entry))
+        in which case a refusal was written instead of it. StackError (a 503) if the
+        database does not take it: nothing is released unrecorded."""
+        try:
+            return await asyncio.wrap_future(self.submit(entry))
+        except SQLAlchemyError as exc:
+            raise StackError(
+                "The database did not record the key release; try again shortly."
+            ) from exc
 
     def submit(self, entry: LogEntry) -> "Future[bool]":
         """Queue `entry` for the next commit; the future says what `record` says."""

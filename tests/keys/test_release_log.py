@@ -1,15 +1,17 @@
 """The key-release log: a nonce sent to two API processes at once is used by one of them;
 every entry gets its audit row; group commits lose nothing. On SQLite and PostgreSQL."""
 
+import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.exceptions import StackError
 from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
@@ -111,3 +113,14 @@ def test_nonces_long_expired_are_forgotten(sessions: sessionmaker[Session]) -> N
     assert log.submit(release("cd" * 16)).result(timeout=10) is True
     with sessions() as session:
         assert session.scalars(select(KeyChallenge.nonce)).all() == ["cd" * 16]
+
+
+def test_a_database_that_refuses_the_log_is_a_clear_error(
+    sessions: sessionmaker[Session],
+) -> None:
+    engine = sessions.kw["bind"]
+    log = ReleaseLog(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE key_challenges"))
+    with pytest.raises(StackError, match="did not record the key release"):
+        asyncio.run(log.record(release("ab" * 16)))
