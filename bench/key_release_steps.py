@@ -28,7 +28,7 @@ from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, encrypt_many_to_public_key
 from dao_service.grants import SharedGrants
-from dao_service.key_release import LIVE_KEYS, KeyReleaseService
+from dao_service.key_release import LIVE_KEYS, KeyReleaseService, SignedRequest
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.release_log import LogEntry, UsedChallenge
 from tests.keys.test_paging import generate
@@ -107,7 +107,8 @@ def main() -> int:
             samples = []
             for nonce, expires, signature in signatures:
                 began = time.perf_counter()
-                await service.release(RENTER.address, 1, 31337, nonce, expires, signature, 1000)
+                request = SignedRequest(RENTER.address, 1, 31337, nonce, expires, signature)
+                await service.release(request, 1000)
                 samples.append((time.perf_counter() - began) * 1e6)
             return statistics.median(samples)
 

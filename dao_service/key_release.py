@@ -91,6 +91,31 @@ class Grants(Protocol):
 
 
 @dataclass(frozen=True)
+class SignedRequest:
+    """A renter's request for the first page, and its signature of `challenge_text`."""
+
+    address: str
+    dataset_id: int
+    chain_id: int
+    nonce: str
+    expires_at: int
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class PageWanted:
+    """Whose keys, after which contribution, how many, sealed to which public key, and
+    until when the next page's cursor is good (None: from now, a new fetch)."""
+
+    address: str
+    dataset_id: int
+    public_key: PublicKey
+    after: int
+    limit: int
+    cursor_expires: int | None
+
+
+@dataclass(frozen=True)
 class ReleasedPage:
     address: str
     dataset_id: int
@@ -144,28 +169,19 @@ class KeyReleaseService:
         )
         return nonce, text, expires
 
-    async def release(
-        self,
-        address: str,
-        dataset_id: int,
-        chain_id: int,
-        nonce: str,
-        expires_at: int,
-        signature: bytes,
-        limit: int,
-        client: str = "",
-    ) -> ReleasedPage:
+    async def release(self, request: SignedRequest, limit: int, client: str = "") -> ReleasedPage:
         """The first page, on a signed request from `client` (its network address)."""
         self._admit(client)
         try:
-            public_key = self._signer(address, dataset_id, chain_id, nonce, expires_at, signature)
+            public_key = self._signer(request)
             signer = public_key.to_checksum_address()
-            challenge = UsedChallenge(nonce=nonce, address=signer, expires_at=expires_at)
-            return await self._page(signer, dataset_id, public_key, 0, limit, None, challenge)
+            challenge = UsedChallenge(request.nonce, signer, request.expires_at)
+            page = PageWanted(signer, request.dataset_id, public_key, 0, limit, None)
+            return await self._page(page, challenge)
         except ChallengeReplayed:
             raise
         except KeyRefused as refusal:
-            await self._refused(dataset_id, f"challenge {nonce}", refusal, client)
+            await self._refused(request.dataset_id, f"challenge {request.nonce}", refusal, client)
             raise
 
     async def next_page(self, cursor: str, limit: int, client: str = "") -> ReleasedPage:
@@ -181,9 +197,10 @@ class KeyReleaseService:
             if int(expires_text) < time.time():
                 raise KeyRefused("the cursor has expired: start the fetch again")
             public_key = PublicKey(bytes.fromhex(public_hex))
-            return await self._page(
+            page = PageWanted(
                 address, int(dataset_text), public_key, int(after_text), limit, int(expires_text)
             )
+            return await self._page(page)
         except KeyRefused as refusal:
             dataset_id = int(parts[1]) if len(parts) == 6 and parts[1].isdigit() else None
             await self._refused(dataset_id, f"cursor {cursor[:60]}", refusal, client)
@@ -217,23 +234,15 @@ class KeyReleaseService:
                 self._held_off = {c: t for c, t in self._held_off.items() if t > now}
             self._held_off[client] = now + 60
 
-    def _signer(
-        self,
-        address: str,
-        dataset_id: int,
-        chain_id: int,
-        nonce: str,
-        expires_at: int,
-        signature: bytes,
-    ) -> PublicKey:
+    def _signer(self, request: SignedRequest) -> PublicKey:
         """The public key of the wallet that signed this request, if all is in order."""
         deployment = self._chain()
-        if chain_id != deployment.chain_id:
+        if request.chain_id != deployment.chain_id:
             raise KeyRefused(
-                f"wrong chain: signed for chain {chain_id}, this DAO is on chain "
+                f"wrong chain: signed for chain {request.chain_id}, this DAO is on chain "
                 f"{deployment.chain_id}"
             )
-        now = time.time()
+        now, expires_at = time.time(), request.expires_at
         if expires_at < now:
             raise KeyRefused("the challenge has expired: ask for a new one")
         if expires_at > now + self.settings.challenge_ttl_seconds + CLOCK_SKEW:
@@ -242,77 +251,63 @@ class KeyReleaseService:
                 "s from now"
             )
         text = challenge_text(
-            address, dataset_id, chain_id, deployment.access_registry, nonce, expires_at
+            request.address,
+            request.dataset_id,
+            request.chain_id,
+            deployment.access_registry,
+            request.nonce,
+            expires_at,
         )
-        public_key = recover_public_key(text, signature)
+        public_key = recover_public_key(text, request.signature)
         if public_key is None:
             raise KeyRefused("the signature is malformed")
         signer = public_key.to_checksum_address()
-        if signer.lower() != address.lower():
-            raise KeyRefused(f"the challenge is signed by {signer}, not by {address}")
+        if signer.lower() != request.address.lower():
+            raise KeyRefused(f"the challenge is signed by {signer}, not by {request.address}")
         return public_key
 
-    async def _page(
-        self,
-        address: str,
-        dataset_id: int,
-        public_key: PublicKey,
-        after: int,
-        limit: int,
-        cursor_expires: int | None,
-        challenge: UsedChallenge | None = None,
-    ) -> ReleasedPage:
-        grant = self.grants.remembered(dataset_id, address)
+    async def _page(self, page: PageWanted, challenge: UsedChallenge | None = None) -> ReleasedPage:
+        grant = self.grants.remembered(page.dataset_id, page.address)
         if grant is not None and self._local_database:
             # The common case: nothing to wait for (a read of a local file), and a hop to
             # a worker thread would cost more than the work (bench/RESULTS.md).
-            released, cursor = self._keys(
-                address, dataset_id, public_key, after, limit, cursor_expires, grant
-            )
+            released, cursor = self._keys(page, grant)
         else:  # the chain, the network, or another process's write may be waited for
-            released, cursor = await anyio.to_thread.run_sync(
-                self._keys, address, dataset_id, public_key, after, limit, cursor_expires, grant
-            )
+            released, cursor = await anyio.to_thread.run_sync(self._keys, page, grant)
         # Answered only once the challenge is used up and the release audited.
-        how = f"challenge {challenge.nonce}" if challenge else f"after {after}"
-        entry = LogEntry(address, dataset_id, "released", f"{len(released)} keys, {how}", challenge)
+        how = f"challenge {challenge.nonce}" if challenge else f"after {page.after}"
+        detail = f"{len(released)} keys, {how}"
+        entry = LogEntry(page.address, page.dataset_id, "released", detail, challenge)
         if not await self.log.record(entry):
             raise ChallengeReplayed(REPLAYED)
-        return ReleasedPage(address, dataset_id, released, cursor)
+        return ReleasedPage(page.address, page.dataset_id, released, cursor)
 
-    def _keys(
-        self,
-        address: str,
-        dataset_id: int,
-        public_key: PublicKey,
-        after: int,
-        limit: int,
-        cursor_expires: int | None,
-        grant: Grant | None,
-    ) -> tuple[list[ReleasedKey], str | None]:
-        """The page's keys sealed to `public_key`, and the cursor of the next page."""
+    def _keys(self, page: PageWanted, grant: Grant | None) -> tuple[list[ReleasedKey], str | None]:
+        """The page's keys sealed to the renter's key, and the cursor of the next page."""
+        address, dataset_id, after = page.address, page.dataset_id, page.after
         try:
             can_decrypt, expires, revoked = grant or self.grants.grant(dataset_id, address)
             # The chain answers as of its latest block; on a chain that makes no new blocks
             # that time stands still, so an expired grant is also checked against the clock.
             can_decrypt = can_decrypt and expires > time.time()
-            page = LIVE_KEYS if can_decrypt else OWN_KEYS  # their own, always
+            statement = LIVE_KEYS if can_decrypt else OWN_KEYS  # their own, always
             with self.engine.connect() as connection:
-                wanted = {"dataset_id": dataset_id, "after": after, "rows": limit + 1}
-                rows = connection.execute(page, {**wanted, "contributor": address}).all()
+                wanted = {"dataset_id": dataset_id, "after": after, "rows": page.limit + 1}
+                rows = connection.execute(statement, {**wanted, "contributor": address}).all()
         except (SQLAlchemyError, OSError, Web3Exception) as exc:
             raise StackError(
                 "The chain or the database did not answer the key release; try again shortly."
             ) from exc
         if not can_decrypt and not rows and after == 0:
             raise KeyRefused(self._why_not(expires, revoked, dataset_id))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        released = self._encrypt(rows, public_key.to_bytes())
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        public_key = page.public_key.to_bytes()
+        released = self._encrypt(rows, public_key)
         cursor = None
         if more:
-            until = cursor_expires or int(time.time()) + CURSOR_TTL
-            fields = f"{address}.{dataset_id}.{rows[-1].id}.{until}.{public_key.to_bytes().hex()}"
+            until = page.cursor_expires or int(time.time()) + CURSOR_TTL
+            fields = f"{address}.{dataset_id}.{rows[-1].id}.{until}.{public_key.hex()}"
             cursor = f"{fields}.{self.custody.mac(fields)}"
         return released, cursor
 

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from dao_service.chain import client
@@ -16,6 +17,7 @@ from dao_service.chain.manifest import DeploymentManifest, write_manifest
 from dao_service.core import paths
 from dao_service.core.config import Settings, get_settings
 from dao_service.stack.platforms import stand_in_env
+from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
 from tests.utils.chain import Dao
 from tests.utils.platforms import StandIn, platform_stand_in
@@ -40,6 +42,15 @@ def deploy_script() -> ModuleType:
 @pytest.fixture(scope="session")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CompiledContract]:
     return compile_project(paths.PROJECT_ROOT / ".build" / "test-cache")
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions of a migrated SQLite database of the test's own."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'datadao.sqlite3'}")
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

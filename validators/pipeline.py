@@ -179,25 +179,28 @@ def _validate(
         assert sampler is not None
         verifier = VERIFIERS.get(parsed.source)
         spot = spot_check(verifier, parsed.account_name, sampler.sample(), codes.items, policy)
-    return _judged(parsed, records, codes.found, spot, context, index, report)
+    return _judged(Reading(parsed, records, codes.found, spot), context, index, report)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What reading an export (and spot-checking it) found: all its verdict needs
+    besides the index."""
+
+    parsed: ParsedExport
+    records: "ExportRecords"
+    found_codes: set[str]
+    spot: SpotCheck
 
 
 def _judged(
-    parsed: ParsedExport,
-    records: "ExportRecords",
-    found_codes: set[str],
-    spot: SpotCheck,
-    context: ValidationContext,
-    index: DedupIndex,
-    report: ValidationReport,
+    reading: Reading, context: ValidationContext, index: DedupIndex, report: ValidationReport
 ) -> Validation:
-    validation = _judge(parsed, records, found_codes, spot, context, index, report)
+    validation = _judge(reading, context, index, report)
 
     def again(index: DedupIndex) -> Validation:
         fresh = ValidationReport(source=report.source)
-        return _guarded(
-            fresh, lambda: _judged(parsed, records, found_codes, spot, context, index, fresh)
-        )
+        return _guarded(fresh, lambda: _judged(reading, context, index, fresh))
 
     validation.rejudge = again
     return validation
@@ -473,14 +476,11 @@ def _ownership(
 
 
 def _judge(
-    parsed: ParsedExport,
-    records: ExportRecords,
-    found_codes: set[str],
-    spot: SpotCheck,
-    context: ValidationContext,
-    index: DedupIndex,
-    report: ValidationReport,
+    reading: Reading, context: ValidationContext, index: DedupIndex, report: ValidationReport
 ) -> Validation:
+    parsed, records, found_codes, spot = (
+        reading.parsed, reading.records, reading.found_codes, reading.spot
+    )  # fmt: skip
     report.account_id, report.account_name = parsed.account_id, parsed.account_name
     report.authenticity = [*parsed.authenticity, spot.check]
     report.platform_items = spot.items

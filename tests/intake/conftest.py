@@ -2,7 +2,6 @@
 
 import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.chain.attestations import Attestation
 from dao_service.intake.records import Spool
 from dao_service.models import Contribution, Stage, StatementNonce
-from dao_service.storage.database import make_engine, migrate, session_factory
 
 
 class FakeIpfs:
@@ -74,14 +72,6 @@ class FakeChain:
 
     def now(self) -> int:
         return self.time
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'intake.sqlite3'}")
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

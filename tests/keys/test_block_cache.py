@@ -4,18 +4,14 @@ process asks first, and the others take its answer from the database."""
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
 from dao_service.grants import Grant, SharedGrants
 from dao_service.models import GrantSnapshot
-from dao_service.storage.database import make_engine, migrate, session_factory
 
 
 class CountingEth:
@@ -75,14 +71,6 @@ class CountingGrants:
         assert block == self.block
         self.calls += 1
         return self.answer
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'grants.sqlite3'}")
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def test_one_chain_question_per_block_and_account_across_processes(

@@ -5,7 +5,6 @@ and a dataset of a million contributions is released in full."""
 import asyncio
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import ecies
@@ -17,8 +16,7 @@ from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey
 from dao_service.exceptions import StackError
-from dao_service.key_release import KeyRefused, KeyReleaseService, ReleasedPage
-from dao_service.storage.database import make_engine, migrate, session_factory
+from dao_service.key_release import KeyRefused, KeyReleaseService, ReleasedPage, SignedRequest
 
 RENTER = dev_account(5)
 
@@ -36,14 +34,6 @@ class Grants:
 
     def grant(self, dataset_id: int, account: str) -> tuple[bool, int, bool]:
         return (self.allowed, self.expires, not self.allowed)
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'keys.sqlite3'}")
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def generate(sessions: sessionmaker[Session], custody: CustodyKey, count: int) -> bytes:
@@ -69,7 +59,8 @@ def generate(sessions: sessionmaker[Session], custody: CustodyKey, count: int) -
 def first_page(service: KeyReleaseService, limit: int) -> ReleasedPage:
     nonce, text, expires = service.challenge(RENTER.address, 1)
     signature = bytes.fromhex(sign_challenge(RENTER, text)[2:])
-    return asyncio.run(service.release(RENTER.address, 1, 31337, nonce, expires, signature, limit))
+    request = SignedRequest(RENTER.address, 1, 31337, nonce, expires, signature)
+    return asyncio.run(service.release(request, limit))
 
 
 def next_page(service: KeyReleaseService, cursor: str, limit: int) -> ReleasedPage:

@@ -21,7 +21,7 @@ from dao_service.api.schemas import (
     ReleaseResponse,
 )
 from dao_service.chain.challenges import SERVICE_IDENTITY
-from dao_service.key_release import ReleasedPage
+from dao_service.key_release import ReleasedPage, SignedRequest
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 
@@ -52,16 +52,15 @@ async def release(
     body: ReleaseRequest, service: KeyReleaseDep, request: Request
 ) -> ReleaseResponse:
     """The first page of keys, on a signed request."""
-    page = await service.release(
+    signed = SignedRequest(
         body.address,
         body.dataset_id,
         body.chain_id,
         body.nonce,
         body.expires_at,
         bytes.fromhex(body.signature.removeprefix("0x")),
-        body.limit,
-        client_address(request),
     )
+    page = await service.release(signed, body.limit, client_address(request))
     return page_response(page)
 
 
