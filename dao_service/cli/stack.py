@@ -95,8 +95,12 @@ def up(
         with console.status("Starting the stack in the background ..."):
             supervisor.start_detached(settings, argv)
         console.print(_urls_table(settings))
+        where = f" --data-dir {settings.data_dir}" if data_dir else ""
         console.print(
-            "Running in the background; `datadao status` checks it, `datadao down` stops it."
+            f"Running in the background; `datadao status{where}` checks it, "
+            f"`datadao down{where}` stops it.",
+            highlight=False,
+            soft_wrap=True,  # a long path stays whole, to be copied
         )
         console.print(NEXT_STEP, highlight=False)
         return

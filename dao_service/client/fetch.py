@@ -57,7 +57,11 @@ def grant_refusal(client: DaoClient, address: str, dataset_id: int) -> str:
     expires, revoked = client.access.call("grantOf", dataset_id, address)
     who = f"{short(address)} on dataset {dataset_id}"
     if expires == 0:
-        return f"no access grant for {who}; rent it with `datadao rent propose`"
+        return (
+            f"no access grant for {who}: a rental grants it once its proposal is executed "
+            "(`datadao rent status <rental>` says how far it is; `datadao rent propose` "
+            "starts one)"
+        )
     if revoked:
         return f"the access grant for {who} was revoked"
     ended = datetime.fromtimestamp(expires, UTC)
@@ -209,12 +213,12 @@ def fetch_dataset(
     page_size: int = PAGE_SIZE,
 ) -> FetchResult:
     """Fetch every file of `dataset_id` that `account` may decrypt into `out`."""
-    out.mkdir(parents=True, exist_ok=True)
     previous = _previous(out)
     page = _resumed_page(client, account, dataset_id, out, page_size)
     resumed = page is not None
     if page is None:
         page = _first_page(client, account, dataset_id, page_size)
+    out.mkdir(parents=True, exist_ok=True)  # only once something may be released into it
     # Resuming, the files of the pages already done are kept as they are.
     files: list[FetchedFile] = [FetchedFile(**e) for e in previous.values()] if resumed else []
     downloaded = 0

@@ -23,6 +23,8 @@ def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> No
         up = run_cli("up", "--detach", *port_flags(settings), "--api-workers", "2")
         assert up.returncode == 0, up.stdout + up.stderr
         assert f"{settings.service_url}/healthz" in up.stdout
+        # its own data directory is named in the way to stop it
+        assert f"datadao down --data-dir {settings.data_dir}" in unwrapped(up.stdout)
         pids = json.loads((settings.run_dir / "stack.json").read_text())["pids"]
         service = pids["service"]  # uvicorn's manager, with one child per API process
         children = Path(f"/proc/{service}/task/{service}/children").read_text().split()
