@@ -58,10 +58,22 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
             "proposal_state": proposal.state.name,
             "voting_opens_block": proposal.snapshot + 1,
             "voting_closes_block": proposal.deadline,
-            "when": when,
+            "when": _next_for_renter(rental, proposal.state.name, when),
         }
         for rental, proposal, when in zip(rentals, mine, timings(client, mine), strict=True)
     ]
+
+
+def _next_for_renter(rental: "Rental", proposal_state: str, when: str) -> str:
+    """What the renter does next, where that is not just waiting on the proposal."""
+    from dao_service.client.rentals import RentalStatus
+
+    if rental.status is RentalStatus.Approved:
+        return f"fetch it: `datadao data fetch --dataset {rental.dataset_id} --out DIR`"
+    ended = proposal_state in ("Defeated", "Expired", "Canceled")
+    if rental.status is RentalStatus.Pending and ended:
+        return f"{when}; `datadao rent refund {rental.id}` returns the payment"
+    return when
 
 
 @with_client

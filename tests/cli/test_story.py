@@ -145,6 +145,8 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     assert "executable in" in early and "UTC" in early
     datadao(stack, "chain", "advance", "--time", "2m")
     datadao(stack, "execute", number, "--account", "test7")
+    executed = datadao(stack, "rent", "status", str(rental["rental"]))
+    assert "`datadao data fetch --dataset 1 --out DIR`" in executed["when"]
 
     out = tmp_path / "rented"
     fetched = datadao(
@@ -192,6 +194,8 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     datadao(stack, "chain", "advance", "--blocks", "21")
     closed = refusal(stack, "vote", str(second["proposal"]), "for", "--account", "test4")
     assert "voting closed at" in closed and "the proposal was Defeated" in closed
+    defeated = datadao(stack, "rent", "status", str(second["rental"]))
+    assert f"`datadao rent refund {second['rental']}` returns the payment" in defeated["when"]
     before = datadao(stack, "balance", dev_account(6).address)["eth_wei"]
     refunded = datadao(stack, "rent", "refund", str(second["rental"]), "--account", "test6")
     assert refunded["refunded_wei"] == ETH
