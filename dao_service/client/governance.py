@@ -273,7 +273,10 @@ def vote(
 def queue(client: DaoClient, account: Any, reference: int) -> dict[str, Any]:
     proposal = get_proposal(client, reference, block="pending")
     if proposal.state is not ProposalState.Succeeded:
-        raise Refused(f"queue needs a Succeeded proposal (this one is {proposal.state.name})")
+        raise Refused(
+            f"queue needs a Succeeded proposal (this one is {proposal.state.name}: "
+            f"{timing(client, proposal)})"
+        )
     return client.transact(account, client.governor, "queue", *proposal.as_call())
 
 
