@@ -134,10 +134,12 @@ class ReleasedKey:
 
 class KeyReleaseService:
     """The checks of a signature, a cursor or an expiry run on the event loop (they are
-    CPU only, tens of microseconds); whatever may wait on the chain or the database (the
-    grant, the keys) runs in a worker thread; then the release waits for its commit."""
+    CPU only, tens of microseconds); the grant and the keys run there too when nothing
+    can wait (the grant known for this block, a local SQLite file), otherwise in a worker
+    thread; then the release waits for its commit."""
 
     HELD_OFF_LIMIT = 10_000  # client addresses remembered as held off, at most
+    HELD_OFF_SECONDS = 60  # the refusals' counting window, and how long a client waits
 
     def __init__(
         self,
@@ -173,8 +175,7 @@ class KeyReleaseService:
         """The first page, on a signed request from `client` (its network address)."""
         self._admit(client)
         try:
-            public_key = self._signer(request)
-            signer = public_key.to_checksum_address()
+            public_key, signer = self._signer(request)
             challenge = UsedChallenge(request.nonce, signer, request.expires_at)
             page = PageWanted(signer, request.dataset_id, public_key, 0, limit, None)
             return await self._page(page, challenge)
@@ -226,16 +227,17 @@ class KeyReleaseService:
             self.limiter.allow,
             f"key-refusals:{client}",
             self.settings.key_refusals_per_client_per_minute,
-            60,
+            self.HELD_OFF_SECONDS,
         )
         if not allowed:
             now = time.monotonic()
             if len(self._held_off) >= self.HELD_OFF_LIMIT:
                 self._held_off = {c: t for c, t in self._held_off.items() if t > now}
-            self._held_off[client] = now + 60
+            self._held_off[client] = now + self.HELD_OFF_SECONDS
 
-    def _signer(self, request: SignedRequest) -> PublicKey:
-        """The public key of the wallet that signed this request, if all is in order."""
+    def _signer(self, request: SignedRequest) -> tuple[PublicKey, str]:
+        """The public key and checksum address of the wallet that signed this request,
+        if all is in order."""
         deployment = self._chain()
         if request.chain_id != deployment.chain_id:
             raise KeyRefused(
@@ -264,7 +266,7 @@ class KeyReleaseService:
         signer = public_key.to_checksum_address()
         if signer.lower() != request.address.lower():
             raise KeyRefused(f"the challenge is signed by {signer}, not by {request.address}")
-        return public_key
+        return public_key, signer
 
     async def _page(self, page: PageWanted, challenge: UsedChallenge | None = None) -> ReleasedPage:
         grant = self.grants.remembered(page.dataset_id, page.address)
