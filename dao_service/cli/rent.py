@@ -10,6 +10,7 @@ from dao_service.cli.options import AccountOption, JsonOption, echo_json, load_a
 
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
+    from dao_service.client.governance import ProposalState
     from dao_service.client.rentals import Rental
 
 rent_app = typer.Typer(
@@ -58,19 +59,21 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
             "proposal_state": proposal.state.name,
             "voting_opens_block": proposal.snapshot + 1,
             "voting_closes_block": proposal.deadline,
-            "when": _next_for_renter(rental, proposal.state.name, when),
+            "when": _next_for_renter(rental, proposal.state, when),
         }
         for rental, proposal, when in zip(rentals, mine, timings(client, mine), strict=True)
     ]
 
 
-def _next_for_renter(rental: "Rental", proposal_state: str, when: str) -> str:
+def _next_for_renter(rental: "Rental", proposal_state: "ProposalState", when: str) -> str:
     """What the renter does next, where that is not just waiting on the proposal."""
+    from dao_service.client.governance import ProposalState
     from dao_service.client.rentals import RentalStatus
 
     if rental.status is RentalStatus.Approved:
         return f"fetch it: `datadao data fetch --dataset {rental.dataset_id} --out DIR`"
-    ended = proposal_state in ("Defeated", "Expired", "Canceled")
+    # RentalEscrow refunds these at once (a passed one only after its execution window)
+    ended = proposal_state in (ProposalState.Defeated, ProposalState.Canceled)
     if rental.status is RentalStatus.Pending and ended:
         return f"{when}; `datadao rent refund {rental.id}` returns the payment"
     return when
