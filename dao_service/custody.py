@@ -98,10 +98,12 @@ class CustodyKey:
         if len(key) != 32:
             raise ConfigurationError("The custody key must be 32 bytes.")
         self._aead = AESGCM(key)
+        # (labelled "challenge" from when challenges carried it too; renaming it would
+        # void every cursor and tag in flight)
         self._mac_key = hashlib.sha256(b"datadao-challenge-mac\0" + key).digest()
 
     def mac(self, message: str) -> str:
-        """A tag over `message` that only this service can make (binds issued challenges)."""
+        """A tag over `message` that only this service can make (binds what it issues)."""
         return hmac.new(self._mac_key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     def wrap(self, file_key: bytes) -> bytes:
