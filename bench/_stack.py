@@ -23,11 +23,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def local_stack() -> Iterator[Settings]:
+def local_stack(*up_options: str) -> Iterator[Settings]:
+    """`up_options`: more options of `datadao up` (e.g. "--api-workers", "1")."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(Path(tmp) / "data")
         flags = port_flags(settings)
-        up = _cli("up", "--detach", *flags)
+        up = _cli("up", "--detach", *flags, *up_options)
         if up.returncode != 0:
             raise SystemExit(f"datadao up failed:\n{up.stdout}\n{up.stderr}")
         # What the benchmarks contribute is published on the stack's platform stand-in

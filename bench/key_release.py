@@ -15,6 +15,7 @@ Results: bench/RESULTS.md.
 
 import argparse
 import asyncio
+import os
 import secrets
 import statistics
 import sys
@@ -72,8 +73,16 @@ def main() -> int:
     parser.add_argument("--clients", default="1,50", help="client counts, comma-separated")
     parser.add_argument("--seconds", type=float, default=20, help="per client count and way")
     parser.add_argument("--contributions", type=int, default=5)
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=0,
+        help="API processes (datadao up's default, 0: one per core). With the clients on "
+        "the same cores, 1 leaves them a core of their own",
+    )
     args = parser.parse_args()
-    with local_stack() as settings:
+    up_options = ["--api-workers", str(args.api_workers)] if args.api_workers else []
+    with local_stack(*up_options) as settings:
         base = settings.service_url
         with httpx.Client(base_url=base, timeout=60) as http:
             ids = [
@@ -98,7 +107,9 @@ def main() -> int:
             for way in ("composed", "challenge")
             for n in args.clients.split(",")
         ]
-    print(f"{args.contributions} keys per release; loopback, clients on the same two cores")
+    workers = args.api_workers or os.cpu_count()
+    print(f"{args.contributions} keys per release; {workers} API processes; loopback, "
+          f"clients on the same {os.cpu_count()} cores")  # fmt: skip
     failed = False
     for r in runs:
         rate = len(r.release_ms) / r.elapsed

@@ -26,7 +26,7 @@ from dao_service.chain.challenges import challenge_text, recover_public_key
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, encrypt_many_to_public_key
+from dao_service.custody import CustodyKey, SealingKeys
 from dao_service.grants import SharedGrants
 from dao_service.key_release import LIVE_KEYS, KeyReleaseService, SignedRequest
 from dao_service.storage.database import make_engine, migrate, session_factory
@@ -42,9 +42,6 @@ class Chain:
     access_registry = ACCESS
 
     def latest_block(self) -> int:
-        return 7
-
-    def polled_block(self) -> int | None:
         return 7
 
     def grant_at(self, dataset_id: int, account: str, block: int) -> tuple[bool, int, bool]:
@@ -75,6 +72,7 @@ def main() -> int:
         generate(session_factory(engine), custody, 5)
         chain = Chain()
         grants = SharedGrants(engine, lambda: chain)
+        grants.start()  # as the service does: the block is watched in the background
         grants.grant(1, RENTER.address)
         settings = Settings(data_dir=Path(tmp))
         service = KeyReleaseService(settings, engine, custody, lambda: chain, grants)
@@ -122,7 +120,9 @@ def main() -> int:
             ("query the keys (SQLite)", query),
             ("unwrap 5 file keys", lambda: [custody.unwrap(row.wrapped_key) for row in rows]),
             ("seal 5 keys to the renter (ECIES)",
-             lambda: encrypt_many_to_public_key(renter_key, file_keys)),
+             lambda: SealingKeys().seal(renter_key, file_keys)),
+            ("seal 5 keys, sealing key made",
+             lambda: service.sealing.seal(renter_key, file_keys)),
             ("commit nonce + audit row (alone)", commit),
         ]  # fmt: skip
         print(f"median of {runs:,} runs, microseconds")

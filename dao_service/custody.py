@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import stat
+import time
 from pathlib import Path
 
 import ecies
@@ -126,12 +127,42 @@ def open_upload(file_key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
         ) from exc
 
 
-def encrypt_many_to_public_key(public_key: bytes, items: list[bytes]) -> list[bytes]:
-    """Each item ECIES-encrypted (secp256k1) to a wallet's public key, as eciespy/eth-ecies
-    clients decrypt it (eciespy's default: ephemeral key, HKDF, AES-256-GCM with a 16-byte
-    nonce, laid out nonce + tag + ciphertext). One ephemeral key for the lot, each item its
-    own random nonce: the curve work is done once per release, not once per key, and the
-    AES-GCM through `cryptography` costs microseconds (eciespy's own ~0.2 ms a key)."""
+class SealingKeys:
+    """ECIES sealing (secp256k1) to wallets' public keys, as eciespy/eth-ecies clients open
+    it (eciespy's default: ephemeral key, HKDF, AES-256-GCM with a 16-byte nonce, laid out
+    ephemeral public key + nonce + tag + ciphertext).
+
+    The curve work (an ephemeral key, its ECDH with the wallet's key, HKDF: ~0.3 ms, a
+    fifth of a key release) is done once per wallet key and `lifetime`, not per release:
+    every file key sealed to that wallet meanwhile shares the ephemeral key, each with its
+    own random nonce. What that gives up: whoever learns that one ephemeral private key
+    reads the keys released to that wallet in its minute; it lives only in this process's
+    memory, which holds the custody key (all file keys) anyway."""
+
+    def __init__(self, lifetime: float = 60.0, limit: int = 10_000) -> None:
+        self.lifetime, self.limit = lifetime, limit
+        self._sealers: dict[bytes, tuple[float, bytes, AESGCM]] = {}
+
+    def seal(self, public_key: bytes, items: list[bytes]) -> list[bytes]:
+        """Each item sealed to `public_key` (64 or 65 bytes, uncompressed)."""
+        now = time.monotonic()
+        sealer = self._sealers.get(public_key)
+        if sealer is None or sealer[0] <= now:
+            if len(self._sealers) >= self.limit:
+                self._sealers = {k: v for k, v in self._sealers.items() if v[0] > now}
+            sealer = self._sealers[public_key] = (now + self.lifetime, *_ecies_sealer(public_key))
+        _, head, cipher = sealer
+        sealed = []
+        for item in items:
+            nonce = os.urandom(16)
+            body = cipher.encrypt(nonce, item, None)  # ciphertext + 16-byte tag
+            sealed.append(head + nonce + body[-16:] + body[:-16])
+        return sealed
+
+
+def _ecies_sealer(public_key: bytes) -> tuple[bytes, AESGCM]:
+    """A fresh ephemeral public key (the sealed items' head) and the AES-GCM key it shares
+    with `public_key`, derived as eciespy derives it."""
     from ecies.keys import PrivateKey, PublicKey
 
     config = ecies.ECIES_CONFIG
@@ -139,10 +170,4 @@ def encrypt_many_to_public_key(public_key: bytes, items: list[bytes]) -> list[by
     receiver = PublicKey(config.elliptic_curve, public_key)
     ephemeral = PrivateKey(config.elliptic_curve)
     head = ephemeral.public_key.to_bytes(config.is_ephemeral_key_compressed)
-    cipher = AESGCM(ephemeral.encapsulate(receiver, config.is_hkdf_key_compressed))
-    sealed = []
-    for item in items:
-        nonce = os.urandom(16)
-        body = cipher.encrypt(nonce, item, None)  # ciphertext + 16-byte tag
-        sealed.append(head + nonce + body[-16:] + body[:-16])
-    return sealed
+    return head, AESGCM(ephemeral.encapsulate(receiver, config.is_hkdf_key_compressed))

@@ -1,12 +1,21 @@
 """Access grants as the chain states them at its latest block, shared by every API process.
 
-A process remembers each answer for the block it was read at; another process reads it
-from the database (`grant_snapshots`) instead of asking the chain again. The block number
-itself is polled at most every `block_poll_seconds`, so a grant change is seen that long
-after its block at the latest, and between two blocks a release makes no chain round trip.
+A watcher thread per process asks the chain for its block number every
+`block_poll_seconds`. When the block changes, it reads again the grants asked for since
+the block before, and only then says the new block is current: a release never waits for
+the chain or for a burst of look-ups at a block change (the common release reads memory
+only). A grant change is thus seen within about one poll interval of its block. Each answer
+is shared through the database (`grant_snapshots`): one chain question per block and
+account, whichever process asks first; a process behind by a block takes the newer answer.
+
+If the watcher cannot reach the chain for a while (`STALE_AFTER_POLLS`), nothing is
+answered from memory: each release asks the chain itself, and fails (503) while it is down,
+rather than go on releasing on answers that may have been revoked since.
 """
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -17,11 +26,11 @@ from dao_service.storage.database import dialect_insert
 
 Grant = tuple[bool, int, bool]  # (canDecrypt, expiresAt, revoked)
 
+log = logging.getLogger("dao_service.grants")
+
 
 class GrantSource(Protocol):
     def latest_block(self) -> int: ...
-
-    def polled_block(self) -> int | None: ...
 
     def grant_at(self, dataset_id: int, account: str, block: int) -> Grant: ...
 
@@ -38,38 +47,107 @@ SNAPSHOT = select(
 
 
 class SharedGrants:
-    MEMO_LIMIT = 10_000
+    MEMO_LIMIT = 10_000  # (dataset, account) answers kept in memory
+    REFRESH_LIMIT = 1_000  # answers the watcher reads again at a new block, at most
+    STALE_AFTER_POLLS = 4  # polls missed before memory answers nothing
 
-    def __init__(self, engine: Engine, chain: Callable[[], GrantSource]) -> None:
-        self.engine, self._chain = engine, chain
+    def __init__(
+        self, engine: Engine, chain: Callable[[], GrantSource], poll_seconds: float = 0.5
+    ) -> None:
+        self.engine, self._chain, self.poll_seconds = engine, chain, poll_seconds
         self._memo: dict[tuple[int, str], tuple[int, Grant]] = {}
+        self._asked: set[tuple[int, str]] = set()  # since the block before
+        self._block: int | None = None  # the current block, as far as this process knows
+        self._confirmed_at = float("-inf")  # when the chain last confirmed it (monotonic)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Watch the chain's block number in the background (until `stop`)."""
+        self._stopping.clear()
+        self._watcher = threading.Thread(target=self._watch, name="grant-watcher", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
 
     def remembered(self, dataset_id: int, account: str) -> Grant | None:
-        """The answer this process already has for the current block, if it has it:
-        without touching the chain or the database."""
-        block = self._chain().polled_block()
-        remembered = self._memo.get((dataset_id, account))
-        if block is None or remembered is None or remembered[0] != block:
+        """The answer at the current block if this process has it: from memory, touching
+        neither the chain nor the database."""
+        key = (dataset_id, account)
+        remembered = self._memo.get(key)
+        if remembered is None or not self._fresh() or remembered[0] != self._block:
             return None
+        self._asked.add(key)
         return remembered[1]
 
     def grant(self, dataset_id: int, account: str) -> Grant:
-        chain = self._chain()
-        block = chain.latest_block()
+        """The answer at the current block, from memory, the database or the chain."""
+        block = self._block if self._fresh() else None
+        if block is None:
+            latest = self._chain().latest_block()
+            with self._lock:
+                block = self._publish(latest)
+        self._asked.add((dataset_id, account))
+        return self._read(dataset_id, account, block)
+
+    def poll(self) -> None:
+        """One look at the chain: at a new block, the answers asked for lately are read
+        again before the block is said to be current."""
+        block = self._chain().latest_block()
+        answers = {}
+        if block != self._block:
+            asked, self._asked = self._asked, set()
+            answers = {key: self._look_up(*key, block) for key in list(asked)[: self.REFRESH_LIMIT]}
+        with self._lock:  # the new answers and their block at once: no release misses
+            self._remember(block, answers)
+            self._publish(block)
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.poll()
+            except Exception:  # the chain or the database away: releases ask themselves
+                log.warning("could not read the chain's block number", exc_info=True)
+            self._stopping.wait(self.poll_seconds)
+
+    def _fresh(self) -> bool:
+        stale_after = self.poll_seconds * self.STALE_AFTER_POLLS
+        return self._block is not None and time.monotonic() - self._confirmed_at <= stale_after
+
+    def _publish(self, block: int) -> int:
+        """The block is current (never backwards: behind a load balancer nodes differ by
+        a block or two). Called with the lock held."""
+        self._block = max(block, self._block or 0)
+        self._confirmed_at = time.monotonic()
+        return self._block
+
+    def _remember(self, block: int, answers: dict[tuple[int, str], Grant]) -> None:
+        if len(self._memo) + len(answers) > self.MEMO_LIMIT:
+            self._memo.clear()
+        self._memo.update({key: (block, answer) for key, answer in answers.items()})
+
+    def _read(self, dataset_id: int, account: str, block: int) -> Grant:
         key = (dataset_id, account)
         remembered = self._memo.get(key)
         if remembered is not None and remembered[0] == block:
             return remembered[1]
+        answer = self._look_up(dataset_id, account, block)
+        with self._lock:
+            self._remember(block, {key: answer})
+        return answer
+
+    def _look_up(self, dataset_id: int, account: str, block: int) -> Grant:
+        """The answer at `block` from the database if another process has it, else from
+        the chain (then shared)."""
         answer = self._shared(dataset_id, account, block)
         if answer is None:
-            answer = chain.grant_at(dataset_id, account, block)
+            answer = self._chain().grant_at(dataset_id, account, block)
             if answer[1] != 0:  # an account never granted is not shared (anyone can ask)
                 self._share(dataset_id, account, block, answer)
-        with self._lock:
-            if len(self._memo) >= self.MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[key] = (block, answer)
         return answer
 
     def _shared(self, dataset_id: int, account: str, block: int) -> Grant | None:

@@ -29,7 +29,7 @@ from web3.exceptions import Web3Exception
 
 from dao_service.chain.challenges import challenge_text, recover_public_key
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, encrypt_many_to_public_key
+from dao_service.custody import CustodyKey, SealingKeys
 from dao_service.exceptions import DataDaoError, StackError
 from dao_service.grants import Grant
 from dao_service.models import Contribution, Stage
@@ -152,6 +152,7 @@ class KeyReleaseService:
         self.settings, self.engine, self.custody = settings, engine, custody
         self._chain, self.grants = chain, grants
         self.log = ReleaseLog(engine)
+        self.sealing = SealingKeys()
         self.limiter = RateLimiter(session_factory(engine))
         self._held_off: dict[str, float] = {}  # client address -> held off until (monotonic)
         self._local_database = engine.dialect.name == "sqlite"
@@ -324,7 +325,7 @@ class KeyReleaseService:
 
     def _encrypt(self, rows: Sequence[Any], public_key: bytes) -> list[ReleasedKey]:
         file_keys = [self.custody.unwrap(row.wrapped_key) for row in rows]
-        sealed = encrypt_many_to_public_key(public_key, file_keys)
+        sealed = self.sealing.seal(public_key, file_keys)
         return [
             ReleasedKey(row.public_id, row.cid, row.plaintext_sha256, row.iv, key)
             for row, key in zip(rows, sealed, strict=True)

@@ -2,7 +2,6 @@
 read grants (cached per block)."""
 
 import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -37,7 +36,6 @@ class DaoChain:
         validator: LocalAccount,
         relayer: LocalAccount,
         send_lock: Callable[[], AbstractContextManager[None]] | None = None,
-        block_poll_seconds: float = 0.0,
     ) -> None:
         self.w3, self.manifest = w3, manifest
         self.validator, self.relayer = validator, relayer
@@ -46,9 +44,7 @@ class DaoChain:
         self.pool: Contract = client.contract(w3, manifest, "RevenuePool")
         self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
         self.token: Contract = client.contract(w3, manifest, "DataToken")
-        # How stale a grant check may be (a block is ~12 s on mainnet); 0: ask every time.
-        self.block_poll_seconds = block_poll_seconds
-        self._block, self._block_checked_at = 0, float("-inf")
+        self._block = 0
         self._block_lock = threading.Lock()
         # One relayer nonce sequence: sends are serialised in this process, and across
         # processes by `send_lock` (storage.locks.SharedLock) when several share the relayer.
@@ -107,23 +103,11 @@ class DaoChain:
         )
 
     def latest_block(self) -> int:
-        """The chain's newest block number, asked at most every `block_poll_seconds` (by
-        whichever request comes first): requests between two polls make no round trip."""
-        now = time.monotonic()
-        if now - self._block_checked_at >= self.block_poll_seconds:
-            with self._block_lock:
-                if now - self._block_checked_at >= self.block_poll_seconds:
-                    # never backwards: behind a load balancer nodes differ by a block or two
-                    self._block = max(self._block, self.w3.eth.block_number)
-                    self._block_checked_at = time.monotonic()
-        return self._block
-
-    def polled_block(self) -> int | None:
-        """The block number `latest_block` would answer without a round trip, or None
-        when it is time to ask the chain again."""
-        if time.monotonic() - self._block_checked_at >= self.block_poll_seconds:
-            return None
-        return self._block
+        """The chain's newest block number (never backwards: behind a load balancer nodes
+        differ by a block or two). Key release asks it through `grants.SharedGrants`."""
+        with self._block_lock:
+            self._block = max(self._block, self.w3.eth.block_number)
+            return self._block
 
     def max_score(self) -> int:
         """The highest score one attestation may carry (MintLimits): a higher one would be

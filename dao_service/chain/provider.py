@@ -37,12 +37,5 @@ class ChainProvider:
                 relayer = key_or_dev_account(
                     self.settings.relayer_key, manifest.chain_id, RELAYER_INDEX, "relayer"
                 )
-                self._chain = DaoChain(
-                    w3,
-                    manifest,
-                    validator,
-                    relayer,
-                    self._send_lock,
-                    self.settings.block_poll_seconds,
-                )
+                self._chain = DaoChain(w3, manifest, validator, relayer, self._send_lock)
             return self._chain

@@ -56,8 +56,11 @@ class Settings(BaseSettings):
     key_refusals_per_client_per_minute: int = 60
     attestation_ttl_seconds: int = 24 * 3600
     challenge_ttl_seconds: int = 300
-    # Key release asks the chain for its block number at most this often, not per request;
-    # grants are cached per block, so a grant change is seen within this many seconds.
+    # FastAPI's OpenTelemetry (spans, metrics, logs of each request) through the globally
+    # configured providers (OTEL_* variables, or the opentelemetry-instrument launcher).
+    telemetry: bool = False
+    # Key release watches the chain's block number this often, in the background; grants
+    # are cached per block, so a grant change is seen about this many seconds after it.
     block_poll_seconds: float = 0.5
     # A renter's validation sample: small, it is decrypted and held in memory whole.
     max_sample_bytes: int = 1024 * 1024

@@ -1,9 +1,15 @@
-"""The key-release log: each used challenge and each audit row, written by one thread per
-process in group commits. Whatever arrived while the previous transaction committed goes
-into the next one, so many releases in several processes take SQLite's single writer (or
-a PostgreSQL commit) a few times, not once each. A release is answered only after its
-transaction committed: nothing released goes unrecorded, and a challenge is used once
-whichever process sees it."""
+"""The key-release log: each used challenge and each audit row, written in group commits.
+Whatever arrived while the previous transaction committed goes into the next one, so many
+releases in several processes take SQLite's single writer (or a PostgreSQL commit) a few
+times, not once each. A release is answered only after its transaction committed: nothing
+released goes unrecorded, and a challenge is used once whichever process sees it.
+
+Who writes: on a local SQLite file, the event loop itself, once per loop iteration for the
+releases of that iteration, if the file's write lock is free at once (a transaction is a
+fraction of a millisecond; handing it to a thread cost more, in the GIL's hand-overs, than
+the write, and the answers waited behind other requests' work). When another process
+holds the lock, and always on a database across the network, one writer thread per
+process commits instead, so the loop never waits."""
 
 import asyncio
 import queue
@@ -58,17 +64,64 @@ class ReleaseLog:
         self._queue: queue.SimpleQueue[LogEntry] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._writer: threading.Thread | None = None
+        self._on_loop = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+        self._loop_batch: list[tuple[LogEntry, asyncio.Future[bool | None]]] = []
+        self._loop_connection: Connection | None = None
 
     async def record(self, entry: LogEntry) -> bool:
         """Write `entry` (waiting for its commit); False if its challenge was used before,
         in which case a refusal was written instead of it. StackError (a 503) if the
         database does not take it: nothing is released unrecorded."""
         try:
+            if self._on_loop:
+                written = await self._queue_on_loop(entry)
+                if written is not None:
+                    return written
             return await asyncio.wrap_future(self.submit(entry))
         except SQLAlchemyError as exc:
             raise StackError(
                 "The database did not record the key release; try again shortly."
             ) from exc
+
+    def _queue_on_loop(self, entry: LogEntry) -> "asyncio.Future[bool | None]":
+        """`entry` for this loop iteration's commit; its future says what `record` says,
+        or None if the lock was taken (then the writer thread writes it)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bool | None] = loop.create_future()
+        if not self._loop_batch:
+            loop.call_soon(self._commit_on_loop)
+        self._loop_batch.append((entry, answer))
+        return answer
+
+    def _commit_on_loop(self) -> None:
+        waiting, self._loop_batch = self._loop_batch, []
+        waiting = [(entry, answer) for entry, answer in waiting if not answer.cancelled()]
+        if not waiting:
+            return
+        fresh: list[bool | None]
+        try:
+            fresh = list(self._write([entry for entry, _ in waiting], self._without_waiting()))
+        except OperationalError:  # another process writes: the writer thread waits for it
+            fresh = [None] * len(waiting)
+        except Exception as exc:
+            for _, answer in waiting:
+                answer.set_exception(exc)
+            return
+        for (_, answer), is_fresh in zip(waiting, fresh, strict=True):
+            answer.set_result(is_fresh)
+
+    def _without_waiting(self) -> Connection:
+        """The loop's own connection, which fails at once rather than wait for a lock."""
+        if self._loop_connection is None:
+            connection = self.engine.connect()
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+            connection.commit()
+            self._loop_connection = connection
+        return self._loop_connection
 
     def submit(self, entry: LogEntry) -> "Future[bool]":
         """Queue `entry` for the next commit; the future says what `record` says."""
@@ -115,48 +168,55 @@ class ReleaseLog:
         except OperationalError:
             return self._write(batch)
 
-    def _write(self, batch: list[LogEntry]) -> list[bool]:
-        """One transaction for the batch: challenges inserted unless already there, then an
-        audit row each (a refusal for a replayed challenge). Which entries were fresh."""
+    def _write(self, batch: list[LogEntry], connection: Connection | None = None) -> list[bool]:
+        """One transaction for the batch (on `connection`, or one from the pool)."""
+        if connection is None:
+            with self.engine.begin() as pooled:
+                return self._write_in(pooled, batch)
+        with connection.begin():
+            return self._write_in(connection, batch)
+
+    def _write_in(self, connection: Connection, batch: list[LogEntry]) -> list[bool]:
+        """Challenges inserted unless already there, then an audit row each (a refusal for
+        a replayed challenge). Which entries were fresh."""
         wanted: dict[str, UsedChallenge] = {}
         for entry in batch:
             if entry.challenge is not None:
                 wanted.setdefault(entry.challenge.nonce, entry.challenge)
-        with self.engine.begin() as connection:
-            self._prune(connection)
-            inserted = {
-                nonce
-                for c in sorted(wanted.values(), key=lambda c: c.nonce)  # one lock order
-                for nonce in connection.execute(
-                    self._use,
-                    {
-                        "nonce": c.nonce,
-                        "address": c.address,
-                        "expires_at": datetime.fromtimestamp(c.expires_at, UTC),
-                        "used": True,
-                    },
-                ).scalars()
-            }
-            fresh, rows = [], []
-            for entry in batch:
-                challenge = entry.challenge
-                is_fresh = challenge is None or (
-                    challenge.nonce in inserted and wanted[challenge.nonce] is challenge
-                )
-                fresh.append(is_fresh)
-                outcome, detail = entry.outcome, entry.detail
-                if challenge is not None and not is_fresh:
-                    outcome, detail = "refused", f"challenge {challenge.nonce}: {REPLAYED}"
-                rows.append(
-                    {
-                        "action": "key_release",
-                        "address": entry.address,
-                        "dataset_id": entry.dataset_id,
-                        "outcome": outcome,
-                        "detail": detail,
-                    }
-                )
-            connection.execute(self._audit, rows)
+        self._prune(connection)
+        inserted = {
+            nonce
+            for c in sorted(wanted.values(), key=lambda c: c.nonce)  # one lock order
+            for nonce in connection.execute(
+                self._use,
+                {
+                    "nonce": c.nonce,
+                    "address": c.address,
+                    "expires_at": datetime.fromtimestamp(c.expires_at, UTC),
+                    "used": True,
+                },
+            ).scalars()
+        }
+        fresh, rows = [], []
+        for entry in batch:
+            challenge = entry.challenge
+            is_fresh = challenge is None or (
+                challenge.nonce in inserted and wanted[challenge.nonce] is challenge
+            )
+            fresh.append(is_fresh)
+            outcome, detail = entry.outcome, entry.detail
+            if challenge is not None and not is_fresh:
+                outcome, detail = "refused", f"challenge {challenge.nonce}: {REPLAYED}"
+            rows.append(
+                {
+                    "action": "key_release",
+                    "address": entry.address,
+                    "dataset_id": entry.dataset_id,
+                    "outcome": outcome,
+                    "detail": detail,
+                }
+            )
+        connection.execute(self._audit, rows)
         return fresh
 
     def _prune(self, connection: Connection) -> None:

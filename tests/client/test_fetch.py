@@ -104,14 +104,14 @@ def test_a_stopped_fetch_resumes_at_the_page_it_stopped_in(
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from dao_service.client import fetch
-    from dao_service.custody import encrypt_many_to_public_key
+    from dao_service.custody import SealingKeys
 
     plaintexts = [f"export {i}".encode() * 50 for i in range(5)]
     keys, blobs = [], {}
     for i, plaintext in enumerate(plaintexts):
         file_key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
         blobs[f"bafk{i}"] = AESGCM(file_key).encrypt(iv, plaintext, None)
-        [sealed] = encrypt_many_to_public_key(RENTER._key_obj.public_key.to_bytes(), [file_key])
+        [sealed] = SealingKeys().seal(RENTER._key_obj.public_key.to_bytes(), [file_key])
         keys.append({
             "contribution_id": f"c{i}", "cid": f"bafk{i}", "iv": base64.b64encode(iv).decode(),
             "sha256": "0x" + hashlib.sha256(plaintext).hexdigest(), "encrypted_key": sealed.hex(),

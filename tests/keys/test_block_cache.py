@@ -1,11 +1,14 @@
-"""Key release asks the chain for the block number once per poll interval, not per
-request; a grant is read from the chain once per block and account, whichever API
-process asks first, and the others take its answer from the database."""
+"""Key release reads grants from memory between two blocks: a watcher thread asks the
+chain for the block number in the background and, at a new block, reads again the grants
+asked for lately before it says the block is current. A grant is read from the chain once
+per block and account, whichever API process asks first; the others take its answer from
+the database. Memory answers nothing once the chain has not been seen for a while."""
 
 import threading
 import time
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,112 +16,154 @@ from dao_service.chain.dao import DaoChain
 from dao_service.grants import Grant, SharedGrants
 from dao_service.models import GrantSnapshot
 
+GRANTED: Grant = (True, 2_000_000_000, False)
+REVOKED: Grant = (False, 2_000_000_000, True)
 
-class CountingEth:
+
+class CountingChain:
+    """A chain whose block-number and grant answers are counted (and can change)."""
+
     def __init__(self) -> None:
-        self.block_calls = 0
-        self.block = 7
+        self.block, self.block_calls, self.calls = 7, 0, 0
+        self.answer: Grant = GRANTED
+        self.down = False
 
-    @property
-    def block_number(self) -> int:
+    def latest_block(self) -> int:
+        if self.down:
+            raise ConnectionError("the chain does not answer")
         self.block_calls += 1
         return self.block
 
-
-def polling_chain(eth: CountingEth, poll: float) -> DaoChain:
-    chain = DaoChain.__new__(DaoChain)  # only the parts latest_block() uses
-    chain.w3 = SimpleNamespace(eth=eth)  # type: ignore[assignment]
-    chain.block_poll_seconds = poll
-    chain._block, chain._block_checked_at = 0, float("-inf")
-    chain._block_lock = threading.Lock()
-    return chain
-
-
-def test_requests_within_a_poll_interval_make_no_chain_round_trip() -> None:
-    eth = CountingEth()
-    chain = polling_chain(eth, poll=0.3)
-    assert chain.polled_block() is None  # never polled: time to ask
-    assert [chain.latest_block() for _ in range(100)] == [7] * 100
-    assert eth.block_calls == 1 and chain.polled_block() == 7
-    eth.block = 8  # a new block: seen after the interval
-    time.sleep(0.35)
-    assert chain.polled_block() is None
-    assert chain.latest_block() == 8 and eth.block_calls == 2
-
-
-def test_no_interval_asks_every_time() -> None:
-    eth = CountingEth()
-    chain = polling_chain(eth, poll=0.0)
-    chain.latest_block()
-    chain.latest_block()
-    assert eth.block_calls == 2
-
-
-class CountingGrants:
-    """A chain whose grant answers are counted (and can change)."""
-
-    def __init__(self) -> None:
-        self.block, self.calls = 7, 0
-        self.answer: Grant = (True, 2_000_000_000, False)
-
-    def latest_block(self) -> int:
-        return self.block
-
-    def polled_block(self) -> int | None:
-        return self.block
-
     def grant_at(self, dataset_id: int, account: str, block: int) -> Grant:
+        if self.down:
+            raise ConnectionError("the chain does not answer")
         assert block == self.block
         self.calls += 1
         return self.answer
 
 
+def test_between_blocks_a_release_reads_memory_only(sessions: sessionmaker[Session]) -> None:
+    chain = CountingChain()
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=0.05)
+    assert grants.remembered(1, "0xabc") is None  # never asked
+    assert grants.grant(1, "0xabc") == GRANTED
+    grants.start()
+    try:
+        began = time.monotonic()
+        answers = [grants.remembered(1, "0xabc") for _ in range(10_000)]
+        time.sleep(0.3)
+        answers += [grants.remembered(1, "0xabc") for _ in range(10_000)]
+        elapsed = time.monotonic() - began
+    finally:
+        grants.stop()
+    assert answers == [GRANTED] * 20_000
+    assert chain.calls == 1  # the block did not change: the grant was read once
+    # the block number was asked by the watcher, once per interval, not per release
+    assert 2 <= chain.block_calls <= elapsed / 0.05 + 3
+
+
+def test_at_a_new_block_the_grants_asked_for_are_read_before_the_block_is_current(
+    sessions: sessionmaker[Session],
+) -> None:
+    chain = CountingChain()
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain)
+    grants.grant(1, "0xabc")
+    grants.grant(1, "0xdef")
+    grants.poll()
+    assert grants.remembered(1, "0xabc") == GRANTED  # asked for since the last block
+
+    chain.block, chain.answer = 8, REVOKED  # revoked in block 8
+    grants.poll()
+    # already read at block 8: the first release after the block waits for nothing, and
+    # no release is answered from block 7 once block 8 is current
+    assert grants.remembered(1, "0xabc") == REVOKED
+    assert chain.calls == 4  # 2 accounts at block 7, 2 at block 8
+
+    chain.block = 9
+    grants.poll()  # 0xdef was not asked for at block 8: not read again
+    assert chain.calls == 5
+    assert grants.remembered(1, "0xdef") is None
+    assert grants.grant(1, "0xdef") == REVOKED and chain.calls == 6
+
+
+def test_memory_answers_nothing_once_the_chain_is_not_seen(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A revocation must not go unseen because the chain stopped answering the watcher."""
+    chain = CountingChain()
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=0.05)
+    grants.grant(1, "0xabc")
+    assert grants.remembered(1, "0xabc") == GRANTED
+    chain.down = True
+    with pytest.raises(ConnectionError):
+        grants.poll()
+    time.sleep(0.05 * SharedGrants.STALE_AFTER_POLLS + 0.05)
+    assert grants.remembered(1, "0xabc") is None
+    with pytest.raises(ConnectionError):  # the release is refused (503), not answered
+        grants.grant(1, "0xabc")
+    chain.down = False
+    assert grants.grant(1, "0xabc") == GRANTED
+    assert grants.remembered(1, "0xabc") == GRANTED
+
+
 def test_one_chain_question_per_block_and_account_across_processes(
     sessions: sessionmaker[Session],
 ) -> None:
-    chain = CountingGrants()
+    chain = CountingChain()
     # Two API processes: each its own memory, one database.
     first, second = (
         SharedGrants(sessions.kw["bind"], lambda: chain),
         SharedGrants(sessions.kw["bind"], lambda: chain),
     )
     for _ in range(50):
-        assert first.grant(1, "0xabc") == (True, 2_000_000_000, False)
-        assert second.grant(1, "0xabc") == (True, 2_000_000_000, False)
+        assert first.grant(1, "0xabc") == GRANTED
+        assert second.grant(1, "0xabc") == GRANTED
     assert chain.calls == 1  # the second process read the first one's answer
-    assert first.remembered(1, "0xabc") == (True, 2_000_000_000, False)
+    assert first.remembered(1, "0xabc") == GRANTED
     assert first.remembered(1, "0xdef") is None  # never asked here
 
     second.grant(1, "0xdef")  # another account is another question
     assert chain.calls == 2
 
-    chain.block, chain.answer = 8, (False, 2_000_000_000, True)  # revoked in block 8
-    assert first.remembered(1, "0xabc") is None  # an answer of block 7 is not reused
-    assert first.grant(1, "0xabc") == (False, 2_000_000_000, True)
-    assert second.grant(1, "0xabc") == (False, 2_000_000_000, True)
-    assert chain.calls == 3
+    chain.block, chain.answer = 8, REVOKED  # revoked in block 8
+    first.poll()
+    second.poll()
+    assert first.remembered(1, "0xabc") == REVOKED
+    assert second.remembered(1, "0xabc") == REVOKED
+    assert chain.calls == 4  # 0xabc once for both processes, 0xdef (asked by second)
 
 
 def test_a_process_behind_by_a_block_takes_the_newer_answer(
     sessions: sessionmaker[Session],
 ) -> None:
-    chain = CountingGrants()
+    chain = CountingChain()
     chain.block = 9
     SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc")
     chain.block, chain.answer = 8, (True, 1, True)  # a process still at block 8
     lagging = SharedGrants(sessions.kw["bind"], lambda: chain)
-    assert lagging.grant(1, "0xabc") == (True, 2_000_000_000, False) and chain.calls == 1
-    chain.block = 9
-    assert SharedGrants(sessions.kw["bind"], lambda: chain).grant(1, "0xabc") == (
-        True,
-        2_000_000_000,
-        False,
-    )
+    assert lagging.grant(1, "0xabc") == GRANTED and chain.calls == 1
+
+
+def test_the_block_number_never_goes_backwards() -> None:
+    """Behind a load balancer, chain nodes differ by a block or two."""
+
+    class Eth:
+        numbers = iter([9, 8, 10])
+
+        @property
+        def block_number(self) -> int:
+            return next(self.numbers)
+
+    chain = DaoChain.__new__(DaoChain)  # only the parts latest_block() uses
+    chain.w3 = SimpleNamespace(eth=Eth())  # type: ignore[assignment]
+    chain._block = 0
+    chain._block_lock = threading.Lock()
+    assert [chain.latest_block() for _ in range(3)] == [9, 9, 10]
 
 
 def test_an_account_never_granted_is_not_shared(sessions: sessionmaker[Session]) -> None:
     """Anyone can ask about any wallet: such answers stay in memory, not in the table."""
-    chain = CountingGrants()
+    chain = CountingChain()
     chain.answer = (False, 0, False)
     engine = sessions.kw["bind"]
     for _ in range(3):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.exceptions import StackError
@@ -124,3 +124,72 @@ def test_a_database_that_refuses_the_log_is_a_clear_error(
         connection.execute(text("DROP TABLE key_challenges"))
     with pytest.raises(StackError, match="did not record the key release"):
         asyncio.run(log.record(release("ab" * 16)))
+
+
+def sqlite_log(tmp_path: Path) -> ReleaseLog:
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    migrate(engine)
+    return ReleaseLog(engine)
+
+
+def test_on_a_sqlite_file_one_loop_iteration_is_one_commit_on_the_loop(tmp_path: Path) -> None:
+    log = sqlite_log(tmp_path)
+    assert asyncio.run(log.record(release("ff" * 16))) is True
+    commits = []
+    event.listen(log.engine, "commit", lambda _: commits.append(1))
+
+    async def releases() -> list[bool]:
+        return await asyncio.gather(*(log.record(release(f"{i:032x}")) for i in range(20)))
+
+    assert asyncio.run(releases()) == [True] * 20
+    assert len(commits) == 1 and log._writer is None  # no thread was needed
+    assert asyncio.run(log.record(release(f"{3:032x}"))) is False  # used: refused
+    with session_factory(log.engine)() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 22
+    log.engine.dispose()
+
+
+def test_while_another_process_writes_the_loop_does_not_wait(tmp_path: Path) -> None:
+    """The release waits (in the writer thread) for the lock; other requests go on."""
+    log = sqlite_log(tmp_path)
+    other_process = make_engine(log.engine.url.render_as_string(hide_password=False))
+    holder = other_process.raw_connection()
+    holder.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock
+
+    async def scenario() -> tuple[bool, int]:
+        ticks = 0
+
+        async def other_requests() -> None:
+            nonlocal ticks
+            while not recorded.done():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        asyncio.get_running_loop().call_later(0.5, holder.commit)
+        recorded = asyncio.ensure_future(log.record(release("ab" * 16)))
+        await other_requests()
+        return await recorded, ticks
+
+    began = time.monotonic()
+    fresh, ticks = asyncio.run(scenario())
+    assert fresh is True and time.monotonic() - began >= 0.5
+    assert ticks >= 20  # the loop kept serving while the lock was held
+    assert log._writer is not None
+    holder.close()
+    other_process.dispose()
+    log.engine.dispose()
+
+
+def test_a_release_given_up_on_before_the_loop_commits_is_not_written(tmp_path: Path) -> None:
+    log = sqlite_log(tmp_path)
+
+    async def scenario() -> bool:
+        abandoned = asyncio.ensure_future(log.record(release("ab" * 16)))
+        await asyncio.sleep(0)  # queued for this iteration's commit
+        abandoned.cancel()
+        return await log.record(release("cd" * 16))
+
+    assert asyncio.run(scenario()) is True
+    with session_factory(log.engine)() as session:
+        assert session.scalars(select(KeyChallenge.nonce)).all() == ["cd" * 16]
+    log.engine.dispose()
