@@ -60,6 +60,7 @@ class SharedGrants:
         self._block: int | None = None  # the current block, as far as this process knows
         self._confirmed_at = float("-inf")  # when the chain last confirmed it (monotonic)
         self._lock = threading.Lock()
+        self._polling = threading.Lock()
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -85,26 +86,39 @@ class SharedGrants:
         return remembered[1]
 
     def grant(self, dataset_id: int, account: str) -> Grant:
-        """The answer at the current block, from memory, the database or the chain."""
-        block = self._block if self._fresh() else None
-        if block is None:
-            latest = self._chain().latest_block()
-            with self._lock:
-                block = self._publish(latest)
-        self._asked.add((dataset_id, account))
-        return self._read(dataset_id, account, block)
+        """The answer at the current block, from memory, the database or the chain. A
+        refusal is checked at the chain's newest block: a grant executed since the last
+        poll is honoured at once, not a poll interval later."""
+        key = (dataset_id, account)
+        self._asked.add(key)
+        if not self._fresh():
+            self.poll()
+        block = self._current()
+        answer = self._read(dataset_id, account, block)
+        if not answer[0] and self._chain().latest_block() > block:
+            self.poll()
+            answer = self._read(dataset_id, account, self._current())
+        return answer
 
     def poll(self) -> None:
         """One look at the chain: at a new block, the answers asked for lately are read
         again before the block is said to be current."""
-        block = self._chain().latest_block()
-        answers = {}
-        if block != self._block:
-            asked, self._asked = self._asked, set()
-            answers = {key: self._look_up(*key, block) for key in list(asked)[: self.REFRESH_LIMIT]}
-        with self._lock:  # the new answers and their block at once: no release misses
-            self._remember(block, answers)
-            self._publish(block)
+        with self._polling:  # the watcher, or a release that found the block stale
+            block = self._chain().latest_block()
+            answers = {}
+            if self._block is None or block > self._block:
+                asked, self._asked = self._asked, set()
+                answers = {
+                    key: self._look_up(*key, block) for key in list(asked)[: self.REFRESH_LIMIT]
+                }
+            with self._lock:  # the new answers and their block at once: no release misses
+                self._remember(block, answers)
+                self._publish(block)
+
+    def _current(self) -> int:
+        block = self._block
+        assert block is not None  # published by poll()
+        return block
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -118,12 +132,11 @@ class SharedGrants:
         stale_after = self.poll_seconds * self.STALE_AFTER_POLLS
         return self._block is not None and time.monotonic() - self._confirmed_at <= stale_after
 
-    def _publish(self, block: int) -> int:
+    def _publish(self, block: int) -> None:
         """The block is current (never backwards: behind a load balancer nodes differ by
         a block or two). Called with the lock held."""
         self._block = max(block, self._block or 0)
         self._confirmed_at = time.monotonic()
-        return self._block
 
     def _remember(self, block: int, answers: dict[tuple[int, str], Grant]) -> None:
         if len(self._memo) + len(answers) > self.MEMO_LIMIT:

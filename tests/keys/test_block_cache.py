@@ -86,6 +86,21 @@ def test_at_a_new_block_the_grants_asked_for_are_read_before_the_block_is_curren
     assert grants.grant(1, "0xdef") == REVOKED and chain.calls == 6
 
 
+def test_a_grant_executed_since_the_last_poll_is_honoured_at_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A renter who fetches right after its rental executed is not refused (nor held off
+    for its refusals) for the watcher's poll interval."""
+    chain = CountingChain()
+    chain.answer = (False, 0, False)
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=60)
+    assert grants.grant(1, "0xabc") == (False, 0, False)  # block 7: not yet
+    chain.block, chain.answer = 8, GRANTED  # executed in block 8; no poll since
+    assert grants.remembered(1, "0xabc") == (False, 0, False)
+    assert grants.grant(1, "0xabc") == GRANTED
+    assert grants.remembered(1, "0xabc") == GRANTED  # block 8 is current now
+
+
 def test_memory_answers_nothing_once_the_chain_is_not_seen(
     sessions: sessionmaker[Session],
 ) -> None:
