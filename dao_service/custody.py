@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -142,15 +143,19 @@ class SealingKeys:
     def __init__(self, lifetime: float = 60.0, limit: int = 10_000) -> None:
         self.lifetime, self.limit = lifetime, limit
         self._sealers: dict[bytes, tuple[float, bytes, AESGCM]] = {}
+        self._lock = threading.Lock()  # releases seal on the event loop and in threads
 
     def seal(self, public_key: bytes, items: list[bytes]) -> list[bytes]:
         """Each item sealed to `public_key` (64 or 65 bytes, uncompressed)."""
         now = time.monotonic()
         sealer = self._sealers.get(public_key)
         if sealer is None or sealer[0] <= now:
-            if len(self._sealers) >= self.limit:
-                self._sealers = {k: v for k, v in self._sealers.items() if v[0] > now}
-            sealer = self._sealers[public_key] = (now + self.lifetime, *_ecies_sealer(public_key))
+            sealer = (now + self.lifetime, *_ecies_sealer(public_key))
+            with self._lock:
+                if len(self._sealers) >= self.limit:
+                    live = {k: v for k, v in self._sealers.items() if v[0] > now}
+                    self._sealers = live if len(live) < self.limit // 2 else {}
+                self._sealers[public_key] = sealer
         _, head, cipher = sealer
         sealed = []
         for item in items:

@@ -2,15 +2,18 @@
 
 A watcher thread per process asks the chain for its block number every
 `block_poll_seconds`. When the block changes, it reads again the grants asked for since
-the block before, and only then says the new block is current: a release never waits for
-the chain or for a burst of look-ups at a block change (the common release reads memory
-only). A grant change is thus seen within about one poll interval of its block. Each answer
-is shared through the database (`grant_snapshots`): one chain question per block and
+the block before (of accounts ever granted: the DAO makes those, not strangers), and only
+then says the new block is current: a release never waits for the chain, nor for a burst
+of look-ups at a block change (the common release reads memory only). A grant change is
+thus seen about a poll interval, plus that reading, after its block. Each answer is
+shared through the database (`grant_snapshots`): one chain question per block and
 account, whichever process asks first; a process behind by a block takes the newer answer.
 
-If the watcher cannot reach the chain for a while (`STALE_AFTER_POLLS`), nothing is
-answered from memory: each release asks the chain itself, and fails (503) while it is down,
-rather than go on releasing on answers that may have been revoked since.
+A refusal is never answered from memory: it is checked at the chain's newest block, so a
+rental that just executed is honoured at once. If the watcher has not read the chain for
+a while (`STALE_AFTER_POLLS`), nothing is answered from memory: each release asks the
+chain itself, and fails (503) while it is down, rather than go on releasing on answers
+that may have been revoked since.
 """
 
 import logging
@@ -56,16 +59,18 @@ class SharedGrants:
     ) -> None:
         self.engine, self._chain, self.poll_seconds = engine, chain, poll_seconds
         self._memo: dict[tuple[int, str], tuple[int, Grant]] = {}
-        self._asked: set[tuple[int, str]] = set()  # since the block before
+        self._asked: set[tuple[int, str]] = set()  # granted accounts asked for lately
         self._block: int | None = None  # the current block, as far as this process knows
-        self._confirmed_at = float("-inf")  # when the chain last confirmed it (monotonic)
+        self._confirmed_at = float("-inf")  # when the chain was read for it (monotonic)
         self._lock = threading.Lock()
-        self._polling = threading.Lock()
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
-        """Watch the chain's block number in the background (until `stop`)."""
+        """Watch the chain's block number in the background (until `stop`); with a poll
+        interval of 0 nothing is watched or remembered: every release asks the chain."""
+        if self.poll_seconds <= 0:
+            return
         self._stopping.clear()
         self._watcher = threading.Thread(target=self._watch, name="grant-watcher", daemon=True)
         self._watcher.start()
@@ -76,49 +81,50 @@ class SharedGrants:
             self._watcher.join(timeout=10)
 
     def remembered(self, dataset_id: int, account: str) -> Grant | None:
-        """The answer at the current block if this process has it: from memory, touching
-        neither the chain nor the database."""
+        """The grant at the current block if this process has it: from memory, touching
+        neither the chain nor the database. A refusal is not answered from memory: `grant`
+        checks it at the chain's newest block."""
         key = (dataset_id, account)
         remembered = self._memo.get(key)
-        if remembered is None or not self._fresh() or remembered[0] != self._block:
+        if remembered is None or remembered[0] != self._block or not self._fresh():
+            return None
+        answer = remembered[1]
+        if not answer[0]:
             return None
         self._asked.add(key)
-        return remembered[1]
+        return answer
 
     def grant(self, dataset_id: int, account: str) -> Grant:
-        """The answer at the current block, from memory, the database or the chain. A
-        refusal is checked at the chain's newest block: a grant executed since the last
-        poll is honoured at once, not a poll interval later."""
-        key = (dataset_id, account)
-        self._asked.add(key)
-        if not self._fresh():
-            self.poll()
-        block = self._current()
+        """The answer from memory, the database or the chain, without waiting for the
+        watcher: at the current block if the watcher saw the chain lately, else at the
+        chain's newest. A refusal is checked at the newest block: a grant executed since
+        the last poll is honoured at once, not a poll interval later."""
+        newest = None if self._fresh() else self._chain().latest_block()
+        block = self._block if newest is None else newest
+        assert block is not None  # fresh: the watcher published one
         answer = self._read(dataset_id, account, block)
-        if not answer[0] and self._chain().latest_block() > block:
-            self.poll()
-            answer = self._read(dataset_id, account, self._current())
+        if not answer[0]:
+            newest = self._chain().latest_block() if newest is None else newest
+            if newest > block:
+                answer = self._read(dataset_id, account, newest)
+        if answer[1] != 0:  # ever granted: the watcher keeps it current from now on
+            self._asked.add((dataset_id, account))
         return answer
 
     def poll(self) -> None:
-        """One look at the chain: at a new block, the answers asked for lately are read
-        again before the block is said to be current."""
-        with self._polling:  # the watcher, or a release that found the block stale
-            block = self._chain().latest_block()
-            answers = {}
-            if self._block is None or block > self._block:
-                asked, self._asked = self._asked, set()
-                answers = {
-                    key: self._look_up(*key, block) for key in list(asked)[: self.REFRESH_LIMIT]
-                }
-            with self._lock:  # the new answers and their block at once: no release misses
-                self._remember(block, answers)
-                self._publish(block)
-
-    def _current(self) -> int:
-        block = self._block
-        assert block is not None  # published by poll()
-        return block
+        """The watcher's look at the chain: at a new block, the grants asked for since the
+        block before are read again, then the block is said to be current. Only accounts
+        ever granted are read again (strangers' refusals are checked when asked)."""
+        seen_at = time.monotonic()
+        block = self._chain().latest_block()
+        answers = {}
+        if self._block is None or block > self._block:
+            asked, self._asked = self._asked, set()
+            answers = {key: self._look_up(*key, block) for key in list(asked)[: self.REFRESH_LIMIT]}
+        with self._lock:  # the new answers and their block at once: no release misses
+            self._remember(block, answers)
+            self._block = max(block, self._block or 0)  # never backwards (nodes differ)
+            self._confirmed_at = seen_at  # memory is as fresh as this read of the chain
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -130,18 +136,16 @@ class SharedGrants:
 
     def _fresh(self) -> bool:
         stale_after = self.poll_seconds * self.STALE_AFTER_POLLS
-        return self._block is not None and time.monotonic() - self._confirmed_at <= stale_after
-
-    def _publish(self, block: int) -> None:
-        """The block is current (never backwards: behind a load balancer nodes differ by
-        a block or two). Called with the lock held."""
-        self._block = max(block, self._block or 0)
-        self._confirmed_at = time.monotonic()
+        return self._block is not None and time.monotonic() - self._confirmed_at < stale_after
 
     def _remember(self, block: int, answers: dict[tuple[int, str], Grant]) -> None:
+        """Called with the lock held; an answer of an older block than the one kept is not."""
         if len(self._memo) + len(answers) > self.MEMO_LIMIT:
             self._memo.clear()
-        self._memo.update({key: (block, answer) for key, answer in answers.items()})
+        for key, answer in answers.items():
+            kept = self._memo.get(key)
+            if kept is None or kept[0] <= block:
+                self._memo[key] = (block, answer)
 
     def _read(self, dataset_id: int, account: str, block: int) -> Grant:
         key = (dataset_id, account)

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     telemetry: bool = False
     # Key release watches the chain's block number this often, in the background; grants
     # are cached per block, so a grant change is seen about this many seconds after it.
-    block_poll_seconds: float = 0.5
+    # 0: nothing remembered, every release asks the chain (changes seen at once).
+    block_poll_seconds: float = Field(default=0.5, ge=0)
     # A renter's validation sample: small, it is decrypted and held in memory whole.
     max_sample_bytes: int = 1024 * 1024
     # How often the service looks for executed rentals whose earnings it has to settle.

@@ -12,6 +12,7 @@ holds the lock, and always on a database across the network, one writer thread p
 process commits instead, so the loop never waits."""
 
 import asyncio
+import logging
 import queue
 import threading
 import time
@@ -27,7 +28,10 @@ from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import dialect_insert
 
 REPLAYED = "the challenge was already used"
+log = logging.getLogger("dao_service.release_log")
 PRUNE_EVERY = 60  # seconds between deletions of long-expired nonces
+HOUSEKEEPING_EVERY = 1.0  # seconds between the writer thread's checkpoints, at most
+IDLE_STOP = 10.0  # seconds without work after which the writer thread stops
 PRUNE_MARGIN = 120  # seconds past its expiry a nonce is kept (clocks differ a little)
 
 
@@ -70,12 +74,15 @@ class ReleaseLog:
             ":memory:",
         )
         self._loop_batch: list[tuple[LogEntry, asyncio.Future[bool | None]]] = []
+        self._batch_loop: asyncio.AbstractEventLoop | None = None
         self._loop_connection: Connection | None = None
+        self._loop_commits = 0  # since the writer thread last checkpointed the WAL
 
     async def record(self, entry: LogEntry) -> bool:
         """Write `entry` (waiting for its commit); False if its challenge was used before,
         in which case a refusal was written instead of it. StackError (a 503) if the
         database does not take it: nothing is released unrecorded."""
+        self._start_writer()  # it also keeps house (see `_keep_house`)
         try:
             if self._on_loop:
                 written = await self._queue_on_loop(entry)
@@ -92,7 +99,8 @@ class ReleaseLog:
         or None if the lock was taken (then the writer thread writes it)."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool | None] = loop.create_future()
-        if not self._loop_batch:
+        if not self._loop_batch or self._batch_loop is not loop:  # (a closed loop's: gone)
+            self._loop_batch, self._batch_loop = [], loop
             loop.call_soon(self._commit_on_loop)
         self._loop_batch.append((entry, answer))
         return answer
@@ -111,33 +119,50 @@ class ReleaseLog:
             for _, answer in waiting:
                 answer.set_exception(exc)
             return
+        self._loop_commits += 1
         for (_, answer), is_fresh in zip(waiting, fresh, strict=True):
             answer.set_result(is_fresh)
 
     def _without_waiting(self) -> Connection:
-        """The loop's own connection, which fails at once rather than wait for a lock."""
+        """The loop's own connection, which fails at once rather than wait for a lock and
+        leaves checkpoints (an fsync) to the writer thread."""
         if self._loop_connection is None:
             connection = self.engine.connect()
             connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
             connection.commit()
             self._loop_connection = connection
         return self._loop_connection
 
     def submit(self, entry: LogEntry) -> "Future[bool]":
         """Queue `entry` for the next commit; the future says what `record` says."""
-        if self._writer is None or not self._writer.is_alive():
-            with self._start:
-                if self._writer is None or not self._writer.is_alive():
-                    self._writer = threading.Thread(
-                        target=self._run, name="release-log", daemon=True
-                    )
-                    self._writer.start()
-        self._queue.put(entry)
+        self._start_writer(entry)
         return entry.done
 
+    def _start_writer(self, entry: LogEntry | None = None) -> None:
+        """Start the writer thread unless it runs (it stops when idle), then queue
+        `entry` if any; under the lock the writer takes to stop, so nothing is queued
+        for a writer that has stopped."""
+        with self._start:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._run, name="release-log", daemon=True)
+                self._writer.start()
+            if entry is not None:
+                self._queue.put(entry)
+
     def _run(self) -> None:
+        idle_since = time.monotonic()
         while True:
             batch = self._next_batch()
+            self._keep_house()
+            if not batch:
+                if time.monotonic() - idle_since >= IDLE_STOP:
+                    with self._start:
+                        if self._queue.empty() and not self._loop_commits:
+                            self._writer = None
+                            return
+                continue
+            idle_since = time.monotonic()
             try:
                 fresh = self._write_retrying(batch)
             except Exception as exc:  # every waiting release fails, the writer goes on
@@ -148,18 +173,34 @@ class ReleaseLog:
                     entry.done.set_result(is_fresh)
 
     def _next_batch(self) -> list[LogEntry]:
-        """Everything queued (waiting for the first), less what its caller gave up on
-        (a cancelled request): the rest can no longer be cancelled, only answered."""
+        """Everything queued (waiting up to a housekeeping interval for the first), less
+        what its caller gave up on (a cancelled request): the rest can no longer be
+        cancelled, only answered."""
+        try:
+            queued = [self._queue.get(timeout=HOUSEKEEPING_EVERY)]
+        except queue.Empty:
+            return []
         while True:
-            queued = [self._queue.get()]
-            while True:
-                try:
-                    queued.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            batch = [entry for entry in queued if entry.done.set_running_or_notify_cancel()]
-            if batch:
-                return batch
+            try:
+                queued.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return [entry for entry in queued if entry.done.set_running_or_notify_cancel()]
+
+    def _keep_house(self) -> None:
+        """Off the event loop: forget long-expired nonces now and then (a scan of the
+        table), and checkpoint the WAL of the loop's commits (SQLite: copies them into the
+        database file and fsyncs it, milliseconds the loop should not wait)."""
+        try:
+            if time.time() - self._pruned_at >= PRUNE_EVERY:
+                with self.engine.begin() as connection:
+                    self._prune(connection)
+            if self._loop_commits:
+                self._loop_commits = 0
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except SQLAlchemyError:  # tried again at the next interval
+            log.warning("release log housekeeping failed", exc_info=True)
 
     def _write_retrying(self, batch: list[LogEntry]) -> list[bool]:
         """A deadlock or a lock timeout fails the transaction, not its releases: once more."""
@@ -183,7 +224,6 @@ class ReleaseLog:
         for entry in batch:
             if entry.challenge is not None:
                 wanted.setdefault(entry.challenge.nonce, entry.challenge)
-        self._prune(connection)
         inserted = {
             nonce
             for c in sorted(wanted.values(), key=lambda c: c.nonce)  # one lock order

@@ -47,6 +47,7 @@ def test_between_blocks_a_release_reads_memory_only(sessions: sessionmaker[Sessi
     grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=0.05)
     assert grants.remembered(1, "0xabc") is None  # never asked
     assert grants.grant(1, "0xabc") == GRANTED
+    grants.poll()  # as the watcher does first
     grants.start()
     try:
         began = time.monotonic()
@@ -67,22 +68,22 @@ def test_at_a_new_block_the_grants_asked_for_are_read_before_the_block_is_curren
 ) -> None:
     chain = CountingChain()
     grants = SharedGrants(sessions.kw["bind"], lambda: chain)
+    grants.poll()
     grants.grant(1, "0xabc")
     grants.grant(1, "0xdef")
-    grants.poll()
-    assert grants.remembered(1, "0xabc") == GRANTED  # asked for since the last block
+    assert grants.remembered(1, "0xabc") == GRANTED
 
     chain.block, chain.answer = 8, REVOKED  # revoked in block 8
     grants.poll()
-    # already read at block 8: the first release after the block waits for nothing, and
-    # no release is answered from block 7 once block 8 is current
-    assert grants.remembered(1, "0xabc") == REVOKED
+    # already read at block 8: no release is answered from block 7 once block 8 is
+    # current, and the first one after it waits for nothing
+    assert grants.remembered(1, "0xabc") is None  # (a refusal is never from memory)
     assert chain.calls == 4  # 2 accounts at block 7, 2 at block 8
+    assert grants.grant(1, "0xabc") == REVOKED and chain.calls == 4
 
     chain.block = 9
     grants.poll()  # 0xdef was not asked for at block 8: not read again
     assert chain.calls == 5
-    assert grants.remembered(1, "0xdef") is None
     assert grants.grant(1, "0xdef") == REVOKED and chain.calls == 6
 
 
@@ -94,11 +95,30 @@ def test_a_grant_executed_since_the_last_poll_is_honoured_at_once(
     chain = CountingChain()
     chain.answer = (False, 0, False)
     grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=60)
+    grants.poll()
     assert grants.grant(1, "0xabc") == (False, 0, False)  # block 7: not yet
     chain.block, chain.answer = 8, GRANTED  # executed in block 8; no poll since
-    assert grants.remembered(1, "0xabc") == (False, 0, False)
+    assert grants.remembered(1, "0xabc") is None  # a refusal is not answered from memory
     assert grants.grant(1, "0xabc") == GRANTED
-    assert grants.remembered(1, "0xabc") == GRANTED  # block 8 is current now
+    grants.poll()
+    assert grants.remembered(1, "0xabc") == GRANTED
+
+
+def test_strangers_refusals_are_not_read_again_at_each_block(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Anyone can sign with a new wallet: its refusal must not join the grants the watcher
+    reads again before it can say a new block is current."""
+    chain = CountingChain()
+    chain.answer = (False, 0, False)
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain)
+    grants.poll()
+    for i in range(100):
+        grants.grant(1, f"0x{i:040x}")
+    assert chain.calls == 100
+    chain.block = 8
+    grants.poll()
+    assert chain.calls == 100  # the new block was current without reading any of them
 
 
 def test_memory_answers_nothing_once_the_chain_is_not_seen(
@@ -107,6 +127,7 @@ def test_memory_answers_nothing_once_the_chain_is_not_seen(
     """A revocation must not go unseen because the chain stopped answering the watcher."""
     chain = CountingChain()
     grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=0.05)
+    grants.poll()
     grants.grant(1, "0xabc")
     assert grants.remembered(1, "0xabc") == GRANTED
     chain.down = True
@@ -118,6 +139,7 @@ def test_memory_answers_nothing_once_the_chain_is_not_seen(
         grants.grant(1, "0xabc")
     chain.down = False
     assert grants.grant(1, "0xabc") == GRANTED
+    grants.poll()
     assert grants.remembered(1, "0xabc") == GRANTED
 
 
@@ -130,6 +152,8 @@ def test_one_chain_question_per_block_and_account_across_processes(
         SharedGrants(sessions.kw["bind"], lambda: chain),
         SharedGrants(sessions.kw["bind"], lambda: chain),
     )
+    first.poll()
+    second.poll()
     for _ in range(50):
         assert first.grant(1, "0xabc") == GRANTED
         assert second.grant(1, "0xabc") == GRANTED
@@ -143,9 +167,9 @@ def test_one_chain_question_per_block_and_account_across_processes(
     chain.block, chain.answer = 8, REVOKED  # revoked in block 8
     first.poll()
     second.poll()
-    assert first.remembered(1, "0xabc") == REVOKED
-    assert second.remembered(1, "0xabc") == REVOKED
     assert chain.calls == 4  # 0xabc once for both processes, 0xdef (asked by second)
+    assert first.grant(1, "0xabc") == REVOKED and second.grant(1, "0xabc") == REVOKED
+    assert chain.calls == 4
 
 
 def test_a_process_behind_by_a_block_takes_the_newer_answer(
@@ -186,3 +210,15 @@ def test_an_account_never_granted_is_not_shared(sessions: sessionmaker[Session])
     assert chain.calls == 3
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(GrantSnapshot)) == 0
+
+
+def test_a_poll_interval_of_0_remembers_nothing(sessions: sessionmaker[Session]) -> None:
+    chain = CountingChain()
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=0)
+    grants.start()  # nothing to watch
+    assert grants._watcher is None
+    assert grants.grant(1, "0xabc") == GRANTED
+    grants.poll()
+    assert grants.remembered(1, "0xabc") is None
+    chain.block, chain.answer = 8, REVOKED
+    assert grants.grant(1, "0xabc") == REVOKED  # seen at once
