@@ -7,9 +7,10 @@ released goes unrecorded, and a challenge is used once whichever process sees it
 Who writes: on a local SQLite file, the event loop itself, once per loop iteration for the
 releases of that iteration, if the file's write lock is free at once (a transaction is a
 fraction of a millisecond; handing it to a thread cost more, in the GIL's hand-overs, than
-the write, and the answers waited behind other requests' work). When another process
-holds the lock, and always on a database across the network, one writer thread per
-process commits instead, so the loop never waits."""
+the write, and the answers waited behind other requests' work). While another process
+holds the lock the loop tries again a few milliseconds later (serving other requests
+meanwhile); if it is still held, and always on a database across the network, one writer
+thread per process commits instead: the loop never waits for a lock."""
 
 import asyncio
 import logging
@@ -32,6 +33,7 @@ log = logging.getLogger("dao_service.release_log")
 PRUNE_EVERY = 60  # seconds between deletions of long-expired nonces
 HOUSEKEEPING_EVERY = 1.0  # seconds between the writer thread's checkpoints, at most
 IDLE_STOP = 10.0  # seconds without work after which the writer thread stops
+LOCKED_RETRY_DELAYS = (0.001, 0.002, 0.004)  # the loop's tries while another process writes
 PRUNE_MARGIN = 120  # seconds past its expiry a nonce is kept (clocks differ a little)
 
 
@@ -105,7 +107,10 @@ class ReleaseLog:
         self._loop_batch.append((entry, answer))
         return answer
 
-    def _commit_on_loop(self) -> None:
+    def _commit_on_loop(self, attempt: int = 0) -> None:
+        """Commit what this loop iteration queued. While another process holds the lock
+        (its commit takes a millisecond or two), try again shortly, the loop serving
+        other requests meanwhile, then leave the batch to the writer thread."""
         waiting, self._loop_batch = self._loop_batch, []
         waiting = [(entry, answer) for entry, answer in waiting if not answer.cancelled()]
         if not waiting:
@@ -113,7 +118,12 @@ class ReleaseLog:
         fresh: list[bool | None]
         try:
             fresh = list(self._write([entry for entry, _ in waiting], self._without_waiting()))
-        except OperationalError:  # another process writes: the writer thread waits for it
+        except OperationalError:
+            if attempt < len(LOCKED_RETRY_DELAYS):
+                self._loop_batch = waiting + self._loop_batch  # what arrives meanwhile joins
+                loop = asyncio.get_running_loop()
+                loop.call_later(LOCKED_RETRY_DELAYS[attempt], self._commit_on_loop, attempt + 1)
+                return
             fresh = [None] * len(waiting)
         except Exception as exc:
             for _, answer in waiting:

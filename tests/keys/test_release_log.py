@@ -212,3 +212,27 @@ def test_an_idle_writer_stops_and_a_new_entry_starts_it_again(
     assert log.submit(release("cd" * 16)).result(timeout=10) is True
     assert log._writer is not None and log._writer is not first
     log.engine.dispose()
+
+
+def test_a_lock_held_briefly_by_another_process_is_waited_for_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Another process's commit takes a millisecond or two: the loop tries again shortly
+    (serving others meanwhile) instead of handing its batch to the writer thread."""
+    log = sqlite_log(tmp_path)
+    assert asyncio.run(log.record(release("ff" * 16))) is True
+    other_process = make_engine(log.engine.url.render_as_string(hide_password=False))
+    holder = other_process.raw_connection()
+    commits: list[int] = []
+    event.listen(log.engine, "commit", lambda _: commits.append(threading.get_ident()))
+
+    async def scenario() -> bool:
+        holder.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.002, holder.commit)
+        return await log.record(release("ab" * 16))
+
+    assert asyncio.run(scenario()) is True
+    assert commits.count(threading.get_ident()) == 1  # committed on the loop, once
+    holder.close()
+    other_process.dispose()
+    log.engine.dispose()
