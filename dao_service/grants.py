@@ -153,8 +153,9 @@ class SharedGrants:
         if remembered is not None and remembered[0] == block:
             return remembered[1]
         answer = self._look_up(dataset_id, account, block)
-        with self._lock:
-            self._remember(block, {key: answer})
+        if answer[1] != 0:  # strangers (never granted) are not remembered: anyone can ask
+            with self._lock:
+                self._remember(block, {key: answer})
         return answer
 
     def _look_up(self, dataset_id: int, account: str, block: int) -> Grant:

@@ -25,8 +25,17 @@ class CountingChain:
 
     def __init__(self) -> None:
         self.block, self.block_calls, self.calls = 7, 0, 0
-        self.answer: Grant = GRANTED
+        self._answers: dict[int, Grant] = {}  # block -> the answer from that block on
+        self.answer = GRANTED
         self.down = False
+
+    @property
+    def answer(self) -> Grant:
+        return self._answers[max(self._answers)]
+
+    @answer.setter
+    def answer(self, answer: Grant) -> None:  # a change in the current block
+        self._answers[self.block] = answer
 
     def latest_block(self) -> int:
         if self.down:
@@ -37,9 +46,9 @@ class CountingChain:
     def grant_at(self, dataset_id: int, account: str, block: int) -> Grant:
         if self.down:
             raise ConnectionError("the chain does not answer")
-        assert block == self.block
+        assert block <= self.block
         self.calls += 1
-        return self.answer
+        return self._answers[max(b for b in self._answers if b <= block)]
 
 
 def test_between_blocks_a_release_reads_memory_only(sessions: sessionmaker[Session]) -> None:
@@ -222,3 +231,17 @@ def test_a_poll_interval_of_0_remembers_nothing(sessions: sessionmaker[Session])
     assert grants.remembered(1, "0xabc") is None
     chain.block, chain.answer = 8, REVOKED
     assert grants.grant(1, "0xabc") == REVOKED  # seen at once
+
+
+def test_strangers_do_not_fill_the_memory(sessions: sessionmaker[Session]) -> None:
+    """Refusals of wallets never granted are not kept: a flood of new wallets cannot push
+    the renters' grants out of memory."""
+    chain = CountingChain()
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain)
+    grants.poll()
+    grants.grant(1, "0xrenter")
+    chain.answer = (False, 0, False)
+    for i in range(50):
+        grants.grant(1, f"0x{i:040x}")
+    assert len(grants._memo) == 1
+    assert grants.remembered(1, "0xrenter") == GRANTED
