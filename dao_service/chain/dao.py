@@ -1,5 +1,5 @@
 """The deployed DAO as the service uses it: relay contributions and withdrawals, and
-read grants (cached per block)."""
+read grants (remembered per block by `grants.SharedGrants`)."""
 
 import threading
 from collections.abc import Callable

@@ -28,13 +28,14 @@ from dao_service.exceptions import StackError
 from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import dialect_insert
 
-REPLAYED = "the challenge was already used"
 log = logging.getLogger("dao_service.release_log")
+
+REPLAYED = "the challenge was already used"
 PRUNE_EVERY = 60  # seconds between deletions of long-expired nonces
+PRUNE_MARGIN = 120  # seconds past its expiry a nonce is kept (clocks differ a little)
 HOUSEKEEPING_EVERY = 1.0  # seconds between the writer thread's checkpoints, at most
 IDLE_STOP = 10.0  # seconds without work after which the writer thread stops
 LOCKED_RETRY_DELAYS = (0.001, 0.002, 0.004)  # the loop's tries while another process writes
-PRUNE_MARGIN = 120  # seconds past its expiry a nonce is kept (clocks differ a little)
 
 
 @dataclass(frozen=True)
