@@ -187,9 +187,6 @@ def reddit_files(spec: RedditExportSpec) -> dict[str, bytes]:
         "statistics.csv": _csv(["statistic", "value"], statistics),
         "posts.csv": _csv(POSTS_COLUMNS, spec.posts),
         "comments.csv": _csv(COMMENTS_COLUMNS, spec.comments),
-        "post_votes.csv": _csv(
-            ["id", "permalink", "direction"], [{"id": "v1", "permalink": "x", "direction": "up"}]
-        ),
     }
 
 
@@ -262,9 +259,10 @@ def x_spec(seed: int = 2, tweets: int = 30) -> XArchiveSpec:
 
 
 def x_files(spec: XArchiveSpec, tweet_file: str = "data/tweets.js") -> dict[str, bytes]:
-    account = [{"account": {"email": "alice@example.org", "username": spec.username, "accountId": spec.account_id,
-                            "createdAt": spec.created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                            "accountDisplayName": "Alice ✨"}}]  # fmt: skip
+    # account.js as an upload carries it: the fields that name the account (the archive's
+    # own also holds the email and sign-up details: see x_full_archive).
+    account = [{"account": {"username": spec.username, "accountId": spec.account_id,
+                            "createdAt": spec.created.strftime("%Y-%m-%dT%H:%M:%S.000Z")}}]  # fmt: skip
     files = {"data/account.js": ytd("account", account), tweet_file: ytd("tweets", spec.tweets)}
     manifest = {
         "userInfo": {"accountId": spec.account_id, "userName": spec.username, "displayName": "Alice ✨"},
@@ -282,3 +280,196 @@ def x_files(spec: XArchiveSpec, tweet_file: str = "data/tweets.js") -> dict[str,
 
 def x_archive(spec: XArchiveSpec | None = None, tweet_file: str = "data/tweets.js") -> bytes:
     return zip_files(x_files(spec or x_spec(), tweet_file))
+
+
+# --- whole exports, private files included --------------------------------------------
+# A real data request carries far more than the public posts: these plant a recognisable
+# secret in every private file and in the public texts, so tests can show that none of
+# them reaches what is stored or what a renter receives.
+
+
+@dataclass(frozen=True)
+class PlantedSecrets:
+    ip: str = "203.0.113.77"
+    email: str = "alice.private@example.net"
+    phone: str = "+1 415 555 0199"
+    birthdate: str = "1990-04-17"
+    stripe: str = "acct_1PrivateStripe42"
+    message: str = "the spare key is under the blue flowerpot"  # a third party's DM
+    chat: str = "my passport number is X1234567"  # a private chat line
+    friend: str = "carol_private_friend"
+    gender: str = "nonbinary-planted"
+    # In the public texts: scrubbed, not dropped.
+    public_email: str = "alice.public@example.com"
+    public_phone: str = "(415) 555-0123"
+    third_party: str = "bob_thirdparty"
+
+    def private_values(self) -> list[str]:
+        """What must never leave the contributor's machine in any form."""
+        return [self.ip, self.email, self.phone, self.birthdate, self.stripe, self.message,
+                self.chat, self.friend, self.gender]  # fmt: skip
+
+    def public_values(self) -> list[str]:
+        """Personal data inside public texts: scrubbed before anything is stored."""
+        return [self.public_email, self.public_phone, self.third_party]
+
+
+SECRETS = PlantedSecrets()
+
+
+def _with_public_secrets(spec: RedditExportSpec, secrets: PlantedSecrets) -> RedditExportSpec:
+    for row in [*spec.posts, *spec.comments]:
+        row["ip"] = secrets.ip
+    if spec.posts:
+        spec.posts[0]["body"] += (
+            f" Write to me at {secrets.public_email} or call {secrets.public_phone} any evening."
+        )
+    if spec.comments:
+        spec.comments[0]["body"] = f"I agree with u/{secrets.third_party} on this: " + str(
+            spec.comments[0]["body"]
+        )
+    return spec
+
+
+def reddit_private_files(secrets: PlantedSecrets = SECRETS) -> dict[str, bytes]:
+    """The private files of a Reddit data request, as their real names and columns."""
+    dm = ["id", "permalink", "thread_id", "date", "ip", "from", "to", "subject", "body"]
+    return {
+        "messages.csv": _csv(
+            dm,
+            [
+                {
+                    "id": "m1",
+                    "permalink": "",
+                    "thread_id": "t1",
+                    "date": "2026-01-02 10:00:00 UTC",
+                    "ip": secrets.ip,
+                    "from": "dave",
+                    "to": "alice_redditor",
+                    "subject": "hi",
+                    "body": secrets.message,
+                }
+            ],
+        ),
+        "messages_archive.csv": _csv(
+            dm,
+            [
+                {
+                    "id": "m0",
+                    "permalink": "",
+                    "thread_id": "t0",
+                    "date": "2025-01-02 10:00:00 UTC",
+                    "ip": secrets.ip,
+                    "from": "alice_redditor",
+                    "to": "dave",
+                    "subject": "re",
+                    "body": secrets.message,
+                }
+            ],
+        ),
+        "chat_history.csv": _csv(
+            ["message_id", "created_at", "username", "message", "channel_url"],
+            [
+                {
+                    "message_id": "1",
+                    "created_at": "2026-02-03 11:00:00 UTC",
+                    "username": secrets.friend,
+                    "message": secrets.chat,
+                    "channel_url": "x",
+                }
+            ],
+        ),
+        "ip_logs.csv": _csv(
+            ["date", "ip"], [{"date": "2026-09-01 08:00:00 UTC", "ip": secrets.ip}]
+        ),
+        "linked_phone_number.csv": _csv(["phone_number"], [{"phone_number": secrets.phone}]),
+        "linked_identities.csv": _csv(
+            ["issuer_id", "subject_id"], [{"issuer_id": "google", "subject_id": secrets.email}]
+        ),
+        "birthdate.csv": _csv(
+            ["birthdate", "verified_birthdate"],
+            [{"birthdate": secrets.birthdate, "verified_birthdate": ""}],
+        ),
+        "account_gender.csv": _csv(["account_gender"], [{"account_gender": secrets.gender}]),
+        "payouts.csv": _csv(
+            ["payout_amount_usd", "date", "payout_id"],
+            [{"payout_amount_usd": "12.00", "date": "2026-03-01", "payout_id": secrets.stripe}],
+        ),
+        "stripe.csv": _csv(["stripe_account_id"], [{"stripe_account_id": secrets.stripe}]),
+        "friends.csv": _csv(["username", "note"], [{"username": secrets.friend, "note": ""}]),
+        "post_votes.csv": _csv(
+            ["id", "permalink", "direction"], [{"id": "v1", "permalink": "x", "direction": "up"}]
+        ),
+    }
+
+
+def reddit_full_export(
+    spec: RedditExportSpec | None = None, secrets: PlantedSecrets = SECRETS
+) -> bytes:
+    """A Reddit data request as Reddit sends it: public and private files, one checkfile."""
+    spec = _with_public_secrets(spec or reddit_spec(), secrets)
+    return zip_files(with_checkfile({**reddit_files(spec), **reddit_private_files(secrets)}))
+
+
+def x_full_archive(spec: XArchiveSpec | None = None, secrets: PlantedSecrets = SECRETS) -> bytes:
+    """An X archive as X sends it: account.js with the email, private files beside the
+    tweets, every file in the manifest."""
+    spec = spec or x_spec()
+    if spec.tweets:
+        first = spec.tweets[0]["tweet"]
+        assert isinstance(first, dict)
+        first["full_text"] = (
+            f"@{secrets.third_party} mail me at {secrets.public_email} or call "
+            f"{secrets.public_phone} " + str(first["full_text"])
+        )
+    files = x_files(spec)
+    account = [{"account": {"email": secrets.email, "username": spec.username,
+                            "accountId": spec.account_id, "createdVia": "web",
+                            "createdAt": spec.created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                            "accountDisplayName": "Alice ✨"}}]  # fmt: skip
+    private = {
+        "data/account.js": ytd("account", account),
+        "data/phone-number.js": ytd("phoneNumber", [{"device": {"phoneNumber": secrets.phone}}]),
+        "data/direct-messages.js": ytd(
+            "directMessages",
+            [
+                {
+                    "dmConversation": {
+                        "conversationId": "1-2",
+                        "messages": [
+                            {
+                                "messageCreate": {
+                                    "senderId": "2",
+                                    "text": secrets.message,
+                                    "createdAt": "2026-01-01T00:00:00.000Z",
+                                }
+                            }
+                        ],
+                    }
+                }
+            ],
+        ),
+        "data/ip-audit.js": ytd(
+            "ipAudit",
+            [
+                {
+                    "ipAudit": {
+                        "accountId": spec.account_id,
+                        "createdAt": "2026-01-01T00:00:00.000Z",
+                        "loginIp": secrets.ip,
+                    }
+                }
+            ],
+        ),
+        "data/ageinfo.js": ytd(
+            "ageinfo", [{"ageMeta": {"ageInfo": {"age": ["36"], "birthDate": secrets.birthdate}}}]
+        ),
+    }
+    manifest_text = files["data/manifest.js"].decode().split("=", 1)[1]
+    manifest = json.loads(manifest_text)
+    for name in private:
+        key = name.removeprefix("data/").removesuffix(".js")
+        manifest["dataTypes"].setdefault(key, {"files": [{"fileName": name, "count": "1"}]})
+    files = {**files, **private}
+    files["data/manifest.js"] = f"window.__THAR_CONFIG = {json.dumps(manifest, indent=2)}".encode()
+    return zip_files(files)

@@ -45,6 +45,7 @@ from validators.scoring import (
     export_demand,
     score,
 )
+from validators.selection import X, refuse_extra_account_fields, refuse_untaken, selection_for
 from validators.sources import ExportSource
 from validators.sources.common import failed, micros, not_available, passed
 from validators.sources.generic import GenericExport
@@ -213,6 +214,7 @@ def _read(
     archive = Archive(data, limits)
     source = detect(archive)
     report.source = source.name
+    refuse_private(archive)
     parsed = source.parse(archive)
     codes = CodeScan(parsed.export_time)
     records = Records()
@@ -226,6 +228,17 @@ def _read(
     for check in parsed.record_checks:
         parsed.authenticity.extend(check.result())
     return parsed, records.done(), codes
+
+
+def refuse_private(archive: Archive) -> None:
+    """ExportRejected naming a file (or field) of the upload that is not public,
+    self-authored content: the service never takes one, even to validate it."""
+    selection = selection_for(archive.names)
+    if selection is None:
+        return
+    refuse_untaken(selection, archive.names)
+    if "data/account.js" in archive.names and selection is X:
+        refuse_extra_account_fields(archive.read("data/account.js"))
 
 
 def derive_keys(
