@@ -29,6 +29,7 @@ from validators.platforms import VERIFIERS, PlatformPolicy, SampledItem, SpotChe
 from validators.platforms.check import NAME as SPOT_CHECK
 from validators.platforms.sample import Sampler, item
 from validators.quality import assess, features
+from validators.refine import RecordParts, Refinable, languages
 from validators.report import (
     NO_TIME,
     Check,
@@ -111,6 +112,8 @@ class Validation:
     # sketching and spot-checking it again would give the same answers, so only the
     # index's part (new records, account binding, score) is done again.
     rejudge: Callable[[DedupIndex], "Validation"] | None = field(default=None, repr=False)
+    # An accepted export's records as refinement needs them (in memory only).
+    refinable: Refinable | None = field(default=None, repr=False)
 
     def again(self, index: DedupIndex) -> "Validation":
         """The verdict after another export committed records this one counted as new
@@ -173,14 +176,15 @@ def _validate(
             context.sample_key, context.nonce.encode() + hashlib.sha256(data).digest(), "sha256"
         )
         sampler = Sampler(seed, policy.sample_size)
-    parsed, records, codes = _read(data, context.limits, report, sampler)
+    parts = RecordParts()
+    parsed, records, codes = _read(data, context.limits, report, sampler, parts)
     if policy is None:
         spot = SpotCheck(not_available(SPOT_CHECK, "not run: no platform settings given"))
     else:
         assert sampler is not None
         verifier = VERIFIERS.get(parsed.source)
         spot = spot_check(verifier, parsed.account_name, sampler.sample(), codes.items, policy)
-    return _judged(Reading(parsed, records, codes.found, spot), context, index, report)
+    return _judged(Reading(parsed, records, codes.found, spot, parts), context, index, report)
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ class Reading:
     records: "ExportRecords"
     found_codes: set[str]
     spot: SpotCheck
+    parts: RecordParts
 
 
 def _judged(
@@ -208,7 +213,11 @@ def _judged(
 
 
 def _read(
-    data: bytes, limits: UnpackLimits, report: ValidationReport, sampler: Sampler | None = None
+    data: bytes,
+    limits: UnpackLimits,
+    report: ValidationReport,
+    sampler: Sampler | None = None,
+    parts: RecordParts | None = None,
 ) -> tuple[ParsedExport, "ExportRecords", "CodeScan"]:
     """Stream the export's records through every per-record stage, once."""
     archive = Archive(data, limits)
@@ -225,6 +234,8 @@ def _read(
         for check in parsed.record_checks:
             check.observe(batch)
         records.add(batch)
+        if parts is not None:
+            parts.add(batch)
     for check in parsed.record_checks:
         parsed.authenticity.extend(check.result())
     return parsed, records.done(), codes
@@ -314,6 +325,7 @@ class ExportRecords:
     words: np.ndarray  # int32
     unnatural: np.ndarray  # bool: word salad or filler
     kinds: np.ndarray  # uint8: the record's kind, an index of KINDS
+    languages: np.ndarray  # int8: an index of refine.LANGUAGES, -1 undetermined
 
     def __len__(self) -> int:
         return len(self.worthless)
@@ -357,6 +369,7 @@ class Records:
                 quality.words,
                 quality.unnatural,
                 np.full(len(batch), kind_code(batch.kind), np.uint8),
+                languages(normalised),
             )
         )
 
@@ -394,6 +407,7 @@ def _empty(rows: int) -> ExportRecords:
         np.empty(rows, np.int32),
         np.empty(rows, bool),
         np.empty(rows, np.uint8),
+        np.empty(rows, np.int8),
     )
 
 
@@ -545,7 +559,7 @@ def _judge(
     report.ownership_score = ownership
 
     report.fingerprint = fingerprints.content_fingerprint(records.fingerprints, parsed.source)
-    additions, counted, new_qualities, new_kinds, qualities = _dedup(records, index)
+    additions, counted, new_qualities, new_kinds, qualities, rows = _dedup(records, index)
     new_count = len(new_qualities)
     report.unnatural_records = int(np.count_nonzero(records.unnatural & (qualities > 0)))
     report.low_quality_records = int(np.count_nonzero(qualities == 0))
@@ -576,16 +590,27 @@ def _judge(
     )
     if not report.accepted:
         return Validation(report)
-    return Validation(report, additions, binding, counted)
+    refinable = Refinable(
+        parsed.source,
+        parsed.account_id,
+        parsed.account_name,
+        reading.parts,
+        rows,
+        qualities[rows].astype(np.float32),
+        records.languages[rows],
+        additions.band_keys,
+    )
+    return Validation(report, additions, binding, counted, refinable=refinable)
 
 
 def _dedup(
     records: ExportRecords, index: DedupIndex
-) -> tuple[NewRecords, np.ndarray, list[float], list[str], np.ndarray]:
+) -> tuple[NewRecords, np.ndarray, list[float], list[str], np.ndarray, np.ndarray]:
     """(the index's additions, which of them are new, the new ones' qualities and kinds, every
-    record's quality; reuses the records' arrays). A new record has quality above 0, and
-    neither its exact fingerprint nor any band key is in the index or in an earlier
-    record of the export that was not an exact copy of an indexed one. The additions are
+    record's quality, the additions' rows in export order; reuses the records' arrays).
+    A new record has quality above 0, and neither its exact fingerprint nor any band key
+    is in the index or in an earlier record of the export that was not an exact copy of
+    an indexed one. The additions are
     the records of some quality that are no exact copy of an indexed one: the new ones
     and their near-duplicates."""
     text_hashes = np.ascontiguousarray(records.fingerprints[:, :8]).view(np.uint64).ravel()
@@ -601,7 +626,7 @@ def _dedup(
     new_qualities = qualities[unseen & ~near].tolist()
     new_kinds = [KINDS[code] for code in records.kinds[unseen & ~near].tolist()]
     rows = np.flatnonzero(unseen)
-    return _compact(records, rows), ~near[rows], new_qualities, new_kinds, qualities
+    return _compact(records, rows), ~near[rows], new_qualities, new_kinds, qualities, rows
 
 
 def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:
