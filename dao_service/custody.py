@@ -61,12 +61,19 @@ class IntakeKey:
             raise ConfigurationError(f"{path} does not hold an RSA private key.")
         self._key = loaded
         self._sample_key = hmac.digest(_read_secret(path), b"spot-check sample", "sha256")
+        self._pseudonym_key = hmac.digest(_read_secret(path), b"record pseudonyms", "sha256")
 
     @property
     def sample_key(self) -> bytes:
         """A secret derived from this key (every process holding it agrees on it) that
         seeds the platform spot-check's sample, so contributors cannot predict it."""
         return self._sample_key
+
+    @property
+    def pseudonym_key(self) -> bytes:
+        """A secret derived from this key that keys the refined records' pseudonyms and
+        record ids: stable for the dataset, unguessable without it."""
+        return self._pseudonym_key
 
     def public_spki_base64(self) -> str:
         der = self._key.public_key().public_bytes(

@@ -47,7 +47,7 @@ LIVE_KEYS = (
         Contribution.id,
         Contribution.public_id,
         Contribution.cid,
-        Contribution.plaintext_sha256,
+        Contribution.refined_sha256,
         Contribution.iv,
         Contribution.wrapped_key,
     )
@@ -57,6 +57,9 @@ LIVE_KEYS = (
         Contribution.stage == Stage.MINTED,
         Contribution.withdrawn.is_(False),
         Contribution.wrapped_key.is_not(None),
+        # Only refined records are ever released: an upload stored as it came (before
+        # refinement) waits for `datadao data refine-stored`.
+        Contribution.schema_id.is_not(None),
     )
     .order_by(Contribution.id)
     .limit(bindparam("rows"))
@@ -327,6 +330,6 @@ class KeyReleaseService:
         file_keys = [self.custody.unwrap(row.wrapped_key) for row in rows]
         sealed = self.sealing.seal(public_key, file_keys)
         return [
-            ReleasedKey(row.public_id, row.cid, row.plaintext_sha256, row.iv, key)
+            ReleasedKey(row.public_id, row.cid, row.refined_sha256, row.iv, key)
             for row, key in zip(rows, sealed, strict=True)
         ]

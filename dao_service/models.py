@@ -52,11 +52,17 @@ class Contribution(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     fingerprint: Mapped[str | None] = mapped_column(String(66), unique=True, nullable=True)
     score: Mapped[int] = mapped_column(Integer, default=0)
-    # The browser's AES-GCM key, wrapped under the custody key; NULL once destroyed.
+    # The stored blob is the contribution's refined records (Parquet), encrypted under a
+    # key the service made; that key, wrapped under the custody key, NULL once destroyed.
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     iv: Mapped[bytes] = mapped_column(LargeBinary)
     ciphertext_size: Mapped[int] = mapped_column(Integer)
     cid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    refined_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    record_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # NULL: stored as uploaded (before refinement); `datadao data refine-stored` mends it.
+    schema_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    account_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     attestation_deadline: Mapped[int | None] = mapped_column(Integer, nullable=True)
     attestation_signature: Mapped[str | None] = mapped_column(Text, nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)

@@ -9,8 +9,6 @@ contact and payment details) are never uploaded, and their absence is not a fail
 Plain data and small functions only: the client reads it without loading the validators.
 """
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ class Selection:
     which fields of a JSON file are kept, and why each known private file stays home."""
 
     source: str
+    markers: tuple[str, ...]  # an archive holding any of these entries is of this source
     taken: tuple[str, ...]  # regular expressions over an entry's full name
     kept_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> fields
     private: dict[str, str] = field(default_factory=dict)  # known file -> why it stays
@@ -38,6 +37,7 @@ class Selection:
     def public(self) -> dict[str, Any]:
         """The rules as the service publishes them (for the web form)."""
         return {
+            "markers": list(self.markers),
             "taken": list(self.taken),
             "kept_fields": {name: list(fields) for name, fields in self.kept_fields.items()},
             "private": dict(self.private),
@@ -46,6 +46,7 @@ class Selection:
 
 REDDIT = Selection(
     source="reddit",
+    markers=("statistics.csv",),
     # statistics.csv names the account; checkfile.csv proves every taken file. posts.csv and
     # comments.csv carry an `ip` column: the checksums need the files whole, so the
     # validator reads them in memory and refinement never keeps the column.
@@ -86,6 +87,7 @@ REDDIT = Selection(
 
 X = Selection(
     source="twitter",
+    markers=("data/manifest.js", "data/account.js"),
     # The manifest describes the archive (no contact details); account.js is reduced to
     # the fields that name the account: its email and the rest stay home.
     taken=(
@@ -131,11 +133,13 @@ SELECTIONS: dict[str, Selection] = {s.source: s for s in (REDDIT, X)}
 def selection_for(names: list[str]) -> Selection | None:
     """The selection of an archive with these entries (None: a generic single file)."""
     present = set(names)
-    if "statistics.csv" in present:
-        return REDDIT
-    if "data/manifest.js" in present or "data/account.js" in present:
-        return X
-    return None
+    return next((s for s in SELECTIONS.values() if present & set(s.markers)), None)
+
+
+def published() -> dict[str, dict[str, Any]]:
+    """Every source's rules as the service publishes them, `generic` included."""
+    rules = {name: selection.public() for name, selection in SELECTIONS.items()}
+    return {**rules, "generic": {"kept_fields": list(GENERIC_FIELDS)}}
 
 
 def refuse_untaken(selection: Selection, names: list[str]) -> None:
@@ -154,24 +158,6 @@ def refuse_untaken(selection: Selection, names: list[str]) -> None:
 YTD = re.compile(rb"^\s*window\.YTD\.([A-Za-z0-9_]+)\.part(\d+)\s*=\s*")
 
 
-def reduce_account(data: bytes) -> bytes:
-    """X's account.js with only the kept fields of each account record."""
-    match = YTD.match(data)
-    if match is None:
-        raise ExportRejected("data/account.js does not assign window.YTD.account.part0.")
-    try:
-        items = json.loads(data[match.end() :])
-    except ValueError as exc:
-        raise ExportRejected(f"data/account.js is not valid JSON: {exc}.") from exc
-    kept = X.kept_fields["data/account.js"]
-    reduced = [
-        {"account": {k: v for k, v in (item.get("account") or {}).items() if k in kept}}
-        for item in items
-        if isinstance(item, dict)
-    ]
-    return data[: match.end()] + json.dumps(reduced, ensure_ascii=False).encode()
-
-
 def refuse_extra_account_fields(data: bytes) -> None:
     """ExportRejected if X's account.js carries more than the fields that name the account."""
     match = YTD.match(data)
@@ -188,31 +174,3 @@ def refuse_extra_account_fields(data: bytes) -> None:
                 f"data/account.js carries {', '.join(extra)}: only {', '.join(sorted(kept))} "
                 "are taken (your email and sign-up details stay on your machine)."
             )
-
-
-def reduce_generic(name: str, data: bytes) -> bytes:
-    """A generic export's items with only their id, text and time fields (JSON array,
-    NDJSON or CSV; anything else is returned as it is, and validation says why)."""
-    text = data.decode("utf-8-sig", errors="strict") if data else ""
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        items = json.loads(text)
-        return json.dumps([_kept(i) for i in items], ensure_ascii=False).encode()
-    if stripped.startswith("{"):
-        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-        return "\n".join(json.dumps(_kept(i), ensure_ascii=False) for i in lines).encode()
-    reader = csv.DictReader(io.StringIO(text))
-    columns = [c for c in reader.fieldnames or [] if c in GENERIC_FIELDS]
-    if not columns:
-        return data
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(reader)
-    return out.getvalue().encode()
-
-
-def _kept(item: Any) -> Any:
-    return (
-        {k: v for k, v in item.items() if k in GENERIC_FIELDS} if isinstance(item, dict) else item
-    )

@@ -21,6 +21,15 @@ class ServiceConfig(BaseModel):
     sign_in_platforms: list[str] = Field(
         default_factory=list, description="Platforms this service can sign you in with"
     )
+    record_schema: str = Field(
+        description="The record schema uploads are refined into (id and definition hash): "
+        "the statement's `schema`"
+    )
+    sources: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per source, the files an upload may carry (`taken`, patterns), the "
+        "fields kept of a JSON file, and why each known private file stays home",
+    )
 
 
 class CheckPolicy(BaseModel):
@@ -64,6 +73,15 @@ class ContributionReceipt(BaseModel):
     cid: str | None
     tx_hash: str | None
     withdrawn: bool
+    records: int | None = Field(
+        None, description="Records of the refined schema stored for this contribution"
+    )
+    record_schema: str | None = Field(
+        None, description="The schema they follow: its id and the SHA-256 of its definition"
+    )
+    refined_sha256: str | None = Field(
+        None, description="SHA-256 of the refined records (Parquet) before encryption"
+    )
     last_error: str | None
     # Set when this export was contributed before (by this wallet): that receipt, again.
     already_contributed_at: int | None = None
@@ -195,6 +213,8 @@ class ContributorContribution(BaseModel):
     withdrawn: bool
     cid: str | None
     fingerprint: str | None
+    records: int | None = None
+    record_schema: str | None = None
 
 
 class ContributorView(BaseModel):

@@ -119,23 +119,33 @@ def sign_withdrawal(
 
 
 # The contributor's statement, signed in the browser before upload: it binds the export
-# (SHA-256 of the plaintext) to the wallet, for this DAO, once (the service's nonce).
+# (SHA-256 of the plaintext) to the wallet, for this DAO, once (the service's nonce), and
+# names the record schema (id and definition hash) the export will be refined into.
 STATEMENT_DOMAIN_NAME = "DataDAO Intake"
 STATEMENT_FIELDS = [
     {"name": "contributor", "type": "address"},
     {"name": "sha256", "type": "bytes32"},
     {"name": "source", "type": "string"},
     {"name": "nonce", "type": "string"},
+    {"name": "schema", "type": "string"},
 ]
 
 
 def statement_typed_data(
-    contributor: str, sha256: bytes, source: str, nonce: str, chain_id: int, registry: str
+    contributor: str,
+    sha256: bytes,
+    source: str,
+    nonce: str,
+    chain_id: int,
+    registry: str,
+    *,
+    schema: str,
 ) -> dict[str, Any]:
     return typed_data(
         "ContributionStatement",
         STATEMENT_FIELDS,
-        {"contributor": contributor, "sha256": sha256, "source": source, "nonce": nonce},
+        {"contributor": contributor, "sha256": sha256, "source": source, "nonce": nonce,
+         "schema": schema},  # fmt: skip
         chain_id,
         registry,
         STATEMENT_DOMAIN_NAME,

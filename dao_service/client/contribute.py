@@ -4,14 +4,16 @@ SHA-256), the wallet signs the EIP-712 statement over the plaintext's SHA-256, a
 ciphertext is uploaded."""
 
 import base64
+import csv
 import hashlib
 import io
+import json
 import os
 import re
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,8 @@ from dao_service.client.service import Progress, ServiceClient
 from dao_service.exceptions import DataDaoError
 
 FINAL_STATUSES = ("minted", "rejected", "withdrawn")
-# An export's data files (Reddit's CSVs, X's data/*.js), the web form's pattern too: only
-# these leave the machine; an X archive's gigabytes of media stay.
+# An export's data files (Reddit's CSVs, X's data/*.js), the web form's pattern too: of an
+# archive of no known platform only these leave the machine; media never does.
 DATA_FILE = re.compile(r"^(data/[^/]+\.js|[^/]+\.csv)$")
 
 
@@ -53,32 +55,134 @@ def seal_export(plaintext: bytes, service_public_key_b64: str) -> SealedExport:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A file of the export that stays on the contributor's machine, and why."""
+
+    name: str
+    why: str
+
+
+@dataclass(frozen=True)
 class ExportData:
-    """What is uploaded of an export: the whole file, or a zip of its data files only."""
+    """What is uploaded of an export, and what stays on the machine."""
 
     plaintext: bytes
-    kept_files: int | None = None  # None: the whole file
-    of_files: int | None = None
+    source: str | None  # "reddit", "twitter", "generic"; None: an archive of no known source
+    taken: list[str] = field(default_factory=list)  # entries uploaded (some reduced)
+    reduced: dict[str, list[str]] = field(default_factory=dict)  # entry -> fields kept
+    left: list[LeftOut] = field(default_factory=list)
 
 
-def export_data(export: Path) -> ExportData:
-    """The export as uploaded: an archive with files other than data files becomes a zip
-    of its data files (same names and dates, so the same archive gives the same bytes);
-    anything else is sent whole. Media entries are never read."""
+MEDIA = "media and other non-data files: never uploaded"
+
+
+def export_data(export: Path, rules: dict[str, dict[str, Any]]) -> ExportData:
+    """The upload built from an export by the service's published rules (`config["sources"]`,
+    or `validators.selection.published()` offline): of a Reddit or X archive only the
+    public, self-authored files, X's account.js reduced to the account's id, handle and
+    creation date; of a single JSON/CSV file only its items' id, text and time fields.
+    Same archive, same bytes (names and dates kept). Entries left out are never read."""
+    generic = rules.get("generic", {}).get("kept_fields", [])
     if not zipfile.is_zipfile(export):
-        return ExportData(export.read_bytes())
+        data = export.read_bytes()
+        reduced = reduce_generic(data, generic)
+        return ExportData(reduced, "generic", [export.name], {export.name: list(generic)})
     with zipfile.ZipFile(export) as archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
-        data = [e for e in entries if DATA_FILE.match(e.filename)]
-        if not data or len(data) == len(entries):
-            return ExportData(export.read_bytes())
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as kept:
-            for entry in data:
-                copy = zipfile.ZipInfo(entry.filename, date_time=entry.date_time)
-                copy.compress_type, copy.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
-                kept.writestr(copy, archive.read(entry))
-    return ExportData(out.getvalue(), len(data), len(entries))
+        names = {e.filename for e in entries}
+        source, rule = next(
+            ((n, r) for n, r in rules.items() if names & set(r.get("markers", []))), (None, None)
+        )
+        if rule is None:  # no known platform: its data files, as a generic export's
+            taken = [e for e in entries if DATA_FILE.match(e.filename)]
+            left = [LeftOut(e.filename, MEDIA) for e in entries if e not in taken]
+            if not left:
+                return ExportData(export.read_bytes(), None, [e.filename for e in taken])
+            return ExportData(_zip(archive, taken, {}), None, [e.filename for e in taken], {}, left)
+        patterns = [re.compile(p) for p in rule["taken"]]
+        taken = [e for e in entries if any(p.fullmatch(e.filename) for p in patterns)]
+        kept_fields: dict[str, list[str]] = {
+            name: fields for name, fields in rule.get("kept_fields", {}).items() if name in names
+        }
+        private = rule.get("private", {})
+        left = [
+            LeftOut(e.filename, private.get(e.filename) or
+                    (MEDIA if not DATA_FILE.match(e.filename) else "not public content"))
+            for e in entries if e not in taken
+        ]  # fmt: skip
+        plaintext = _zip(archive, taken, kept_fields)
+    return ExportData(plaintext, source, [e.filename for e in taken], kept_fields, left)
+
+
+def _zip(
+    archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], kept_fields: dict[str, list[str]]
+) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as kept:
+        for entry in entries:
+            copy = zipfile.ZipInfo(entry.filename, date_time=entry.date_time)
+            copy.compress_type, copy.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            data = archive.read(entry)
+            if entry.filename in kept_fields:
+                data = reduce_ytd(entry.filename, data, kept_fields[entry.filename])
+            kept.writestr(copy, data)
+    return out.getvalue()
+
+
+YTD = re.compile(rb"^\s*window\.YTD\.[A-Za-z0-9_]+\.part\d+\s*=\s*")
+
+
+def reduce_ytd(name: str, data: bytes, fields: list[str]) -> bytes:
+    """An X data file (`window.YTD.x.part0 = [{"kind": {...}}]`) with only `fields` of each
+    item's object."""
+    match = YTD.match(data)
+    if match is None:
+        raise ContributionFailed(f"{name} is not an X data file (window.YTD...).")
+    try:
+        items = json.loads(data[match.end() :])
+    except ValueError as exc:
+        raise ContributionFailed(f"{name} is not valid JSON: {exc}") from exc
+    reduced = [
+        {kind: {k: v for k, v in value.items() if k in fields} if isinstance(value, dict) else value
+         for kind, value in item.items()} if isinstance(item, dict) else item
+        for item in (items if isinstance(items, list) else [])
+    ]  # fmt: skip
+    return data[: match.end()] + json.dumps(reduced, ensure_ascii=False).encode()
+
+
+def reduce_generic(data: bytes, fields: list[str]) -> bytes:
+    """A generic export's items with only `fields` (JSON array, NDJSON or CSV; anything
+    else as it is: validation says what is wrong with it)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data
+    kept = set(fields)
+
+    def reduce(item: Any) -> Any:
+        return {k: v for k, v in item.items() if k in kept} if isinstance(item, dict) else item
+
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("["):
+            return json.dumps([reduce(i) for i in json.loads(text)], ensure_ascii=False).encode()
+        if stripped.startswith("{"):
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            return "\n".join(json.dumps(reduce(i), ensure_ascii=False) for i in lines).encode()
+    except ValueError:
+        return data
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        columns = [c for c in reader.fieldnames or [] if c in kept]
+        if not columns:
+            return data
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(reader)
+    except csv.Error:
+        return data
+    return out.getvalue().encode()
 
 
 def statement(
@@ -89,7 +193,13 @@ def statement(
         "types": config["statement_types"],
         "primaryType": "ContributionStatement",
         "domain": config["statement_domain"],
-        "message": {"contributor": contributor, "sha256": sha256, "source": "auto", "nonce": nonce},
+        "message": {
+            "contributor": contributor,
+            "sha256": sha256,
+            "source": "auto",
+            "nonce": nonce,
+            "schema": config["record_schema"],
+        },
     }
 
 
@@ -125,7 +235,7 @@ def contribute(
     """Encrypt, sign, upload and follow one export to its final stage; returns the receipt.
     `sign_in_pass` (from signing in with the platform) binds the export's account."""
     config = service.config()
-    plaintext = export_data(export).plaintext
+    plaintext = export_data(export, config["sources"]).plaintext
     size = len(plaintext)
     if size > config["max_upload_bytes"]:
         raise ContributionFailed(

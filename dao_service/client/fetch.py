@@ -1,10 +1,14 @@
 """`data fetch`: a renter's wallet signs the service's challenge, receives each file key
 encrypted to its own public key, downloads each blob from IPFS, checks it against its CID,
-decrypts it locally and checks the plaintext's SHA-256. The keys come a page at a time;
-after each page the files and the manifest are on disk, and the cursor of the next page
-is kept in `out` (FETCH_STATE), so a fetch that stops resumes at the page it stopped in
-(while the cursor is valid; else from the start, where a file already on disk with the
-right SHA-256 is not fetched again)."""
+decrypts it locally and checks the plaintext's SHA-256. Each blob is one contribution's
+refined records (Parquet, schema datadao-records): they are written as part files under
+`out/data/` (Parquet as they came, or JSON lines), with a data card beside them.
+
+The keys come a page at a time; after each page the files and the manifest are on disk,
+and the cursor of the next page is kept in `out` (FETCH_STATE), so a fetch that stops
+resumes at the page it stopped in (while the cursor is valid; else from the start, where
+a file already on disk with the right SHA-256 is not fetched again). One blob is in
+memory at a time."""
 
 import base64
 import hashlib
@@ -24,6 +28,9 @@ from dao_service.exceptions import DataDaoError
 
 MANIFEST_NAME = "manifest.json"
 FETCH_STATE = ".fetch-state.json"
+DATA_DIR = "data"
+FORMATS = ("parquet", "jsonl")
+SCHEMA_NAME = "datadao-records/"
 PAGE_SIZE = 1000
 FileProgress = Callable[[str, int, int], None]  # (contribution id, files done, files total)
 
@@ -36,9 +43,12 @@ class FetchFailed(DataDaoError, RuntimeError):
 class FetchedFile:
     contribution_id: str
     cid: str
-    sha256: str
-    file: str
+    sha256: str  # of the decrypted blob, as attested
+    file: str  # under out/, e.g. data/<id>.parquet
     size: int
+    records: int
+    file_sha256: str  # of the file as written (the blob itself, for Parquet)
+    schema_id: str
 
 
 @dataclass
@@ -50,6 +60,8 @@ class FetchResult:
     skipped: int
     removed: list[str]
     manifest: Path
+    datacard: Path
+    records: int
 
 
 def grant_refusal(client: DaoClient, address: str, dataset_id: int) -> str:
@@ -76,7 +88,7 @@ def _sha256_of(path: Path) -> str:
     return "0x" + digest.hexdigest()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".partial")
     with open(tmp, "wb") as handle:
         handle.write(data)
@@ -89,8 +101,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 CONTRIBUTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
-def _file_name(contribution_id: str, plaintext: bytes) -> str:
-    return f"{contribution_id}.zip" if plaintext[:4] == b"PK\x03\x04" else f"{contribution_id}.dat"
+def _file_name(contribution_id: str, fmt: str) -> str:
+    return f"{DATA_DIR}/{contribution_id}.{fmt}"
 
 
 def _previous(out: Path) -> dict[str, dict[str, Any]]:
@@ -101,7 +113,8 @@ def _previous(out: Path) -> dict[str, dict[str, Any]]:
             e["contribution_id"]: e
             for e in entries
             if CONTRIBUTION_ID.fullmatch(e["contribution_id"])
-            and e["file"] in (f"{e['contribution_id']}.zip", f"{e['contribution_id']}.dat")
+            and e["file"] in (_file_name(e["contribution_id"], f) for f in FORMATS)
+            and set(e) == set(FetchedFile.__dataclass_fields__)
         }
     except (OSError, ValueError, KeyError, TypeError):
         return {}
@@ -211,14 +224,18 @@ def fetch_dataset(
     ipfs: Any,
     progress: FileProgress | None = None,
     page_size: int = PAGE_SIZE,
+    fmt: str = "parquet",
 ) -> FetchResult:
-    """Fetch every file of `dataset_id` that `account` may decrypt into `out`."""
+    """Fetch every contribution of `dataset_id` that `account` may decrypt into `out`:
+    part files in `out/data/` (`fmt`: parquet or jsonl), manifest and data card."""
+    if fmt not in FORMATS:
+        raise FetchFailed(f"unknown format {fmt!r}: choose {' or '.join(FORMATS)}")
     previous = _previous(out)
     page = _resumed_page(client, account, dataset_id, out, page_size)
     resumed = page is not None
     if page is None:
         page = _first_page(client, account, dataset_id, page_size)
-    out.mkdir(parents=True, exist_ok=True)  # only once something may be released into it
+    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)  # once something may be released
     # Resuming, the files of the pages already done are kept as they are.
     files: list[FetchedFile] = [FetchedFile(**e) for e in previous.values()] if resumed else []
     downloaded = 0
@@ -243,7 +260,7 @@ def fetch_dataset(
         for key in keys:
             if progress:
                 progress(key["contribution_id"], len(files), len(files) + len(keys))
-            fetched, was_downloaded = _fetch_one(account, key, out, previous, ipfs)
+            fetched, was_downloaded = _fetch_one(account, key, out, previous, ipfs, fmt)
             files = [f for f in files if f.contribution_id != fetched.contribution_id]
             files.append(fetched)
             downloaded += was_downloaded
@@ -252,44 +269,171 @@ def fetch_dataset(
         if not cursor:
             break
         state = {"dataset_id": dataset_id, "address": account.address, "cursor": cursor}
-        _write_atomically(out / FETCH_STATE, json.dumps(state).encode())
+        write_atomically(out / FETCH_STATE, json.dumps(state).encode())
         page = client.service.next_keys(cursor, page_size)
     (out / FETCH_STATE).unlink(missing_ok=True)
     current = {f.contribution_id for f in files}
     removed = [] if resumed else [cid for cid in previous if cid not in current]
     for contribution_id in removed:  # withdrawn by its contributor since the last fetch
         (out / previous[contribution_id]["file"]).unlink(missing_ok=True)
+    # A part of another format, or of a contribution no longer released, is not the dataset.
+    wanted = {f.file for f in files}
+    for part in (out / DATA_DIR).iterdir():
+        if f"{DATA_DIR}/{part.name}" not in wanted and part.suffix in (".parquet", ".jsonl"):
+            part.unlink()
     manifest = _write_manifest(out, dataset_id, account.address, files)
+    card = _write_card(client, account.address, dataset_id, out, files, fmt)
     if progress:
         progress("", len(files), len(files))
     return FetchResult(
-        dataset_id, account.address, files, downloaded, len(files) - downloaded, removed, manifest
+        dataset_id,
+        account.address,
+        files,
+        downloaded,
+        len(files) - downloaded,
+        removed,
+        manifest,
+        card,
+        sum(f.records for f in files),
     )
 
 
 def _fetch_one(
-    account: Any, key: dict[str, Any], out: Path, previous: dict[str, dict[str, Any]], ipfs: Any
+    account: Any,
+    key: dict[str, Any],
+    out: Path,
+    previous: dict[str, dict[str, Any]],
+    ipfs: Any,
+    fmt: str,
 ) -> tuple[FetchedFile, bool]:
-    """The file of one released key, and whether it was downloaded (not already on disk)."""
+    """The part file of one released key, and whether it was downloaded (not already on
+    disk, verified)."""
     known = previous.get(key["contribution_id"])
+    name = _file_name(key["contribution_id"], fmt)
     if (
         known
-        and (out / known["file"]).is_file()
-        and _sha256_of(out / known["file"]) == key["sha256"]
+        and known["file"] == name
+        and known["sha256"] == key["sha256"]
+        and (out / name).is_file()
+        and _sha256_of(out / name) == known["file_sha256"]
     ):
         return FetchedFile(**known), False
     ciphertext = ipfs.cat(key["cid"])
     if ipfs.cid_of(ciphertext) != key["cid"]:
         raise FetchFailed(f"IPFS returned bytes that do not match {key['cid']}")
     plaintext = open_released(account, key, ciphertext)
+    del ciphertext
     if "0x" + hashlib.sha256(plaintext).hexdigest() != key["sha256"]:
         raise FetchFailed(
             f"contribution {key['contribution_id']} decrypted to other bytes than attested"
         )
-    name = _file_name(key["contribution_id"], plaintext)
-    _write_atomically(out / name, plaintext)
-    fetched = FetchedFile(key["contribution_id"], key["cid"], key["sha256"], name, len(plaintext))
+    table, schema_id = _records(key["contribution_id"], plaintext)
+    data = plaintext if fmt == "parquet" else _json_lines(table)
+    del plaintext
+    write_atomically(out / name, data)
+    fetched = FetchedFile(
+        key["contribution_id"],
+        key["cid"],
+        key["sha256"],
+        name,
+        len(data),
+        table.num_rows,
+        "0x" + hashlib.sha256(data).hexdigest(),
+        schema_id,
+    )
     return fetched, True
+
+
+def _records(contribution_id: str, parquet: bytes) -> tuple[Any, str]:
+    """The blob's records and schema id; FetchFailed unless it is refined records."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(parquet))
+    except (pa.ArrowException, OSError) as exc:
+        raise FetchFailed(
+            f"contribution {contribution_id} is not a Parquet file of refined records"
+        ) from exc
+    schema_id = (table.schema.metadata or {}).get(b"datadao.schema", b"").decode()
+    if not schema_id.startswith(SCHEMA_NAME):
+        raise FetchFailed(
+            f"contribution {contribution_id} is not of the refined record schema "
+            f"({schema_id or 'no schema id'})"
+        )
+    return table, schema_id
+
+
+def _json_lines(table: Any) -> bytes:
+    """One JSON object a line, a batch at a time (days as ISO dates)."""
+    lines = []
+    for batch in table.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            if row.get("day") is not None:
+                row["day"] = row["day"].isoformat()
+            lines.append(json.dumps(row, ensure_ascii=False))
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _write_card(
+    client: DaoClient, address: str, dataset_id: int, out: Path, files: list[FetchedFile], fmt: str
+) -> Path:
+    """The data card of what is in `out` now: counts read back from the part files."""
+    from dao_service.client.datacard import Counts, write_datacard
+
+    counts = Counts()
+    contributions = []
+    for fetched in sorted(files, key=lambda f: f.contribution_id):
+        records = counts.add_part(out / fetched.file)
+        contributions.append(
+            {"contribution_id": fetched.contribution_id, "cid": fetched.cid,
+             "sha256": fetched.sha256, "records": records, "file": fetched.file}
+        )  # fmt: skip
+    schema_ids = sorted({f.schema_id for f in files})
+    fields: list[list[str]] = []
+    if files:
+        fields = [[f.name, str(f.type)] for f in _part_schema(out / files[0].file)]
+    body = {
+        "dataset_id": dataset_id,
+        "renter": address,
+        "data_dir": DATA_DIR,
+        "format": fmt,
+        "schema": {"id": " | ".join(schema_ids) or None, "fields": fields},
+        "rental": _rental_terms(client, address, dataset_id),
+    }
+    write_datacard(out, body, counts, contributions)
+    return out / "datacard.md"
+
+
+def _part_schema(path: Path) -> Any:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path)
+    import pyarrow.json as pj
+
+    return pj.read_json(path).schema
+
+
+def _rental_terms(client: DaoClient, address: str, dataset_id: int) -> dict[str, Any]:
+    """The grant's expiry and the renter's approved rentals of the dataset."""
+    from dao_service.client.rentals import RentalStatus, list_rentals
+
+    expires, revoked = client.access.call("grantOf", dataset_id, address)
+    rentals = [
+        {"id": r.id, "days": r.duration // 86_400, "payment_eth": r.payment / 10**18}
+        for r in list_rentals(client, address)
+        if r.dataset_id == dataset_id and r.status is RentalStatus.Approved
+    ]
+    return {
+        "access_expires_at": (
+            datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds") if expires else None
+        ),
+        "revoked": bool(revoked),
+        "rentals": rentals,
+    }
 
 
 def _write_manifest(out: Path, dataset_id: int, address: str, files: list[FetchedFile]) -> Path:
@@ -300,5 +444,5 @@ def _write_manifest(out: Path, dataset_id: int, address: str, files: list[Fetche
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": [asdict(f) for f in files],
     }
-    _write_atomically(path, json.dumps(body, indent=2).encode())
+    write_atomically(path, json.dumps(body, indent=2).encode())
     return path

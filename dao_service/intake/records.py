@@ -1,15 +1,15 @@
 """The contribution's row, its spooled ciphertext, and its records in the dedup index.
 
 A validated contribution is committed together with its records in the dedup index (the
-same database), its ciphertext already fsynced to the spool."""
+same database), its sealed refined records already fsynced to the spool (never the upload)."""
 
-import uuid
 from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.custody import CustodyKey
+from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
@@ -19,7 +19,7 @@ ALREADY_IN_DATASET = "this export's content is already in the dataset"
 
 
 class Spool:
-    """Ciphertexts accepted but not yet on IPFS, one private file each."""
+    """Sealed refined records accepted but not yet on IPFS, one private file each."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -39,24 +39,37 @@ class Spool:
 
 
 def new_contribution(
-    upload: Upload, validation: Validation, dataset_id: int, file_key: bytes, custody: CustodyKey
+    upload: Upload,
+    validation: Validation,
+    dataset_id: int,
+    public_id: str,
+    refined: RefinedBlob | None,
+    custody: CustodyKey,
 ) -> Contribution:
+    """The row of a validated upload: an accepted one with its refined records' blob
+    (`refined`), whose key is kept only wrapped under the custody key."""
     report = validation.report
+    accepted = report.accepted and refined is not None
+    binding = validation.binding
     return Contribution(
-        public_id=str(uuid.uuid4()),
+        public_id=public_id,
         contributor=upload.contributor,
         dataset_id=dataset_id,
         source=report.source or upload.source,
         plaintext_sha256="0x" + upload.sha256.hex(),
         statement_nonce=upload.nonce,
-        stage=Stage.VALIDATED if report.accepted else Stage.REJECTED,
+        stage=Stage.VALIDATED if accepted else Stage.REJECTED,
         # The account's name and id stay out of the database (they come from the export).
         report=report.model_dump(mode="json", exclude={"account_id", "account_name"}),
-        fingerprint=report.fingerprint if report.accepted else None,
+        fingerprint=report.fingerprint if accepted else None,
         score=report.score,
-        wrapped_key=custody.wrap(file_key) if report.accepted else None,
-        iv=upload.iv,
-        ciphertext_size=len(upload.ciphertext),
+        wrapped_key=custody.wrap(refined.key) if refined is not None and accepted else None,
+        iv=refined.iv if refined is not None else upload.iv,
+        ciphertext_size=len(refined.ciphertext) if refined is not None else 0,
+        refined_sha256=refined.sha256 if refined is not None else None,
+        record_count=refined.records if refined is not None else None,
+        schema_id=refined.schema_id if refined is not None else None,
+        account_hash="0x" + binding[0].hex() if accepted and binding else None,
     )
 
 
@@ -73,6 +86,7 @@ def reject_as_duplicate(contribution: Contribution) -> None:
     contribution.stage = Stage.REJECTED
     contribution.fingerprint = None
     contribution.wrapped_key = None
+    contribution.refined_sha256 = None
     contribution.report["accepted"] = False
     contribution.report["rejection_reasons"] = [ALREADY_IN_DATASET]
 
@@ -86,7 +100,7 @@ def persist(
     validation: Validation,
 ) -> None:
     """Use the nonce and commit the row with the export's records in the dedup index, in
-    one transaction; a validated one's ciphertext is spooled first. IndexConflict (and
+    one transaction; a validated one's sealed refined records are spooled first. IndexConflict (and
     nothing committed) if another export took records this one counted as new."""
     with sessions.begin() as session:
         # A write first, and conditional: on SQLite it waits for the write lock (a read

@@ -1,6 +1,7 @@
 """IntakeService: the stages composed for the API (request side) and the worker
 (background side)."""
 
+import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -12,6 +13,7 @@ from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey
 from dao_service.demand import recent_demand
 from dao_service.intake import minting, opening, receipt, records, statement, storing
+from dao_service.intake.refining import Refiner
 from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.intake.worker import IntakeWorker
@@ -38,6 +40,7 @@ class IntakeService:
         self.settings, self.sessions, self.index = settings, sessions, index
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self.limits = RateLimiter(sessions)
+        self.refiner = Refiner(intake_key.pseudonym_key)
         self.spool = records.Spool(settings.spool_dir)
         self._retry_lock = SharedLock(sessions.kw["bind"], "dedup-retry")
         self.worker = IntakeWorker(
@@ -85,19 +88,28 @@ class IntakeService:
         # Retries take turns (a lock shared by every process), so that under contention
         # a retry competes only with first attempts, and each makes progress.
         validation = opening.validate(plaintext, context, self.index)
+        del plaintext, file_key
+        public_id = str(uuid.uuid4())
         for attempt in range(VALIDATION_ATTEMPTS):
             with self._retry_lock.held() if attempt else nullcontext():
                 if attempt:
                     validation = validation.again(self.index)
+                # The upload is never stored: an accepted one is refined into the dataset's
+                # records, and those are sealed under a key of the service's making.
+                refined = (
+                    self.refiner.refine(validation, public_id, upload.contributor)
+                    if validation.report.accepted
+                    else None
+                )
                 contribution = records.new_contribution(
-                    upload, validation, self.settings.dataset_id, file_key, self.custody
+                    upload, validation, self.settings.dataset_id, public_id, refined, self.custody
                 )
                 try:
                     records.persist(
                         self.sessions,
                         self.spool,
                         contribution,
-                        upload.ciphertext,
+                        refined.ciphertext if refined is not None else b"",
                         self.index,
                         validation,
                     )
@@ -106,7 +118,7 @@ class IntakeService:
                     continue
         else:
             raise IntakeRefused("The dataset is changing too fast; try again in a moment.", 503)
-        del plaintext
+        validation.refinable = None
         self.worker.wake()
         return contribution
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dao_service.chain.attestations import recover_typed_signer, statement_typed_data
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
+from validators.refine import SCHEMA_ID
 
 NONCE_LIFETIME = timedelta(minutes=30)
 
@@ -22,7 +23,13 @@ def new_nonce(wallet: str) -> StatementNonce:
 
 def check_signature(upload: Upload, chain_id: int, registry: str) -> None:
     typed = statement_typed_data(
-        upload.contributor, upload.sha256, upload.source, upload.nonce, chain_id, registry
+        upload.contributor,
+        upload.sha256,
+        upload.source,
+        upload.nonce,
+        chain_id,
+        registry,
+        schema=SCHEMA_ID,
     )
     try:
         signer = recover_typed_signer(typed, upload.signature)

@@ -263,7 +263,7 @@ async function contribute() {
       types: config.statement_types,
       primaryType: "ContributionStatement",
       domain: config.statement_domain,
-      message: { contributor: wallet, sha256: hex(digest), source: "auto", nonce },
+      message: { contributor: wallet, sha256: hex(digest), source: "auto", nonce, schema: config.record_schema },
     };
     const signature = await window.ethereum.request({
       method: "eth_signTypedData_v4", params: [wallet, JSON.stringify(typed)],

@@ -60,7 +60,8 @@ function renderContributions() {
   $("contributions").querySelector("tbody").replaceChildren(...view.contributions.map((c) => {
     const row = document.createElement("tr");
     row.dataset.id = c.id;
-    row.append(cell(c.id.slice(0, 8)), cell(c.source), cell(c.status), cell(c.score), cell(tokens(c.tokens_wei)));
+    row.append(cell(c.id.slice(0, 8)), cell(c.source), cell(c.status), cell(c.score), cell(tokens(c.tokens_wei)),
+      cell(c.records ?? "–"), cell(c.record_schema ? c.record_schema.split(" ")[0] : "as uploaded"));
     const action = document.createElement("td");
     if (c.status === "minted") {
       const button = document.createElement("button");

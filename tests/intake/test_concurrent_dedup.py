@@ -13,6 +13,7 @@ import pytest
 from eth_account import Account
 
 from dao_service.chain.attestations import statement_typed_data
+from validators.refine import SCHEMA_ID
 from dao_service.client.contribute import seal_export, sign_typed
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey
@@ -41,7 +42,13 @@ def upload(service: IntakeService, chain: FakeChain, key: bytes, plaintext: byte
     nonce = service.issue_nonce(account.address).nonce
     digest = hashlib.sha256(plaintext).digest()
     typed = statement_typed_data(
-        account.address, digest, "auto", nonce, chain.chain_id, chain.registry_address
+        account.address,
+        digest,
+        "auto",
+        nonce,
+        chain.chain_id,
+        chain.registry_address,
+        schema=SCHEMA_ID,
     )
     sealed = seal_export(plaintext, service.intake_key.public_spki_base64())
     return Upload(

@@ -11,6 +11,7 @@ from eth_account import Account
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import statement_typed_data
+from validators.refine import SCHEMA_ID
 from dao_service.chain.dao import ChainRefused
 from dao_service.client.contribute import sign_typed
 from dao_service.core.config import Settings
@@ -35,7 +36,9 @@ MALLORY = Account.from_key(b"\x22" * 32)
 
 def signed_upload(signer: object = ALICE, nonce: str = "n1", client: str = "c") -> Upload:
     digest = hashlib.sha256(b"export").digest()
-    typed = statement_typed_data(ALICE.address, digest, "reddit", nonce, 31337, REGISTRY)
+    typed = statement_typed_data(
+        ALICE.address, digest, "reddit", nonce, 31337, REGISTRY, schema=SCHEMA_ID
+    )
     signature = sign_typed(signer, typed)  # type: ignore[arg-type]
     return Upload(
         contributor=ALICE.address,

@@ -11,11 +11,11 @@ from validators._utils.text import decode_utf8, load_json, parse_time, read_csv
 from validators._utils.unpack import Archive
 from validators.exceptions import ExportRejected
 from validators.report import NO_TIME, Check, ParsedExport, RecordBatch
+from validators.selection import GENERIC_FIELDS
+from validators.selection import GENERIC_ID_FIELDS as ID_FIELDS
+from validators.selection import GENERIC_TEXT_FIELDS as TEXT_FIELDS
+from validators.selection import GENERIC_TIME_FIELDS as TIME_FIELDS
 from validators.sources.common import batch, failed, micros, passed
-
-TEXT_FIELDS = ("text", "full_text", "body", "content", "message", "title")
-TIME_FIELDS = ("created_at", "date", "timestamp", "time")
-ID_FIELDS = ("id", "id_str", "uuid")
 
 
 def _items(name: str, text: str) -> list[Any]:
@@ -34,10 +34,23 @@ def _items(name: str, text: str) -> list[Any]:
 def _fields(index: int, item: Any) -> tuple[str, str, int]:
     if not isinstance(item, dict):
         raise ExportRejected(f"Item {index + 1} is not an object with fields.")
+    _refuse_other_fields(f"Item {index + 1}", item)
     text = next((str(item[f]) for f in TEXT_FIELDS if item.get(f)), "")
     created = next((parse_time(item[f]) for f in TIME_FIELDS if item.get(f) is not None), None)
     record_id = next((str(item[f]) for f in ID_FIELDS if item.get(f) is not None), str(index))
     return record_id, text, micros(created)
+
+
+def _refuse_other_fields(where: str, item: dict[str, Any]) -> None:
+    """Only an item's id, text and time are taken: a field beyond them may be anything
+    (an email, a location), so the upload is refused, naming it."""
+    other = sorted(str(k) for k in item if k not in GENERIC_FIELDS)
+    if other:
+        raise ExportRejected(
+            f"{where} carries {', '.join(other[:5])}: a generic export's items are taken with "
+            f"their {', '.join(GENERIC_FIELDS)} only (the web form and `datadao contribute` "
+            "leave the rest on your machine)."
+        )
 
 
 class FutureDates:
@@ -77,6 +90,7 @@ class GenericExport:
         items = _items(name, decode_utf8(name, data))
         if not items:
             header, items = read_csv(name, data)
+            _refuse_other_fields(f"{name}'s header", dict.fromkeys(header))
             if not any(f in header for f in TEXT_FIELDS):
                 raise ExportRejected(
                     f"{name} is neither JSON, NDJSON nor a CSV with a text column "

@@ -34,6 +34,8 @@ from dao_service.intake import IntakeRefused, IntakeService, Upload
 from dao_service.models import AuditEvent, Contribution
 from dao_service.models import Stage as StageName
 from validators import verification_code
+from validators.refine import SCHEMA_ID
+from validators.selection import published
 
 router = APIRouter(prefix="/api", tags=["contributions"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -84,6 +86,9 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
         tx_hash=row.tx_hash,
         withdrawn=row.withdrawn,
         last_error=row.last_error,
+        records=row.record_count,
+        record_schema=row.schema_id,
+        refined_sha256=row.refined_sha256,
         **intake.receipt_extras(row),
     )
 
@@ -108,6 +113,7 @@ def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> Service
         "",
         dao.chain_id,
         dao.registry_address,
+        schema=SCHEMA_ID,
     )
     return ServiceConfig(
         chain_id=dao.chain_id,
@@ -121,6 +127,8 @@ def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> Service
             "ContributionStatement": STATEMENT_FIELDS,
         },
         checks=check_policies(settings),
+        record_schema=SCHEMA_ID,
+        sources=published(),
         sign_in_platforms=[
             name
             for name, client_id in (

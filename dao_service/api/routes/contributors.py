@@ -53,6 +53,8 @@ def contributor(
                 withdrawn=row.withdrawn,
                 cid=row.cid,
                 fingerprint=row.fingerprint,
+                records=row.record_count,
+                record_schema=row.schema_id,
             )
         )
     balance, votes, delegate = dao.holdings(wallet)
