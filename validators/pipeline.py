@@ -658,3 +658,44 @@ def _near_earlier_record(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
         repeats = where[ordered[1:][values[1:] == values[:-1]]]
         out[repeats // keys.shape[1]] = True
     return out
+
+
+def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits()) -> Refinable:
+    """The first `limit` records an export would give the dataset, for a contributor to
+    see before signing: read only as far as needed, each judged on its own (the whole
+    export's repeats and the index are not consulted, so a few may yet be left out).
+    ExportRejected if it does not read, or carries files that are never taken."""
+    archive = Archive(data, limits)
+    source = detect(archive)
+    refuse_private(archive)
+    parsed = source.parse(archive)
+    parts, qualities, codes, keys = RecordParts(), [], [], []
+    found = 0
+    for batch in parsed.batches:
+        batch = batch.rows(0, min(len(batch), limit * 4))
+        normalised = fingerprints.normalise(batch.text)
+        quality = features(batch, normalised)
+        text_hashes = (
+            np.ascontiguousarray(fingerprints.exact_fingerprints(normalised)[:, :8])
+            .view(np.uint64)
+            .ravel()
+        )
+        qualities.append(assess(quality.worthless, quality.words, text_hashes, quality.unnatural))
+        codes.append(languages(normalised))
+        keys.append(fingerprints.band_keys(normalised))
+        parts.add(batch)
+        found += int(np.count_nonzero(qualities[-1] > 0))
+        if found >= limit:
+            break
+    every = np.concatenate(qualities) if qualities else np.zeros(0, np.float32)
+    rows = np.flatnonzero(every > 0)[:limit]
+    return Refinable(
+        parsed.source,
+        parsed.account_id,
+        parsed.account_name,
+        parts,
+        rows,
+        every[rows].astype(np.float32),
+        np.concatenate(codes)[rows] if codes else np.zeros(0, np.int8),
+        np.concatenate(keys)[rows] if keys else np.zeros((0, fingerprints.BANDS), np.int64),
+    )

@@ -89,6 +89,16 @@ class ContributionReceipt(BaseModel):
     signatures: list[str] | None = None
 
 
+class RecordPreview(BaseModel):
+    """The first records renters would receive of an export, before it is signed."""
+
+    record_schema: str
+    records: list[dict[str, Any]] = Field(
+        description="Rows of the record schema (record_id, contributor, source, kind, "
+        "community, day, language, text, quality, near_duplicate_cluster, contribution_id)"
+    )
+
+
 class WithdrawRequest(BaseModel):
     deadline: int
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")

@@ -144,8 +144,13 @@ def statement_typed_data(
     return typed_data(
         "ContributionStatement",
         STATEMENT_FIELDS,
-        {"contributor": contributor, "sha256": sha256, "source": source, "nonce": nonce,
-         "schema": schema},  # fmt: skip
+        {
+            "contributor": contributor,
+            "sha256": sha256,
+            "source": source,
+            "nonce": nonce,
+            "schema": schema,
+        },
         chain_id,
         registry,
         STATEMENT_DOMAIN_NAME,

@@ -7,11 +7,13 @@ import os
 import threading
 from dataclasses import dataclass
 
+import pyarrow as pa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from validators.scrub import Scrubber
 
 from validators import Validation
+from validators.pipeline import preview_records
 from validators.refine import SCHEMA_ID, Pseudonyms, to_parquet
-from validators.scrub import Scrubber
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class Refiner:
             if source not in self._scrubbers:
                 self._scrubbers[source] = Scrubber(lambda h: self.pseudonyms.of(source, h))
             return self._scrubbers[source]
+
+    def preview(self, plaintext: bytes, contributor: str, limit: int) -> pa.Table:
+        """The first records an export would give the dataset, refined as they would be
+        stored (the contribution id is not known yet: "preview")."""
+        refinable = preview_records(plaintext, limit)
+        return refinable.table(
+            "preview", contributor, self.pseudonyms, self._scrubber(refinable.source).scrub
+        )
 
     def refine(self, validation: Validation, contribution_id: str, contributor: str) -> RefinedBlob:
         refinable = validation.refinable

@@ -10,18 +10,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.demand import recent_demand
 from dao_service.intake import minting, opening, receipt, records, statement, storing
-from dao_service.intake.refining import Refiner
 from dao_service.intake.limits import check_upload_limits
+from dao_service.intake.refining import Refiner
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.locks import SharedLock
 from dao_service.storage.rate_limits import RateLimiter
-from validators import DedupIndex, IndexConflict
+from validators import DedupIndex, ExportRejected, IndexConflict
 
 VALIDATION_ATTEMPTS = 20  # against other exports committing the same records meanwhile
 
@@ -121,6 +121,30 @@ class IntakeService:
         validation.refinable = None
         self.worker.wake()
         return contribution
+
+    def preview(self, upload: Upload, limit: int) -> list[dict[str, Any]]:
+        """What renters would receive of a sealed export's first records, before the
+        contributor signs: decrypted and refined in memory, nothing kept."""
+        if not self.limits.allow(
+            f"preview:{upload.client}", self.settings.uploads_per_client_per_minute, 60
+        ):
+            raise IntakeRefused("Too many previews from this address; try again in a minute.", 429)
+        if len(upload.ciphertext) > self.settings.max_upload_bytes + 16:
+            raise IntakeRefused(
+                f"The upload exceeds {self.settings.max_upload_bytes:,} bytes.", 413
+            )
+        plaintext = open_upload(
+            self.intake_key.unwrap(upload.wrapped_key), upload.iv, upload.ciphertext
+        )
+        try:
+            rows = self.refiner.preview(plaintext, upload.contributor, limit).to_pylist()
+        except ExportRejected as exc:
+            raise IntakeRefused(exc.user_message, 422) from exc
+        finally:
+            del plaintext
+        for row in rows:
+            row["day"] = row["day"].isoformat() if row["day"] is not None else None
+        return rows
 
     # --- background side ----------------------------------------------------------
 

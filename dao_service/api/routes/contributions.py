@@ -18,6 +18,7 @@ from dao_service.api.schemas import (
     ErrorResponse,
     NonceRequest,
     NonceResponse,
+    RecordPreview,
     ServiceConfig,
     Stage,
     WithdrawRequest,
@@ -36,6 +37,8 @@ from dao_service.models import Stage as StageName
 from validators import verification_code
 from validators.refine import SCHEMA_ID
 from validators.selection import published
+
+PREVIEW_RECORDS = 10
 
 router = APIRouter(prefix="/api", tags=["contributions"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -217,6 +220,36 @@ async def contribute(
     if row.statement_nonce != upload.nonce:  # the same export again: its first receipt
         answer.already_contributed_at = int(row.created_at.replace(tzinfo=UTC).timestamp())
     return answer
+
+
+@router.post("/contributions/preview", response_model=RecordPreview, responses=ERRORS)
+async def preview(
+    request: Request,
+    intake: IntakeDep,
+    contributor: str = Form(...),
+    wrapped_key: str = Form(..., description="base64 RSA-OAEP-wrapped AES-256 key"),
+    iv: str = Form(..., description="base64 12-byte AES-GCM IV"),
+    ciphertext: UploadFile = File(..., description="AES-256-GCM ciphertext with the tag appended"),
+) -> RecordPreview:
+    """The first records renters would receive of this export, refined and scrubbed as
+    they would be stored: sealed as for an upload, opened in memory, nothing kept."""
+    settings = intake.settings
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.max_upload_bytes + 1024 * 1024:
+        raise IntakeRefused(f"The upload exceeds {settings.max_upload_bytes:,} bytes.", 413)
+    upload = Upload(
+        contributor=_address(contributor, "contributor"),
+        sha256=b"",
+        source="auto",
+        nonce="",
+        signature=b"",
+        wrapped_key=_b64(wrapped_key, "wrapped_key"),
+        iv=_b64(iv, "iv"),
+        ciphertext=await ciphertext.read(settings.max_upload_bytes + 17),
+        client=request.client.host if request.client else "unknown",
+    )
+    rows = await run_in_threadpool(intake.preview, upload, PREVIEW_RECORDS)
+    return RecordPreview(record_schema=SCHEMA_ID, records=rows)
 
 
 @router.get("/contributions/{public_id}", response_model=ContributionReceipt, responses=ERRORS)
