@@ -28,7 +28,7 @@ from dao_service.models import Contribution, EarningsTable, Stage, ValidationSam
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.valuation import METHOD, ContributionRecords, split, value_contributions
 from validators.exceptions import ExportRejected
-from validators.pipeline import export_texts
+from validators.pipeline import export_texts, refined_texts
 from validators.scoring import demand_key
 
 log = logging.getLogger("dao_service.earnings")
@@ -351,7 +351,9 @@ class EarningsService:
             ).all()
         live = []
         for row in rows:
-            if row.wrapped_key is None or not row.fingerprint or not row.cid:
+            # Valued on its stored records; an upload stored before refinement is valued
+            # once `datadao data refine-stored` has refined it.
+            if row.wrapped_key is None or not row.fingerprint or not row.cid or not row.schema_id:
                 continue
             if chain.live_weight(bytes.fromhex(row.fingerprint[2:])) == 0:
                 continue
@@ -359,8 +361,8 @@ class EarningsService:
                 self.custody.unwrap(row.wrapped_key), row.iv, self.ipfs.cat(row.cid)
             )
             try:
-                read = export_texts(plaintext)
-            except ExportRejected:  # accepted by an older validator, unreadable now
+                read = refined_texts(plaintext)
+            except ValueError:  # records of another schema version
                 read = None
             finally:
                 del plaintext

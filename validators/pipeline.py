@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection
 
@@ -29,7 +30,7 @@ from validators.platforms import VERIFIERS, PlatformPolicy, SampledItem, SpotChe
 from validators.platforms.check import NAME as SPOT_CHECK
 from validators.platforms.sample import Sampler, item
 from validators.quality import assess, features
-from validators.refine import RecordParts, Refinable, languages
+from validators.refine import RecordParts, Refinable, from_parquet, languages
 from validators.report import (
     NO_TIME,
     Check,
@@ -699,3 +700,30 @@ def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits
         np.concatenate(codes)[rows] if codes else np.zeros(0, np.int8),
         np.concatenate(keys)[rows] if keys else np.zeros((0, fingerprints.BANDS), np.int64),
     )
+
+
+def refined_texts(parquet: bytes) -> ExportTexts:
+    """A contribution's stored records (refined, `refine.to_parquet`) as data valuation
+    reads them. ValueError if the bytes are not records of the schema."""
+    table = from_parquet(parquet)
+    text = table.column("text").combine_chunks().cast(pa.large_string())
+    normalised = fingerprints.normalise(text)
+    source = table.column("source")[0].as_py() if table.num_rows else ""
+    return ExportTexts(
+        source,
+        text.to_pylist(),
+        fingerprints.band_keys(normalised),
+        table.column("kind").to_pylist(),
+    )
+
+
+def derive_refined_keys(parquet: bytes, index: DedupIndex) -> NewRecords:
+    """The dedup keys of a contribution's stored (refined) records that `index` does not
+    hold yet: how `datadao index rebuild` re-derives the index from refined contributions
+    (their texts as scrubbed: a record whose personal data was replaced is keyed as
+    stored). ValueError if the bytes are not records of the schema."""
+    text = from_parquet(parquet).column("text").combine_chunks().cast(pa.large_string())
+    normalised = fingerprints.normalise(text)
+    exact = fingerprints.exact_fingerprints(normalised)
+    fresh = ~index.known_fingerprints(exact)
+    return NewRecords(exact[fresh], fingerprints.band_keys(normalised)[fresh])

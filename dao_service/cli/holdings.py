@@ -79,6 +79,8 @@ def contribute(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from dao_service.client.contribute import contribute as send
+    from dao_service.client.contribute import export_data
+    from dao_service.client.preview import preview
 
     signer = load_account(client, account)
     console = Console(stderr=as_json)
@@ -95,6 +97,9 @@ def contribute(
         console.print(
             f"Signed in with {signed['platform']} as {signed['account_name']}.", highlight=False
         )
+    prepared = export_data(export, client.service.config()["sources"])
+    if not as_json:
+        _print_selection(console, export, prepared, preview(prepared.plaintext, signer.address))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -113,12 +118,55 @@ def contribute(
                 task, description=f"Contribution {receipt['id'][:8]}: {receipt['status']}{waiting}"
             )
 
-        receipt = send(client.service, signer, export, uploaded, stage, sign_in_pass=sign_in_pass)
+        receipt = send(
+            client.service,
+            signer,
+            export,
+            uploaded,
+            stage,
+            sign_in_pass=sign_in_pass,
+            prepared=prepared,
+        )
     if as_json:
         echo_json(receipt)
     else:
         _print_receipt(console, receipt, client.registry.call("rewardRate"))
     raise typer.Exit(0 if receipt["status"] in ("minted", "withdrawn") else 1)
+
+
+def _print_selection(
+    console: Any, export: Path, prepared: Any, records: list[dict[str, Any]]
+) -> None:
+    """What leaves this machine, what stays and why, and what renters would see."""
+    from rich.table import Table
+
+    kind = prepared.source or "unknown"
+    console.print(
+        f"Uploading of {export.name} ({kind} export), encrypted: "
+        + ", ".join(
+            name
+            + (f" (only {', '.join(prepared.reduced[name])})" if name in prepared.reduced else "")
+            for name in prepared.taken
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if prepared.left:
+        stays = Table(title="stays on this machine, never uploaded")
+        stays.add_column("file", overflow="fold")
+        stays.add_column("why", overflow="fold")
+        for left in prepared.left:
+            stays.add_row(left.name, left.why)
+        console.print(stays)
+    if records:
+        shown = Table(title=f"what renters will see: the first {len(records)} records")
+        for column in ("contributor", "kind", "community", "day", "language", "text"):
+            shown.add_column(column, overflow="fold")
+        for row in records:
+            text = row["text"] if len(row["text"]) <= 160 else row["text"][:157] + "..."
+            shown.add_row(*(str(row[c] or "") for c in ("contributor", "kind", "community",
+                                                        "day", "language")), text)  # fmt: skip
+        console.print(shown)
 
 
 def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> None:
@@ -158,6 +206,7 @@ def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> N
     console.print(
         f"[green]Minted[/] contribution {receipt['id']}: score {receipt['score']}, "
         f"{tokens(receipt['score'] * reward_rate)} tokens\n"
+        f"  {receipt.get('records')} records of {receipt.get('record_schema')}\n"
         f"  CID {receipt['cid']}\n  transaction {receipt['tx_hash']}\n"
         f"  dataset {attestation.get('dataset_id', '?')}; withdraw it with "
         f"`datadao withdraw {receipt['id']} --account …`",

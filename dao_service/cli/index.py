@@ -41,6 +41,7 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     from dao_service.storage.database import make_engine, migrate, session_factory
     from dao_service.storage.ipfs import IpfsStore
     from validators import FORMAT_VERSION, DedupIndex, ExportRejected, derive_keys
+    from validators.pipeline import derive_refined_keys
 
     console = Console()
     indexed_stages = (Stage.VALIDATED, Stage.STORED, Stage.MINTED)
@@ -80,18 +81,23 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
                 plaintext = open_upload(
                     custody.unwrap(contribution.wrapped_key), contribution.iv, ciphertext
                 )
+                binding: tuple[bytes, str] | None = None
                 try:
-                    keys, source, account = derive_keys(plaintext, index)
-                except ExportRejected:  # accepted by an older validator, unreadable now
+                    if contribution.schema_id:  # stored as refined records
+                        keys = derive_refined_keys(plaintext, index)
+                        if contribution.account_hash:
+                            account_hash = bytes.fromhex(contribution.account_hash[2:])
+                            binding = (account_hash, contribution.contributor)
+                    else:  # stored as uploaded, before refinement
+                        keys, source, account = derive_keys(plaintext, index)
+                        if account:
+                            account_hash = DedupIndex.account_hash(source, account)
+                            binding = (account_hash, contribution.contributor)
+                except (ExportRejected, ValueError):  # unreadable by this version
                     skipped += 1
                     continue
                 finally:
                     del plaintext
-                binding = (
-                    (DedupIndex.account_hash(source, account), contribution.contributor)
-                    if account
-                    else None
-                )
                 index.commit(keys, binding)
         total = index.record_count()
         DedupIndex(engine, check_format=False).replace_with(index)

@@ -209,14 +209,22 @@ def fetch(
     dataset: int = DatasetOption,
     out: Path = typer.Option(..., "--out", file_okay=False, help="Folder to write the files to."),
     account: str = AccountOption,
+    fmt: str = typer.Option(
+        "parquet", "--format", help="parquet (as stored) or jsonl: one JSON object a line."
+    ),
     as_json: bool = JsonOption,
     *,
     client: "DaoClient",
 ) -> None:
-    """Download and decrypt every file of a dataset you rented, with a `manifest.json`.
+    """Download and decrypt a dataset you rented: its records, a data card, a manifest.
 
-    Each blob is checked against its IPFS CID and each plaintext against the SHA-256 the
-    contributor signed. Run it again to resume: verified files are not fetched twice.
+    Records of one schema (datadao-records) go to OUT/data/, one part file per
+    contribution, which pyarrow, polars, DuckDB and Hugging Face `datasets` load as they
+    are (e.g. `duckdb.sql("select * from 'OUT/data/*.parquet'")`). OUT/datacard.md and
+    .json say what is in it: counts per source, kind and language, the days it spans,
+    the rental's terms and each contribution's CID and hash. Each blob is checked against
+    its IPFS CID and the SHA-256 attested for it. Run it again to resume: verified parts
+    are not fetched twice, and parts of withdrawn contributions are removed.
     """
     from rich.console import Console
     from rich.progress import Progress
@@ -232,12 +240,14 @@ def fetch(
                 task, description=f"Fetching {contribution_id[:8]}", completed=done, total=total
             )
 
-        result = fetch_dataset(client, signer, dataset, out, client.ipfs, progress)
+        result = fetch_dataset(client, signer, dataset, out, client.ipfs, progress, fmt=fmt)
     if as_json:
         echo_json(
             {
                 "dataset": dataset,
                 "files": len(result.files),
+                "records": result.records,
+                "datacard": result.datacard,
                 "downloaded": result.downloaded,
                 "skipped": result.skipped,
                 "removed": result.removed,
@@ -246,9 +256,11 @@ def fetch(
         )
         return
     typer.echo(
-        f"Dataset {dataset}: {len(result.files)} files in {out} "
-        f"({result.downloaded} downloaded, {result.skipped} already there and verified)."
+        f"Dataset {dataset}: {result.records:,} records in {len(result.files)} part files in "
+        f"{out / 'data'} ({result.downloaded} downloaded, {result.skipped} already there and "
+        "verified)."
     )
+    typer.echo(f"Data card: {result.datacard}")
     if result.removed:
         typer.echo(f"Removed {len(result.removed)} files withdrawn by their contributors.")
     typer.echo(f"Manifest: {result.manifest}")

@@ -91,14 +91,17 @@ def validate(
 ) -> None:
     """Check an export before uploading it: authenticity, ownership, new records, score.
 
-    Nothing is uploaded or recorded. Exit code 0: it would be accepted; 1: rejected (the
-    reasons are printed); 2: usage error.
+    The export is checked as `datadao contribute` would upload it: only its public,
+    self-authored files (the rest stays on your machine). Nothing is uploaded or recorded.
+    Exit code 0: it would be accepted; 1: rejected (the reasons are printed); 2: usage error.
     """
     from rich.console import Console
 
+    from dao_service.client.contribute import export_data
     from dao_service.exceptions import ConfigurationError
     from dao_service.storage.database import make_engine, migrate
     from validators import DedupIndex, IndexFormatError, ValidationContext, validate_export
+    from validators.selection import published
 
     console = Console()
     settings = settings_from(data_dir)
@@ -113,7 +116,7 @@ def validate(
     try:
         with console.status(f"Validating {export.name} ..."):
             report = validate_export(
-                export.read_bytes(),
+                export_data(export, published()).plaintext,
                 ValidationContext(
                     wallet=wallet, chain_id=cid, registry=reg, require_code=require_code
                 ),

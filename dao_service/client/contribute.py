@@ -231,11 +231,13 @@ def contribute(
     on_status: Callable[[dict[str, Any]], None] | None = None,
     timeout: float = 300.0,
     sign_in_pass: str = "",
+    prepared: ExportData | None = None,
 ) -> dict[str, Any]:
     """Encrypt, sign, upload and follow one export to its final stage; returns the receipt.
-    `sign_in_pass` (from signing in with the platform) binds the export's account."""
+    `sign_in_pass` (from signing in with the platform) binds the export's account;
+    `prepared`: the upload `export_data` built (and the contributor was shown)."""
     config = service.config()
-    plaintext = export_data(export, config["sources"]).plaintext
+    plaintext = (prepared or export_data(export, config["sources"])).plaintext
     size = len(plaintext)
     if size > config["max_upload_bytes"]:
         raise ContributionFailed(

@@ -124,37 +124,137 @@ function signIn(platform) {
   location.href = `/api/signin/${platform}?wallet=${wallet}&return_to=/`;
 }
 
-// The data files of an export archive: Reddit's CSVs, X's data/*.js. Only these are
-// encrypted and uploaded; media (gigabytes in an X archive) stays here. The central
-// directory is read from the end of the file, so only the data entries are read.
+// What leaves the page: the service publishes, per source, the files an upload may carry
+// (config.sources). Of a Reddit or X archive only the public, self-authored files go (X's
+// account.js reduced to the account's id, handle and creation date); messages, IP logs,
+// contact and payment details, photos and videos stay here. Of a single JSON/CSV file,
+// only each item's id, text and time fields. The zip's central directory is read from
+// the end of the file, so the entries left out are never read.
 const DATA_FILE = /^(data\/[^/]+\.js|[^/]+\.csv)$/;
+const MEDIA = "media and other non-data files: never uploaded";
+
+function sourceOf(names) {
+  for (const [name, rule] of Object.entries(config.sources || {})) {
+    if ((rule.markers || []).some((marker) => names.has(marker))) return [name, rule];
+  }
+  return [null, null];
+}
+
+function reduceYtd(bytes, fields) {
+  const text = new TextDecoder().decode(bytes);
+  const match = text.match(/^\s*window\.YTD\.[A-Za-z0-9_]+\.part\d+\s*=\s*/);
+  if (!match) throw new Error("an X data file does not start with window.YTD");
+  const items = JSON.parse(text.slice(match[0].length));
+  const reduced = (Array.isArray(items) ? items : []).map((item) => Object.fromEntries(
+    Object.entries(item).map(([kind, value]) => [kind, Object.fromEntries(
+      Object.entries(value || {}).filter(([key]) => fields.includes(key)))])));
+  return new TextEncoder().encode(match[0] + JSON.stringify(reduced));
+}
+
+// RFC 4180 rows: quoted fields may hold commas, quotes ("") and line breaks.
+function csvRows(text) {
+  const rows = []; let row = []; let field = ""; let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(field); field = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field); rows.push(row); row = []; field = "";
+    } else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+function csvLine(values) {
+  return values.map((v) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(",");
+}
+
+function reduceGeneric(bytes, fields) {
+  const text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, "");
+  const keep = (item) => (item && typeof item === "object" && !Array.isArray(item)
+    ? Object.fromEntries(Object.entries(item).filter(([key]) => fields.includes(key))) : item);
+  const start = text.trimStart()[0];
+  try {
+    if (start === "[") return new TextEncoder().encode(JSON.stringify(JSON.parse(text).map(keep)));
+    if (start === "{") {
+      return new TextEncoder().encode(text.split(/\r?\n/).filter((line) => line.trim())
+        .map((line) => JSON.stringify(keep(JSON.parse(line)))).join("\n"));
+    }
+  } catch (_) { return bytes; /* not JSON after all: validation says what is wrong */ }
+  const rows = csvRows(text);
+  if (!rows.length) return bytes;
+  const columns = rows[0].map((name, i) => [name, i]).filter(([name]) => fields.includes(name));
+  if (!columns.length) return bytes;
+  const lines = rows.map((row) => csvLine(columns.map(([, i]) => row[i] ?? "")));
+  return new TextEncoder().encode(lines.join("\n") + "\n");
+}
 
 async function dataFilesOf(file) {
   const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
   const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
-  if (!isZip) return { plaintext: await file.arrayBuffer(), kept: null };
+  if (!isZip) {
+    const fields = (config.sources.generic || {}).kept_fields || [];
+    const plaintext = reduceGeneric(new Uint8Array(await file.arrayBuffer()), fields);
+    return { plaintext: plaintext.slice().buffer, taken: [file.name], left: [], reduced: { [file.name]: fields } };
+  }
   zip.configure({ useWebWorkers: false });
   const reader = new zip.ZipReader(new zip.BlobReader(file));
   try {
-    const entries = await reader.getEntries();
-    const data = entries.filter((entry) => !entry.directory && DATA_FILE.test(entry.filename));
-    if (!data.length || data.length === entries.filter((entry) => !entry.directory).length) {
-      return { plaintext: await file.arrayBuffer(), kept: null };
-    }
+    const entries = (await reader.getEntries()).filter((entry) => !entry.directory);
+    const [source, rule] = sourceOf(new Set(entries.map((entry) => entry.filename)));
+    const patterns = rule ? rule.taken.map((p) => new RegExp(`^(?:${p})$`)) : [DATA_FILE];
+    const keptFields = rule ? rule.kept_fields || {} : {};
+    const taken = entries.filter((entry) => patterns.some((p) => p.test(entry.filename)));
+    const left = entries.filter((entry) => !taken.includes(entry)).map((entry) => ({
+      name: entry.filename,
+      why: (rule && rule.private[entry.filename]) || (DATA_FILE.test(entry.filename) ? "not public content" : MEDIA),
+    }));
     const writer = new zip.ZipWriter(new zip.Uint8ArrayWriter());
-    let size = 0;
-    for (const entry of data) {
-      const bytes = await entry.getData(new zip.Uint8ArrayWriter());
-      size += bytes.length;
+    for (const entry of taken) {
+      let bytes = await entry.getData(new zip.Uint8ArrayWriter());
+      if (keptFields[entry.filename]) bytes = reduceYtd(bytes, keptFields[entry.filename]);
       await writer.add(entry.filename, new zip.Uint8ArrayReader(bytes), {
         lastModDate: entry.lastModDate, level: 6, extendedTimestamp: false,
       });
     }
     const plaintext = (await writer.close()).slice().buffer;
-    return { plaintext, kept: { files: data.length, of: entries.length, bytes: size } };
+    return { plaintext, source, taken: taken.map((entry) => entry.filename), left, reduced: keptFields };
   } finally {
     await reader.close();
   }
+}
+
+function showSelection({ taken, left, reduced }) {
+  const names = taken.map((name) => (reduced[name] ? `${name} (only ${reduced[name].join(", ")})` : name));
+  $("kept").textContent = `Uploading, encrypted: ${names.join(", ")}.`;
+  $("kept").hidden = false;
+  $("left-out").hidden = !left.length;
+  $("left-out").querySelector("tbody").replaceChildren(...left.map((file) => {
+    const row = cells(document.createElement("tr"), [file.name, `${file.why}: never uploaded`]);
+    row.dataset.file = file.name;
+    return row;
+  }));
+}
+
+const PREVIEWED = ["contributor", "kind", "community", "day", "language", "text"];
+
+async function showPreview(sealed) {
+  const form = new FormData();
+  form.append("contributor", wallet);
+  form.append("wrapped_key", base64(sealed.wrapped));
+  form.append("iv", base64(sealed.iv));
+  form.append("ciphertext", new Blob([sealed.ciphertext]), "export.enc");
+  const preview = await api("/api/contributions/preview", { method: "POST", body: form });
+  $("preview-schema").textContent = preview.record_schema.split(" ")[0];
+  $("preview").querySelector("tbody").replaceChildren(...preview.records.map((record) =>
+    cells(document.createElement("tr"), PREVIEWED.map((column) => String(record[column] ?? "–")))));
+  $("preview-section").hidden = false;
 }
 
 async function encrypt(plaintext) {
@@ -222,6 +322,8 @@ function render(receipt) {
   $("breakdown").querySelector("tbody").replaceChildren(...(receipt.report.breakdown || []).map((line) =>
     cells(document.createElement("tr"), [line.signal, line.value, line.reason])));
   $("score").textContent = receipt.score;
+  $("records").textContent = receipt.records == null ? "–"
+    : `${receipt.records} of schema ${receipt.record_schema.split(" ")[0]}`;
   $("cid").textContent = receipt.cid || "–";
   $("tx").textContent = receipt.tx_hash || (receipt.last_error ? `waiting: ${receipt.last_error}` : "–");
 }
@@ -243,19 +345,19 @@ async function contribute() {
   $("contribute").disabled = true;
   try {
     progress("Reading the export…", 5);
-    const { plaintext, kept } = await dataFilesOf(file);
-    if (kept) {
-      const megabytes = (kept.bytes / 1e6).toFixed(1);
-      $("kept").textContent = `Uploading only the export's data: ${kept.files} of ${kept.of} files (${megabytes} MB); the rest stays on your computer.`;
-      $("kept").hidden = false;
-    }
+    const selected = await dataFilesOf(file);
+    const { plaintext } = selected;
+    showSelection(selected);
     if (plaintext.byteLength > config.max_upload_bytes) {
       throw new Error(`the export's data is larger than ${config.max_upload_bytes} bytes`);
     }
     const digest = await crypto.subtle.digest("SHA-256", plaintext);
     progress("Encrypting in your browser…", 15);
-    const { iv, ciphertext, wrapped } = await encrypt(plaintext);
-    progress("Waiting for your wallet's signature…", 30);
+    const sealed = await encrypt(plaintext);
+    const { iv, ciphertext, wrapped } = sealed;
+    progress("Refining a preview of what renters will see…", 20);
+    await showPreview(sealed);
+    progress("Check the preview; waiting for your wallet's signature…", 30);
     const { nonce } = await api("/api/contributions/nonce", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ wallet }),
     });

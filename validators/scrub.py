@@ -1,0 +1,370 @@
+"""Personal data out of public post texts, before renters see them. Per column, vectorised.
+
+Renters receive texts in which
+
+  emails, phone numbers, IP addresses,   become typed placeholders (`PLACEHOLDERS`):
+  card numbers and IBANs                 "<EMAIL>", "<PHONE>", "<IP_ADDRESS>", ...
+  other people's handles (u/name,        become stable pseudonyms: `u/` or `@` + pseudonym(name)
+  /u/name, @name)                        (also in reddit.com/user/NAME, x.com/NAME and
+                                         twitter.com/NAME links)
+  the contributor's own handles          become the contributor's own pseudonym, with or
+                                         without a prefix (a bare word, any case)
+
+Recognisers: Microsoft Presidio's pattern recognizers (`presidio-analyzer`) for emails,
+IP addresses (v4 and v6, validated by `ipaddress`), card numbers (Luhn) and IBANs
+(per-country format and mod-97 checksum), called directly on the text: no spaCy
+pipeline and no model is loaded (spaCy is installed with Presidio, and spaCy 3.8 /
+thinc 8.3 run on the numpy<2 that ape pins). Changes to Presidio's defaults, each for a
+reason:
+  - phone numbers: Google's `phonenumbers` (what Presidio's PhoneRecognizer uses) on
+    candidate digit runs, validated per region (US, GB; any country after + or 00).
+    Presidio's PhoneRecognizer runs phonenumbers' matcher once per region over the
+    whole text, ~2.5 ms a text here: 100x too slow for the budget below.
+  - email domains are checked against the public suffix list bundled with tldextract,
+    never fetched (Presidio's default tldextract downloads it on first use).
+  - cards: Mastercard's 2221-2720 range is added (Presidio's pattern starts 4/5/6/3/1).
+  - IP: the unspecified address "::" is not replaced (Presidio scores it 0.1; "a :: b"
+    is code or notation, not an address).
+Presidio's anonymizer is not used: placeholders, pseudonyms and the order between them
+(an email is never read as a handle) are one pass over each text here.
+
+Speed: validation runs at ~5-11 MB/s per core and the whole refinement may add 25%, so
+`scrub` must run at >= 40 MB/s per core over a column where most texts carry nothing.
+One RE2 pass over the whole Arrow column (`pc.match_substring_regex`) finds the texts
+with any cheap signal (an @, a u/, a run of >= 7 digits and separators, two colons
+around hex digits, an IBAN-like token, the contributor's handles); only those go to
+Python, and each recogniser runs on a text only when its own, narrower signal is in it.
+The results go back with `pc.replace_with_mask`. The RE2 signal is a superset of every
+Python signal, so `scrub` equals `scrub_one` row by row. Figures: bench/RESULTS.md.
+
+Not removed (README, "What renters receive"): names, postal addresses and any other
+identifier in free text; digits in scripts other than ASCII; numbers that are not valid
+phone numbers of a region (a 7-digit local number without its area code); handles in
+other forms than the ones above. A public post can still be found by searching for its
+words.
+
+Thread-safe: the recognisers are built once per process, on first need, under a lock
+(~1.2 s and ~90 MB for importing Presidio and spaCy); a Scrubber holds no mutable state.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+PLACEHOLDERS: dict[str, str] = {
+    "EMAIL": "<EMAIL>",
+    "PHONE": "<PHONE>",
+    "IP_ADDRESS": "<IP_ADDRESS>",
+    "CREDIT_CARD": "<CREDIT_CARD>",
+    "IBAN": "<IBAN>",
+}
+
+# Of two findings that overlap, the longer wins; of two equally long, the earlier here.
+_PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "IP_ADDRESS": 3, "PHONE": 4}
+
+PHONE_REGIONS = ("US", "GB")  # national numbers (no + or 00) are valid in one of these
+
+# --- the column pre-filter (RE2, ASCII \d) -------------------------------------------------
+# Each alternative covers one Python signal below (which use re.ASCII), so a text the
+# pre-filter passes over cannot change: RE2 here must match wherever any of them does.
+_SIGNAL = "|".join(
+    (
+        "@",  # emails, X handles
+        r"(?i:\bu/)",  # Reddit handles, u/name and /u/name
+        r"(?i:reddit\.com/user/|twitter\.com/|x\.com/)",  # profile links
+        r"\d[\d \t().\-]{5,}\d",  # phone numbers, IPv4, card numbers
+        r":[0-9A-Fa-f]{0,4}:",  # IPv6
+        r"[A-Z]{2}\d{2}[ \-]?[A-Z0-9]{4}",  # IBAN
+    )
+)
+
+# --- per-kind signals in one text (Python re; a recogniser runs only where its own hits) ---
+_EMAIL_SIGNAL = re.compile(r"@[^\s@.]*\.", re.ASCII)
+_CARD_SIGNAL = re.compile(r"\d(?:[ \-]?\d){12}", re.ASCII)
+_IBAN_SIGNAL = re.compile(r"[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2}", re.ASCII)
+_IP_SIGNAL = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|:[0-9A-Fa-f]{0,4}:", re.ASCII)
+# A maximal run of digits and phone separators, not glued to a word, a number or a path;
+# possessive, so a long run costs one pass. Spaces only between digits.
+_PHONE_RUN = re.compile(r"(?<![\w+.\-/])(?:\+ ?)?\(?\d(?:[\d().\-]| (?=[\d(]))*+", re.ASCII)
+_DIGITS = re.compile(r"\d+", re.ASCII)
+
+_HANDLE = re.compile(
+    r"(?P<reddit>(?:(?<![\w/])/|(?<!\w))[uU]/)(?P<rname>[A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])"
+    r"|(?P<ruser>(?i:reddit\.com/user/))(?P<uname>[A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])"
+    r"|(?P<xurl>(?<![\w.-])(?i:(?:www\.|mobile\.)?(?:twitter|x)\.com/))"
+    r"(?P<tname>[A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])"
+    r"|(?P<at>(?<![\w@])@)(?P<xname>[A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A span of personal data in one text (character offsets, end exclusive)."""
+
+    kind: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Own:
+    """The contributor's handles for one call: lower-case name -> pseudonym."""
+
+    names: dict[str, str]
+    bare: re.Pattern[str]  # a bare mention, word-bounded, any case
+    signal: str  # RE2: a superset of `bare`
+
+    @classmethod
+    def of(
+        cls, handles: Collection[str], own_pseudonym: str | None, pseudonym: Callable[[str], str]
+    ) -> _Own | None:
+        names = {h.strip().lower().removeprefix("/").removeprefix("u/").removeprefix("@") for h in handles}
+        names.discard("")
+        if not names:
+            return None
+        ordered = sorted(names, key=len, reverse=True)  # the longest first in the alternation
+        alternation = "|".join(re.escape(n) for n in ordered)
+        return cls(
+            names={n: own_pseudonym if own_pseudonym is not None else pseudonym(n) for n in names},
+            bare=re.compile(rf"(?<![A-Za-z0-9_])(?:{alternation})(?![A-Za-z0-9_])", re.I | re.A),
+            signal="(?i:" + "|".join("".join(_re2_literal(c) for c in n) for n in ordered) + ")",
+        )
+
+
+def _re2_literal(char: str) -> str:
+    return char if char.isascii() and (char.isalnum() or char == "_") else f"\\x{{{ord(char):x}}}"
+
+
+class Scrubber:
+    """Replaces personal data and handles in public texts; see the module docstring.
+
+    `pseudonym(handle)` returns a stable pseudonym for a handle given lower-cased and
+    without its u/, /u/ or @ prefix. One Scrubber may be shared by any number of threads.
+    """
+
+    def __init__(self, pseudonym: Callable[[str], str]) -> None:
+        self._pseudonym = pseudonym
+
+    def find(self, text: str) -> list[Finding]:
+        """Personal data spans in `text` (not handles), sorted by start, not overlapping."""
+        found: list[Finding] = []
+        email, card = _EMAIL_SIGNAL.search(text), _CARD_SIGNAL.search(text)
+        iban, ip = _IBAN_SIGNAL.search(text), _IP_SIGNAL.search(text)
+        if email or card or iban or ip:
+            engine = _engine()
+            if email:
+                found += engine.find(engine.email, text)
+            if card:
+                found += engine.find(engine.card, text)
+            if iban:
+                found += engine.find(engine.iban, text)
+            if ip:
+                found += engine.find(engine.ip, text)
+        found += _phones(text)
+        return _without_overlaps(found)
+
+    def scrub_one(
+        self, text: str, own_handles: Collection[str] = (), own_pseudonym: str | None = None
+    ) -> str:
+        """`text` with personal data replaced by placeholders and handles by pseudonyms."""
+        return self._scrub(text, _Own.of(own_handles, own_pseudonym, self._pseudonym), {})
+
+    def scrub(
+        self, texts: pa.Array, own_handles: Collection[str] = (), own_pseudonym: str | None = None
+    ) -> pa.Array:
+        """`scrub_one` over a string or large_string array; nulls stay null, same type."""
+        if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+            raise TypeError(f"scrub takes a string or large_string array, not {texts.type}")
+        own = _Own.of(own_handles, own_pseudonym, self._pseudonym)
+        signal = _SIGNAL if own is None else f"{_SIGNAL}|{own.signal}"
+        mask = pc.fill_null(pc.match_substring_regex(texts, signal), False)
+        if not pc.any(mask).as_py():
+            return texts
+        candidates = pc.filter(texts, mask).to_pylist()
+        pseudonyms: dict[str, str] = {}  # this call's, so each handle is hashed once
+        scrubbed = [self._scrub(text, own, pseudonyms) for text in candidates]
+        return pc.replace_with_mask(texts, mask, pa.array(scrubbed, texts.type))
+
+    def _scrub(self, text: str, own: _Own | None, pseudonyms: dict[str, str]) -> str:
+        # (start, end, replacement): personal data first, then handles, then bare own
+        # handles, each kept only where it overlaps nothing kept before it.
+        spans = [(f.start, f.end, PLACEHOLDERS[f.kind]) for f in self.find(text)]
+        for m in _HANDLE.finditer(text):
+            if _overlaps(spans, m.start(), m.end()):
+                continue
+            prefix = next(m[g] for g in ("reddit", "ruser", "xurl", "at") if m[g] is not None)
+            name = next(m[g] for g in ("rname", "uname", "tname", "xname") if m[g] is not None)
+            if m["reddit"] is not None:
+                prefix = "u/"
+            spans.append((m.start(), m.end(), prefix + self._pseudonym_of(name, own, pseudonyms)))
+        if own is not None:
+            for m in own.bare.finditer(text):
+                if not _overlaps(spans, m.start(), m.end()):
+                    spans.append((m.start(), m.end(), own.names[m.group().lower()]))
+        if not spans:
+            return text
+        spans.sort()
+        parts, at = [], 0
+        for start, end, replacement in spans:
+            parts += (text[at:start], replacement)
+            at = end
+        parts.append(text[at:])
+        return "".join(parts)
+
+    def _pseudonym_of(self, name: str, own: _Own | None, pseudonyms: dict[str, str]) -> str:
+        name = name.lower()
+        if own is not None and name in own.names:
+            return own.names[name]
+        if name not in pseudonyms:
+            pseudonyms[name] = self._pseudonym(name)
+        return pseudonyms[name]
+
+
+def preload() -> None:
+    """Build the recognisers now (~1.2 s) rather than on the first text that needs them."""
+    _engine()
+
+
+# --- phone numbers --------------------------------------------------------------------------
+
+
+def _phones(text: str) -> list[Finding]:
+    found: list[Finding] = []
+    for run in _PHONE_RUN.finditer(text):
+        end = run.end()
+        while text[end - 1] in "(.- ":
+            end -= 1
+        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            continue  # glued to a word: "4155552671abc"
+        plus = text[run.start()] == "+"
+        groups = [(g.start(), g.end()) for g in _DIGITS.finditer(text, run.start(), end)]
+        if sum(e - s for s, e in groups) < (8 if plus else 10):
+            continue  # dates, IPs, versions, prices: too few digits for any number
+        found += _phones_in_run(text, groups, run.start() if plus else -1)
+    return found
+
+
+def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> Iterator[Finding]:
+    """The longest valid numbers made of consecutive digit groups, left to right."""
+    i = 0
+    while i < len(groups):
+        for j in range(len(groups) - 1, i - 1, -1):
+            digits = sum(e - s for s, e in groups[i : j + 1])
+            start, end = groups[i][0], groups[j][1]
+            if start > 0 and text[start - 1] == "(":
+                start -= 1
+            if end < len(text) and text[end] == ")" and "(" in text[start:end]:
+                end += 1
+            if i == 0 and plus_at >= 0:
+                if 8 <= digits <= 15 and _valid_phone(text[plus_at:end], None):
+                    yield Finding("PHONE", plus_at, end)
+                    break
+            elif text[groups[i][0] : groups[i][0] + 2] == "00":
+                if 10 <= digits <= 17 and _valid_phone("+" + text[groups[i][0] + 2 : end], None):
+                    yield Finding("PHONE", groups[i][0], end)
+                    break
+            elif 10 <= digits <= 11 and any(_valid_phone(text[start:end], r) for r in PHONE_REGIONS):
+                yield Finding("PHONE", start, end)
+                break
+        else:
+            i += 1
+            continue
+        i = j + 1
+
+
+def _valid_phone(candidate: str, region: str | None) -> bool:
+    phonenumbers = _engine().phonenumbers
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(number))
+
+
+# --- spans ----------------------------------------------------------------------------------
+
+
+def _overlaps(spans: list[tuple[int, int, str]], start: int, end: int) -> bool:
+    return any(start < e and s < end for s, e, _ in spans)
+
+
+def _without_overlaps(found: list[Finding]) -> list[Finding]:
+    if len(found) < 2:
+        return found
+    kept: list[Finding] = []
+    for f in sorted(found, key=lambda f: (f.start - f.end, _PRIORITY[f.kind], f.start)):
+        if not any(f.start < k.end and k.start < f.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+# --- the recognisers, built once per process ------------------------------------------------
+
+
+class _Engine:
+    """Presidio's recognizers (as configured in the module docstring) and phonenumbers."""
+
+    KINDS = {"EMAIL_ADDRESS": "EMAIL", "IP_ADDRESS": "IP_ADDRESS", "CREDIT_CARD": "CREDIT_CARD",
+             "IBAN_CODE": "IBAN"}  # fmt: skip
+
+    def __init__(self) -> None:
+        import phonenumbers
+        import tldextract
+        from presidio_analyzer import Pattern
+        from presidio_analyzer.predefined_recognizers import (
+            CreditCardRecognizer,
+            EmailRecognizer,
+            IbanRecognizer,
+            IpRecognizer,
+        )
+
+        # The bundled public suffix list: no download, no cache directory.
+        extract = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())
+
+        class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+            def validate_result(self, pattern_text: str) -> bool:
+                return bool(extract(pattern_text).fqdn)
+
+        mastercard_2 = Pattern(
+            "Mastercard 2221-2720",
+            r"\b(2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))[- ]?(\d{4})[- ]?(\d{4})[- ]?(\d{4})\b",
+            0.3,
+        )
+        self.phonenumbers: Any = phonenumbers
+        self.email: Any = OfflineEmailRecognizer()
+        self.card: Any = CreditCardRecognizer(patterns=[*CreditCardRecognizer.PATTERNS, mastercard_2])
+        self.iban: Any = IbanRecognizer()
+        self.ip: Any = IpRecognizer(
+            patterns=[p for p in IpRecognizer.PATTERNS if p.name != "IPv6_unspecified"]
+        )
+        # Compile every pattern and load the metadata now, under the caller's lock.
+        for recognizer in (self.email, self.card, self.iban, self.ip):
+            self.find(recognizer, "a@example.org 4111 1111 1111 1111 10.0.0.1 ::1 DE89370400440532013000")
+        for region in PHONE_REGIONS:
+            phonenumbers.is_valid_number(phonenumbers.parse("2015550123", region))
+
+    def find(self, recognizer: Any, text: str) -> list[Finding]:
+        return [
+            Finding(self.KINDS[r.entity_type], r.start, r.end)
+            for r in recognizer.analyze(text, recognizer.supported_entities, None)
+        ]
+
+
+_ENGINE: _Engine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine() -> _Engine:
+    global _ENGINE
+    if _ENGINE is None:
+        with _ENGINE_LOCK:
+            if _ENGINE is None:
+                _ENGINE = _Engine()
+    return _ENGINE
