@@ -63,6 +63,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         "Attestation(address contributor,uint32 datasetId,bytes32 fingerprint,string cid,uint64 score,uint64 deadline,uint256 nonce)"
     );
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256("Withdrawal(bytes32 fingerprint,uint256 deadline)");
+    bytes32 public constant REFINEMENT_TYPEHASH =
+        keccak256("Refinement(bytes32 fingerprint,string cid,uint256 nonce)");
 
     /// @notice The governance token minted for contributions.
     DataToken public immutable token;
@@ -103,6 +105,9 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         uint256 weightRemoved,
         uint256 tokensBurned
     );
+    /// @notice The contribution's stored blob is now `cid`: its records refined into the
+    /// dataset's schema (a contribution stored as uploaded, before refinement existed).
+    event ContributionRefined(bytes32 indexed fingerprint, uint32 indexed datasetId, string cid, uint256 nonce);
     /// @notice `validator` joined the validator set.
     event ValidatorAdded(address indexed validator);
     /// @notice `validator` left the validator set.
@@ -134,6 +139,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     error RegistryInvalidRequirement(uint256 required, uint256 validators);
     /// @notice The signed withdrawal's deadline has passed.
     error RegistryWithdrawalExpired(uint256 deadline, uint256 now_);
+    /// @notice No live (recorded, not withdrawn or voided) contribution has this fingerprint.
+    error RegistryNotLive(bytes32 fingerprint);
     /// @notice There is nothing left to void of the contribution `fingerprint` (unknown or already voided).
     error RegistryNothingToVoid(bytes32 fingerprint);
 
@@ -223,6 +230,26 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         if (block.timestamp > deadline) revert RegistryWithdrawalExpired(deadline, block.timestamp);
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, fingerprint, deadline)));
         _withdraw(fingerprint, ECDSA.recover(digest, signature));
+    }
+
+    /**
+     * @notice Records that a live contribution's stored blob was replaced by its refined
+     * records (`cid`), on the validators' signatures: renters then check that CID. Anyone
+     * may relay it.
+     * @param fingerprint The contribution's content fingerprint.
+     * @param cid The CID of the refined records' ciphertext.
+     * @param nonce A fresh number, signed and emitted.
+     * @param signatures Validator signatures over Refinement(fingerprint, cid, nonce), signers in increasing address order.
+     */
+    function recordRefinement(bytes32 fingerprint, string calldata cid, uint256 nonce, bytes[] calldata signatures)
+        external
+    {
+        if (_contributions[fingerprint].status != Status.Recorded) revert RegistryNotLive(fingerprint);
+        _checkSignatures(
+            _hashTypedDataV4(keccak256(abi.encode(REFINEMENT_TYPEHASH, fingerprint, keccak256(bytes(cid)), nonce))),
+            signatures
+        );
+        _recordRefinement(fingerprint, cid, nonce);
     }
 
     /**
@@ -370,6 +397,10 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         emit ContributionRecorded(a.fingerprint, a.contributor, a.datasetId, a.cid, a.score, tokens, a.nonce);
         token.mint(a.contributor, tokens);
         revenuePool.addWeight(a.datasetId, a.contributor, a.score);
+    }
+
+    function _recordRefinement(bytes32 fingerprint, string calldata cid, uint256 nonce) internal {
+        emit ContributionRefined(fingerprint, _contributions[fingerprint].datasetId, cid, nonce);
     }
 
     function _withdraw(bytes32 fingerprint, address account) internal {

@@ -23,6 +23,11 @@ ATTESTATION_FIELDS = [
     {"name": "deadline", "type": "uint64"},
     {"name": "nonce", "type": "uint256"},
 ]
+REFINEMENT_FIELDS = [
+    {"name": "fingerprint", "type": "bytes32"},
+    {"name": "cid", "type": "string"},
+    {"name": "nonce", "type": "uint256"},
+]
 WITHDRAWAL_FIELDS = [
     {"name": "fingerprint", "type": "bytes32"},
     {"name": "deadline", "type": "uint256"},
@@ -108,6 +113,16 @@ def sign_attestation(
     validator: LocalAccount, attestation: Attestation, chain_id: int, registry: str
 ) -> bytes:
     return sign_typed_data(validator, attestation_typed_data(attestation, chain_id, registry))
+
+
+def sign_refinement(
+    validator: LocalAccount, fingerprint: bytes, cid: str, nonce: int, chain_id: int, registry: str
+) -> bytes:
+    """A validator's signature that a contribution's stored blob is now its refined records."""
+    message = {"fingerprint": fingerprint, "cid": cid, "nonce": nonce}
+    return sign_typed_data(
+        validator, typed_data("Refinement", REFINEMENT_FIELDS, message, chain_id, registry)
+    )
 
 
 def sign_withdrawal(

@@ -1,6 +1,7 @@
 """The deployed DAO as the service uses it: relay contributions and withdrawals, and
 read grants (remembered per block by `grants.SharedGrants`)."""
 
+import secrets
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -14,7 +15,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from dao_service.chain import client
-from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.attestations import Attestation, sign_attestation, sign_refinement
 from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
@@ -100,6 +101,17 @@ class DaoChain:
     def withdraw(self, fingerprint: bytes, deadline: int, signature: bytes) -> str:
         return self._send(
             self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
+        )
+
+    def record_refinement(self, fingerprint: bytes, cid: str) -> str:
+        """Sign (as the validator) and relay that the contribution's stored blob is now
+        its refined records at `cid`; returns the transaction hash."""
+        nonce = secrets.randbits(128)
+        signature = sign_refinement(
+            self.validator, fingerprint, cid, nonce, self.chain_id, self.registry_address
+        )
+        return self._send(
+            self.registry.functions.recordRefinement(fingerprint, cid, nonce, [signature])
         )
 
     def latest_block(self) -> int:

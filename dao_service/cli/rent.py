@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dao_service.cli.options import AccountOption, JsonOption, echo_json, load_account, with_client
+from dao_service.cli.options import (
+    AccountOption,
+    DataDirOption,
+    JsonOption,
+    echo_json,
+    load_account,
+    settings_from,
+    with_client,
+)
 
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
@@ -266,10 +274,56 @@ def fetch(
     typer.echo(f"Manifest: {result.manifest}")
 
 
+def refine_stored(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Refine contributions stored as they were uploaded, then unpin and delete the uploads.
+
+    Before the record schema existed, the service stored each upload whole; renters now
+    receive only refined records. This refines each such contribution (in memory), stores
+    its records encrypted, records the new CID on-chain for minted ones (signed by this
+    service's validator key) and unpins the upload. Run it once, with the service
+    stopped, on the service's machine (it opens the custody key). Exit code 1 if any
+    contribution could not be refined (each is named with why).
+    """
+    from rich.console import Console
+
+    from dao_service.intake.refine_stored import StoredParts, refine_stored
+    from dao_service.runtime import open_runtime
+
+    console = Console(stderr=as_json)
+    settings = settings_from(data_dir)
+    with open_runtime(settings) as runtime:
+        parts = StoredParts(
+            runtime.sessions,
+            runtime.custody,
+            runtime.ipfs,
+            runtime.intake.spool,
+            runtime.intake.refiner,
+            runtime.chain(),
+        )
+        with console.status("Refining stored uploads ...") as status:
+            summary = refine_stored(
+                parts, lambda row: status.update(f"Refining contribution {row.public_id} ...")
+            )
+    if as_json:
+        echo_json(
+            {"refined": summary.refined, "failed": summary.failed, "unpinned": summary.unpinned}
+        )
+    else:
+        console.print(
+            f"Refined {len(summary.refined)} contributions; unpinned and deleted "
+            f"{len(summary.unpinned)} uploads.",
+            highlight=False,
+        )
+        for public_id, why in summary.failed.items():
+            console.print(f"[red]Not refined[/] {public_id}: {why}", highlight=False)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
 def register(app: typer.Typer) -> None:
     rent_app.command()(propose)
     rent_app.command()(status)
     rent_app.command()(refund)
     app.add_typer(rent_app, name="rent")
     data_app.command()(fetch)
+    data_app.command("refine-stored")(refine_stored)
     app.add_typer(data_app, name="data")

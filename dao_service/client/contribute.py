@@ -76,18 +76,20 @@ class ExportData:
 MEDIA = "media and other non-data files: never uploaded"
 
 
-def export_data(export: Path, rules: dict[str, dict[str, Any]]) -> ExportData:
+def export_data(export: Path | bytes, rules: dict[str, dict[str, Any]]) -> ExportData:
     """The upload built from an export by the service's published rules (`config["sources"]`,
     or `validators.selection.published()` offline): of a Reddit or X archive only the
     public, self-authored files, X's account.js reduced to the account's id, handle and
     creation date; of a single JSON/CSV file only its items' id, text and time fields.
     Same archive, same bytes (names and dates kept). Entries left out are never read."""
     generic = rules.get("generic", {}).get("kept_fields", [])
-    if not zipfile.is_zipfile(export):
-        data = export.read_bytes()
+    name = export.name if isinstance(export, Path) else "export"
+    opened = io.BytesIO(export) if isinstance(export, bytes) else export
+    if not zipfile.is_zipfile(opened):
+        data = export if isinstance(export, bytes) else export.read_bytes()
         reduced = reduce_generic(data, generic)
-        return ExportData(reduced, "generic", [export.name], {export.name: list(generic)})
-    with zipfile.ZipFile(export) as archive:
+        return ExportData(reduced, "generic", [name], {name: list(generic)})
+    with zipfile.ZipFile(opened) as archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
         names = {e.filename for e in entries}
         source, rule = next(
@@ -97,7 +99,8 @@ def export_data(export: Path, rules: dict[str, dict[str, Any]]) -> ExportData:
             taken = [e for e in entries if DATA_FILE.match(e.filename)]
             left = [LeftOut(e.filename, MEDIA) for e in entries if e not in taken]
             if not left:
-                return ExportData(export.read_bytes(), None, [e.filename for e in taken])
+                whole = export if isinstance(export, bytes) else export.read_bytes()
+                return ExportData(whole, None, [e.filename for e in taken])
             return ExportData(_zip(archive, taken, {}), None, [e.filename for e in taken], {}, left)
         patterns = [re.compile(p) for p in rule["taken"]]
         taken = [e for e in entries if any(p.fullmatch(e.filename) for p in patterns)]

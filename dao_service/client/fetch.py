@@ -163,12 +163,16 @@ def check_challenge(
 
 def recorded_cids(client: DaoClient, dataset_id: int) -> set[str]:
     """The CIDs of `dataset_id`'s contributions that the chain records and that were not
-    withdrawn or voided: a service cannot pass anything else off as the dataset."""
+    withdrawn or voided: a service cannot pass anything else off as the dataset. A
+    contribution stored before refinement existed has the CID of its refined records."""
     registry = client.registry
     recorded = {
         log.args["fingerprint"]: log.args["cid"]
         for log in registry.logs("ContributionRecorded", client.deployed_at, datasetId=dataset_id)
     }
+    for log in registry.logs("ContributionRefined", client.deployed_at, datasetId=dataset_id):
+        if log.args["fingerprint"] in recorded:
+            recorded[log.args["fingerprint"]] = log.args["cid"]
     for gone in ("ContributionWithdrawn", "ContributionVoided"):
         for log in registry.logs(gone, client.deployed_at, datasetId=dataset_id):
             recorded.pop(log.args["fingerprint"], None)

@@ -53,5 +53,17 @@ class IpfsStore:
             return False
         return bool(keys)
 
+    def unpin(self, cid: str) -> None:
+        """Stop keeping `cid` (nothing if it was not pinned); `collect_garbage` deletes it."""
+        try:
+            self._client.pin.rm(cid, timeout=self.timeout)
+        except ipfshttpclient.exceptions.ErrorResponse as exc:
+            if "not pinned" not in str(exc):
+                raise
+
+    def collect_garbage(self) -> None:
+        """Delete every block no pin keeps (this node's copy; other nodes keep theirs)."""
+        self._client.repo.gc(quiet=True, timeout=max(self.timeout, 300))
+
     def close(self) -> None:
         self._client.close()
