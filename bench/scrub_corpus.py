@@ -86,7 +86,7 @@ NEGATIVES: list[Callable[[random.Random], str]] = [
     lambda r: "".join(r.choice("0123456789abcdef") for _ in range(8)),
     lambda r: "std::vector<int>",
     lambda r: "123-456-7890",
-    lambda r: _card(r, "4", 16)[:-1] + str((int(_card(r, "4", 16)[-1]) + 1) % 10),
+    lambda r: _bad_card(r),
     lambda r: _bad_iban(r),
     lambda r: str(__import__("uuid").UUID(int=r.getrandbits(128))),
 ]  # fmt: skip
@@ -146,7 +146,7 @@ def phone(r: random.Random) -> str:
                          f"+1 ({a}) {x_}-{l_}", f"{a}{x_}{l_}"])  # fmt: skip
     if kind < 0.7:  # UK
         if r.random() < 0.5:
-            prefix, rest = r.choice(["7911", "7400", "7500", "7800", "7900", "7456"]), r.randint(0, 999999)
+            prefix, rest = r.choice(["7400", "7500", "7800", "7900", "7456", "7723"]), r.randint(0, 999999)
             return r.choice([f"0{prefix} {rest:06d}", f"+44 {prefix} {rest:06d}",
                              f"+44 (0){prefix} {rest:06d}", f"0{prefix}{rest:06d}"])  # fmt: skip
         first, second = r.choice(["7", "8"]), r.randint(100, 999)
@@ -156,8 +156,8 @@ def phone(r: random.Random) -> str:
                          f"(020) {first}{second} {last:04d}"])  # fmt: skip
     d = lambda n: "".join(r.choice(string.digits) for _ in range(n))  # noqa: E731
     return r.choice([f"+49 30 {d(7)}", f"+49 151 {d(8)}", f"+33 1 {d(2)} {d(2)} {d(2)} {d(2)}",
-                     f"+33 6 {d(2)} {d(2)} {d(2)} {d(2)}", f"+61 2 9{d(3)} {d(4)}",
-                     f"+61 4{d(2)} {d(3)} {d(3)}", f"+91 98{d(3)} {d(5)}", f"+81 3-{d(4)}-{d(4)}",
+                     f"+33 6 {r.randint(10, 38)} {d(2)} {d(2)} {d(2)}", f"+61 2 9{d(3)} {d(4)}",
+                     f"+61 41{d(1)} {d(3)} {d(3)}", f"+91 98{d(3)} {d(5)}", f"+81 3-{r.randint(1000, 9999)}-{d(4)}",
                      f"+34 6{d(2)} {d(3)} {d(3)}", f"+39 06 {d(4)} {d(4)}", f"+55 11 9{d(4)}-{d(4)}",
                      f"+31 20 {d(3)} {d(4)}", f"+48 22 {d(3)} {d(2)} {d(2)}"])  # fmt: skip
 
@@ -189,6 +189,11 @@ def _luhn_digit(body: str) -> str:
 def _card(r: random.Random, prefix: str, length: int) -> str:
     body = prefix + "".join(r.choice(string.digits) for _ in range(length - len(prefix) - 1))
     return body + _luhn_digit(body)
+
+
+def _bad_card(r: random.Random) -> str:
+    number = _card(r, "4", 16)
+    return " ".join(number[i : i + 4] for i in range(0, 12, 4)) + f" {number[12:15]}{(int(number[15]) + 1) % 10}"
 
 
 def card(r: random.Random) -> str:

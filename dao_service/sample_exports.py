@@ -190,6 +190,15 @@ def reddit_files(spec: RedditExportSpec) -> dict[str, bytes]:
     }
 
 
+def reddit_request_files(spec: RedditExportSpec) -> dict[str, bytes]:
+    """reddit_files and a private file beside them (votes), as a data request holds them:
+    the input a contributor's machine builds the upload from."""
+    votes = _csv(
+        ["id", "permalink", "direction"], [{"id": "v1", "permalink": "x", "direction": "up"}]
+    )
+    return {**reddit_files(spec), "post_votes.csv": votes}
+
+
 def with_checkfile(files: dict[str, bytes]) -> dict[str, bytes]:
     rows = [
         {"filename": n, "sha256": hashlib.sha256(d).hexdigest()} for n, d in sorted(files.items())
@@ -276,6 +285,26 @@ def x_files(spec: XArchiveSpec, tweet_file: str = "data/tweets.js") -> dict[str,
     }  # fmt: skip
     files["data/manifest.js"] = f"window.__THAR_CONFIG = {json.dumps(manifest, indent=2)}".encode()
     return files
+
+
+def x_archive_files(spec: XArchiveSpec, tweet_file: str = "data/tweets.js") -> dict[str, bytes]:
+    """x_files with account.js as X writes it (email and sign-up details): the input a
+    contributor's machine builds the upload from."""
+    files = x_files(spec, tweet_file)
+    account = [{"account": {"email": "alice@example.org", "username": spec.username, "accountId": spec.account_id,
+                            "createdAt": spec.created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                            "accountDisplayName": "Alice ✨"}}]  # fmt: skip
+    files["data/account.js"] = ytd("account", account)
+    sizes = str(sum(len(v) for n, v in files.items() if n != "data/manifest.js"))
+    files["data/manifest.js"] = files["data/manifest.js"].replace(
+        f'"sizeBytes": "{_x_size(files)}"'.encode(), f'"sizeBytes": "{sizes}"'.encode()
+    )
+    return files
+
+
+def _x_size(files: dict[str, bytes]) -> str:
+    manifest = json.loads(files["data/manifest.js"].decode().split("=", 1)[1])
+    return str(manifest["archiveInfo"]["sizeBytes"])
 
 
 def x_archive(spec: XArchiveSpec | None = None, tweet_file: str = "data/tweets.js") -> bytes:

@@ -13,7 +13,6 @@ import pytest
 from eth_account import Account
 
 from dao_service.chain.attestations import statement_typed_data
-from validators.refine import SCHEMA_ID
 from dao_service.client.contribute import seal_export, sign_typed
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey
@@ -24,6 +23,7 @@ from dao_service.storage.database import make_engine, migrate, session_factory
 from tests.intake.conftest import FakeChain, FakeIpfs
 from tests.utils import postgres
 from validators import DedupIndex, Validation
+from validators.refine import SCHEMA_ID
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,7 +11,6 @@ from eth_account import Account
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import statement_typed_data
-from validators.refine import SCHEMA_ID
 from dao_service.chain.dao import ChainRefused
 from dao_service.client.contribute import sign_typed
 from dao_service.core.config import Settings
@@ -28,6 +27,7 @@ from dao_service.storage.rate_limits import RateLimiter
 from tests.intake.conftest import FakeChain, FakeIpfs, add_contribution, new_contribution, reload
 from validators import DedupIndex, IndexConflict, NewRecords, Validation, ValidationReport
 from validators._utils.fingerprints import BANDS
+from validators.refine import SCHEMA_ID
 
 REGISTRY = "0x" + "42" * 20
 ALICE = Account.from_key(b"\x11" * 32)

@@ -17,17 +17,25 @@ from datetime import timedelta
 from pathlib import Path
 
 from dao_service.sample_exports import (
-    reddit_export,
-    reddit_files,
+    reddit_request_files,
     reddit_spec,
     reddit_time,
     with_checkfile,
-    x_archive,
-    x_files,
+    x_archive_files,
     x_spec,
     zip_files,
 )
 from tests.utils.mutations import mutated
+
+
+# The exports as the platforms send them (the bytes the verdicts were recorded on).
+def reddit_export(spec: object | None = None) -> bytes:
+    return zip_files(with_checkfile(reddit_request_files(spec or reddit_spec())))  # type: ignore[arg-type]
+
+
+def x_archive(spec: object | None = None, tweet_file: str = "data/tweets.js") -> bytes:
+    return zip_files(x_archive_files(spec or x_spec(), tweet_file))  # type: ignore[arg-type]
+
 
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 OTHER_WALLET = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -48,7 +56,7 @@ class Case:
 
 
 def _reddit(spec: object | None = None, **changes: bytes) -> bytes:
-    files = reddit_files(spec or reddit_spec())  # type: ignore[arg-type]
+    files = reddit_request_files(spec or reddit_spec())  # type: ignore[arg-type]
     files.update(changes)
     return zip_files(with_checkfile(files))
 
@@ -88,7 +96,7 @@ def genuine() -> Iterator[Case]:
 
 def hostile() -> Iterator[Case]:
     spec = reddit_spec()
-    files = with_checkfile(reddit_files(spec))
+    files = with_checkfile(reddit_request_files(spec))
     yield Case(
         "reddit-tampered",
         zip_files(
@@ -96,7 +104,7 @@ def hostile() -> Iterator[Case]:
         ),
     )
     yield Case("reddit-unlisted-file", zip_files({**files, "extra.csv": b"id\n1\n"}))
-    yield Case("reddit-no-checkfile", zip_files(reddit_files(spec)))
+    yield Case("reddit-no-checkfile", zip_files(reddit_request_files(spec)))
     late = reddit_spec()
     late.comments[0]["date"] = reddit_time(late.export_time + timedelta(days=3))
     yield Case("reddit-after-export", _reddit(late))
@@ -107,7 +115,7 @@ def hostile() -> Iterator[Case]:
         "reddit-missing-columns",
         _reddit(None, **{"posts.csv": b"id,date\np1,2020-01-01 00:00:00 UTC\n"}),
     )
-    plain = reddit_files(reddit_spec())
+    plain = reddit_request_files(reddit_spec())
     yield Case(
         "reddit-utf16",
         _reddit(None, **{"comments.csv": plain["comments.csv"].decode().encode("utf-16")}),
@@ -115,13 +123,13 @@ def hostile() -> Iterator[Case]:
     huge = reddit_spec()
     huge.comments[1]["body"] = "ab" * 1_000_000
     yield Case("reddit-huge-field", _reddit(huge))
-    nameless = reddit_files(reddit_spec())
+    nameless = reddit_request_files(reddit_spec())
     nameless["statistics.csv"] = nameless["statistics.csv"].replace(b"account name", b"acct")
     yield Case("reddit-no-account-name", zip_files(with_checkfile(nameless)))
-    bad_quote = reddit_files(reddit_spec())
+    bad_quote = reddit_request_files(reddit_spec())
     bad_quote["comments.csv"] += b'x,"unterminated\n'
     yield Case("reddit-unterminated-quote", zip_files(with_checkfile(bad_quote)))
-    xf = x_files(x_spec())
+    xf = x_archive_files(x_spec())
     yield Case(
         "x-other-account",
         zip_files(
@@ -134,10 +142,11 @@ def hostile() -> Iterator[Case]:
         ),
     )
     more = x_spec()
-    grown = x_files(more)
+    grown = x_archive_files(more)
     more.tweets.append(more.tweets[0])
     yield Case(
-        "x-count-mismatch", zip_files({**grown, "data/tweets.js": x_files(more)["data/tweets.js"]})
+        "x-count-mismatch",
+        zip_files({**grown, "data/tweets.js": x_archive_files(more)["data/tweets.js"]}),
     )
     yield Case("x-stray-file", zip_files({**xf, "data/tweets-part2.js": xf["data/tweets.js"]}))
     future = x_spec()
@@ -192,7 +201,7 @@ def ownership() -> Iterator[Case]:
 
 
 def dedup() -> Iterator[Case]:
-    files = with_checkfile(reddit_files(reddit_spec()))
+    files = with_checkfile(reddit_request_files(reddit_spec()))
     data = zip_files(files)
     yield Case("same-export-twice", data, prior=[(data, WALLET)])
     yield Case("rezipped-reordered", zip_files(dict(reversed(list(files.items())))),
@@ -237,8 +246,21 @@ def cases() -> Iterator[Case]:
     yield from mutations()
 
 
+def uploaded(data: bytes) -> bytes:
+    """What a contributor's machine uploads of `data` (the web form and `datadao
+    contribute` build it so); data it cannot build an upload from goes as it is, as a
+    hostile client would send it."""
+    from dao_service.client.contribute import export_data
+    from validators.selection import published
+
+    try:
+        return export_data(data, published()).plaintext
+    except Exception:
+        return data
+
+
 def verdict(case: Case) -> dict[str, object]:
-    """The engine's verdict on one case, against a fresh in-memory index."""
+    """The engine's verdict on one case as uploaded, against a fresh in-memory index."""
     from validators import DedupIndex, ValidationContext, validate_export
 
     def context(wallet: str) -> ValidationContext:
@@ -252,11 +274,11 @@ def verdict(case: Case) -> dict[str, object]:
     index = DedupIndex(":memory:")
     try:
         for data, wallet in case.prior:
-            earlier = validate_export(data, context(wallet), index)
+            earlier = validate_export(uploaded(data), context(wallet), index)
             if earlier.report.accepted:
                 earlier.commit(index)
         try:
-            report = validate_export(case.data, context(case.wallet), index).report
+            report = validate_export(uploaded(case.data), context(case.wallet), index).report
         except Exception as exc:  # the engine before the fix raised on deep nesting
             return {"outcome": f"raised {type(exc).__name__}", "accepted": False}
     finally:

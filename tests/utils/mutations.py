@@ -12,16 +12,16 @@ import zipfile
 from collections.abc import Callable
 
 from dao_service.sample_exports import (
-    reddit_files,
+    reddit_request_files,
     reddit_spec,
     with_checkfile,
-    x_files,
+    x_archive_files,
     x_spec,
     zip_files,
 )
 
-REDDIT_FILES = with_checkfile(reddit_files(reddit_spec(seed=21, comments=12, posts=3)))
-X_FILES = x_files(x_spec(seed=22, tweets=12))
+REDDIT_FILES = with_checkfile(reddit_request_files(reddit_spec(seed=21, comments=12, posts=3)))
+X_FILES = x_archive_files(x_spec(seed=22, tweets=12))
 GENERIC = json.dumps(
     [{"id": i, "text": f"generic item {i} about rivers and gardens", "date": "2024-01-02"}
      for i in range(8)]
@@ -139,14 +139,14 @@ def huge_fields(rng: random.Random) -> bytes:
     if choice == "x":
         spec = x_spec(seed=23, tweets=3)
         spec.tweets[1]["tweet"]["full_text"] = blob  # type: ignore[index]
-        return zip_files(x_files(spec))
+        return zip_files(x_archive_files(spec))
     spec = reddit_spec(seed=24, comments=3, posts=1)
-    files = reddit_files(spec)
+    files = reddit_request_files(spec)
     if choice == "statistics":
         files["statistics.csv"] += f"huge,{blob}\n".encode()
     else:
         spec.comments[1]["body"] = blob
-        files = reddit_files(spec)
+        files = reddit_request_files(spec)
     return zip_files(with_checkfile(files))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dao_service.sample_exports import zip_files
+from dao_service.sample_exports import x_files, x_spec, zip_files
 from tests.utils.mutations import X_FILES, mutated
 from tests.validators.conftest import context
 from validators import DedupIndex, validate_export
@@ -51,7 +51,7 @@ def test_mutated_exports_are_rejections_with_reasons_never_exceptions() -> None:
 @pytest.mark.parametrize("depth", [1_100, 5_000, 100_000])
 def test_deeply_nested_json_is_refused_as_nested_too_deeply(depth: int) -> None:
     nested = "[" * depth + "]" * depth
-    files = dict(X_FILES)
+    files = x_files(x_spec(seed=22, tweets=12))  # as uploaded
     files["data/tweets.js"] = f"window.YTD.tweets.part0 = [{nested}]".encode()
     stored = zip_files(files, zipfile.ZIP_STORED)  # deflated, 100,000 brackets look like a bomb
     for data, name in ((stored, "data/tweets.js"), (nested.encode(), "export")):
@@ -65,7 +65,7 @@ def test_deeply_nested_json_is_refused_as_nested_too_deeply(depth: int) -> None:
 
 def test_json_just_under_the_depth_limit_is_read() -> None:
     nested = "[" * 1_000 + "]" * 1_000
-    data = f'[{{"text": "an item with enough words to be worth something", "x": {nested}}}]'
+    data = f'[{{"text": "an item with enough words to be worth something", "body": {nested}}}]'
     report = validate_export(data.encode(), context(), DedupIndex(":memory:")).report
     assert report.accepted, report.rejection_reasons
 

@@ -90,12 +90,12 @@ class GenericExport:
         items = _items(name, decode_utf8(name, data))
         if not items:
             header, items = read_csv(name, data)
-            _refuse_other_fields(f"{name}'s header", dict.fromkeys(header))
             if not any(f in header for f in TEXT_FIELDS):
                 raise ExportRejected(
                     f"{name} is neither JSON, NDJSON nor a CSV with a text column "
                     f"({', '.join(TEXT_FIELDS)})."
                 )
+            _refuse_other_fields(f"{name}'s header", dict.fromkeys(header))
         del data
         rows = [_fields(i, item) for i, item in enumerate(items)]
         del items
