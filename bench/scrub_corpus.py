@@ -259,11 +259,11 @@ NEGATIVE_CONTEXTS = ["on {}", "about {}", "({})", "see {}", "it was {}", "{}"]
 
 
 def _compose(r: random.Random, parts: list[tuple[str | None, str]]) -> Labelled:
-    """Joins (kind or None, text) parts with spaces, recording the spans of planted values."""
+    """Joins (kind or None, text) parts as sentences, recording the spans of planted values."""
     text, spans = "", []
     for kind, part in parts:
         if text:
-            text += " "
+            text += " " if text[-1] in ".!?)" else r.choice([". ", ", ", "; ", " - "])
         if kind is None:
             text += part
             continue

@@ -66,10 +66,8 @@ PLACEHOLDERS: dict[str, str] = {
     "IBAN": "<IBAN>",
 }
 
-# Of two findings that overlap, the longer wins; of two equally long, the earlier here.
+# Of two findings that overlap, the earlier kind here wins.
 _PRIORITY = {"EMAIL": 0, "IBAN": 1, "CREDIT_CARD": 2, "IP_ADDRESS": 3, "PHONE": 4}
-
-PHONE_REGIONS = ("US", "GB")  # national numbers (no + or 00) are valid in one of these
 
 # --- the column pre-filter (RE2, ASCII \d) -------------------------------------------------
 # Each alternative covers one Python signal below (which use re.ASCII), so a text the
@@ -134,8 +132,7 @@ class _Own:
     def of(
         cls, handles: Collection[str], own_pseudonym: str | None, pseudonym: Callable[[str], str]
     ) -> _Own | None:
-        names = {h.strip().lower().removeprefix("/").removeprefix("u/").removeprefix("@") for h in handles}
-        names.discard("")
+        names = {_handle_name(h) for h in handles} - {""}
         if not names:
             return None
         ordered = sorted(names, key=len, reverse=True)  # the longest first in the alternation
@@ -143,8 +140,20 @@ class _Own:
         return cls(
             names={n: own_pseudonym if own_pseudonym is not None else pseudonym(n) for n in names},
             bare=re.compile(rf"(?<![A-Za-z0-9_])(?:{alternation})(?![A-Za-z0-9_])", re.I | re.A),
-            signal="(?i:" + "|".join("".join(_re2_literal(c) for c in n) for n in ordered) + ")",
+            signal="(?i:" + "|".join("".join(map(_re2_literal, n)) for n in ordered) + ")",
         )
+
+    def mentioned(self, text: str) -> bool:
+        """A cheap superset of `bare.search(text)`."""
+        lowered = text.lower()
+        return any(name in lowered for name in self.names)
+
+
+def _handle_name(handle: str) -> str:
+    name = handle.strip().lower()
+    for prefix in ("/u/", "u/", "@"):
+        name = name.removeprefix(prefix)
+    return name
 
 
 def _re2_literal(char: str) -> str:
@@ -163,20 +172,22 @@ class Scrubber:
 
     def find(self, text: str) -> list[Finding]:
         """Personal data spans in `text` (not handles), sorted by start, not overlapping."""
+        digits = _DIGIT_RUN.search(text) is not None
+        email = "@" in text and _EMAIL_SIGNAL.search(text) is not None
+        card = digits and _CARD_SIGNAL.search(text) is not None
+        ip = (digits and _IPV4_SIGNAL.search(text) is not None) or (
+            ":" in text and _IPV6_SIGNAL.search(text) is not None
+        )
+        iban = _IBAN_SIGNAL.search(text) is not None
         found: list[Finding] = []
-        email, card = _EMAIL_SIGNAL.search(text), _CARD_SIGNAL.search(text)
-        iban, ip = _IBAN_SIGNAL.search(text), _IP_SIGNAL.search(text)
-        if email or card or iban or ip:
+        if email or card or ip or iban:
             engine = _engine()
-            if email:
-                found += engine.find(engine.email, text)
-            if card:
-                found += engine.find(engine.card, text)
-            if iban:
-                found += engine.find(engine.iban, text)
-            if ip:
-                found += engine.find(engine.ip, text)
-        found += _phones(text)
+            for wanted, recognizer in ((email, engine.email), (card, engine.card),
+                                       (ip, engine.ip), (iban, engine.iban)):  # fmt: skip
+                if wanted:
+                    found += engine.find(recognizer, text)
+        if digits:
+            found += _phones(text)
         return _without_overlaps(found)
 
     def scrub_one(
@@ -205,15 +216,40 @@ class Scrubber:
         # (start, end, replacement): personal data first, then handles, then bare own
         # handles, each kept only where it overlaps nothing kept before it.
         spans = [(f.start, f.end, PLACEHOLDERS[f.kind]) for f in self.find(text)]
-        for m in _HANDLE.finditer(text):
-            if _overlaps(spans, m.start(), m.end()):
-                continue
-            prefix = next(m[g] for g in ("reddit", "ruser", "xurl", "at") if m[g] is not None)
-            name = next(m[g] for g in ("rname", "uname", "tname", "xname") if m[g] is not None)
-            if m["reddit"] is not None:
-                prefix = "u/"
-            spans.append((m.start(), m.end(), prefix + self._pseudonym_of(name, own, pseudonyms)))
-        if own is not None:
+
+        def handle(start: int, end: int, prefix: str, name: str) -> None:
+            if not _overlaps(spans, start, end):
+                name = name.lower()
+                if own is not None and name in own.names:
+                    spans.append((start, end, prefix + own.names[name]))
+                    return
+                if name not in pseudonyms:
+                    pseudonyms[name] = self._pseudonym(name)
+                spans.append((start, end, prefix + pseudonyms[name]))
+
+        if "@" in text:
+            for m in _AT_HANDLE.finditer(text):
+                at = m.start()
+                if not (at > 0 and text[at - 1] == "@") and not _glued(text, at):
+                    handle(at, m.end(), "@", m[1])
+        if "/" in text:
+            for m in _REDDIT_HANDLE.finditer(text):
+                at = m.start()
+                if at > 0 and text[at - 1] == "/":
+                    # "/u/name" starting a token loses its slash; in "reddit.com/u/name" it stays.
+                    if not (at > 1 and (text[at - 2] == "/" or _glued(text, at - 1))):
+                        at -= 1
+                elif _glued(text, at):
+                    continue
+                handle(at, m.end(), "u/", m[1])
+            if ".com/" in text.lower():
+                for m in _PROFILE_LINK.finditer(text):
+                    at, name = m.start(), m[1] or m[2]
+                    if m[2] and at > 0 and (text[at - 1] in ".-" or _glued(text, at)):
+                        continue
+                    prefix_end = m.start(1) if m[1] else m.start(2)
+                    handle(at, m.end(), text[at:prefix_end], name)
+        if own is not None and own.mentioned(text):
             for m in own.bare.finditer(text):
                 if not _overlaps(spans, m.start(), m.end()):
                     spans.append((m.start(), m.end(), own.names[m.group().lower()]))
@@ -227,14 +263,6 @@ class Scrubber:
         parts.append(text[at:])
         return "".join(parts)
 
-    def _pseudonym_of(self, name: str, own: _Own | None, pseudonyms: dict[str, str]) -> str:
-        name = name.lower()
-        if own is not None and name in own.names:
-            return own.names[name]
-        if name not in pseudonyms:
-            pseudonyms[name] = self._pseudonym(name)
-        return pseudonyms[name]
-
 
 def preload() -> None:
     """Build the recognisers now (~1.2 s) rather than on the first text that needs them."""
@@ -242,21 +270,24 @@ def preload() -> None:
 
 
 # --- phone numbers --------------------------------------------------------------------------
+# International numbers (after + or 00): any country, 8-15 digits. National numbers: the
+# North American plan (10 digits, or 11 after a 1; area code and exchange not starting
+# with 0 or 1) and the UK (10-11 digits after the trunk 0). phonenumbers decides validity.
 
 
 def _phones(text: str) -> list[Finding]:
     found: list[Finding] = []
     for run in _PHONE_RUN.finditer(text):
-        end = run.end()
-        while text[end - 1] in "(.- ":
-            end -= 1
-        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
-            continue  # glued to a word: "4155552671abc"
-        plus = text[run.start()] == "+"
-        groups = [(g.start(), g.end()) for g in _DIGITS.finditer(text, run.start(), end)]
-        if sum(e - s for s, e in groups) < (8 if plus else 10):
-            continue  # dates, IPs, versions, prices: too few digits for any number
-        found += _phones_in_run(text, groups, run.start() if plus else -1)
+        start, end = run.span()
+        groups = [g.span() for g in _DIGITS.finditer(text, start, end)]
+        plus = text[start] == "+"
+        if start > 0 and (text[start - 1] in "+.-/" or _glued(text, start)):
+            del groups[0]  # part of a word, a version, a path: "v1.2", "-74.0060", "/123"
+            plus = False
+        if end < len(text) and _WORD.match(text, end):
+            del groups[-1:]  # the last group is glued to a word: "... 38 671044a3"
+        if sum(e - s for s, e in groups) >= (8 if plus else 10):
+            found += _phones_in_run(text, groups, start if plus else -1)
     return found
 
 
@@ -264,28 +295,40 @@ def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> It
     """The longest valid numbers made of consecutive digit groups, left to right."""
     i = 0
     while i < len(groups):
-        for j in range(len(groups) - 1, i - 1, -1):
-            digits = sum(e - s for s, e in groups[i : j + 1])
+        ends, digits = [], ""
+        for j in range(i, len(groups)):  # the group ranges from i holding at most 17 digits
+            digits += text[groups[j][0] : groups[j][1]]
+            if len(digits) > 17:
+                break
+            ends.append((j, digits))
+        for j, digits in reversed(ends):
             start, end = groups[i][0], groups[j][1]
-            if start > 0 and text[start - 1] == "(":
+            if text[start - 1 : start] == "(":
                 start -= 1
-            if end < len(text) and text[end] == ")" and "(" in text[start:end]:
+            if text[end : end + 1] == ")" and "(" in text[start:end]:
                 end += 1
             if i == 0 and plus_at >= 0:
-                if 8 <= digits <= 15 and _valid_phone(text[plus_at:end], None):
-                    yield Finding("PHONE", plus_at, end)
-                    break
-            elif text[groups[i][0] : groups[i][0] + 2] == "00":
-                if 10 <= digits <= 17 and _valid_phone("+" + text[groups[i][0] + 2 : end], None):
-                    yield Finding("PHONE", groups[i][0], end)
-                    break
-            elif 10 <= digits <= 11 and any(_valid_phone(text[start:end], r) for r in PHONE_REGIONS):
+                start, candidate, region = plus_at, text[plus_at:end], None
+                if not 8 <= len(digits) <= 15:
+                    continue
+            elif digits.startswith("00"):
+                candidate, region = "+" + text[groups[i][0] + 2 : end], None
+                if not 10 <= len(digits) <= 17:
+                    continue
+            elif digits.startswith("0"):
+                candidate, region = text[start:end], "GB"
+                if not 10 <= len(digits) <= 11:
+                    continue
+            else:
+                candidate, region = text[start:end], "US"
+                national = digits[1:] if len(digits) == 11 and digits[0] == "1" else digits
+                if len(national) != 10 or national[0] in "01" or national[3] in "01":
+                    continue
+            if _valid_phone(candidate, region):
                 yield Finding("PHONE", start, end)
+                i = j
                 break
-        else:
-            i += 1
-            continue
-        i = j + 1
+        i += 1
 
 
 def _valid_phone(candidate: str, region: str | None) -> bool:
@@ -305,10 +348,12 @@ def _overlaps(spans: list[tuple[int, int, str]], start: int, end: int) -> bool:
 
 
 def _without_overlaps(found: list[Finding]) -> list[Finding]:
+    """Of overlapping findings, the surer kind wins (a phone number is the least sure:
+    the digits of an IP address, a card number or an IBAN can read as one), then the longer."""
     if len(found) < 2:
         return found
     kept: list[Finding] = []
-    for f in sorted(found, key=lambda f: (f.start - f.end, _PRIORITY[f.kind], f.start)):
+    for f in sorted(found, key=lambda f: (_PRIORITY[f.kind], f.start - f.end, f.start)):
         if not any(f.start < k.end and k.start < f.end for k in kept):
             kept.append(f)
     return sorted(kept, key=lambda f: f.start)
@@ -356,8 +401,8 @@ class _Engine:
         # Compile every pattern and load the metadata now, under the caller's lock.
         for recognizer in (self.email, self.card, self.iban, self.ip):
             self.find(recognizer, "a@example.org 4111 1111 1111 1111 10.0.0.1 ::1 DE89370400440532013000")
-        for region in PHONE_REGIONS:
-            phonenumbers.is_valid_number(phonenumbers.parse("2015550123", region))
+        for number in ("2015550123", "02079460958", "+4930123456"):
+            phonenumbers.is_valid_number(phonenumbers.parse(number, "US" if number[0] == "2" else "GB"))
 
     def find(self, recognizer: Any, text: str) -> list[Finding]:
         return [
