@@ -5,9 +5,9 @@ import io
 import zipfile
 
 import numpy as np
-import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from dao_service.client.contribute import export_data
 from dao_service.sample_exports import (
@@ -106,7 +106,7 @@ def test_a_preview_reads_only_the_first_records_and_refuses_private_files() -> N
     upload = export_data(reddit_full_export(reddit_spec(seed=9, comments=200)), published())
     preview = preview_records(upload.plaintext, 5)
     assert len(preview) == 5
-    with pytest.raises(ExportRejected, match="The upload carries account_gender.csv"):
+    with pytest.raises(ExportRejected, match=r"The upload carries account_gender\.csv"):
         preview_records(reddit_full_export(), 5)
     with zipfile.ZipFile(io.BytesIO(upload.plaintext)) as archive:
         assert "messages.csv" not in archive.namelist()
