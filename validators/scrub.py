@@ -88,9 +88,11 @@ _SIGNAL = "|".join(
 # C instead of trying every position; boundaries are checked in Python on the few matches.
 _EMAIL_SIGNAL = re.compile(r"@[^\s@.]*\.", re.ASCII)
 _DIGIT_RUN = re.compile(r"\d[\d \t().\-]{5,}\d", re.ASCII)  # the RE2 alternative, as is
-_CARD_SIGNAL = re.compile(r"\d(?:[ \-]?\d){12}", re.ASCII)
+# Card numbers start with 1-6 (Presidio's pattern, plus Mastercard's 2-series) at a word start.
+_CARD_SIGNAL = re.compile(r"\b[1-6]\d{3}[ \-]?\d{3,4}[ \-]?\d{3,4}", re.ASCII)
 _IPV4_SIGNAL = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", re.ASCII)
-_IPV6_SIGNAL = re.compile(r":[0-9A-Fa-f]{0,4}:", re.ASCII)
+# "::" next to a hex digit, or eight groups: not "12:30:45", nor reST's "as follows::".
+_IPV6_SIGNAL = re.compile(r"[0-9A-Fa-f]::|::[0-9A-Fa-f]|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]", re.ASCII)
 _IBAN_SIGNAL = re.compile(r"[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2}", re.ASCII)
 # Digit groups joined by one separator (space, dot, dash) or parentheses: "(415) 555-2671",
 # "+44 (0)20 7946 0958", "415.555.2671". Possessive: a long run costs one pass.
