@@ -14,11 +14,10 @@ def preview(
     plaintext: bytes, contributor: str, limit: int = PREVIEW_RECORDS
 ) -> list[dict[str, Any]]:
     """The first `limit` refined records of an upload (as `export_data` built it)."""
-    from validators.scrub import Scrubber
-
     from validators import ExportRejected
     from validators.pipeline import preview_records
     from validators.refine import Pseudonyms
+    from validators.scrub import Scrubber
 
     pseudonyms = Pseudonyms(os.urandom(32))
     try:

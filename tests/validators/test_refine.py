@@ -93,13 +93,17 @@ def test_near_duplicate_clusters_join_records_sharing_a_band() -> None:
 
 def test_language_comes_from_function_words(index: DedupIndex) -> None:
     spec = reddit_spec(seed=8, comments=3, posts=0)
-    spec.comments[0]["body"] = "the weather is fine and we are going to the park with them"
+    spec.comments[0]["body"] = "so the weather is fine and we are going to the park with them"
     spec.comments[1]["body"] = "der Hund ist nicht mit dem Ball auf der Wiese und das ist gut"
     spec.comments[2]["body"] = "le chat est sur la table avec une pomme et je suis content"
+    bodies = [c["body"] for c in spec.comments]
     table = refined(reddit_full_export(spec), index)
     texts, languages = table.column("text").to_pylist(), table.column("language").to_pylist()
-    by_text = dict(zip(texts, languages, strict=True))
-    assert [by_text[c["body"]] for c in spec.comments] == ["en", "de", "fr"]
+    found = [
+        next(lang for text, lang in zip(texts, languages, strict=True) if text.endswith(body))
+        for body in bodies
+    ]
+    assert found == ["en", "de", "fr"]
 
 
 def test_a_preview_reads_only_the_first_records_and_refuses_private_files() -> None:
