@@ -19,17 +19,21 @@ RENTAL_PRICE_ETH = 3
 
 
 def write_sample_exports(folder: Path) -> list[Path]:
-    """Two Reddit data-request zips and one X archive, in the platforms' layouts."""
-    from dao_service.sample_exports import reddit_export, reddit_spec, x_archive, x_spec
+    """Two Reddit data-request zips and one X archive as the platforms send them: private
+    files (messages, IP logs, payment details...) beside the public posts, which the web
+    form and `datadao contribute` leave on the machine."""
+    from dao_service.sample_exports import reddit_full_export, reddit_spec, x_full_archive, x_spec
 
     folder.mkdir(parents=True, exist_ok=True)
     run = int(time.time())  # new accounts and content on every call: nothing is a duplicate
     samples = {
-        f"reddit-export-{run}-a.zip": reddit_export(reddit_spec(seed=run, account=f"demo_a_{run}")),
-        f"reddit-export-{run}-b.zip": reddit_export(
+        f"reddit-export-{run}-a.zip": reddit_full_export(
+            reddit_spec(seed=run, account=f"demo_a_{run}")
+        ),
+        f"reddit-export-{run}-b.zip": reddit_full_export(
             reddit_spec(seed=run + 1, account=f"demo_b_{run}")
         ),
-        f"twitter-archive-{run}.zip": x_archive(x_spec(seed=run + 2)),
+        f"twitter-archive-{run}.zip": x_full_archive(x_spec(seed=run + 2)),
     }
     paths = []
     for name, data in samples.items():

@@ -11,15 +11,20 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from dao_service.core.config import get_settings
+from dao_service.custody import CustodyKey, open_upload
 from dao_service.sample_exports import (
+    SECRETS,
     XArchiveSpec,
     reddit_export,
+    reddit_full_export,
+    reddit_private_files,
     reddit_spec,
     x_archive,
     x_files,
     x_spec,
 )
 from dao_service.storage.database import make_engine
+from dao_service.storage.ipfs import IpfsStore
 from tests.browser.conftest import ARTIFACTS, RECORD_PROGRESS_LABELS, WALLET, BrowserWallet
 from tests.utils.chain import Dao
 from tests.utils.participants import publish
@@ -179,6 +184,49 @@ def archive_with_media(path: Path, media_bytes: int, spec: XArchiveSpec) -> None
                     media.write(os.urandom(chunk))
 
 
+def test_a_whole_reddit_request_leaves_its_private_files_home_and_previews_the_records(
+    page: Page, live_service: str, dao: Dao, tmp_path: Path, ipfs: IpfsStore
+) -> None:
+    """The export as Reddit sends it, secrets planted in every private file and in the
+    texts: the page lists what stays and why, previews the refined records before the
+    signature, and what is stored holds none of the secrets."""
+    spec = reddit_spec(seed=61, account="whole_61")
+    export = tmp_path / "reddit-request.zip"
+    export.write_bytes(reddit_full_export(spec))
+    publish(export.read_bytes())
+    page.goto(live_service + "/")
+    page.click("#connect")
+    page.wait_for_selector("#verification-code:not(:empty)")
+    upload(page, export)
+    page.wait_for_selector("#stages li[data-stage=minted].done", timeout=60_000)
+
+    left = page.locator("#left-out tbody tr")
+    assert left.count() == len(reddit_private_files())
+    row = page.locator("#left-out tr[data-file='messages.csv'] td")
+    assert row.nth(1).text_content() == "private messages: never uploaded"
+    assert (page.text_content("#kept") or "").startswith("Uploading, encrypted: ")
+    preview = page.locator("#preview tbody tr")
+    assert 0 < preview.count() <= 10
+    shown = page.text_content("#preview") or ""
+    assert page.text_content("#preview-schema") == "datadao-records/1"
+    records = page.text_content("#records") or ""
+    assert records.endswith("of schema datadao-records/1") and int(records.split()[0]) > 0
+
+    secrets = [*SECRETS.private_values(), *SECRETS.public_values(), spec.account]
+    assert not [s for s in secrets if s in shown]
+    assert "<EMAIL>" in shown or "<PHONE>" in shown or "u/user_" in shown
+    settings = get_settings()
+    custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
+    with make_engine(settings.database_url).connect() as db:
+        cid, wrapped, iv = db.execute(
+            text("SELECT cid, wrapped_key, iv FROM contributions WHERE stage = 'minted'")
+        ).one()
+        dumped = " ".join(str(r) for r in db.execute(text("SELECT * FROM contributions")))
+    stored = open_upload(custody.unwrap(wrapped), iv, ipfs.cat(cid))
+    assert stored[:4] == b"PAR1"  # refined records, not the upload
+    assert not [s for s in secrets if s.encode() in stored or s in dumped]
+
+
 def test_two_gigabyte_archive_uploads_only_its_data_files(
     page: Page, live_service: str, tmp_path: Path
 ) -> None:
@@ -202,7 +250,8 @@ def test_two_gigabyte_archive_uploads_only_its_data_files(
             stored = db.execute(text("SELECT ciphertext_size FROM contributions")).scalars()
             assert [s < 2_000_000 for s in stored] == [True]
         kept = page.text_content("#kept") or ""
-        assert "Uploading only the export's data: 3 of 13 files" in kept
+        assert kept.startswith("Uploading, encrypted: data/account.js (only accountId, username")
+        assert page.locator("#left-out tbody tr").count() == 10  # the media stay
         assert int(page.text_content("#score") or 0) > 0
     finally:
         archive.unlink(missing_ok=True)

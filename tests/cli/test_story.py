@@ -13,12 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 import requests
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.sample_exports import SECRETS, reddit_export, reddit_full_export, reddit_spec
 from tests.utils.platforms import approve_on_stand_in
 from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped
 
@@ -86,14 +88,67 @@ def refusal(stack: Settings, *args: str, env: dict[str, str] | None = None) -> s
     return unwrapped(result.stderr)  # whatever the terminal width
 
 
-def export(tmp_path: Path, name: str, seed: int) -> Path:
+def export(tmp_path: Path, name: str, seed: int, whole: bool = False) -> Path:
+    """A Reddit export; `whole`: as Reddit sends it, secrets planted in its private files
+    and in its public texts (SECRETS)."""
     path = tmp_path / f"{name}.zip"
-    path.write_bytes(reddit_export(reddit_spec(seed=seed, account=f"{name}_{seed}")))
+    spec = reddit_spec(seed=seed, account=f"{name}_{seed}")
+    path.write_bytes(reddit_full_export(spec) if whole else reddit_export(spec))
     return path
 
 
+def planted(account: str) -> list[bytes]:
+    """What of a whole export must never be stored or reach a renter, in any form."""
+    values = [*SECRETS.private_values(), *SECRETS.public_values(), account]
+    return [v.encode() for v in values]
+
+
+def assert_nothing_private_stored(stack: Settings, secrets: list[bytes]) -> int:
+    """Every pinned blob (decrypted with the custody key where it is a contribution's),
+    the database, the spool and the service's logs hold none of `secrets`; the number of
+    contribution blobs opened."""
+    import sqlite3
+
+    from dao_service.custody import CustodyKey, open_upload
+    from dao_service.storage.ipfs import IpfsStore
+
+    def clean(what: str, data: bytes) -> None:
+        found = [s.decode() for s in secrets if s in data]
+        assert not found, f"{what} holds {found}"
+
+    custody = CustodyKey("", stack.keys_dir / "custody.key")
+    database = stack.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        clean("the database", "\n".join(db.iterdump()).encode())
+        rows = db.execute(
+            "select cid, wrapped_key, iv from contributions where wrapped_key is not null"
+        ).fetchall()
+    ipfs = IpfsStore(stack.ipfs_api_url)
+    opened = 0
+    try:
+        keys = {cid: (wrapped, iv) for cid, wrapped, iv in rows if cid}
+        for cid in ipfs._client.pin.ls(type="recursive")["Keys"]:
+            blob = ipfs.cat(cid)
+            clean(f"pinned blob {cid}", blob)
+            if cid in keys:
+                wrapped, iv = keys[cid]
+                clean(f"contribution blob {cid}", open_upload(custody.unwrap(wrapped), iv, blob))
+                opened += 1
+    finally:
+        ipfs.close()
+    for folder in (stack.spool_dir, stack.logs_dir):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.name != "platforms.log":  # the platform's own
+                clean(str(path), path.read_bytes())
+    return opened
+
+
 def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_path: Path) -> None:
-    exports = {"test2": export(tmp_path, "alice", 11), "test3": export(tmp_path, "bob", 12)}
+    # Alice contributes her data request as Reddit sent it: private files and all.
+    exports = {
+        "test2": export(tmp_path, "alice", 11, whole=True),
+        "test3": export(tmp_path, "bob", 12),
+    }
     fabricated = export(tmp_path, "nobody", 13)  # its account never posted these items
     rejected = cli(stack, "contribute", str(fabricated), "--account", "test4")
     assert rejected.returncode == 1
@@ -152,10 +207,23 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
         stack, "data", "fetch", "--dataset", "1", "--out", str(out), "--account", "test5"
     )
     assert fetched["files"] == 2 and fetched["downloaded"] == 2
-    manifest = json.loads((out / "manifest.json").read_text())
-    by_id = {f["contribution_id"]: (out / f["file"]).read_bytes() for f in manifest["files"]}
-    for account, path in exports.items():
-        assert by_id[receipts[account]["id"]] == path.read_bytes()  # byte for byte
+    assert fetched["records"] == sum(r["records"] for r in receipts.values())
+    records = pq.read_table(out / "data")  # the part files, as one dataset
+    assert records.num_rows == fetched["records"]
+    card = json.loads((out / "datacard.json").read_text())
+    assert card["records"] == records.num_rows and card["by_source"] == {"reddit": records.num_rows}
+    for receipt in receipts.values():
+        assert receipt["record_schema"] == card["schema"]["id"]
+        mine = records.filter(pc.equal(records.column("contribution_id"), receipt["id"]))
+        assert mine.num_rows == receipt["records"]
+    # The public texts are there, scrubbed; nothing private reached the renter or the store.
+    texts = "\n".join(records.column("text").to_pylist())
+    assert "<EMAIL>" in texts and "<PHONE>" in texts and "I agree with u/user_" in texts
+    secrets = planted("alice_11")
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert not [s for s in secrets if s in path.read_bytes()], path
+    assert assert_nothing_private_stored(stack, secrets) == 2
     again = datadao(
         stack, "data", "fetch", "--dataset", "1", "--out", str(out), "--account", "test5"
     )
