@@ -1,5 +1,6 @@
 """Intake through the API on a real anvil, real contracts and a real IPFS node."""
 
+import hashlib
 import time
 import zipfile
 from pathlib import Path
@@ -14,12 +15,15 @@ from dao_service.sample_exports import (
     reddit_spec,
     with_checkfile,
     x_archive,
+    x_files,
+    x_spec,
     zip_files,
 )
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
-from tests.utils.mutations import X_FILES, mutated
+from tests.utils.mutations import mutated
 from tests.utils.participants import contribute, open_released, request_keys
+from validators.refine import from_parquet
 
 ALICE, BOB, RENTER = dev_account(2), dev_account(3), dev_account(5)
 
@@ -70,7 +74,7 @@ def test_each_validator_reason_reaches_the_response(api: TestClient) -> None:
 
 
 def test_hostile_uploads_are_rejections_with_reasons_never_5xx(api: TestClient) -> None:
-    files = dict(X_FILES)
+    files = x_files(x_spec(seed=22, tweets=12))  # as uploaded
     nested = "[" * 5_000 + "]" * 5_000
     files["data/tweets.js"] = f"window.YTD.tweets.part0 = [{nested}]".encode()
     uploads = [zip_files(files, zipfile.ZIP_STORED)] + [mutated(seed)[1] for seed in range(8)]
@@ -117,7 +121,7 @@ def test_mismatched_plaintext_hash_is_refused(api: TestClient) -> None:
     assert response.status_code == 403  # the statement signed another hash
 
 
-def test_granted_renter_decrypts_bytes_equal_to_the_original(
+def test_granted_renter_decrypts_the_refined_records_of_each_contribution(
     api: TestClient, dao: Dao, ipfs
 ) -> None:  # type: ignore[no-untyped-def]
     exports = {ALICE.address: reddit_export(), BOB.address: x_archive()}
@@ -133,7 +137,11 @@ def test_granted_renter_decrypts_bytes_equal_to_the_original(
     assert set(released) == {r["cid"] for r in receipts}
     for receipt in receipts:
         plaintext = open_released(RENTER, released[receipt["cid"]], ipfs.cat(receipt["cid"]))
-        assert plaintext == exports[receipt["contributor"]]
+        assert "0x" + hashlib.sha256(plaintext).hexdigest() == receipt["refined_sha256"]
+        records = from_parquet(plaintext)
+        assert records.num_rows == receipt["records"] > 0
+        assert set(records.column("contribution_id").to_pylist()) == {receipt["id"]}
+        assert plaintext != exports[receipt["contributor"]]
 
 
 def test_contributor_gets_keys_for_own_contributions_only(api: TestClient, ipfs) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +150,8 @@ def test_contributor_gets_keys_for_own_contributions_only(api: TestClient, ipfs)
     wait_for_stage(api, contribute(api, BOB, x_archive()).json()["id"], "minted")
     keys = request_keys(api, ALICE).json()["keys"]
     assert [k["cid"] for k in keys] == [mine["cid"]]
-    assert open_released(ALICE, keys[0], ipfs.cat(mine["cid"])) == export
+    opened = open_released(ALICE, keys[0], ipfs.cat(mine["cid"]))
+    assert from_parquet(opened).num_rows == mine["records"]
 
 
 def test_withdrawal_destroys_the_key_and_leaves_future_grants(api: TestClient, dao: Dao) -> None:

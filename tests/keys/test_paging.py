@@ -17,6 +17,7 @@ from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey
 from dao_service.exceptions import StackError
 from dao_service.key_release import KeyRefused, KeyReleaseService, ReleasedPage, SignedRequest
+from validators.refine import SCHEMA_ID
 
 RENTER = dev_account(5)
 
@@ -44,13 +45,13 @@ def generate(sessions: sessionmaker[Session], custody: CustodyKey, count: int) -
     columns = (
         "public_id, statement_nonce, contributor, dataset_id, source, plaintext_sha256, "
         "stage, report, score, wrapped_key, iv, ciphertext_size, withdrawn, cid, "
-        "created_at, updated_at"
+        "refined_sha256, record_count, schema_id, created_at, updated_at"
     )
     fixed = ("0x" + "11" * 20, 1, "reddit", "0x" + "00" * 32, "MINTED", "{}", 1, wrapped,
-             b"\0" * 12, 1, False, "bafk", now, now)  # fmt: skip
+             b"\0" * 12, 1, False, "bafk", "0x" + "22" * 32, 1, SCHEMA_ID, now, now)  # fmt: skip
     with sessions.begin() as session:
         session.connection().exec_driver_sql(
-            f"INSERT INTO contributions ({columns}) VALUES ({', '.join(['?'] * 16)})",
+            f"INSERT INTO contributions ({columns}) VALUES ({', '.join(['?'] * 19)})",
             [(f"c{i}", f"n{i}", *fixed) for i in range(count)],
         )
     return file_key
