@@ -49,6 +49,7 @@ Thread-safe: the recognisers are built once per process, on first need, under a 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Collection, Iterator
@@ -126,7 +127,7 @@ class _Own:
 
     names: dict[str, str]
     bare: re.Pattern[str]  # a bare mention, word-bounded, any case
-    signal: str  # RE2: a superset of `bare`
+    signal: str  # RE2: matches wherever `bare` does (and more: no word boundaries)
 
     @classmethod
     def of(
@@ -142,11 +143,6 @@ class _Own:
             bare=re.compile(rf"(?<![A-Za-z0-9_])(?:{alternation})(?![A-Za-z0-9_])", re.I | re.A),
             signal="(?i:" + "|".join("".join(map(_re2_literal, n)) for n in ordered) + ")",
         )
-
-    def mentioned(self, text: str) -> bool:
-        """A cheap superset of `bare.search(text)`."""
-        lowered = text.lower()
-        return any(name in lowered for name in self.names)
 
 
 def _handle_name(handle: str) -> str:
@@ -203,22 +199,32 @@ class Scrubber:
             return texts
         candidates = pc.filter(texts, mask)
         strings = candidates.to_pylist()
+        found = _find_all(candidates, strings)
+        if own is None:
+            mentions_own = [False] * len(strings)
+        else:
+            mentions_own = pc.match_substring_regex(candidates, own.signal).to_pylist()
         pseudonyms: dict[str, str] = {}  # this call's, so each handle is hashed once
         scrubbed = [
-            self._scrub(text, found, own, pseudonyms)
-            for text, found in zip(strings, _find_all(candidates, strings), strict=True)
+            self._scrub(text, spans, own, bool(mentions), pseudonyms)
+            for text, spans, mentions in zip(strings, found, mentions_own, strict=True)
         ]
         return pc.replace_with_mask(texts, mask, pa.array(scrubbed, texts.type))
 
     def _scrub(
-        self, text: str, found: list[Finding], own: _Own | None, pseudonyms: dict[str, str]
+        self,
+        text: str,
+        found: list[Finding],
+        own: _Own | None,
+        mentions_own: bool,
+        pseudonyms: dict[str, str],
     ) -> str:
         # (start, end, replacement): personal data first, then handles, then bare own
         # handles, each kept only where it overlaps nothing kept before it.
         spans = [(f.start, f.end, PLACEHOLDERS[f.kind]) for f in found]
 
         def handle(start: int, end: int, prefix: str, name: str) -> None:
-            if not _overlaps(spans, start, end):
+            if not (spans and _overlaps(spans, start, end)):
                 name = name.lower()
                 if own is not None and name in own.names:
                     spans.append((start, end, prefix + own.names[name]))
@@ -249,7 +255,8 @@ class Scrubber:
                         continue
                     prefix_end = m.start(1) if m[1] else m.start(2)
                     handle(at, m.end(), text[at:prefix_end], name)
-        if own is not None and own.mentioned(text):
+        if mentions_own:
+            assert own is not None
             for m in own.bare.finditer(text):
                 if not _overlaps(spans, m.start(), m.end()):
                     spans.append((m.start(), m.end(), own.names[m.group().lower()]))
@@ -275,13 +282,17 @@ def preload() -> None:
 def _find_all(texts: pa.Array, strings: list[str | None]) -> list[list[Finding]]:
     """Personal data in each text of `texts` (`strings` is the same, as Python strings)."""
     flags = {
-        kind: pc.fill_null(pc.match_substring_regex(texts, signal), False).to_pylist()
+        kind: pc.fill_null(pc.match_substring_regex(texts, signal), False)
         for kind, signal in _KIND_SIGNALS.items()
     }
-    out: list[list[Finding]] = []
-    for i, text in enumerate(strings):
-        wanted = [kind for kind in _KIND_SIGNALS if flags[kind][i]]
-        out.append(_find(text, wanted) if wanted and text is not None else [])
+    out: list[list[Finding]] = [[] for _ in strings]
+    rows = pc.indices_nonzero(functools.reduce(pc.or_, flags.values())).to_pylist()
+    if rows:
+        wanted = {kind: set(pc.indices_nonzero(mask).to_pylist()) for kind, mask in flags.items()}
+        for i in rows:
+            text = strings[i]
+            assert text is not None  # a null matches no signal
+            out[i] = _find(text, [kind for kind, where in wanted.items() if i in where])
     return out
 
 
