@@ -89,6 +89,11 @@ NEGATIVES: list[Callable[[random.Random], str]] = [
     lambda r: _bad_card(r),
     lambda r: _bad_iban(r),
     lambda r: str(__import__("uuid").UUID(int=r.getrandbits(128))),
+    lambda r: r.choice(["3.14159265358979", "1,000,000", "+1 to this", "2+2=4", "10-15 mins", "24/7",
+                        "COVID-19", "i7-12700K", "RTX 4090", "1080p", "ISO 8601", "RFC 2822",
+                        "CVE-2024-3094", "DE-10115 Berlin", "000-000-0000", "ticket #48213",
+                        f"order {r.randint(1000, 9999)}-{r.randint(1000, 9999)}", "E=mc2",
+                        f"{r.randint(10, 99)}:{r.randint(10, 59)}:{r.randint(10, 59)}.{r.randint(100, 999)}"]),
 ]  # fmt: skip
 
 
@@ -128,7 +133,9 @@ def email(r: random.Random) -> str:
                       f"{first}+{r.choice(['news', 'shop', 'reddit'])}", f"{first}.{last[0]}.{last}",
                       f"{first}-{last}"])  # fmt: skip
     address = f"{local}@{r.choice(DOMAINS)}"
-    return address.capitalize() if r.random() < 0.1 else address
+    if r.random() < 0.1:
+        address = address.upper() if r.random() < 0.5 else address.capitalize()
+    return address
 
 
 US_AREAS = ["212", "213", "312", "415", "617", "646", "702", "206", "303", "305", "404", "512"]
@@ -143,7 +150,8 @@ def phone(r: random.Random) -> str:
         x_, l_ = f"{x}", f"{line:04d}"
         return r.choice([f"({a}) {x_}-{l_}", f"{a}-{x_}-{l_}", f"{a}.{x_}.{l_}", f"{a} {x_} {l_}",
                          f"+1 {a} {x_} {l_}", f"+1-{a}-{x_}-{l_}", f"1-{a}-{x_}-{l_}",
-                         f"+1 ({a}) {x_}-{l_}", f"{a}{x_}{l_}"])  # fmt: skip
+                         f"+1 ({a}) {x_}-{l_}", f"{a}{x_}{l_}", f"+1.{a}.{x_}.{l_}", f"({a}){x_}-{l_}",
+                         f"{a} {x_}-{l_}", f"1 ({a}) {x_}-{l_}", f"+1{a}{x_}{l_}"])  # fmt: skip
     if kind < 0.7:  # UK
         if r.random() < 0.5:
             prefix, rest = r.choice(["7400", "7500", "7800", "7900", "7456", "7723"]), r.randint(0, 999999)
@@ -153,13 +161,15 @@ def phone(r: random.Random) -> str:
         last = r.randint(0, 9999)
         return r.choice([f"020 {first}{second} {last:04d}", f"+44 20 {first}{second} {last:04d}",
                          f"+44 (0)20 {first}{second} {last:04d}", f"0044 20 {first}{second} {last:04d}",
-                         f"(020) {first}{second} {last:04d}"])  # fmt: skip
+                         f"(020) {first}{second} {last:04d}", f"+44(0)20 {first}{second} {last:04d}",
+                         f"020-{first}{second}-{last:04d}"])  # fmt: skip
     d = lambda n: "".join(r.choice(string.digits) for _ in range(n))  # noqa: E731
     return r.choice([f"+49 30 {d(7)}", f"+49 151 {d(8)}", f"+33 1 {d(2)} {d(2)} {d(2)} {d(2)}",
                      f"+33 6 {r.randint(10, 38)} {d(2)} {d(2)} {d(2)}", f"+61 2 9{d(3)} {d(4)}",
                      f"+61 41{d(1)} {d(3)} {d(3)}", f"+91 98{d(3)} {d(5)}", f"+81 3-{r.randint(1000, 9999)}-{d(4)}",
                      f"+34 6{d(2)} {d(3)} {d(3)}", f"+39 06 {d(4)} {d(4)}", f"+55 11 9{d(4)}-{d(4)}",
-                     f"+31 20 {d(3)} {d(4)}", f"+48 22 {d(3)} {d(2)} {d(2)}"])  # fmt: skip
+                     f"+31 20 {d(3)} {d(4)}", f"+48 22 {d(3)} {d(2)} {d(2)}", f"+49 (0)30 {d(7)}",
+                     f"+4930{d(7)}", f"0049 30 {d(7)}"])  # fmt: skip
 
 
 def ip(r: random.Random) -> str:
@@ -249,11 +259,16 @@ def _bad_iban(r: random.Random) -> str:
 
 MAKERS = {"EMAIL": email, "PHONE": phone, "IP_ADDRESS": ip, "CREDIT_CARD": card, "IBAN": iban}
 CONTEXTS = {
-    "EMAIL": ["email me at {}", "my address is {} if that helps", "({})", "contact: {}", "{}"],
-    "PHONE": ["call me on {}", "text {} after six", "phone: {}", "their number is {} btw", "{}"],
-    "IP_ADDRESS": ["my server is at {}", "ping {} and see", "the log shows {} again", "{}"],
-    "CREDIT_CARD": ["card number {} was charged twice", "I used {} for it", "cc: {}", "{}"],
-    "IBAN": ["send it to {} please", "IBAN: {}", "the transfer went to {} yesterday", "{}"],
+    "EMAIL": ["email me at {}", "my address is {} if that helps", "({})", "contact: {}", "{}",
+              "Bob <{}> wrote", "mailto:{}", "email={}&subscribe=1", "\"{}\""],
+    "PHONE": ["call me on {}", "text {} after six", "phone: {}", "their number is {} btw", "{}",
+              "tel:{}", "call ({}) today", "Tel.: {}", "ph#{}"],
+    "IP_ADDRESS": ["my server is at {}", "ping {} and see", "the log shows {} again", "{}",
+                   "ip={}", "http://{}/admin", "[{}]", "from {}, port 22"],
+    "CREDIT_CARD": ["card number {} was charged twice", "I used {} for it", "cc: {}", "{}",
+                    "card:{}", "(card {})"],
+    "IBAN": ["send it to {} please", "IBAN: {}", "the transfer went to {} yesterday", "{}",
+             "IBAN:{}"],
 }
 NEGATIVE_CONTEXTS = ["on {}", "about {}", "({})", "see {}", "it was {}", "{}"]
 
@@ -263,7 +278,7 @@ def _compose(r: random.Random, parts: list[tuple[str | None, str]]) -> Labelled:
     text, spans = "", []
     for kind, part in parts:
         if text:
-            text += " " if text[-1] in ".!?)" else r.choice([". ", ", ", "; ", " - "])
+            text += " " if text[-1] in ".!?)" else r.choice([". ", ", ", "; ", " - ", " "])
         if kind is None:
             text += part
             continue

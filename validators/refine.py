@@ -28,7 +28,6 @@ already in it: `Validation.additions`), self-authored only (a repost has quality
 """
 
 import hashlib
-import hmac
 import io
 import json
 from dataclasses import dataclass, field
@@ -112,16 +111,21 @@ class Pseudonyms:
     under one key, and without the key nobody can tell whose it is."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._key = hashlib.sha256(b"datadao pseudonyms\0" + key).digest()  # BLAKE2b's key
 
-    def _digest(self, label: str) -> bytes:
-        return hmac.digest(self._key, label.encode(), "sha256")
+    def _digest(self, label: str, size: int) -> str:
+        return hashlib.blake2b(label.encode(), key=self._key, digest_size=size).hexdigest()
 
     def of(self, source: str, handle: str) -> str:
-        return "user_" + self._digest(f"handle\0{source}\0{handle.lower()}").hex()[:12]
+        return "user_" + self._digest(f"handle\0{source}\0{handle.lower()}", 6)
 
-    def record_id(self, source: str, account: str, kind: str, item_id: str) -> str:
-        return self._digest(f"record\0{source}\0{account}\0{kind}\0{item_id}").hex()[:32]
+    def record_ids(self, source: str, account: str, kinds: list[str], ids: list[str]) -> list[str]:
+        """Per record: a keyed hash of its source, account, kind and platform id."""
+        prefix = f"record\0{source}\0{account}\0"
+        return [
+            self._digest(f"{prefix}{kind}\0{item_id or ''}", 16)
+            for kind, item_id in zip(kinds, ids, strict=True)
+        ]
 
 
 @dataclass
@@ -181,10 +185,7 @@ class Refinable:
         texts = scrubber(column(self.parts.texts), own, author)
         kinds, ids = column(self.parts.kinds), column(self.parts.ids)
         account = (self.account_id or contributor).lower()
-        record_ids = [
-            pseudonyms.record_id(self.source, account, k, i or "")
-            for k, i in zip(kinds.to_pylist(), ids.to_pylist(), strict=True)
-        ]
+        record_ids = pseudonyms.record_ids(self.source, account, kinds.to_pylist(), ids.to_pylist())
         created = (
             np.concatenate(self.parts.created)[self.rows]
             if self.rows.size
@@ -193,13 +194,16 @@ class Refinable:
         known = created != NO_TIME
         days = pa.array(np.where(known, created // MICROS_PER_DAY, 0).astype(np.int32), pa.int32(),
                         mask=~known).cast(pa.date32())  # fmt: skip
-        language_names = np.array([*LANGUAGES, UNDETERMINED])[self.language_codes]
         n = len(record_ids)
+        language_names = pa.DictionaryArray.from_arrays(
+            pa.array(self.language_codes.astype(np.int32) % (len(LANGUAGES) + 1), pa.int32()),
+            pa.array([*LANGUAGES, UNDETERMINED], pa.string()),
+        ).cast(pa.string())  # -1 (undetermined) is the last entry
         return pa.table(
             [
                 pa.array(record_ids, pa.string()),
-                pa.array([author] * n, pa.string()),
-                pa.array([self.source] * n, pa.string()),
+                constant(author, n),
+                constant(self.source, n),
                 kinds,
                 pc.if_else(
                     pc.equal(column(self.parts.communities), ""),
@@ -207,14 +211,18 @@ class Refinable:
                     column(self.parts.communities),
                 ),
                 days,
-                pa.array(language_names, pa.string()),
+                language_names,
                 texts.cast(pa.string()),
                 pa.array(self.qualities, pa.float32()),
                 pa.array(clusters(self.band_keys), pa.int64()),
-                pa.array([contribution_id] * n, pa.string()),
+                constant(contribution_id, n),
             ],
             schema=SCHEMA,
         )
+
+
+def constant(value: str, n: int) -> pa.Array:
+    return pa.nulls(n, pa.string()).fill_null(value)
 
 
 class Scrub(Protocol):
@@ -231,7 +239,7 @@ def clusters(band_keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     sources, targets = [np.arange(n)], [np.arange(n)]
     for band in range(band_keys.shape[1]):
-        order = np.argsort(band_keys[:, band], kind="stable")
+        order = np.argsort(band_keys[:, band])  # equal keys end up adjacent: enough
         keys = band_keys[order, band]
         same = np.flatnonzero(keys[1:] == keys[:-1])
         sources.append(order[same])

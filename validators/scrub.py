@@ -99,7 +99,8 @@ _PHONE_RUN = re.compile(r"(?:\+ ?)?\(?\d+\)?(?:[ .\-]?\(?\d+\)?)*+", re.ASCII)
 _DIGITS = re.compile(r"\d+", re.ASCII)
 _WORD = re.compile(r"\w")  # Unicode: a letter of any script glues a number or handle to a word
 
-_AT_HANDLE = re.compile(r"@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
+# @name not after a letter, digit or @ (the lookbehind follows the @, so re skips to each @).
+_AT_HANDLE = re.compile(r"@(?<![\w@]@)([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
 _REDDIT_HANDLE = re.compile(r"[uU]/([A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])")
 _PROFILE_LINK = re.compile(
     r"(?i:reddit\.com/user/)([A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])"
@@ -219,25 +220,28 @@ class Scrubber:
         mentions_own: bool,
         pseudonyms: dict[str, str],
     ) -> str:
+        def name_of(name: str) -> str:
+            name = name.lower()
+            if own is not None and name in own.names:
+                return own.names[name]
+            if name not in pseudonyms:
+                pseudonyms[name] = self._pseudonym(name)
+            return pseudonyms[name]
+
+        if not found and not mentions_own and "/" not in text:  # X handles alone, or nothing
+            return _AT_HANDLE.sub(lambda m: "@" + name_of(m[1]), text) if "@" in text else text
+
         # (start, end, replacement): personal data first, then handles, then bare own
         # handles, each kept only where it overlaps nothing kept before it.
         spans = [(f.start, f.end, PLACEHOLDERS[f.kind]) for f in found]
 
         def handle(start: int, end: int, prefix: str, name: str) -> None:
             if not (spans and _overlaps(spans, start, end)):
-                name = name.lower()
-                if own is not None and name in own.names:
-                    spans.append((start, end, prefix + own.names[name]))
-                    return
-                if name not in pseudonyms:
-                    pseudonyms[name] = self._pseudonym(name)
-                spans.append((start, end, prefix + pseudonyms[name]))
+                spans.append((start, end, prefix + name_of(name)))
 
         if "@" in text:
             for m in _AT_HANDLE.finditer(text):
-                at = m.start()
-                if not (at > 0 and text[at - 1] == "@") and not _glued(text, at):
-                    handle(at, m.end(), "@", m[1])
+                handle(m.start(), m.end(), "@", m[1])
         if "/" in text:
             for m in _REDDIT_HANDLE.finditer(text):
                 at = m.start()
@@ -255,8 +259,7 @@ class Scrubber:
                         continue
                     prefix_end = m.start(1) if m[1] else m.start(2)
                     handle(at, m.end(), text[at:prefix_end], name)
-        if mentions_own:
-            assert own is not None
+        if mentions_own and own is not None:
             for m in own.bare.finditer(text):
                 if not _overlaps(spans, m.start(), m.end()):
                     spans.append((m.start(), m.end(), own.names[m.group().lower()]))
@@ -289,10 +292,9 @@ def _find_all(texts: pa.Array, strings: list[str | None]) -> list[list[Finding]]
     rows = pc.indices_nonzero(functools.reduce(pc.or_, flags.values())).to_pylist()
     if rows:
         wanted = {kind: set(pc.indices_nonzero(mask).to_pylist()) for kind, mask in flags.items()}
-        for i in rows:
-            text = strings[i]
-            assert text is not None  # a null matches no signal
-            out[i] = _find(text, [kind for kind, where in wanted.items() if i in where])
+        for i in rows:  # a null matches no signal
+            kinds = [kind for kind, where in wanted.items() if i in where]
+            out[i] = _find(cast(str, strings[i]), kinds)
     return out
 
 
@@ -312,8 +314,8 @@ def _find(text: str, kinds: list[str]) -> list[Finding]:
             found += engine.find(engine.card, text, 0, len(text))
         elif kind == "IBAN":
             found += engine.find(engine.iban, text, 0, len(text))
-        else:
-            found += _phones(text)
+    if "PHONE" in kinds:  # last: digits already found as something surer are not read again
+        found += _phones(text, found)
     return _without_overlaps(found)
 
 
@@ -332,8 +334,8 @@ def _token(text: str, at: int) -> tuple[int, int]:
 # with 0 or 1) and the UK (10-11 digits after the trunk 0). phonenumbers decides validity.
 
 
-def _phones(text: str) -> list[Finding]:
-    found: list[Finding] = []
+def _phones(text: str, found: list[Finding]) -> list[Finding]:
+    phones: list[Finding] = []
     for run in _PHONE_RUN.finditer(text):
         start, end = run.span()
         groups = [g.span() for g in _DIGITS.finditer(text, start, end)]
@@ -343,9 +345,17 @@ def _phones(text: str) -> list[Finding]:
             plus = False
         if end < len(text) and _WORD.match(text, end):
             del groups[-1:]  # the last group is glued to a word: "... 38 671044a3"
-        if sum(e - s for s, e in groups) >= (8 if plus else 10):
-            found += _phones_in_run(text, groups, start if plus else -1)
-    return found
+        # Groups inside a card number, an IBAN, an IP address split the run.
+        segment: list[tuple[int, int]] = []
+        for group in [*groups, (-1, -1)]:
+            if group[0] >= 0 and not any(f.start < group[1] and group[0] < f.end for f in found):
+                segment.append(group)
+                continue
+            international = plus and bool(segment) and segment[0] == groups[0]
+            if sum(e - s for s, e in segment) >= (8 if international else 10):
+                phones += _phones_in_run(text, segment, start if international else -1)
+            segment = []
+    return phones
 
 
 def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> Iterator[Finding]:
@@ -368,11 +378,11 @@ def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> It
                 start, candidate, region = plus_at, text[plus_at:end], None
                 if not 8 <= len(digits) <= 15:
                     continue
-            elif digits.startswith("00"):
+            elif text.startswith("00", groups[i][0]):
                 candidate, region = "+" + text[groups[i][0] + 2 : end], None
                 if not 10 <= len(digits) <= 17:
                     continue
-            elif digits.startswith("0"):
+            elif digits[0] == "0":
                 candidate, region = text[start:end], "GB"
                 if not 10 <= len(digits) <= 11:
                     continue
