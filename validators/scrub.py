@@ -30,21 +30,26 @@ Presidio's anonymizer is not used: placeholders, pseudonyms and the order betwee
 
 Speed: validation runs at ~5-11 MB/s per core and the whole refinement may add 25%, so
 `scrub` must run at >= 40 MB/s per core over a column where most texts carry nothing.
-One RE2 pass over the whole Arrow column (`pc.match_substring_regex`) finds the texts
-with any cheap signal (an @, a u/, a run of >= 7 digits and separators, two colons
-around hex digits, an IBAN-like token, the contributor's handles); only those go to
-Python, and each recogniser runs on a text only when its own, narrower signal is in it.
-The results go back with `pc.replace_with_mask`. The RE2 signal is a superset of every
-Python signal, so `scrub` equals `scrub_one` row by row. Figures: bench/RESULTS.md.
+Each kind has an RE2 signal (`_KIND_SIGNALS`: a superset of what its recogniser can
+find, e.g. ten digits with at most three of " ().-" between two for a national phone
+number); one `pc.match_substring_regex` pass of all of them and the handle signals over
+the whole Arrow column keeps the texts that may change, one pass per kind over those
+tells which recognisers a text needs, and only they run, in Python. Emails and IPs are
+looked for in the white-space tokens around the signal alone (an address holds no
+space, and Presidio's patterns are slow over long texts). The results go back with
+`pc.replace_with_mask`. `scrub_one` and `find` run the same code on a column of one
+text, so `scrub` equals `scrub_one` row by row. Figures: bench/RESULTS.md.
 
 Not removed (README, "What renters receive"): names, postal addresses and any other
-identifier in free text; digits in scripts other than ASCII; numbers that are not valid
-phone numbers of a region (a 7-digit local number without its area code); handles in
-other forms than the ones above. A public post can still be found by searching for its
-words.
+identifier in free text; digits in scripts other than ASCII; national phone numbers of
+countries other than the US/Canada and the UK written without + or 00, and local numbers
+without their area code; emails written around ("bob at example dot org"); IBANs in
+lower case; handles in other forms than the ones above. A public post can still be found
+by searching for its words.
 
-Thread-safe: the recognisers are built once per process, on first need, under a lock
-(~1.2 s and ~90 MB for importing Presidio and spaCy); a Scrubber holds no mutable state.
+Thread-safe: the recognisers are built once per process, on first need (or `preload()`),
+under a lock: ~1 s and ~50 MB for importing Presidio and spaCy. A Scrubber holds no
+mutable state; constructing one costs nothing.
 """
 
 from __future__ import annotations
@@ -101,10 +106,11 @@ _WORD = re.compile(r"\w")  # Unicode: a letter of any script glues a number or h
 
 # @name not after a letter, digit or @ (the lookbehind follows the @, so re skips to each @).
 _AT_HANDLE = re.compile(r"@(?<![\w@]@)([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
-_REDDIT_HANDLE = re.compile(r"[uU]/([A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])")
+_REDDIT_HANDLE = re.compile(r"[uU]/([A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])", re.ASCII)
 _PROFILE_LINK = re.compile(
     r"(?i:reddit\.com/user/)([A-Za-z0-9_-]{2,20})(?![A-Za-z0-9_-])"
-    r"|(?i:(?:www\.|mobile\.)?(?:twitter|x)\.com/)([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])"
+    r"|(?i:(?:www\.|mobile\.)?(?:twitter|x)\.com/)([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])",
+    re.ASCII,
 )
 
 
