@@ -75,32 +75,39 @@ UNDETERMINED = "und"
 MIN_LANGUAGE_WORDS = 3
 _WORDS = sorted({w for words in FUNCTION_WORDS.values() for w in words})
 _WORD_SET = pa.array(_WORDS)
-# Row w: which languages word w belongs to (the last row, for "no function word": none).
-_WORD_LANGUAGES = np.array(
-    [[w in FUNCTION_WORDS[lang] for lang in LANGUAGES] for w in _WORDS]
-    + [[False] * len(LANGUAGES)],
-    np.int32,
+# Per word: a bit per language it belongs to (bit i: LANGUAGES[i]); the last entry, for
+# "no function word", has none.
+_WORD_BITS = np.array(
+    [sum(1 << i for i, lang in enumerate(LANGUAGES) if w in FUNCTION_WORDS[lang]) for w in _WORDS]
+    + [0],
+    np.uint8,
 )
+# The first this many characters decide: a record's opening words name its language as
+# well as all of them, and longer texts cost no more.
+LANGUAGE_PREFIX = 96
 MICROS_PER_DAY = 86_400_000_000
 
 
 def languages(normalised: pa.Array) -> np.ndarray:
     """Per record of normalised text: an index into LANGUAGES of the language whose
-    function words it uses most, or -1 (too few words, or none of them). One look-up
-    of every word, vectorised."""
+    function words its opening words use most, or -1 (too few words, or none of them).
+    One look-up per word, vectorised."""
     out = np.full(len(normalised), -1, np.int8)
-    lists = pc.split_pattern(normalised, " ")
+    lists = pc.split_pattern(pc.utf8_slice_codeunits(normalised, 0, LANGUAGE_PREFIX), " ")
     tokens = pc.list_flatten(lists)
     if not len(tokens):
         return out
     offsets = lists.offsets.to_numpy()
     counts = np.diff(offsets)
     found = pc.index_in(tokens, value_set=_WORD_SET).fill_null(-1).to_numpy(zero_copy_only=False)
-    per_word = _WORD_LANGUAGES[found]  # -1 picks the last row: no language
-    hits = np.add.reduceat(per_word, np.minimum(offsets[:-1], len(tokens) - 1), axis=0)
-    hits[counts == 0] = 0
-    best = hits.argmax(axis=1)
-    score = hits[np.arange(len(best)), best]
+    bits = _WORD_BITS[found]  # -1 picks the last entry: no language
+    starts = np.minimum(offsets[:-1], len(tokens) - 1)
+    hits = np.zeros((len(LANGUAGES), len(normalised)), np.int32)
+    for i in range(len(LANGUAGES)):
+        hits[i] = np.add.reduceat((bits >> i) & 1, starts, dtype=np.int32)
+    hits[:, counts == 0] = 0
+    best = hits.argmax(axis=0)
+    score = hits[best, np.arange(len(best))]
     judged = (counts >= MIN_LANGUAGE_WORDS) & (score > 0)
     out[judged] = best[judged]
     return out
