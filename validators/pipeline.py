@@ -600,6 +600,7 @@ def _judge(
         qualities[rows].astype(np.float32),
         records.languages[rows],
         additions.band_keys,
+        additions.fingerprints,
     )
     return Validation(report, additions, binding, counted, refinable=refinable)
 
@@ -670,17 +671,14 @@ def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits
     source = detect(archive)
     refuse_private(archive)
     parsed = source.parse(archive)
-    parts, qualities, codes, keys = RecordParts(), [], [], []
+    parts, qualities, codes, keys, exact = RecordParts(), [], [], [], []
     found = 0
     for batch in parsed.batches:
         batch = batch.rows(0, min(len(batch), limit * 4))
         normalised = fingerprints.normalise(batch.text)
         quality = features(batch, normalised)
-        text_hashes = (
-            np.ascontiguousarray(fingerprints.exact_fingerprints(normalised)[:, :8])
-            .view(np.uint64)
-            .ravel()
-        )
+        exact.append(fingerprints.exact_fingerprints(normalised))
+        text_hashes = np.ascontiguousarray(exact[-1][:, :8]).view(np.uint64).ravel()
         qualities.append(assess(quality.worthless, quality.words, text_hashes, quality.unnatural))
         codes.append(languages(normalised))
         keys.append(fingerprints.band_keys(normalised))
@@ -699,6 +697,7 @@ def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits
         every[rows].astype(np.float32),
         np.concatenate(codes)[rows] if codes else np.zeros(0, np.int8),
         np.concatenate(keys)[rows] if keys else np.zeros((0, fingerprints.BANDS), np.int64),
+        np.concatenate(exact)[rows] if exact else np.zeros((0, 16), np.uint8),
     )
 
 

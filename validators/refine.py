@@ -4,8 +4,9 @@ ids, not the `ip` column, not the account's name.
 
 Schema `datadao-records/1` (one row per record):
 
-  record_id               keyed hash of the record's source, account and platform id:
-                          stable, unique, and not the platform's id
+  record_id               the record's exact fingerprint enciphered under the dataset's
+                          key: stable, unique, and neither the platform's id nor a hash
+                          anyone could match a guessed text against
   contributor             the author's pseudonym, keyed and stable within the dataset: a
                           renter can group by author without learning who the author is
   source                  reddit, twitter, generic
@@ -37,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -119,6 +121,7 @@ class Pseudonyms:
 
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"datadao pseudonyms\0" + key).digest()  # BLAKE2b's key
+        self._record_key = hashlib.sha256(b"datadao record ids\0" + key).digest()  # AES-256
 
     def _digest(self, label: str, size: int) -> str:
         return hashlib.blake2b(label.encode(), key=self._key, digest_size=size).hexdigest()
@@ -126,13 +129,14 @@ class Pseudonyms:
     def of(self, source: str, handle: str) -> str:
         return "user_" + self._digest(f"handle\0{source}\0{handle.lower()}", 6)
 
-    def record_ids(self, source: str, account: str, kinds: list[str], ids: list[str]) -> list[str]:
-        """Per record: a keyed hash of its source, account, kind and platform id."""
-        prefix = f"record\0{source}\0{account}\0"
-        return [
-            self._digest(f"{prefix}{kind}\0{item_id or ''}", 16)
-            for kind, item_id in zip(kinds, ids, strict=True)
-        ]
+    def record_ids(self, fingerprints: np.ndarray) -> pa.Array:
+        """Per record, from its exact fingerprint ((n, 16) uint8, unique in the dataset):
+        the fingerprint enciphered under a key of this one (AES, one block each), in hex.
+        Unique and stable like the fingerprint, but without the key nobody can tell which
+        text (or, before scrubbing, which personal data) it came from."""
+        encryptor = Cipher(algorithms.AES(self._record_key), modes.ECB()).encryptor()
+        blocks = encryptor.update(np.ascontiguousarray(fingerprints, np.uint8).tobytes())
+        return pa.array(np.frombuffer(blocks.hex().encode(), dtype="S32")).cast(pa.string())
 
 
 @dataclass
@@ -141,7 +145,6 @@ class RecordParts:
     text unscrubbed until the kept rows are known; in memory only)."""
 
     kinds: list[pa.Array] = field(default_factory=list)
-    ids: list[pa.Array] = field(default_factory=list)
     texts: list[pa.Array] = field(default_factory=list)
     communities: list[pa.Array] = field(default_factory=list)
     created: list[np.ndarray] = field(default_factory=list)
@@ -149,7 +152,6 @@ class RecordParts:
     def add(self, batch: RecordBatch) -> None:
         n = len(batch)
         self.kinds.append(pa.array([batch.kind] * n, pa.string()))
-        self.ids.append(batch.ids.cast(pa.string()))
         self.texts.append(batch.text.cast(pa.large_string()))
         self.communities.append(
             pa.nulls(n, pa.string())
@@ -172,6 +174,7 @@ class Refinable:
     qualities: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     language_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
     band_keys: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    fingerprints: np.ndarray = field(default_factory=lambda: np.zeros((0, 16), np.uint8))
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -190,9 +193,8 @@ class Refinable:
         )
         own = [h for h in {self.account_name, self.account_id} if h]
         texts = scrubber(column(self.parts.texts), own, author)
-        kinds, ids = column(self.parts.kinds), column(self.parts.ids)
-        account = (self.account_id or contributor).lower()
-        record_ids = pseudonyms.record_ids(self.source, account, kinds.to_pylist(), ids.to_pylist())
+        kinds = column(self.parts.kinds)
+        record_ids = pseudonyms.record_ids(self.fingerprints)
         created = (
             np.concatenate(self.parts.created)[self.rows]
             if self.rows.size
@@ -208,7 +210,7 @@ class Refinable:
         ).cast(pa.string())  # -1 (undetermined) is the last entry
         return pa.table(
             [
-                pa.array(record_ids, pa.string()),
+                record_ids,
                 constant(author, n),
                 constant(self.source, n),
                 kinds,

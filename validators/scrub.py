@@ -59,7 +59,7 @@ import re
 import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -272,7 +272,8 @@ class Scrubber:
         if not spans:
             return text
         spans.sort()
-        parts, at = [], 0
+        parts: list[str] = []
+        at = 0
         for start, end, replacement in spans:
             parts += (text[at:start], replacement)
             at = end
@@ -376,9 +377,9 @@ def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> It
             ends.append((j, digits))
         for j, digits in reversed(ends):
             start, end = groups[i][0], groups[j][1]
-            if text[start - 1 : start] == "(":
+            if _in_parentheses(text, groups[i]):  # "(415) 867-5309", not "(415 867 5309)"
                 start -= 1
-            if text[end : end + 1] == ")" and "(" in text[start:end]:
+            if _in_parentheses(text, groups[j]):
                 end += 1
             if i == 0 and plus_at >= 0:
                 start, candidate, region = plus_at, text[plus_at:end], None
@@ -402,6 +403,10 @@ def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> It
                 i = j
                 break
         i += 1
+
+
+def _in_parentheses(text: str, group: tuple[int, int]) -> bool:
+    return text[group[0] - 1 : group[0]] == "(" and text[group[1] : group[1] + 1] == ")"
 
 
 def _valid_phone(candidate: str, region: str | None) -> bool:
@@ -438,8 +443,12 @@ def _without_overlaps(found: list[Finding]) -> list[Finding]:
 class _Engine:
     """Presidio's recognizers (as configured in the module docstring) and phonenumbers."""
 
-    KINDS = {"EMAIL_ADDRESS": "EMAIL", "IP_ADDRESS": "IP_ADDRESS", "CREDIT_CARD": "CREDIT_CARD",
-             "IBAN_CODE": "IBAN"}  # fmt: skip
+    KINDS: ClassVar[dict[str, str]] = {
+        "EMAIL_ADDRESS": "EMAIL",
+        "IP_ADDRESS": "IP_ADDRESS",
+        "CREDIT_CARD": "CREDIT_CARD",
+        "IBAN_CODE": "IBAN",
+    }
 
     def __init__(self) -> None:
         import phonenumbers
@@ -455,18 +464,21 @@ class _Engine:
         # The bundled public suffix list: no download, no cache directory.
         extract = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())
 
-        class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+        class OfflineEmailRecognizer(EmailRecognizer):
             def validate_result(self, pattern_text: str) -> bool:
                 return bool(extract(pattern_text).fqdn)
 
         mastercard_2 = Pattern(
             "Mastercard 2221-2720",
-            r"\b(2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))[- ]?(\d{4})[- ]?(\d{4})[- ]?(\d{4})\b",
+            r"\b(2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))"
+            r"[- ]?(\d{4})[- ]?(\d{4})[- ]?(\d{4})\b",
             0.3,
         )
         self.phonenumbers: Any = phonenumbers
         self.email: Any = OfflineEmailRecognizer()
-        self.card: Any = CreditCardRecognizer(patterns=[*CreditCardRecognizer.PATTERNS, mastercard_2])
+        self.card: Any = CreditCardRecognizer(
+            patterns=[*CreditCardRecognizer.PATTERNS, mastercard_2]
+        )
         self.iban: Any = IbanRecognizer()
         self.ip: Any = IpRecognizer(
             patterns=[p for p in IpRecognizer.PATTERNS if p.name != "IPv6_unspecified"]
@@ -476,7 +488,9 @@ class _Engine:
             sample = "a@example.org 4111 1111 1111 1111 10.0.0.1 ::1 DE89370400440532013000"
             self.find(recognizer, sample, 0, len(sample))
         for number in ("2015550123", "02079460958", "+4930123456"):
-            phonenumbers.is_valid_number(phonenumbers.parse(number, "US" if number[0] == "2" else "GB"))
+            phonenumbers.is_valid_number(
+                phonenumbers.parse(number, "US" if number[0] == "2" else "GB")
+            )
 
     def find(self, recognizer: Any, text: str, start: int, end: int) -> list[Finding]:
         """The recognizer's findings in text[start:end] (a window whose ends are the
