@@ -3,7 +3,9 @@
 A validated contribution is committed together with its records in the dedup index (the
 same database), its sealed refined records already fsynced to the spool (never the upload)."""
 
+import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +15,7 @@ from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from dao_service.storage.files import write_private_file
-from validators import DedupIndex, Validation
+from validators import DedupIndex, Validation, ValidationReport
 
 ALREADY_IN_DATASET = "this export's content is already in the dataset"
 
@@ -38,6 +40,27 @@ class Spool:
         self.path(public_id).unlink(missing_ok=True)
 
 
+def stored_report(report: ValidationReport) -> dict[str, Any]:
+    """The report as the database keeps it: nothing that names the platform account (its
+    name and id, the platform's item ids the spot-check looked up, the name in a reason),
+    which comes from the export and is outside the record schema."""
+    stored = report.model_dump(
+        mode="json", exclude={"account_id", "account_name", "platform_items"}
+    )
+    names = sorted({n for n in (report.account_name, report.account_id) if n}, key=len)[::-1]
+
+    def unnamed(text: str) -> str:
+        for name in names:
+            text = re.sub(re.escape(name), "the account", text, flags=re.IGNORECASE)
+        return text
+
+    for group in ("authenticity", "ownership"):
+        for check in stored.get(group) or []:
+            check["reason"] = unnamed(check["reason"])
+    stored["rejection_reasons"] = [unnamed(r) for r in stored.get("rejection_reasons") or []]
+    return stored
+
+
 def new_contribution(
     upload: Upload,
     validation: Validation,
@@ -59,8 +82,7 @@ def new_contribution(
         plaintext_sha256="0x" + upload.sha256.hex(),
         statement_nonce=upload.nonce,
         stage=Stage.VALIDATED if accepted else Stage.REJECTED,
-        # The account's name and id stay out of the database (they come from the export).
-        report=report.model_dump(mode="json", exclude={"account_id", "account_name"}),
+        report=stored_report(report),
         fingerprint=report.fingerprint if accepted else None,
         score=report.score,
         wrapped_key=custody.wrap(refined.key) if refined is not None and accepted else None,

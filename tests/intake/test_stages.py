@@ -1,6 +1,7 @@
 """Each intake stage alone, against a real database and fakes for the chain and IPFS."""
 
 import hashlib
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,3 +244,31 @@ def test_two_uploads_racing_with_one_nonce_cannot_both_commit(
         )
     with sessions() as session:
         assert session.get(type(rival), rival.id) is None  # no second row
+
+
+def test_the_stored_report_names_no_platform_account() -> None:
+    """The account's name and id, and the platform's item ids, stay out of the database:
+    they come from the export, outside the record schema."""
+    from dao_service.intake.records import stored_report
+    from validators import Check, CheckStatus, ValidationReport
+    from validators.report import ItemCheck
+
+    report = ValidationReport(
+        source="twitter",
+        account_id="1234567890",
+        account_name="Alice_X",
+        ownership=[
+            Check(name="platform sign-in", status=CheckStatus.PASS,
+                  reason="signed in with twitter as alice_x"),
+            Check(name="account binding", status=CheckStatus.PASS,
+                  reason="first use of this twitter account 1234567890"),
+        ],
+        platform_items=[
+            ItemCheck(item="1555000000000000001", status=CheckStatus.PASS, reason="ok")
+        ],
+        rejection_reasons=["ownership: signed in as ALICE_X, but ..."],
+    )  # fmt: skip
+    stored = json.dumps(stored_report(report)).lower()
+    assert "alice_x" not in stored and "1234567890" not in stored
+    assert "1555000000000000001" not in stored and "platform_items" not in stored
+    assert "signed in with twitter as the account" in stored
