@@ -394,7 +394,7 @@ def _phones_in_run(text: str, groups: list[tuple[int, int]], plus_at: int) -> It
                 start, candidate, region = plus_at, text[plus_at:end], None
                 if not 8 <= len(digits) <= 15:
                     continue
-            elif text.startswith("00", groups[i][0]):
+            elif i == 0 and text.startswith("00", groups[i][0]):  # not "4000 0062 4716 6564"
                 candidate, region = "+" + text[groups[i][0] + 2 : end], None
                 if not 10 <= len(digits) <= 17:
                     continue
