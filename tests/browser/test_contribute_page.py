@@ -7,9 +7,11 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
 from playwright.sync_api import Page
 from sqlalchemy import text
 
+from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import get_settings
 from dao_service.custody import CustodyKey, open_upload
 from dao_service.sample_exports import (
@@ -27,7 +29,8 @@ from dao_service.storage.database import make_engine
 from dao_service.storage.ipfs import IpfsStore
 from tests.browser.conftest import ARTIFACTS, RECORD_PROGRESS_LABELS, WALLET, BrowserWallet
 from tests.utils.chain import Dao
-from tests.utils.participants import publish
+from tests.utils.participants import open_released, publish, request_keys
+from validators.refine import from_parquet
 
 MEDIA_FILE = 200 << 20  # one video of an X archive
 
@@ -225,6 +228,25 @@ def test_a_whole_reddit_request_leaves_its_private_files_home_and_previews_the_r
     stored = open_upload(custody.unwrap(wrapped), iv, ipfs.cat(cid))
     assert stored[:4] == b"PAR1"  # refined records, not the upload
     assert not [s for s in secrets if s.encode() in stored or s in dumped]
+
+    # Rented: what the renter decrypts is the refined, scrubbed records.
+    renter = dev_account(5)
+    dao.as_timelock(dao.access.functions.grantAccess(renter.address, 1, 3600))
+    (key,) = request_keys(LiveService(live_service), renter).json()["keys"]
+    received = from_parquet(open_released(renter, key, ipfs.cat(key["cid"])))
+    texts = "\n".join(received.column("text").to_pylist())
+    assert "<EMAIL>" in texts and "<PHONE>" in texts and "I agree with u/user_" in texts
+    assert not [s for s in secrets if s in str(received.to_pylist())]
+
+
+class LiveService:
+    """The running service as tests.utils.participants calls it (TestClient's `post`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def post(self, path: str, json: object) -> requests.Response:
+        return requests.post(self.url + path, json=json, timeout=30)
 
 
 def test_two_gigabyte_archive_uploads_only_its_data_files(
