@@ -126,14 +126,14 @@ def assert_nothing_private_stored(stack: Settings, secrets: list[bytes]) -> int:
     ipfs = IpfsStore(stack.ipfs_api_url)
     opened = 0
     try:
-        keys = {cid: (wrapped, iv) for cid, wrapped, iv in rows if cid}
-        for cid in ipfs._client.pin.ls(type="recursive")["Keys"]:
-            blob = ipfs.cat(cid)
-            clean(f"pinned blob {cid}", blob)
-            if cid in keys:
-                wrapped, iv = keys[cid]
-                clean(f"contribution blob {cid}", open_upload(custody.unwrap(wrapped), iv, blob))
-                opened += 1
+        for cid in ipfs._client.pin.ls(type="recursive")["Keys"]:  # earnings tables too
+            clean(f"pinned blob {cid}", ipfs.cat(cid))
+        for cid, wrapped, iv in rows:
+            assert ipfs.pinned(cid), cid
+            clean(
+                f"contribution blob {cid}", open_upload(custody.unwrap(wrapped), iv, ipfs.cat(cid))
+            )
+            opened += 1
     finally:
         ipfs.close()
     for folder in (stack.spool_dir, stack.logs_dir):
@@ -299,7 +299,9 @@ def test_contribute_prints_a_readable_receipt_or_the_rejection(
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"PK\x03\x04 not a zip at all")
     rejected = cli(stack, "contribute", str(junk), "--account", "test4")
-    assert rejected.returncode == 1 and "Rejected contribution" in unwrapped(rejected.stdout)
+    # Refused here, before anything is signed or sent: its records cannot even be previewed.
+    assert rejected.returncode == 1 and "Traceback" not in rejected.stderr
+    assert "The archive is not a readable zip file" in unwrapped(rejected.stderr)
 
 
 def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
@@ -445,7 +447,7 @@ def test_contribute_signed_in_with_the_platform(stack: Settings, tmp_path: Path)
     wrong = cli(stack, *args, stdin=browser_sign_in(url, "eve") + "\n")
     assert url in unwrapped(wrong.stdout) and "Signed in with reddit as eve" in wrong.stdout
     assert wrong.returncode == 1
-    assert "signed in as eve, but the export is dave_14's" in unwrapped(wrong.stdout)
+    assert "signed in as eve, but the export is the account's" in unwrapped(wrong.stdout)
 
     right = cli(stack, *args, "--json", stdin=browser_sign_in(url, "dave_14") + "\n")
     assert right.returncode == 0, right.stdout + right.stderr
