@@ -252,8 +252,12 @@ async function showPreview(sealed) {
   form.append("ciphertext", new Blob([sealed.ciphertext]), "export.enc");
   const preview = await api("/api/contributions/preview", { method: "POST", body: form });
   $("preview-schema").textContent = preview.record_schema.split(" ")[0];
+  const shown = (record, column) => {
+    const value = String(record[column] ?? "–");
+    return column === "text" && value.length > 240 ? `${value.slice(0, 240)}…` : value;
+  };
   $("preview").querySelector("tbody").replaceChildren(...preview.records.map((record) =>
-    cells(document.createElement("tr"), PREVIEWED.map((column) => String(record[column] ?? "–")))));
+    cells(document.createElement("tr"), PREVIEWED.map((column) => shown(record, column)))));
   $("preview-section").hidden = false;
 }
 
