@@ -46,6 +46,7 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
 
     proposals = {p.id: p for p in list_proposals(client)}
     mine = [proposals[r.proposal_id] for r in rentals]
+    names = _account_names(client)
     return [
         {
             "rental": rental.id,
@@ -59,23 +60,41 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
             "proposal_state": proposal.state.name,
             "voting_opens_block": proposal.snapshot + 1,
             "voting_closes_block": proposal.deadline,
-            "when": _next_for_renter(rental, proposal.state, when),
+            "when": _next_for_renter(rental, proposal.state, when, names),
         }
         for rental, proposal, when in zip(rentals, mine, timings(client, mine), strict=True)
     ]
 
 
-def _next_for_renter(rental: "Rental", proposal_state: "ProposalState", when: str) -> str:
-    """What the renter does next, where that is not just waiting on the proposal."""
+def _account_names(client: "DaoClient") -> dict[str, str]:
+    """Address (lower case) -> the name this machine keeps it under, for runnable hints."""
+    from dao_service.client.accounts import AccountStore
+
+    store = AccountStore(client.endpoints.accounts_dir, test_keys=client.is_local_chain())
+    return {a.address.lower(): a.name for a in reversed(store.list())}
+
+
+def _next_for_renter(
+    rental: "Rental", proposal_state: "ProposalState", when: str, names: dict[str, str]
+) -> str:
+    """What the renter does next, where that is not just waiting on the proposal: a command
+    that runs as printed when the renter's account is on this machine (else it names the
+    account to sign with)."""
     from dao_service.client.governance import ProposalState
     from dao_service.client.rentals import RentalStatus
 
+    name = names.get(rental.renter.lower())
+    account = f"--account {name or 'NAME'}"
+    whose = "" if name else f" (NAME: your account of {rental.renter}, not on this machine)"
     if rental.status is RentalStatus.Approved:
-        return f"fetch it: `datadao data fetch --dataset {rental.dataset_id} --out DIR`"
+        return (
+            f"fetch it: `datadao data fetch --dataset {rental.dataset_id} "
+            f"--out rental-{rental.id} {account}`{whose}"
+        )
     # RentalEscrow refunds these at once (a passed one only after its execution window)
     ended = proposal_state in (ProposalState.Defeated, ProposalState.Canceled)
     if rental.status is RentalStatus.Pending and ended:
-        return f"{when}; `datadao rent refund {rental.id}` returns the payment"
+        return f"{when}; `datadao rent refund {rental.id} {account}` returns the payment{whose}"
     return when
 
 
@@ -155,7 +174,7 @@ def status(
         echo_json(rows if rental_id is None else rows[0])
         return
     if not rows:
-        Console().print("No rentals yet. Request one with `datadao rent propose`.")
+        Console().print("No rentals yet. `datadao rent propose --help` says how to request one.")
         return
     table = Table(title="Rentals")
     for column in ("#", "dataset", "days", "payment", "status", "proposal", "next"):

@@ -83,6 +83,13 @@ class AccountStore:
             raise self._test_key_elsewhere(name)
         raise self._unknown(name)
 
+    def name_of(self, address: str) -> str | None:
+        """The name this machine keeps `address` under, if any (for hints to print)."""
+        for account in self.list():
+            if account.address.lower() == address.lower():
+                return account.name
+        return None
+
     @staticmethod
     def _test_key_elsewhere(name: str) -> AccountError:
         return AccountError(

@@ -87,6 +87,12 @@ def rent_and_settle(service: httpx.Client, dao: Dao) -> int:
     return rental_id
 
 
+def service_income(live_service: str) -> dict[str, Any]:
+    with httpx.Client(base_url=live_service, timeout=60) as service:
+        income: dict[str, Any] = service.get(f"/api/contributors/{WALLET.address}").json()["income"]
+    return income
+
+
 def test_contributor_sees_earnings_claims_delegates_and_withdraws(
     page: Page, live_service: str, dao: Dao
 ) -> None:
@@ -100,14 +106,18 @@ def test_contributor_sees_earnings_claims_delegates_and_withdraws(
     row = page.locator("#contributions tbody tr").first.text_content() or ""
     assert "generic" in row and "minted" in row
     earned = page.locator(".dataset-earnings .rentals tbody tr").first.text_content() or ""
-    assert f"#{rental_id}" in earned and "ETH" in earned
+    assert f"#{rental_id}" in earned and "measured value" in earned and "ETH" in earned
+    shown = page.text_content("#claimable") or ""
+    owed = service_income(live_service)
+    assert shown == owed["claimable"] != "0 ETH"  # the command line's figure, rounded as it is
 
-    page.click(".dataset-earnings button.claim")
+    page.click("#claim")
     page.wait_for_selector("#notice:has-text('Claimed')")
     _, _, _, _, paid = dao.pool.functions.earningsOf(1).call()
     claimed = dao.pool.functions.claimedEarnings(1, WALLET.address).call()
     assert claimed == paid > ETH  # the matching contributor took most of the 2 ETH
-    page.wait_for_selector(".dataset-earnings button.claim:disabled")  # nothing left to claim
+    page.wait_for_selector("#claim:disabled")  # nothing left to claim
+    assert page.text_content("#claimable") == "0 ETH"
     assert "claimable 0 ETH" in (page.text_content(".dataset-earnings .summary") or "")
 
     page.fill("#delegate-to", OTHER.address)
