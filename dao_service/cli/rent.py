@@ -240,7 +240,7 @@ def fetch(
     from rich.console import Console
     from rich.progress import Progress
 
-    from dao_service.client.fetch import fetch_dataset
+    from dao_service.client.fetch import fetch_dataset, grant_refusal
 
     signer = load_account(client, account)
     with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
@@ -252,10 +252,21 @@ def fetch(
             )
 
         result = fetch_dataset(client, signer, dataset, out, client.ipfs, progress)
+    # Without a grant the service releases only the account's own contributions: say so,
+    # or a contributor takes their own file for the dataset.
+    whole = bool(client.access.call("canDecrypt", dataset, signer.address))
+    note = (
+        None
+        if whole
+        else "only your own contributions (contributors may always fetch theirs): "
+        + grant_refusal(client, signer.address, dataset)
+    )
     if as_json:
         echo_json(
             {
                 "dataset": dataset,
+                "scope": "dataset" if whole else "own contributions",
+                "note": note,
                 "files": len(result.files),
                 "downloaded": result.downloaded,
                 "skipped": result.skipped,
@@ -268,6 +279,8 @@ def fetch(
         f"Dataset {dataset}: {len(result.files)} files in {out} "
         f"({result.downloaded} downloaded, {result.skipped} already there and verified)."
     )
+    if note:
+        typer.echo(f"Note: {note}.")
     if result.removed:
         typer.echo(f"Removed {len(result.removed)} files withdrawn by their contributors.")
     typer.echo(f"Manifest: {result.manifest}")
