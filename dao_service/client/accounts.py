@@ -61,13 +61,13 @@ class AccountStore:
                 continue  # not a keystore
             accounts.append(AccountInfo(name, _checksum(address), kind))
         if self.test_keys:
-            from dao_service.chain.dev_accounts import dev_account
+            from dao_service.chain.dev_accounts import DEV_ADDRESSES
 
             for index in range(ANVIL_TEST_ACCOUNTS):
                 accounts.append(
                     AccountInfo(
                         f"test{index}",
-                        dev_account(index).address,
+                        DEV_ADDRESSES[index],
                         "anvil test key",
                         DEV_ROLES.get(index, "test user"),
                     )
