@@ -42,9 +42,7 @@ def dev_account(index: int) -> "LocalAccount":
     return Account.from_mnemonic(ANVIL_TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
-def key_or_dev_account(
-    key: str | None, chain_id: int, index: int, what: str
-) -> "LocalAccount":
+def key_or_dev_account(key: str | None, chain_id: int, index: int, what: str) -> "LocalAccount":
     """The configured key's account; on anvil's chain without one, a labelled test account."""
     from eth_account import Account
 

@@ -189,16 +189,22 @@ def _income_table(income: "Income") -> Any:
     return table
 
 
-def _income_summary(income: "Income") -> str:
+def _income_summary(income: "Income", name: str | None) -> str:
+    """The totals; while something is claimable, the command that collects it all (runnable
+    as printed when the account is on this machine under `name`)."""
     from dao_service.client.governance import ETH_DECIMALS, eth
 
     earned = sum(d.earned_wei for d in income.datasets)
     claimed = sum(d.claimed_wei for d in income.datasets)
-    return (
+    summary = (
         f"earned {eth(earned)}, claimed {eth(claimed)}, claimable {eth(income.claimable_wei)} "
-        f"(by score and by measured value; shown rounded toward zero to {ETH_DECIMALS} "
-        "decimals; `datadao claim` collects it all)"
+        f"(by score and by measured value, rounded toward zero to {ETH_DECIMALS} decimals)"
     )
+    if income.claimable_wei and name:
+        summary += f"; `datadao claim --account {name}` collects it all"
+    elif income.claimable_wei:
+        summary += f"; datadao claim --account NAME collects it all (NAME: {income.address}'s)"
+    return summary
 
 
 @with_client
@@ -321,8 +327,11 @@ def earnings(
     if not found.rentals:
         console.print(f"No rental has paid {who} yet.", highlight=False)
         return
+    from dao_service.client.accounts import AccountStore
+
+    store = AccountStore(client.endpoints.accounts_dir, test_keys=client.is_local_chain())
     console.print(_income_table(found))
-    console.print(_income_summary(found), highlight=False)
+    console.print(_income_summary(found, account or store.name_of(who)), highlight=False)
 
 
 @with_client

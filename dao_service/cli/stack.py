@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from dao_service.core.config import Settings
 
+
 def _next_step(where: str) -> str:
     """What to do with a stack that is up; `where` is the `--data-dir` flag its commands
     need (empty for the default data directory)."""
@@ -24,6 +25,8 @@ def _next_step(where: str) -> str:
         "claim); `datadao --help` lists every command. To have `datadao` on your PATH: "
         f'export PATH="{Path(sys.executable).parent}:$PATH"'
     )
+
+
 PORT_HELP = "Port on 127.0.0.1 for the {}."
 
 

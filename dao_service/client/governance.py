@@ -127,15 +127,17 @@ def _fill(client: DaoClient, proposals: list[Proposal], block: str = "latest") -
 
 
 def list_proposals(client: DaoClient) -> list[Proposal]:
-    """Every proposal of the Governor, oldest first, with its state and votes."""
-    return _fill(client, _created(client))
+    """Every proposal of the Governor, oldest first, with its state and votes as a
+    transaction sent now would meet them (at the pending block: what `vote`, `queue` and
+    `execute` check), so that what the list says next is what those commands allow."""
+    return _fill(client, _created(client), "pending")
 
 
 # Proposal ids are 256-bit hashes; below this, a number is a proposal's place in the list.
 LIST_NUMBER_LIMIT = 10**9
 
 
-def get_proposal(client: DaoClient, reference: int, block: str = "latest") -> Proposal:
+def get_proposal(client: DaoClient, reference: int, block: str = "pending") -> Proposal:
     """A proposal by its id, or by its number in `datadao proposals` (1 is the oldest)."""
     created = _created(client)
     if 0 < reference < LIST_NUMBER_LIMIT and reference <= len(created):
@@ -241,7 +243,11 @@ def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
             return f"voting ends in {blocks(left)}{when(left)}"
         if state is ProposalState.Queued:
             if proposal.eta > now:
-                return f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})"
+                wait = proposal.eta - now
+                return (
+                    f"executable in {duration(wait)} (at {utc(proposal.eta, now)})"
+                    + advance_hint(client, seconds=wait)
+                )
             return "executable now"
         if state is ProposalState.Succeeded:
             return "passed; queue it next"
