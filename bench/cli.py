@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._stack import local_stack
 from dao_service.chain.dev_accounts import dev_account
+from dao_service.cli.demo import publish_samples
 from dao_service.cli.options import build_client
 from dao_service.client.contribute import contribute
 from dao_service.client.devchain import advance
@@ -61,7 +62,10 @@ def main() -> int:
         client = build_client(data_dir=settings.data_dir)
         export = settings.data_dir / "bench-export.zip"
         export.write_bytes(reddit_export(reddit_spec(seed=99, account="bench_voter")))
-        contribute(client.service, dev_account(2), export)
+        publish_samples(client, [export])  # its items on the platform stand-in
+        receipt = contribute(client.service, dev_account(2), export)
+        if receipt["status"] != "minted":
+            raise SystemExit(f"the bench export was not minted: {receipt['rejection_reasons']}")
         renter = dev_account(5)
         # Income to show: a first rental passes, is executed and paid by score.
         first = request_rental(client, renter, 1, 86_400, 10**15, "bench rental 0").proposal_id
