@@ -22,7 +22,7 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
 from dao_service.sample_exports import reddit_export, reddit_spec
 from tests.utils.platforms import approve_on_stand_in
-from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped
+from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped, wait_until
 
 ETH = 10**18
 pytestmark = pytest.mark.stack
@@ -328,7 +328,11 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     assert receipts["test2"]["id"] in unwrapped(cli(stack, "history", "--account", "test2").stdout)
 
     datadao(stack, "chain", "advance", "--time", "31d")
-    expired = refusal(stack, "data", "fetch", "--out", str(later), "--account", "test5")
+    # The service's grant memory is as fresh as its watcher's last poll of the chain (0.5 s,
+    # longer on a loaded machine): wait until it has seen the block that ended the grant.
+    fetch_later = ("data", "fetch", "--out", str(later), "--account", "test5")
+    wait_until(lambda: run_cli(*fetch_later, "--data-dir", str(stack.data_dir)).returncode == 1)
+    expired = refusal(stack, *fetch_later)
     assert f"no access grant for {dev_account(5).address[:6]}" in expired
     assert "on dataset 1 (expired 20" in expired
     assert set(PRINTED) <= set(RAN), f"hints printed but never run: {set(PRINTED) - set(RAN)}"
