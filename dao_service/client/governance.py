@@ -347,16 +347,9 @@ def propose(
     threshold = client.governor.call("proposalThreshold", block="pending")
     votes = client.governor.call("getVotes", account.address, current, block="pending")
     if votes < threshold:
-        now = client.token.call("getVotes", account.address)
-        later = (
-            f"; your {tokens(now)} votes count from the next block{advance_hint(client, blocks=1)}"
-            if now >= threshold
-            else ""
-        )
         raise Refused(
             f"proposing directly needs {tokens(threshold)} votes (you have {tokens(votes)} at "
-            f"block {current}){later}; renters propose a rental instead "
-            "(`datadao rent propose --help`)"
+            f"block {current}); renters propose a rental instead (`datadao rent propose --help`)"
         )
     targets = [a[0] for a in actions]
     receipt = client.transact(

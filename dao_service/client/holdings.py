@@ -67,27 +67,15 @@ def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dic
     """Pay `account` everything it may claim from `dataset_id` (default: every dataset):
     income split by score, and income split by measured value (with its Merkle proof),
     as `income` counts it; returns the wei paid per dataset."""
-    from dao_service.client.income import income
+    from dao_service.client.income import claim_calls, income
 
     paid: dict[int, int] = {}
-    for held in income(client, account.address).datasets:
-        if dataset_id is not None and held.dataset_id != dataset_id:
+    for call in claim_calls(income(client, account.address)):
+        if dataset_id is not None and call.dataset_id != dataset_id:
             continue
-        if held.by_score_claimable_wei:
-            receipt = client.transact(account, client.pool, "claim", held.dataset_id)
-            (event,) = client.events_in(receipt, client.pool, "RevenueClaimed")
-            paid[held.dataset_id] = int(event["amount"])
-        if held.by_value is not None and held.by_value_claimable_wei:
-            receipt = client.transact(
-                account,
-                client.pool,
-                "claimEarnings",
-                held.dataset_id,
-                held.by_value.cumulative_wei,
-                held.by_value.proof,
-            )
-            (event,) = client.events_in(receipt, client.pool, "EarningsClaimed")
-            paid[held.dataset_id] = paid.get(held.dataset_id, 0) + int(event["amount"])
+        receipt = client.transact(account, client.pool, call.function, *call.args)
+        (event,) = client.events_in(receipt, client.pool, call.event)
+        paid[call.dataset_id] = paid.get(call.dataset_id, 0) + int(event["amount"])
     if not paid:
         where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
         raise Refused(f"{account.address} has no rental income to claim from {where}")

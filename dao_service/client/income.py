@@ -99,6 +99,30 @@ class Income:
         }
 
 
+@dataclass(frozen=True)
+class ClaimCall:
+    """One RevenuePool call of the claim that collects everything claimable."""
+
+    dataset_id: int
+    function: str  # "claim" (by score) or "claimEarnings" (by value, with its proof)
+    args: tuple[Any, ...]
+    event: str  # what the pool emits with the amount paid
+
+
+def claim_calls(owed: Income) -> list[ClaimCall]:
+    """The calls that collect all of `owed`: per dataset, the income by score, and the
+    income by value with the Merkle proof of its cumulative amount. `datadao claim` sends
+    them; the contributors' page has the wallet send them."""
+    calls = []
+    for held in owed.datasets:
+        if held.by_score_claimable_wei:
+            calls.append(ClaimCall(held.dataset_id, "claim", (held.dataset_id,), "RevenueClaimed"))
+        if held.by_value is not None and held.by_value_claimable_wei:
+            proven = (held.dataset_id, held.by_value.cumulative_wei, held.by_value.proof)
+            calls.append(ClaimCall(held.dataset_id, "claimEarnings", proven, "EarningsClaimed"))
+    return calls
+
+
 def _score_income(client: DaoClient, dataset_id: int, address: str) -> list[RentalIncome]:
     """Each score-split deposit's share for `address`: its weight at the deposit times the
     rise in earnings per weight the deposit made (rounded down, as the pool rounds)."""

@@ -99,7 +99,7 @@ def _income(settings: Settings, wallet: str) -> IncomeModel:
     """What `wallet` is owed, counted by the same code as the command line's, and the
     transactions that collect all of it."""
     from dao_service.client.core import DaoClient, Endpoints
-    from dao_service.client.income import income
+    from dao_service.client.income import claim_calls, income
 
     client = DaoClient(
         Endpoints(
@@ -111,17 +111,8 @@ def _income(settings: Settings, wallet: str) -> IncomeModel:
         )
     )
     owed = income(client, wallet)
-    calls = []
-    for held in owed.datasets:
-        if held.by_score_claimable_wei:
-            calls.append(
-                Call(to=client.pool.address, data=client.pool.data("claim", held.dataset_id))
-            )
-        if held.by_value is not None and held.by_value_claimable_wei:
-            data = client.pool.data(
-                "claimEarnings", held.dataset_id, held.by_value.cumulative_wei, held.by_value.proof
-            )
-            calls.append(Call(to=client.pool.address, data=data))
+    pool = client.pool
+    calls = [Call(to=pool.address, data=pool.data(c.function, *c.args)) for c in claim_calls(owed)]
     shown = owed.as_json()
     for dataset in shown["datasets"]:
         for key in [k for k in dataset if k.endswith("_wei")]:
