@@ -84,17 +84,20 @@ def _next_for_renter(
     from dao_service.client.rentals import RentalStatus
 
     name = names.get(rental.renter.lower())
-    account = f"--account {name or 'NAME'}"
-    whose = "" if name else f" (NAME: your account of {rental.renter}, not on this machine)"
+
+    def command(text: str) -> str:
+        """Between backticks only what runs as printed; else NAME says what to fill in."""
+        if name:
+            return f"`{text} --account {name}`"
+        return f"{text} --account NAME (NAME: your account of {rental.renter})"
+
     if rental.status is RentalStatus.Approved:
-        return (
-            f"fetch it: `datadao data fetch --dataset {rental.dataset_id} "
-            f"--out rental-{rental.id} {account}`{whose}"
-        )
+        fetch = f"datadao data fetch --dataset {rental.dataset_id} --out rental-{rental.id}"
+        return f"fetch it: {command(fetch)}"
     # RentalEscrow refunds these at once (a passed one only after its execution window)
     ended = proposal_state in (ProposalState.Defeated, ProposalState.Canceled)
     if rental.status is RentalStatus.Pending and ended:
-        return f"{when}; `datadao rent refund {rental.id} {account}` returns the payment{whose}"
+        return f"{when}; {command(f'datadao rent refund {rental.id}')} returns the payment"
     return when
 
 

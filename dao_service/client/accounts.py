@@ -100,8 +100,7 @@ class AccountStore:
     def _unknown(self, name: str) -> AccountError:
         known = ", ".join(a.name for a in self.list()) or "none yet"
         return AccountError(
-            f"No account named {name!r} (known: {known}). "
-            "Create one with `datadao account new NAME`."
+            f"No account named {name!r} (known: {known}). Create one with: datadao account new NAME"
         )
 
     def new(self, name: str, password: str) -> AccountInfo:
