@@ -265,54 +265,6 @@ class EarningsService:
         log.info("settled rental %s: epoch %s, table %s", rental_id, epoch + 1, cid)
         return settled
 
-    def account_earnings(self, address: str) -> list[dict[str, Any]]:
-        """Per dataset with settled rentals: what `address` earned from each (with the value
-        that earned it), its cumulative amount and proof under the latest root, what it
-        claimed, and the claim transaction for its wallet."""
-        chain = self._chain()
-        with self.sessions() as session:
-            settled = session.scalars(
-                select(EarningsTable).order_by(EarningsTable.dataset_id, EarningsTable.epoch)
-            ).all()
-        by_dataset: dict[int, list[EarningsTable]] = {}
-        for row in settled:
-            by_dataset.setdefault(row.dataset_id, []).append(row)
-        found = []
-        for dataset_id, rows in by_dataset.items():
-            rentals, table = [], {}
-            for row in rows:
-                table = self._table(row.cid)
-                mine = [
-                    r for r in table["contributions"] if r["contributor"].lower() == address.lower()
-                ]
-                if mine:
-                    rentals.append(
-                        {
-                            "rental_id": row.rental_id,
-                            "value": sum(float(r["value"]) for r in mine),
-                            "amount_wei": str(sum(int(r["amount"]) for r in mine)),
-                            "table_cid": row.cid,
-                        }
-                    )
-            tree = EarningsTree.of(table["cumulative"])
-            try:
-                cumulative, proof = tree.proof(address)
-            except KeyError:
-                continue
-            claimed = chain.claimed_earnings(dataset_id, address)
-            found.append(
-                {
-                    "dataset_id": dataset_id,
-                    "rentals": rentals,
-                    "cumulative_wei": str(cumulative),
-                    "claimed_wei": str(claimed),
-                    "claimable_wei": str(max(cumulative - claimed, 0)),
-                    "proof": ["0x" + p.hex() for p in proof],
-                    "claim_tx": chain.claim_call(dataset_id, cumulative, proof),
-                }
-            )
-        return found
-
     def latest(self, dataset_id: int) -> EarningsTable | None:
         with self.sessions() as session:
             return session.scalars(

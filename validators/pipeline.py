@@ -488,8 +488,13 @@ def _ownership(
         elif bound.lower() == context.wallet.lower():
             checks.append(passed("account binding", f"account already bound to {context.wallet}"))
         else:
-            reason = f"this {parsed.source} account is bound to another wallet"
-            checks.append(failed("account binding", f"{reason} ({bound})"))
+            # Which wallet is not said: it would tell anyone who uploads a copy of someone
+            # else's export which wallet that person uses.
+            reason = (
+                f"this {parsed.source} account is bound to another wallet; only that wallet "
+                "can contribute its exports"
+            )
+            checks.append(failed("account binding", reason))
     if context.signature_verified is None:
         checks.append(not_available("wallet signature", "checked by the service at upload"))
     elif context.signature_verified:

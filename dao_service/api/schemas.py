@@ -87,6 +87,8 @@ class ContributionReceipt(BaseModel):
     already_contributed_at: int | None = None
     attestation: dict[str, Any] | None = None
     signatures: list[str] | None = None
+    # Once minted: the tokens the registry minted for it (units of 10^-18), as recorded.
+    tokens_wei: str | None = None
 
 
 class RecordPreview(BaseModel):
@@ -196,21 +198,38 @@ class Call(BaseModel):
     data: str
 
 
-class RentalEarningModel(BaseModel):
-    rental_id: int
-    value: float  # the measured value of the account's contributions to the renter's sample
-    amount_wei: str
-    table_cid: str
+class RentalIncomeModel(BaseModel):
+    """What one rental (or a plain deposit: `rental_id` null) paid the account."""
 
-
-class DatasetEarningsModel(BaseModel):
     dataset_id: int
-    rentals: list[RentalEarningModel]
-    cumulative_wei: str
+    rental_id: int | None
+    split_by: str  # "score", "measured value", or why a valued rental fell back to score
+    amount_wei: str
+    amount: str  # as every surface shows it: ETH, rounded toward zero
+    value: float | None  # the measured value that earned it (split by value only)
+    table_cid: str | None
+
+
+class DatasetIncomeModel(BaseModel):
+    dataset_id: int
+    earned_wei: str
     claimed_wei: str
     claimable_wei: str
-    proof: list[str]
-    claim_tx: Call
+    claimable: str
+    claimable_by_score_wei: str
+    claimable_by_value_wei: str
+    rentals: list[RentalIncomeModel]
+
+
+class IncomeModel(BaseModel):
+    """Everything the account earned and may claim, by score and by measured value, as
+    `datadao balance`, `earnings` and `claim` count it (dao_service/client/income.py)."""
+
+    claimable_wei: str
+    claimable: str
+    rounding: str
+    datasets: list[DatasetIncomeModel]
+    claim_calls: list[Call]  # sent together by one Claim: everything claimable
 
 
 class ContributorContribution(BaseModel):
@@ -235,7 +254,7 @@ class ContributorView(BaseModel):
     votes_wei: str
     delegate: str
     contributions: list[ContributorContribution]
-    earnings: list[DatasetEarningsModel]
+    income: IncomeModel
     withdrawal_domain: dict[str, Any]  # EIP-712 domain of the registry's Withdrawal
     withdrawal_types: dict[str, list[dict[str, str]]]
 

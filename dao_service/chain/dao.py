@@ -163,9 +163,6 @@ class DaoChain:
         signature = sign_earnings_root(self.validator, root, self.chain_id, self.pool.address)
         return self._send(self.pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
 
-    def claimed_earnings(self, dataset_id: int, account: str) -> int:
-        return int(self.pool.functions.claimedEarnings(dataset_id, account).call())
-
     def holdings(self, account: str) -> tuple[int, int, str]:
         """(tokens, votes, delegate) of `account`."""
         token = self.token.functions
@@ -174,11 +171,6 @@ class DaoChain:
             int(token.getVotes(account).call()),
             str(token.delegates(account).call()),
         )
-
-    def claim_call(self, dataset_id: int, cumulative: int, proof: list[bytes]) -> dict[str, str]:
-        """The transaction a wallet sends to claim its valued earnings with its proof."""
-        data = self.pool.encode_abi("claimEarnings", args=[dataset_id, cumulative, proof])
-        return {"to": str(self.pool.address), "data": data}
 
     def delegate_call(self, to: str) -> dict[str, str]:
         """The transaction a wallet sends to let `to` vote with its tokens."""

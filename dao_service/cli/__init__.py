@@ -62,5 +62,8 @@ def main() -> None:
         error_console = Console(stderr=True)
         if verbose:
             error_console.print_exception()
-        error_console.print(f"[bold red]error:[/] {exc.user_message}", highlight=False)
+        # soft_wrap: the terminal wraps the line, so a command in it copies whole
+        error_console.print(
+            f"[bold red]error:[/] {exc.user_message}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)

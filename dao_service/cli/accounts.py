@@ -88,7 +88,7 @@ def list_(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> 
         echo_json([asdict(a) for a in accounts])
         return
     if not accounts:
-        typer.echo("No accounts yet. Create one with `datadao account new NAME`.")
+        typer.echo("No accounts yet. Create one with: datadao account new NAME")
         return
     table = Table(title="Accounts")
     for column in ("name", "address", "kind", "role"):

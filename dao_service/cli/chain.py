@@ -56,23 +56,29 @@ def advance(
 @with_client
 def fund(
     address: str = typer.Argument(..., callback=address_argument, help="Who gets test ETH."),
-    eth: float = typer.Option(100.0, "--eth", min=0.0, help="The balance to set, in ETH."),
+    eth: float = typer.Option(100.0, "--eth", min=0.0, help="How much test ETH to add."),
     as_json: bool = JsonOption,
     *,
     client: "DaoClient",
 ) -> None:
-    """Give an address test ETH on the local chain (for a new account, e.g. a renter's).
+    """Add test ETH to an address on the local chain (for a new account, e.g. a renter's).
 
     Only on anvil's local chain: any other chain refuses.
     """
-    from dao_service.client.devchain import fund as set_balance
+    from decimal import Decimal
+
+    from dao_service.client.devchain import fund as add
     from dao_service.client.governance import eth as show
 
-    balance = set_balance(client, address, int(eth * 10**18))
+    wei = int(Decimal(str(eth)) * 10**18)
+    balance = add(client, address, wei)
     if as_json:
-        echo_json({"address": address, "balance_wei": balance})
+        echo_json({"address": address, "added_wei": wei, "balance_wei": balance})
     else:
-        typer.echo(f"{address} now holds {show(balance)} (test ETH, local chain only).")
+        typer.echo(
+            f"Added {show(wei)} to {address}: it now holds {show(balance)} "
+            "(test ETH, local chain only)."
+        )
 
 
 def register(app: typer.Typer) -> None:

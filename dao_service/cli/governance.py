@@ -51,7 +51,9 @@ def proposals(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
         echo_json(rows)
         return
     if not rows:
-        Console().print("No proposals yet. Renters open one with `datadao rent propose`.")
+        Console().print(
+            "No proposals yet. Renters open one (`datadao rent propose --help` says how)."
+        )
         return
     table = Table(title="Proposals")
     for column in ("#", "title", "state", "for", "against", "abstain", "quorum", "next"):
@@ -194,7 +196,7 @@ def execute(
     from dao_service.client.governance import execute as run
 
     signer = load_account(client, account)
-    receipt = run(client, signer, reference)
+    receipt = run(client, signer, reference, account_name=account)
     _done(f"Executed proposal {reference}", receipt, as_json)
 
 

@@ -17,6 +17,7 @@ from dao_service.cli.options import (
 
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
+    from dao_service.client.income import Income
 
 OptionalAccount = typer.Option(
     None, "--account", "-a", help="An account name from `datadao account list`."
@@ -130,7 +131,7 @@ def contribute(
     if as_json:
         echo_json(receipt)
     else:
-        _print_receipt(console, receipt, client.registry.call("rewardRate"))
+        _print_receipt(console, receipt, account)
     raise typer.Exit(0 if receipt["status"] in ("minted", "withdrawn") else 1)
 
 
@@ -169,7 +170,7 @@ def _print_selection(
         console.print(shown)
 
 
-def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> None:
+def _print_receipt(console: Any, receipt: dict[str, Any], account: str) -> None:
     from rich.table import Table
 
     from dao_service.client.governance import tokens
@@ -203,15 +204,56 @@ def _print_receipt(console: Any, receipt: dict[str, Any], reward_rate: int) -> N
             table.add_row(line["signal"], f"{line['value']:g}", line["reason"])
         console.print(table)
     attestation = receipt.get("attestation") or {}
+    minted = receipt.get("tokens_wei")
     console.print(
         f"[green]Minted[/] contribution {receipt['id']}: score {receipt['score']}, "
-        f"{tokens(receipt['score'] * reward_rate)} tokens\n"
+        f"{tokens(int(minted)) if minted is not None else 'unknown'} tokens minted\n"
         f"  {receipt.get('records')} records of {receipt.get('record_schema')}\n"
         f"  CID {receipt['cid']}\n  transaction {receipt['tx_hash']}\n"
         f"  dataset {attestation.get('dataset_id', '?')}; withdraw it with "
-        f"`datadao withdraw {receipt['id']} --account …`",
+        f"`datadao withdraw {receipt['id']} --account {account}`",
         highlight=False,
     )
+
+
+def _income_table(income: "Income") -> Any:
+    """Per rental, what it paid the account and how it was split; the claimable total
+    last (the same figures `earnings`, `balance`, `claim` and the contributors' page use)."""
+    from rich.table import Table
+
+    from dao_service.client.governance import eth
+
+    table = Table(title="Rental income", caption=income.address)
+    for column in ("dataset", "rental", "split by", "value", "earned", "table (IPFS)"):
+        table.add_column(column, overflow="fold")
+    for r in income.rentals:
+        table.add_row(
+            str(r.dataset_id),
+            f"#{r.rental_id}" if r.rental_id is not None else "deposit",
+            r.split_by,
+            "-" if r.value is None else f"{r.value:.4f}",
+            eth(r.amount_wei),
+            r.table_cid or "-",
+        )
+    return table
+
+
+def _income_summary(income: "Income", name: str | None) -> str:
+    """The totals; while something is claimable, the command that collects it all (runnable
+    as printed when the account is on this machine under `name`)."""
+    from dao_service.client.governance import ETH_DECIMALS, eth
+
+    earned = sum(d.earned_wei for d in income.datasets)
+    claimed = sum(d.claimed_wei for d in income.datasets)
+    summary = (
+        f"earned {eth(earned)}, claimed {eth(claimed)}, claimable {eth(income.claimable_wei)} "
+        f"(by score and by measured value, rounded toward zero to {ETH_DECIMALS} decimals)"
+    )
+    if income.claimable_wei and name:
+        summary += f"; `datadao claim --account {name}` collects it all"
+    elif income.claimable_wei:
+        summary += f"; datadao claim --account NAME collects it all (NAME: {income.address}'s)"
+    return summary
 
 
 @with_client
@@ -223,8 +265,6 @@ def balance(
     client: "DaoClient",
 ) -> None:
     """Tokens, votes, delegate and claimable rental income of an account."""
-    from dataclasses import asdict
-
     from rich.console import Console
     from rich.table import Table
 
@@ -233,7 +273,17 @@ def balance(
 
     held = read(client, _address(client, address, account))
     if as_json:
-        echo_json(asdict(held))
+        echo_json(
+            {
+                "address": held.address,
+                "tokens": held.tokens,
+                "votes": held.votes,
+                "delegate": held.delegate,
+                "claimable_wei": held.claimable_wei,
+                "eth_wei": held.eth_wei,
+                "income": held.income.as_json(),
+            }
+        )
         return
     table = Table(title="Balance", show_header=False)
     table.add_column("what")
@@ -243,9 +293,14 @@ def balance(
     table.add_row("votes", tokens(held.votes))
     own = held.delegate.lower() == held.address.lower()
     table.add_row("delegate", "itself" if own else held.delegate)
-    for dataset, wei in held.claimable_wei.items():
-        table.add_row(f"claimable income, dataset {dataset}", eth(wei))
-    if not held.claimable_wei:
+    for r in held.income.rentals:
+        rental = f"rental #{r.rental_id}" if r.rental_id is not None else "a deposit"
+        table.add_row(
+            f"earned from {rental} (dataset {r.dataset_id}, by {r.split_by})", eth(r.amount_wei)
+        )
+    if held.income.datasets:
+        table.add_row("claimable income", eth(held.income.claimable_wei))
+    else:
         table.add_row("claimable income", "none (no contributions yet)")
     table.add_row("ETH", eth(held.eth_wei))
     Console().print(table)
@@ -280,7 +335,8 @@ def claim(
     *,
     client: "DaoClient",
 ) -> None:
-    """Collect your share of every rental paid so far."""
+    """Collect everything you may claim: income by score and by measured value, from every
+    rental so far (one transaction per kind and dataset)."""
     from dao_service.client.governance import eth
     from dao_service.client.holdings import claim as collect
 
@@ -301,54 +357,30 @@ def earnings(
     *,
     client: "DaoClient",
 ) -> None:
-    """What each rental paid you by your data's measured value to the renter's sample.
+    """What each rental paid you: by score, or by your data's measured value to the
+    renter's sample.
 
-    Read from the tables the service published on IPFS, checked against the earnings
-    roots on-chain; `datadao claim` collects the unclaimed part with the same proofs."""
-    from dataclasses import asdict
-
+    Income by score is read from the revenue pool's events; income by value from the
+    tables the service published on IPFS, checked against the earnings roots on-chain.
+    `datadao claim` collects everything claimable, both kinds, in one command."""
     from rich.console import Console
-    from rich.table import Table
 
-    from dao_service.client.earnings import earnings as read
-    from dao_service.client.governance import eth
+    from dao_service.client.income import income as read
 
     who = _address(client, address, account)
     found = read(client, who)
     if as_json:
-        echo_json(
-            [
-                {
-                    **asdict(d),
-                    "proof": ["0x" + p.hex() for p in d.proof],
-                    "claimable_wei": d.claimable_wei,
-                }
-                for d in found
-            ]
-        )
+        echo_json(found.as_json())
         return
     console = Console()
-    if not found:
-        console.print(f"No rental has been split by measured value yet ({who}).")
+    if not found.rentals:
+        console.print(f"No rental has paid {who} yet.", highlight=False)
         return
-    for held in found:
-        table = Table(title=f"Earnings by value, dataset {held.dataset_id}", caption=who)
-        for column in ("rental", "value", "earned", "split by", "table (IPFS)"):
-            table.add_column(column, overflow="fold")
-        for rental in held.rentals:
-            table.add_row(
-                f"#{rental.rental_id}",
-                f"{rental.value:.4f}",
-                eth(rental.amount_wei),
-                rental.split_by,
-                rental.table_cid,
-            )
-        console.print(table)
-        console.print(
-            f"earned {eth(held.cumulative_wei)}, claimed {eth(held.claimed_wei)}, "
-            f"claimable {eth(held.claimable_wei)}",
-            highlight=False,
-        )
+    from dao_service.client.accounts import AccountStore
+
+    store = AccountStore(client.endpoints.accounts_dir, test_keys=client.is_local_chain())
+    console.print(_income_table(found))
+    console.print(_income_summary(found, account or store.name_of(who)), highlight=False)
 
 
 @with_client
@@ -383,7 +415,9 @@ def withdraw(
             "only minted contributions can be withdrawn"
         )
     fingerprint = bytes.fromhex(receipt["attestation"]["fingerprint"].removeprefix("0x"))
-    deadline = int(time.time()) + 3600
+    # An hour from now by the chain's clock, which a local chain may have moved ahead.
+    chain_now = int(client.block()["timestamp"], 16)
+    deadline = max(int(time.time()), chain_now) + 3600
     typed = withdrawal_typed_data(fingerprint, deadline, client.chain_id, client.registry.address)
     done = client.service.withdraw(contribution_id, deadline, sign_typed(signer, typed))
     if as_json:
@@ -400,15 +434,17 @@ def history(
     *,
     client: "DaoClient",
 ) -> None:
-    """Every on-chain event that concerns an account, oldest first."""
+    """Every on-chain event that concerns an account, oldest first (contributions named by
+    their id, as on their receipt, when the service knows them)."""
     from rich.console import Console
     from rich.table import Table
 
-    from dao_service.client.holdings import describe_event
+    from dao_service.client.holdings import contribution_ids, contribution_of, describe_event
     from dao_service.client.holdings import history as events
 
     who = _address(client, address, account)
     logs = events(client, who)
+    ids = contribution_ids(client, who) if logs else {}
     if as_json:
         echo_json(
             [
@@ -418,7 +454,8 @@ def history(
                     "event": log.event,
                     "args": log.args,
                     "tx": log.tx_hash,
-                    "summary": describe_event(log),
+                    "contribution_id": contribution_of(log, ids),
+                    "summary": describe_event(log, ids),
                 }
                 for log in logs
             ]
@@ -428,7 +465,7 @@ def history(
     for column in ("block", "what"):
         table.add_column(column, overflow="fold")
     for log in logs:
-        table.add_row(str(log.block_number), describe_event(log))
+        table.add_row(str(log.block_number), describe_event(log, ids))
     Console().print(table if logs else f"No events concern {who} yet.")
 
 

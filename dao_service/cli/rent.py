@@ -54,6 +54,7 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
 
     proposals = {p.id: p for p in list_proposals(client)}
     mine = [proposals[r.proposal_id] for r in rentals]
+    names = _account_names(client)
     return [
         {
             "rental": rental.id,
@@ -67,23 +68,44 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
             "proposal_state": proposal.state.name,
             "voting_opens_block": proposal.snapshot + 1,
             "voting_closes_block": proposal.deadline,
-            "when": _next_for_renter(rental, proposal.state, when),
+            "when": _next_for_renter(rental, proposal.state, when, names),
         }
         for rental, proposal, when in zip(rentals, mine, timings(client, mine), strict=True)
     ]
 
 
-def _next_for_renter(rental: "Rental", proposal_state: "ProposalState", when: str) -> str:
-    """What the renter does next, where that is not just waiting on the proposal."""
+def _account_names(client: "DaoClient") -> dict[str, str]:
+    """Address (lower case) -> the name this machine keeps it under, for runnable hints."""
+    from dao_service.client.accounts import AccountStore
+
+    store = AccountStore(client.endpoints.accounts_dir, test_keys=client.is_local_chain())
+    return {a.address.lower(): a.name for a in reversed(store.list())}
+
+
+def _next_for_renter(
+    rental: "Rental", proposal_state: "ProposalState", when: str, names: dict[str, str]
+) -> str:
+    """What the renter does next, where that is not just waiting on the proposal: a command
+    that runs as printed when the renter's account is on this machine (else it names the
+    account to sign with)."""
     from dao_service.client.governance import ProposalState
     from dao_service.client.rentals import RentalStatus
 
+    name = names.get(rental.renter.lower())
+
+    def command(text: str) -> str:
+        """Between backticks only what runs as printed; else NAME says what to fill in."""
+        if name:
+            return f"`{text} --account {name}`"
+        return f"{text} --account NAME (NAME: your account of {rental.renter})"
+
     if rental.status is RentalStatus.Approved:
-        return f"fetch it: `datadao data fetch --dataset {rental.dataset_id} --out DIR`"
+        fetch = f"datadao data fetch --dataset {rental.dataset_id} --out rental-{rental.id}"
+        return f"fetch it: {command(fetch)}"
     # RentalEscrow refunds these at once (a passed one only after its execution window)
     ended = proposal_state in (ProposalState.Defeated, ProposalState.Canceled)
     if rental.status is RentalStatus.Pending and ended:
-        return f"{when}; `datadao rent refund {rental.id}` returns the payment"
+        return f"{when}; {command(f'datadao rent refund {rental.id}')} returns the payment"
     return when
 
 
@@ -163,7 +185,7 @@ def status(
         echo_json(rows if rental_id is None else rows[0])
         return
     if not rows:
-        Console().print("No rentals yet. Request one with `datadao rent propose`.")
+        Console().print("No rentals yet. `datadao rent propose --help` says how to request one.")
         return
     table = Table(title="Rentals")
     for column in ("#", "dataset", "days", "payment", "status", "proposal", "next"):
@@ -237,7 +259,7 @@ def fetch(
     from rich.console import Console
     from rich.progress import Progress
 
-    from dao_service.client.fetch import fetch_dataset
+    from dao_service.client.fetch import fetch_dataset, grant_refusal
 
     signer = load_account(client, account)
     with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
@@ -249,10 +271,21 @@ def fetch(
             )
 
         result = fetch_dataset(client, signer, dataset, out, client.ipfs, progress, fmt=fmt)
+    # Without a grant the service releases only the account's own contributions: say so,
+    # or a contributor takes their own file for the dataset.
+    whole = bool(client.access.call("canDecrypt", dataset, signer.address))
+    note = (
+        None
+        if whole
+        else "only your own contributions (contributors may always fetch theirs): "
+        + grant_refusal(client, signer.address, dataset)
+    )
     if as_json:
         echo_json(
             {
                 "dataset": dataset,
+                "scope": "dataset" if whole else "own contributions",
+                "note": note,
                 "files": len(result.files),
                 "records": result.records,
                 "datacard": result.datacard,
@@ -269,6 +302,8 @@ def fetch(
         "verified)."
     )
     typer.echo(f"Data card: {result.datacard}")
+    if note:
+        typer.echo(f"Note: {note}.")
     if result.removed:
         typer.echo(f"Removed {len(result.removed)} files withdrawn by their contributors.")
     typer.echo(f"Manifest: {result.manifest}")

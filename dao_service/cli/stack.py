@@ -16,11 +16,17 @@ if TYPE_CHECKING:
 
     from dao_service.core.config import Settings
 
-NEXT_STEP = (
-    "Next: `datadao demo` runs the whole story (contribute, rent, vote, fetch, claim); "
-    "`datadao --help` lists every command. To have `datadao` on your PATH: "
-    f'export PATH="{Path(sys.executable).parent}:$PATH"'
-)
+
+def _next_step(where: str) -> str:
+    """What to do with a stack that is up; `where` is the `--data-dir` flag its commands
+    need (empty for the default data directory)."""
+    return (
+        f"Next: `datadao demo{where}` runs the whole story (contribute, rent, vote, fetch, "
+        "claim); `datadao --help` lists every command. To have `datadao` on your PATH: "
+        f'export PATH="{Path(sys.executable).parent}:$PATH"'
+    )
+
+
 PORT_HELP = "Port on 127.0.0.1 for the {}."
 
 
@@ -102,13 +108,14 @@ def up(
             highlight=False,
             soft_wrap=True,  # a long path stays whole, to be copied
         )
-        console.print(NEXT_STEP, highlight=False)
+        console.print(_next_step(where), highlight=False, soft_wrap=True)
         return
 
     def ready(_stack: dict[str, Any]) -> None:
         console.print(_urls_table(settings))
         console.print("[green]The stack is up.[/] Press Ctrl-C to stop it.")
-        console.print(NEXT_STEP, highlight=False)
+        where = f" --data-dir {settings.data_dir}" if data_dir else ""
+        console.print(_next_step(where), highlight=False, soft_wrap=True)
 
     supervisor.run_stack(
         settings, ready, log=lambda line: console.print(line, highlight=False, soft_wrap=True)

@@ -61,13 +61,13 @@ class AccountStore:
                 continue  # not a keystore
             accounts.append(AccountInfo(name, _checksum(address), kind))
         if self.test_keys:
-            from dao_service.chain.dev_accounts import dev_account
+            from dao_service.chain.dev_accounts import DEV_ADDRESSES
 
             for index in range(ANVIL_TEST_ACCOUNTS):
                 accounts.append(
                     AccountInfo(
                         f"test{index}",
-                        dev_account(index).address,
+                        DEV_ADDRESSES[index],
                         "anvil test key",
                         DEV_ROLES.get(index, "test user"),
                     )
@@ -83,6 +83,13 @@ class AccountStore:
             raise self._test_key_elsewhere(name)
         raise self._unknown(name)
 
+    def name_of(self, address: str) -> str | None:
+        """The name this machine keeps `address` under, if any (for hints to print)."""
+        for account in self.list():
+            if account.address.lower() == address.lower():
+                return account.name
+        return None
+
     @staticmethod
     def _test_key_elsewhere(name: str) -> AccountError:
         return AccountError(
@@ -93,8 +100,7 @@ class AccountStore:
     def _unknown(self, name: str) -> AccountError:
         known = ", ".join(a.name for a in self.list()) or "none yet"
         return AccountError(
-            f"No account named {name!r} (known: {known}). "
-            "Create one with `datadao account new NAME`."
+            f"No account named {name!r} (known: {known}). Create one with: datadao account new NAME"
         )
 
     def new(self, name: str, password: str) -> AccountInfo:

@@ -25,7 +25,8 @@ def advance(client: DaoClient, blocks: int = 0, seconds: int = 0) -> tuple[int, 
 
 
 def fund(client: DaoClient, address: str, wei: int) -> int:
-    """Set `address`'s balance to `wei` (test ETH for a new local account); returns it."""
+    """Add `wei` test ETH to `address`'s balance (never taking any away); returns the new
+    balance."""
     _only_anvil(client, "chain fund")
-    client.rpc.request("anvil_setBalance", [address, hex(wei)])
+    client.rpc.request("anvil_setBalance", [address, hex(client.balance_of(address) + wei)])
     return client.balance_of(address)

@@ -10,6 +10,7 @@ import orjson
 from dao_service.chain.merkle import EarningsTree
 from dao_service.client.core import DaoClient
 from dao_service.client.governance import Refused
+from dao_service.exceptions import ConfigurationError, StackError
 
 
 @dataclass
@@ -37,12 +38,43 @@ class DatasetEarnings:
         return max(self.cumulative_wei - self.claimed_wei, 0)
 
 
-def _table(client: DaoClient, cid: str) -> dict[str, Any]:
-    store = client.ipfs
+def _http_base(api_url: str) -> str:
+    """The Kubo RPC API's http(s) base URL, from a multiaddr (/ip4/HOST/tcp/PORT/http) or
+    a URL."""
+    if api_url.startswith(("http://", "https://")):
+        return api_url.rstrip("/")
+    parts = api_url.strip("/").split("/")
+    if len(parts) >= 4 and parts[0] in ("ip4", "ip6", "dns", "dns4", "dns6") and parts[2] == "tcp":
+        host = f"[{parts[1]}]" if parts[0] == "ip6" else parts[1]
+        scheme = "https" if parts[4:5] == ["https"] else "http"
+        return f"{scheme}://{host}:{parts[3]}"
+    raise ConfigurationError(f"{api_url!r} is not an IPFS RPC API address")
+
+
+def cat(api_url: str, cid: str, timeout: float = 60.0) -> bytes:
+    """One file from IPFS over the Kubo RPC API, with the standard library's HTTP (the
+    IPFS client library would cost a read command its import time)."""
+    import http.client
+    from urllib.parse import quote, urlsplit
+
+    base = urlsplit(_http_base(api_url))
+    kind = http.client.HTTPSConnection if base.scheme == "https" else http.client.HTTPConnection
+    connection = kind(base.hostname or "", base.port, timeout=timeout)
     try:
-        table: dict[str, Any] = orjson.loads(store.cat(cid))
+        connection.request("POST", f"/api/v0/cat?arg={quote(cid)}")
+        reply = connection.getresponse()
+        data = reply.read()
+    except OSError as exc:
+        raise StackError(f"cannot reach IPFS at {api_url}: is `datadao up` running?") from exc
     finally:
-        store.close()
+        connection.close()
+    if reply.status != 200:
+        raise StackError(f"IPFS at {api_url} could not give {cid}: HTTP {reply.status}")
+    return data
+
+
+def _table(client: DaoClient, cid: str) -> dict[str, Any]:
+    table: dict[str, Any] = orjson.loads(cat(client.endpoints.ipfs_api_url, cid))
     return table
 
 

@@ -71,8 +71,8 @@ def grant_refusal(client: DaoClient, address: str, dataset_id: int) -> str:
     if expires == 0:
         return (
             f"no access grant for {who}: a rental grants it once its proposal is executed "
-            "(`datadao rent status <rental>` says how far it is; `datadao rent propose` "
-            "starts one)"
+            "(`datadao rent status` says how far yours is; `datadao rent propose --help` "
+            "says how to request one)"
         )
     if revoked:
         return f"the access grant for {who} was revoked"

@@ -127,15 +127,17 @@ def _fill(client: DaoClient, proposals: list[Proposal], block: str = "latest") -
 
 
 def list_proposals(client: DaoClient) -> list[Proposal]:
-    """Every proposal of the Governor, oldest first, with its state and votes."""
-    return _fill(client, _created(client))
+    """Every proposal of the Governor, oldest first, with its state and votes as a
+    transaction sent now would meet them (at the pending block: what `vote`, `queue` and
+    `execute` check), so that what the list says next is what those commands allow."""
+    return _fill(client, _created(client), "pending")
 
 
 # Proposal ids are 256-bit hashes; below this, a number is a proposal's place in the list.
 LIST_NUMBER_LIMIT = 10**9
 
 
-def get_proposal(client: DaoClient, reference: int, block: str = "latest") -> Proposal:
+def get_proposal(client: DaoClient, reference: int, block: str = "pending") -> Proposal:
     """A proposal by its id, or by its number in `datadao proposals` (1 is the oldest)."""
     created = _created(client)
     if 0 < reference < LIST_NUMBER_LIMIT and reference <= len(created):
@@ -150,8 +152,19 @@ def short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}"
 
 
+# Every surface (command line, --json text, the contributors' page) shows ETH amounts
+# rounded toward zero to this many decimals, so one amount reads the same everywhere and
+# never more than the chain would pay.
+ETH_DECIMALS = 6
+
+
 def eth(wei: int) -> str:
-    return f"{wei / ETH:,.6f}".rstrip("0").rstrip(".") + " ETH"
+    """`wei` in ETH, rounded toward zero to ETH_DECIMALS decimals, trailing zeros dropped
+    (mine.js's `eth` is the same function)."""
+    whole, fraction = divmod(abs(wei), ETH)
+    digits = f"{fraction:018d}"[:ETH_DECIMALS].rstrip("0")
+    sign = "-" if wei < 0 and (whole or digits) else ""
+    return f"{sign}{whole}{'.' + digits if digits else ''} ETH"
 
 
 def tokens(units: int) -> str:
@@ -230,7 +243,11 @@ def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
             return f"voting ends in {blocks(left)}{when(left)}"
         if state is ProposalState.Queued:
             if proposal.eta > now:
-                return f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})"
+                wait = proposal.eta - now
+                return (
+                    f"executable in {duration(wait)} (at {utc(proposal.eta, now)})"
+                    + advance_hint(client, seconds=wait)
+                )
             return "executable now"
         if state is ProposalState.Succeeded:
             return "passed; queue it next"
@@ -239,6 +256,15 @@ def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
         return state.name.lower()
 
     return [one(p) for p in proposals]
+
+
+def advance_hint(client: DaoClient, *, blocks: int = 0, seconds: int = 0) -> str:
+    """On a local chain, the command that moves it past a wait (blocks come only with
+    transactions there, and the clock only with blocks); elsewhere nothing."""
+    if not client.is_local_chain():
+        return ""
+    flags = (f" --blocks {blocks}" if blocks else "") + (f" --time {seconds}s" if seconds else "")
+    return f"; on the local chain: `datadao chain advance{flags}`"
 
 
 def _block_time(client: DaoClient, number: int) -> int:
@@ -251,8 +277,12 @@ def vote(
     """Cast `account`'s vote; refuses with a sentence when the Governor would revert."""
     proposal = get_proposal(client, reference, block="pending")
     if proposal.state is ProposalState.Pending:
-        wait = proposal.snapshot - client.block_number()
-        raise Refused(f"voting opens in {blocks(wait)} (proposal #{proposal.number} is Pending)")
+        # The vote lands in the next block: voting is open there once it is past the snapshot.
+        wait = max(proposal.snapshot - client.block_number(), 1)
+        raise Refused(
+            f"voting opens in {blocks(wait)} (proposal #{proposal.number} is Pending)"
+            + advance_hint(client, blocks=wait)
+        )
     if proposal.state is not ProposalState.Active:
         closed = utc(_block_time(client, proposal.deadline), int(client.block()["timestamp"], 16))
         raise Refused(f"voting closed at {closed}; the proposal was {proposal.state.name}")
@@ -280,15 +310,26 @@ def queue(client: DaoClient, account: Any, reference: int) -> dict[str, Any]:
     return client.transact(account, client.governor, "queue", *proposal.as_call())
 
 
-def execute(client: DaoClient, account: Any, reference: int) -> dict[str, Any]:
+def execute(
+    client: DaoClient, account: Any, reference: int, account_name: str = "NAME"
+) -> dict[str, Any]:
+    """Execute a queued proposal; `account_name` is what hints tell the user to sign with."""
     proposal = get_proposal(client, reference, block="pending")
     if proposal.state is ProposalState.Succeeded:
-        raise Refused("execute needs a Queued proposal: queue it first (`datadao queue ID`)")
+        raise Refused(
+            "execute needs a Queued proposal: queue it first "
+            f"(`datadao queue {proposal.number} --account {account_name}`)"
+        )
     if proposal.state is not ProposalState.Queued:
         raise Refused(f"execute needs a Queued proposal (this one is {proposal.state.name})")
     now = int(client.block()["timestamp"], 16)
     if proposal.eta > now:
-        raise Refused(f"executable in {duration(proposal.eta - now)} (at {utc(proposal.eta, now)})")
+        # The transaction lands in a block stamped at least one second later.
+        wait = proposal.eta - now
+        raise Refused(
+            f"executable in {duration(wait)} (at {utc(proposal.eta, now)})"
+            + advance_hint(client, seconds=wait)
+        )
     return client.transact(account, client.governor, "execute", *proposal.as_call())
 
 
@@ -299,13 +340,16 @@ def propose(
     description: str,
 ) -> int:
     """Open a proposal directly (holders above the threshold); returns its id."""
+    # The Governor counts the proposer's votes at the block before the proposal's: the
+    # proposal lands in the next block, so that is the latest one. Asked at the pending
+    # block, exactly as the transaction will ask it (tokens minted in the latest block count).
     current = client.block_number()
-    threshold = client.governor.call("proposalThreshold")
-    votes = client.token.call("getPastVotes", account.address, current - 1) if current else 0
+    threshold = client.governor.call("proposalThreshold", block="pending")
+    votes = client.governor.call("getVotes", account.address, current, block="pending")
     if votes < threshold:
         raise Refused(
-            f"proposing directly needs {tokens(threshold)} votes (you have {tokens(votes)}); "
-            "renters propose with `datadao rent propose`"
+            f"proposing directly needs {tokens(threshold)} votes (you have {tokens(votes)} at "
+            f"block {current}); renters propose a rental instead (`datadao rent propose --help`)"
         )
     targets = [a[0] for a in actions]
     receipt = client.transact(

@@ -2,11 +2,14 @@
 the on-chain events that concern it."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dao_service.client.core import DaoClient
 from dao_service.client.governance import Refused, eth, short, tokens
 from dao_service.client.rpc import Log
+
+if TYPE_CHECKING:
+    from dao_service.client.income import Income
 
 
 @dataclass
@@ -15,8 +18,9 @@ class Balance:
     tokens: int
     votes: int
     delegate: str
-    claimable_wei: dict[int, int]  # per dataset the account contributed to
+    claimable_wei: dict[int, int]  # per dataset, by score and by measured value together
     eth_wei: int
+    income: "Income"
 
 
 def datasets_of(client: DaoClient, address: str | None = None) -> list[int]:
@@ -28,27 +32,26 @@ def datasets_of(client: DaoClient, address: str | None = None) -> list[int]:
 
 
 def balance(client: DaoClient, address: str) -> Balance:
-    token, pool = client.token, client.pool
-    datasets = datasets_of(client, address)
+    from dao_service.client.income import income
+
+    token = client.token
     raw = client.rpc.batch(
         [
             token.call_request("balanceOf", address),
             token.call_request("getVotes", address),
             token.call_request("delegates", address),
             ("eth_getBalance", [address, "latest"]),
-            *(pool.call_request("claimable", d, address) for d in datasets),
         ]
     )
+    owed = income(client, address)
     return Balance(
         address=address,
         tokens=token.functions["balanceOf"].decode_output(raw[0]),
         votes=token.functions["getVotes"].decode_output(raw[1]),
         delegate=token.functions["delegates"].decode_output(raw[2]),
-        claimable_wei={
-            d: pool.functions["claimable"].decode_output(r)
-            for d, r in zip(datasets, raw[4:], strict=True)
-        },
+        claimable_wei={d.dataset_id: d.claimable_wei for d in owed.datasets},
         eth_wei=int(raw[3], 16),
+        income=owed,
     )
 
 
@@ -61,21 +64,18 @@ def delegate(client: DaoClient, account: Any, to: str) -> dict[str, Any]:
 
 
 def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dict[int, int]:
-    """Pay `account` its rental income of `dataset_id` (default: of every dataset it
-    contributed to): income split by score, and income split by measured value (with its
-    Merkle proof); returns the wei paid per dataset."""
-    from dao_service.client.earnings import claim_earnings
+    """Pay `account` everything it may claim from `dataset_id` (default: every dataset):
+    income split by score, and income split by measured value (with its Merkle proof),
+    as `income` counts it; returns the wei paid per dataset."""
+    from dao_service.client.income import claim_calls, income
 
-    datasets = [dataset_id] if dataset_id is not None else datasets_of(client, account.address)
-    owed = {d: client.pool.call("claimable", d, account.address) for d in datasets}
     paid: dict[int, int] = {}
-    for dataset, amount in owed.items():
-        if amount:
-            receipt = client.transact(account, client.pool, "claim", dataset)
-            (event,) = client.events_in(receipt, client.pool, "RevenueClaimed")
-            paid[dataset] = int(event["amount"])
-    for dataset, amount in claim_earnings(client, account, dataset_id).items():
-        paid[dataset] = paid.get(dataset, 0) + amount
+    for call in claim_calls(income(client, account.address)):
+        if dataset_id is not None and call.dataset_id != dataset_id:
+            continue
+        receipt = client.transact(account, client.pool, call.function, *call.args)
+        (event,) = client.events_in(receipt, client.pool, call.event)
+        paid[call.dataset_id] = paid.get(call.dataset_id, 0) + int(event["amount"])
     if not paid:
         where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
         raise Refused(f"{account.address} has no rental income to claim from {where}")
@@ -118,19 +118,41 @@ def history(client: DaoClient, address: str) -> list[Log]:
     return [found[key] for key in sorted(found)]
 
 
-def describe_event(log: Log) -> str:
+def contribution_ids(client: DaoClient, address: str) -> dict[str, str]:
+    """Fingerprint (0x-hex, lower case) -> contribution id, as the service knows them: a
+    contribution is named by its id everywhere (receipt, `withdraw`, the page); the chain
+    knows only its fingerprint. Empty when the service cannot be reached."""
+    from dao_service.exceptions import DataDaoError
+
+    try:
+        found = client.service.contributions_of(address)
+    except DataDaoError:
+        return {}
+    return {str(c["fingerprint"]).lower(): str(c["id"]) for c in found if c.get("fingerprint")}
+
+
+def contribution_of(log: Log, ids: dict[str, str]) -> str | None:
+    """The id of the contribution an event names, if it names one the service knows."""
+    fingerprint = log.args.get("fingerprint")
+    if not isinstance(fingerprint, bytes):
+        return None
+    return ids.get("0x" + fingerprint.hex())
+
+
+def describe_event(log: Log, ids: dict[str, str] | None = None) -> str:
     a = log.args
+    fingerprint = a.get("fingerprint")
+    named = contribution_of(log, ids or {})
+    if named is None and isinstance(fingerprint, bytes):  # not known to this service
+        named = f"with fingerprint 0x{fingerprint.hex()}"
     match log.event:
         case "ContributionRecorded":
             return (
-                f"contributed to dataset {a['datasetId']}: score {a['score']}, "
+                f"contributed {named} to dataset {a['datasetId']}: score {a['score']}, "
                 f"{tokens(a['tokens'])} tokens, CID {a['cid']}"
             )
         case "ContributionWithdrawn":
-            return (
-                f"withdrew contribution 0x{a['fingerprint'].hex()[:12]}… from dataset "
-                f"{a['datasetId']}"
-            )
+            return f"withdrew contribution {named} from dataset {a['datasetId']}"
         case "Transfer":
             if int(a["from"], 16) == 0:
                 return f"received {tokens(a['value'])} newly minted tokens"
@@ -146,8 +168,7 @@ def describe_event(log: Log) -> str:
             return f"refunded {eth(a['payment'])} for rental #{a['rentalId']}"
         case "ContributionVoided":
             return (
-                f"contribution 0x{a['fingerprint'].hex()[:12]}… voided by the DAO: "
-                f"{tokens(a['tokensBurned'])} tokens burned"
+                f"contribution {named} voided by the DAO: {tokens(a['tokensBurned'])} tokens burned"
             )
         case "EarningsClaimed":
             return f"claimed {eth(a['amount'])} of dataset {a['datasetId']}'s income by value"

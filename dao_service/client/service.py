@@ -102,6 +102,13 @@ class ServiceClient:
     def receipt(self, contribution_id: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/api/contributions/{contribution_id}"))
 
+    def contributions_of(self, address: str) -> list[dict[str, Any]]:
+        """`address`'s contributions: id, fingerprint, dataset, status, score, tokens."""
+        found: list[dict[str, Any]] = self._request(
+            "GET", f"/api/contributors/{address}/contributions"
+        )
+        return found
+
     def withdraw(self, contribution_id: str, deadline: int, signature: str) -> dict[str, Any]:
         return dict(
             self._request(

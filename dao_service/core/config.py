@@ -8,11 +8,13 @@ everything on loopback under one data directory; production sets the URLs instea
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from validators.platforms import PlatformPolicy
+if TYPE_CHECKING:  # importing `validators` loads pandas: read commands must not pay for it
+    from validators.platforms import PlatformPolicy
 
 ANVIL_CHAIN_ID = 31337
 
@@ -106,7 +108,9 @@ class Settings(BaseSettings):
             self.manifest_path = self.data_dir / "deployment.json"
         return self
 
-    def platform_policy(self) -> PlatformPolicy:
+    def platform_policy(self) -> "PlatformPolicy":
+        from validators.platforms import PlatformPolicy
+
         return PlatformPolicy(
             reddit_api_url=self.reddit_api_url,
             x_oembed_url=self.x_oembed_url,

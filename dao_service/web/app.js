@@ -328,6 +328,9 @@ function render(receipt) {
   $("score").textContent = receipt.score;
   $("records").textContent = receipt.records == null ? "–"
     : `${receipt.records} of schema ${receipt.record_schema.split(" ")[0]}`;
+  // Tokens as the registry minted them (units of 10^-18), rounded toward zero like mine.js.
+  const minted = receipt.tokens_wei ? BigInt(receipt.tokens_wei) : null;
+  $("tokens").textContent = minted === null ? "–" : `${minted / 10n ** 18n}${(minted % 10n ** 18n) ? "." + (minted % 10n ** 18n).toString().padStart(18, "0").slice(0, 4).replace(/0+$/, "") : ""}`;
   $("cid").textContent = receipt.cid || "–";
   $("tx").textContent = receipt.tx_hash || (receipt.last_error ? `waiting: ${receipt.last_error}` : "–");
 }

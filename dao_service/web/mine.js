@@ -60,7 +60,7 @@ function renderContributions() {
   $("contributions").querySelector("tbody").replaceChildren(...view.contributions.map((c) => {
     const row = document.createElement("tr");
     row.dataset.id = c.id;
-    row.append(cell(c.id.slice(0, 8)), cell(c.source), cell(c.status), cell(c.score), cell(tokens(c.tokens_wei)),
+    row.append(cell(c.id), cell(c.source), cell(c.status), cell(c.score), cell(tokens(c.tokens_wei)),
       cell(c.records ?? "–"), cell(c.record_schema ? c.record_schema.split(" ")[0] : "as uploaded"));
     const action = document.createElement("td");
     if (c.status === "minted") {
@@ -76,8 +76,12 @@ function renderContributions() {
   $("contributions-section").hidden = false;
 }
 
+// Income by score and by measured value, per rental, as `datadao earnings` shows it: the
+// service counts it with the command line's own code and gives the totals as text,
+// rounded as everywhere (toward zero, 6 decimals; `eth` above rounds the same way).
 function renderEarnings() {
-  const blocks = view.earnings.map((d) => {
+  const income = view.income;
+  const blocks = income.datasets.filter((d) => d.rentals.length || BigInt(d.claimable_wei) > 0n).map((d) => {
     const block = document.createElement("div");
     block.className = "dataset-earnings";
     block.dataset.dataset = d.dataset_id;
@@ -85,32 +89,34 @@ function renderEarnings() {
     title.textContent = `Dataset ${d.dataset_id}`;
     const table = document.createElement("table");
     table.className = "rentals";
-    table.innerHTML = "<thead><tr><th>rental</th><th>value of your data</th><th>earned</th><th>table (IPFS)</th></tr></thead>";
+    table.innerHTML = "<thead><tr><th>rental</th><th>split by</th><th>value of your data</th><th>earned</th><th>table (IPFS)</th></tr></thead>";
     const body = document.createElement("tbody");
     body.append(...d.rentals.map((r) => {
       const row = document.createElement("tr");
-      row.append(cell(`#${r.rental_id}`), cell(r.value.toFixed(4)), cell(eth(r.amount_wei)), cell(r.table_cid));
+      row.append(
+        cell(r.rental_id === null ? "deposit" : `#${r.rental_id}`),
+        cell(r.split_by),
+        cell(r.value === null ? "-" : r.value.toFixed(4)),
+        cell(r.amount),
+        cell(r.table_cid ?? "-"),
+      );
       return row;
     }));
     table.appendChild(body);
     const summary = document.createElement("p");
     summary.className = "summary";
-    summary.textContent = `Earned ${eth(d.cumulative_wei)}, claimed ${eth(d.claimed_wei)}, claimable ${eth(d.claimable_wei)}.`;
-    const button = document.createElement("button");
-    button.textContent = "Claim with proof";
-    button.className = "claim";
-    button.disabled = BigInt(d.claimable_wei) === 0n;
-    button.title = `Merkle proof: ${d.proof.length} hashes`;
-    button.addEventListener("click", () => claim(d));
-    block.append(title, table, summary, button);
+    summary.textContent = `Earned ${eth(d.earned_wei)}, claimed ${eth(d.claimed_wei)}, claimable ${d.claimable}.`;
+    block.append(title, table, summary);
     return block;
   });
   if (!blocks.length) {
     const none = document.createElement("p");
-    none.textContent = "No rental has paid you by measured value yet.";
+    none.textContent = "No rental has paid you yet.";
     blocks.push(none);
   }
   $("earnings").replaceChildren(...blocks);
+  $("claimable").textContent = income.claimable;
+  $("claim").disabled = income.claim_calls.length === 0;
   $("earnings-section").hidden = false;
 }
 
@@ -135,10 +141,14 @@ async function act(what, work) {
   }
 }
 
-function claim(d) {
+// One claim collects everything claimable: the wallet sends each transaction the service
+// lists (income by score, and by value with its Merkle proof, per dataset) in turn.
+function claim() {
   return act("The claim", async () => {
-    const hash = await send(d.claim_tx);
-    return `Claimed ${eth(d.claimable_wei)} from dataset ${d.dataset_id} (tx ${hash}).`;
+    const amount = view.income.claimable;
+    const hashes = [];
+    for (const call of view.income.claim_calls) hashes.push(await send(call));
+    return `Claimed ${amount} (tx ${hashes.join(", ")}).`;
   });
 }
 
@@ -158,7 +168,7 @@ function withdraw(c) {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ deadline, signature }),
     });
-    return `Withdrew contribution ${c.id.slice(0, 8)}: it earns nothing from later rentals and its key is destroyed.`;
+    return `Withdrew contribution ${c.id}: it earns nothing from later rentals and its key is destroyed.`;
   });
 }
 
@@ -183,3 +193,4 @@ async function connect() {
 
 $("connect").addEventListener("click", connect);
 $("delegate-button").addEventListener("click", delegate);
+$("claim").addEventListener("click", claim);

@@ -164,9 +164,13 @@ def test_each_contribution_earns_by_its_value_to_the_renters_sample(
     assert dao.pool.functions.earningsOf(1).call()[:2] == [tree2.root, 2]
     # The command line reads the same tables, proves against the same root, and one claim
     # collects both rentals.
-    (shown,) = datadao(service_settings, "earnings", ALICE.address)  # type: ignore[misc]
+    owed = datadao(service_settings, "earnings", ALICE.address)
+    (shown,) = owed["datasets"]  # type: ignore[index]
     assert [r["amount_wei"] for r in shown["rentals"]] == [alice, again[ALICE.address]]
+    assert {r["split_by"] for r in shown["rentals"]} == {"measured value"}
     assert shown["claimable_wei"] == alice + again[ALICE.address]
+    page = api.get(f"/api/contributors/{ALICE.address}").json()["income"]
+    assert page["claimable"] == owed["claimable"]  # type: ignore[index]  # the page's figure
     before = dao.w3.eth.get_balance(ALICE.address)
     paid = datadao(service_settings, "claim", "--account", "test2")
     assert paid["paid_wei"] == alice + again[ALICE.address]  # type: ignore[index]

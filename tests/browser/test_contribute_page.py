@@ -58,6 +58,8 @@ def test_contributor_encrypts_uploads_and_gets_a_minted_receipt(
 
     score = int(page.text_content("#score") or 0)
     assert score > 0
+    minted = page.text_content("#tokens") or ""
+    assert minted[:1].isdigit() and float(minted) > 0  # the receipt says how many were minted
     assert (page.text_content("#cid") or "").startswith("bafkrei")
     assert (page.text_content("#tx") or "").startswith("0x")
     assert page.locator("#breakdown tbody tr").count() == 6  # with the demand line

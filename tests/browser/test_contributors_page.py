@@ -84,7 +84,17 @@ def rent_and_settle(service: httpx.Client, dao: Dao) -> int:
     dao.queue_and_execute(dao.rental_call(rental_id), OTHER)
     settled = service.post(f"/api/rentals/{rental_id}/settle")
     assert settled.status_code == 200, settled.text
+    # And a rental without a sample: split by score, income of the other kind.
+    plain_id, plain_proposal = dao.rent(RENTER, ETH)
+    dao.vote_through(plain_proposal, [WALLET, OTHER])
+    dao.queue_and_execute(dao.rental_call(plain_id), OTHER)
     return rental_id
+
+
+def service_income(live_service: str) -> dict[str, Any]:
+    with httpx.Client(base_url=live_service, timeout=60) as service:
+        income: dict[str, Any] = service.get(f"/api/contributors/{WALLET.address}").json()["income"]
+    return income
 
 
 def test_contributor_sees_earnings_claims_delegates_and_withdraws(
@@ -99,15 +109,24 @@ def test_contributor_sees_earnings_claims_delegates_and_withdraws(
     assert page.locator("#contributions tbody tr").count() == 1
     row = page.locator("#contributions tbody tr").first.text_content() or ""
     assert "generic" in row and "minted" in row
-    earned = page.locator(".dataset-earnings .rentals tbody tr").first.text_content() or ""
-    assert f"#{rental_id}" in earned and "ETH" in earned
+    page.wait_for_selector(".dataset-earnings .rentals tbody tr >> nth=1")
+    rows = page.locator(".dataset-earnings .rentals tbody tr").all_text_contents()
+    assert f"#{rental_id}" in rows[0] and "measured value" in rows[0] and "ETH" in rows[0]
+    assert f"#{rental_id + 1}" in rows[1] and "score" in rows[1]  # income by score shows too
+    by_score = dao.pool.functions.claimable(1, WALLET.address).call()
+    assert by_score > 0
+    shown = page.text_content("#claimable") or ""
+    owed = service_income(live_service)
+    assert shown == owed["claimable"] != "0 ETH"  # the command line's figure, rounded as it is
 
-    page.click(".dataset-earnings button.claim")
+    page.click("#claim")
     page.wait_for_selector("#notice:has-text('Claimed')")
     _, _, _, _, paid = dao.pool.functions.earningsOf(1).call()
     claimed = dao.pool.functions.claimedEarnings(1, WALLET.address).call()
     assert claimed == paid > ETH  # the matching contributor took most of the 2 ETH
-    page.wait_for_selector(".dataset-earnings button.claim:disabled")  # nothing left to claim
+    assert dao.pool.functions.claimable(1, WALLET.address).call() == 0  # one claim: both kinds
+    page.wait_for_selector("#claim:disabled")  # nothing left to claim
+    assert page.text_content("#claimable") == "0 ETH"
     assert "claimable 0 ETH" in (page.text_content(".dataset-earnings .summary") or "")
 
     page.fill("#delegate-to", OTHER.address)

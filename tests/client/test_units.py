@@ -82,3 +82,45 @@ def test_durations_and_times_read_as_people_write_them() -> None:
     now = 1_795_500_000  # 2026-11-23
     assert utc(now + 60, now).endswith(" UTC") and len(utc(now + 60, now)) == len("16:04 UTC")
     assert utc(now + 3 * 86_400, now).startswith("2026-11-")
+
+
+# 1.1313815… ETH: the command line once showed 1.131382, the page 1.131381.
+AMOUNTS = [0, 1, 10**12 - 1, 10**12, 1_131_381_500_000_000_001, 1_131_381_999_999_999_999, 10**22]
+
+
+def test_eth_amounts_round_toward_zero_to_six_decimals() -> None:
+    from dao_service.client.governance import ETH_DECIMALS, eth
+
+    assert ETH_DECIMALS == 6
+    assert eth(1_131_381_500_000_000_001) == "1.131381 ETH"
+    assert eth(1_131_381_999_999_999_999) == "1.131381 ETH"  # never more than is owed
+    assert eth(10**12 - 1) == "0 ETH" and eth(10**12) == "0.000001 ETH"
+    assert eth(10**22) == "10000 ETH" and eth(0) == "0 ETH"
+
+
+def test_the_contributors_page_rounds_as_the_command_line() -> None:
+    """mine.js's `eth`, run by node, gives the same text as the command line's."""
+    import shutil
+    import subprocess
+
+    from dao_service.client.governance import eth
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    page = (Path(__file__).resolve().parents[2] / "dao_service" / "web" / "mine.js").read_text()
+    start = page.index("function eth(wei)")
+    function = page[start : page.index("\n}\n", start) + 3]
+    script = (
+        function + f"for (const w of {json.dumps([str(a) for a in AMOUNTS])}) console.log(eth(w));"
+    )
+    shown = subprocess.run(
+        [node, "-e", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown == [eth(a) for a in AMOUNTS]
+
+
+def test_anvil_addresses_listed_without_derivation_are_the_derived_ones() -> None:
+    from dao_service.chain.dev_accounts import DEV_ADDRESSES, dev_account
+
+    assert list(DEV_ADDRESSES) == [dev_account(i).address for i in range(10)]

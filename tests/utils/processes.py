@@ -69,12 +69,17 @@ def running_ipfs(settings: Settings) -> Iterator[str]:
 
 
 def run_cli(
-    *args: str, timeout: float = 300, env: dict[str, str] | None = None, stdin: str = ""
+    *args: str,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `datadao` command line in a child process (`env` adds variables,
     `stdin` is what is typed at its prompts)."""
     return subprocess.run(
         [sys.executable, "-m", "dao_service.cli", *args],
+        cwd=cwd,
         input=stdin,
         capture_output=True,
         text=True,

@@ -30,6 +30,7 @@ from dao_service.chain.attestations import (
     withdrawal_typed_data,
 )
 from dao_service.chain.dao import ChainRefused
+from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings
 from dao_service.intake import IntakeRefused, IntakeService, Upload
 from dao_service.models import AuditEvent, Contribution
@@ -70,7 +71,14 @@ def _b64(value: str, what: str) -> bytes:
         raise IntakeRefused(f"{what} is not base64.") from None
 
 
-def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
+def receipt(
+    intake: IntakeService, row: Contribution, chain: ChainProvider | None = None
+) -> ContributionReceipt:
+    """The receipt of `row`; with `chain`, a minted one says how many tokens it minted (as
+    the registry recorded them)."""
+    tokens = None
+    if chain is not None and row.stage == StageName.MINTED and row.fingerprint:
+        tokens = str(chain().weight_and_tokens(bytes.fromhex(row.fingerprint[2:]))[1])
     rejected = row.stage == StageName.REJECTED
     reached = 1 if rejected else ORDER.index(row.stage)
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
@@ -92,6 +100,7 @@ def receipt(intake: IntakeService, row: Contribution) -> ContributionReceipt:
         records=row.record_count,
         record_schema=row.schema_id,
         refined_sha256=row.refined_sha256,
+        tokens_wei=tokens,
         **intake.receipt_extras(row),
     )
 
@@ -188,6 +197,7 @@ async def contribute(
     request: Request,
     intake: IntakeDep,
     settings: SettingsDep,
+    chain: ChainDep,
     contributor: str = Form(...),
     sha256: str = Form(..., description="0x-hex SHA-256 of the plaintext export"),
     source: str = Form("auto"),
@@ -216,7 +226,7 @@ async def contribute(
         signed_in=request.app.state.sign_in.account_for(sign_in, wallet) if sign_in else None,
     )
     row = await run_in_threadpool(intake.submit, upload)
-    answer = receipt(intake, row)
+    answer = await run_in_threadpool(receipt, intake, row, chain)
     if row.statement_nonce != upload.nonce:  # the same export again: its first receipt
         answer.already_contributed_at = int(row.created_at.replace(tzinfo=UTC).timestamp())
     return answer
@@ -253,9 +263,9 @@ async def preview(
 
 
 @router.get("/contributions/{public_id}", response_model=ContributionReceipt, responses=ERRORS)
-def get_contribution(public_id: str, intake: IntakeDep) -> ContributionReceipt:
+def get_contribution(public_id: str, intake: IntakeDep, chain: ChainDep) -> ContributionReceipt:
     row = find_contribution(intake, public_id)
-    return receipt(intake, row)
+    return receipt(intake, row, chain)
 
 
 @router.post(
@@ -268,7 +278,7 @@ def withdraw(
     dao = chain()
     row = find_contribution(intake, public_id)
     if row.withdrawn:
-        return receipt(intake, row)
+        return receipt(intake, row, chain)
     if row.stage != StageName.MINTED or not row.fingerprint:
         raise IntakeRefused(
             f"Contribution {public_id} is {row.stage.value}; only minted ones can be withdrawn.",
@@ -301,4 +311,4 @@ def withdraw(
             )
         )
         row = stored
-    return receipt(intake, row)
+    return receipt(intake, row, chain)

@@ -13,10 +13,13 @@ from dao_service.api.schemas import (
     Call,
     ContributorContribution,
     ContributorView,
-    DatasetEarningsModel,
     ErrorResponse,
+    IncomeModel,
 )
 from dao_service.chain.attestations import WITHDRAWAL_FIELDS, withdrawal_typed_data
+from dao_service.chain.dao import DaoChain
+from dao_service.core.config import Settings
+from dao_service.intake import IntakeService
 from dao_service.models import Contribution, Stage
 
 router = APIRouter(prefix="/api", tags=["contributors"])
@@ -33,6 +36,40 @@ def contributor(
     delegate, and earnings per rental with the value that earned them."""
     dao = chain()
     wallet = _address(address, "address")
+    contributions = _contributions(intake, dao, wallet)
+    balance, votes, delegate = dao.holdings(wallet)
+    typed = withdrawal_typed_data(b"\0" * 32, 0, dao.chain_id, dao.registry_address)
+    return ContributorView(
+        address=wallet,
+        tokens_wei=str(balance),
+        votes_wei=str(votes),
+        delegate=delegate,
+        contributions=contributions,
+        income=_income(earnings.settings, wallet),
+        withdrawal_domain=typed["domain"],
+        withdrawal_types={
+            "EIP712Domain": typed["types"]["EIP712Domain"],
+            "Withdrawal": WITHDRAWAL_FIELDS,
+        },
+    )
+
+
+@router.get(
+    "/contributors/{address}/contributions",
+    response_model=list[ContributorContribution],
+    responses=ERRORS,
+)
+def contributions_of(
+    address: str, intake: IntakeDep, chain: ChainDep
+) -> list[ContributorContribution]:
+    """One wallet's contributions, each with its id and its on-chain fingerprint (what
+    `datadao history` names a contribution by)."""
+    return _contributions(intake, chain(), _address(address, "address"))
+
+
+def _contributions(
+    intake: IntakeService, dao: DaoChain, wallet: str
+) -> list[ContributorContribution]:
     with intake.sessions() as session:
         rows = session.scalars(
             select(Contribution).where(Contribution.contributor == wallet).order_by(Contribution.id)
@@ -57,20 +94,39 @@ def contributor(
                 record_schema=row.schema_id,
             )
         )
-    balance, votes, delegate = dao.holdings(wallet)
-    typed = withdrawal_typed_data(b"\0" * 32, 0, dao.chain_id, dao.registry_address)
-    return ContributorView(
-        address=wallet,
-        tokens_wei=str(balance),
-        votes_wei=str(votes),
-        delegate=delegate,
-        contributions=contributions,
-        earnings=[DatasetEarningsModel(**e) for e in earnings.account_earnings(wallet)],
-        withdrawal_domain=typed["domain"],
-        withdrawal_types={
-            "EIP712Domain": typed["types"]["EIP712Domain"],
-            "Withdrawal": WITHDRAWAL_FIELDS,
-        },
+    return contributions
+
+
+def _income(settings: Settings, wallet: str) -> IncomeModel:
+    """What `wallet` is owed, counted by the same code as the command line's, and the
+    transactions that collect all of it."""
+    from dao_service.client.core import DaoClient, Endpoints
+    from dao_service.client.income import claim_calls, income
+
+    client = DaoClient(
+        Endpoints(
+            rpc_url=settings.chain_rpc_url,
+            service_url=settings.service_url,
+            manifest_path=settings.manifest_file,
+            ipfs_api_url=settings.ipfs_api_url,
+            data_dir=settings.data_dir,
+        )
+    )
+    owed = income(client, wallet)
+    pool = client.pool
+    calls = [Call(to=pool.address, data=pool.data(c.function, *c.args)) for c in claim_calls(owed)]
+    shown = owed.as_json()
+    for dataset in shown["datasets"]:
+        for key in [k for k in dataset if k.endswith("_wei")]:
+            dataset[key] = str(dataset[key])
+        for rental in dataset["rentals"]:
+            rental["amount_wei"] = str(rental["amount_wei"])
+    return IncomeModel(
+        claimable_wei=str(owed.claimable_wei),
+        claimable=shown["claimable"],
+        rounding=shown["rounding"],
+        datasets=shown["datasets"],
+        claim_calls=calls,
     )
 
 
