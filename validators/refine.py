@@ -20,8 +20,10 @@ Schema `datadao-records/1` (one row per record):
                           handles by their pseudonyms (validators.scrub)
   quality                 the validator's quality in [0, 1] (validators.quality)
   near_duplicate_cluster  records of one contribution sharing a MinHash LSH band are
-                          one cluster; its id is the smallest band key in it, so
-                          identical texts of different contributions share it too
+                          one cluster; its id is the smallest band key in it enciphered
+                          under the dataset's key, so identical texts of different
+                          contributions share it, and nobody without the key can compute
+                          it from a guessed text
   contribution_id         the contribution the record came with
 
 Records kept: the ones the dataset gains (of some quality, not an exact copy of a record
@@ -122,12 +124,26 @@ class Pseudonyms:
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"datadao pseudonyms\0" + key).digest()  # BLAKE2b's key
         self._record_key = hashlib.sha256(b"datadao record ids\0" + key).digest()  # AES-256
+        self._cluster_key = hashlib.sha256(b"datadao clusters\0" + key).digest()  # AES-256
 
     def _digest(self, label: str, size: int) -> str:
         return hashlib.blake2b(label.encode(), key=self._key, digest_size=size).hexdigest()
 
     def of(self, source: str, handle: str) -> str:
         return "user_" + self._digest(f"handle\0{source}\0{handle.lower()}", 6)
+
+    def cluster_ids(self, smallest_band_keys: np.ndarray) -> np.ndarray:
+        """Per record, its cluster's smallest band key enciphered under a key of this one
+        (AES): the same cluster the same id, but no id anyone could compute from a
+        guessed text without the key."""
+        n = len(smallest_band_keys)
+        blocks = np.zeros((n, 16), np.uint8)
+        blocks[:, :8] = (
+            np.ascontiguousarray(smallest_band_keys, np.int64).view(np.uint8).reshape(n, 8)
+        )
+        encryptor = Cipher(algorithms.AES(self._cluster_key), modes.ECB()).encryptor()
+        enciphered = np.frombuffer(encryptor.update(blocks.tobytes()), np.uint8).reshape(n, 16)
+        return np.ascontiguousarray(enciphered[:, :8]).view(np.int64).ravel()
 
     def record_ids(self, fingerprints: np.ndarray) -> pa.Array:
         """Per record, from its exact fingerprint ((n, 16) uint8, unique in the dataset):
@@ -223,7 +239,7 @@ class Refinable:
                 language_names,
                 texts.cast(pa.string()),
                 pa.array(self.qualities, pa.float32()),
-                pa.array(clusters(self.band_keys), pa.int64()),
+                pa.array(pseudonyms.cluster_ids(clusters(self.band_keys)), pa.int64()),
                 constant(contribution_id, n),
             ],
             schema=SCHEMA,

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from validators.scrub import Scrubber
 
 from validators import Validation
 from validators.pipeline import preview_records
 from validators.refine import SCHEMA_ID, Pseudonyms, to_parquet
+from validators.scrub import Scrubber
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,16 @@ class Refiner:
                 self._scrubbers[source] = Scrubber(lambda h: self.pseudonyms.of(source, h))
             return self._scrubbers[source]
 
-    def preview(self, plaintext: bytes, contributor: str, limit: int) -> pa.Table:
+    @staticmethod
+    def preview(plaintext: bytes, contributor: str, limit: int) -> pa.Table:
         """The first records an export would give the dataset, refined as they would be
-        stored (the contribution id is not known yet: "preview")."""
+        stored (the contribution id is not known yet: "preview"), under a throwaway key:
+        pseudonyms, record ids and clusters shown to anyone who asks must not be the
+        dataset's, or a made-up export mentioning a handle would name its pseudonym."""
         refinable = preview_records(plaintext, limit)
-        return refinable.table(
-            "preview", contributor, self.pseudonyms, self._scrubber(refinable.source).scrub
-        )
+        pseudonyms = Pseudonyms(os.urandom(32))
+        scrubber = Scrubber(lambda handle: pseudonyms.of(refinable.source, handle))
+        return refinable.table("preview", contributor, pseudonyms, scrubber.scrub)
 
     def refine(self, validation: Validation, contribution_id: str, contributor: str) -> RefinedBlob:
         refinable = validation.refinable

@@ -114,3 +114,42 @@ def test_a_preview_reads_only_the_first_records_and_refuses_private_files() -> N
         preview_records(reddit_full_export(), 5)
     with zipfile.ZipFile(io.BytesIO(upload.plaintext)) as archive:
         assert "messages.csv" not in archive.namelist()
+
+
+def test_cluster_ids_cannot_be_computed_from_a_guessed_text(index: DedupIndex) -> None:
+    """A renter holding the open code and a guess of a scrubbed text computes its band
+    keys, but not its cluster id: that needs the dataset's key."""
+    validation = run(
+        export_data(reddit_full_export(reddit_spec(seed=12)), published()).plaintext, index
+    )
+    assert validation.refinable is not None
+    raw = set(clusters(validation.refinable.band_keys).tolist())
+    table = refined(reddit_full_export(reddit_spec(seed=12)), DedupIndex(":memory:"))
+    other = refined(reddit_full_export(reddit_spec(seed=12)), DedupIndex(":memory:"), b"x" * 32)
+    ids = table.column("near_duplicate_cluster").to_pylist()
+    assert not raw & set(ids)
+    assert set(ids).isdisjoint(other.column("near_duplicate_cluster").to_pylist())
+    assert len(set(ids)) == len(raw)  # the same clusters, relabelled
+
+
+def test_the_service_preview_uses_a_throwaway_key() -> None:
+    """Anyone may ask for a preview: it must not name the dataset's pseudonyms (a made-up
+    export mentioning u/victim would tell the victim's), record ids or clusters."""
+    from dao_service.intake.refining import Refiner
+
+    upload = export_data(reddit_full_export(reddit_spec(seed=13)), published()).plaintext
+    refiner = Refiner(KEY)
+    validation = run(upload, DedupIndex(":memory:"))
+    assert validation.refinable is not None
+    stored = validation.refinable.table(
+        "c-1",
+        WALLET,
+        refiner.pseudonyms,
+        Scrubber(lambda h: refiner.pseudonyms.of("reddit", h)).scrub,
+    )
+    shown = refiner.preview(upload, WALLET, 10)
+    mention = f"u/{refiner.pseudonyms.of('reddit', SECRETS.third_party)}"
+    assert mention in "\n".join(stored.column("text").to_pylist())
+    assert mention not in "\n".join(shown.column("text").to_pylist())
+    for column in ("contributor", "record_id", "near_duplicate_cluster"):
+        assert set(shown.column(column).to_pylist()).isdisjoint(stored.column(column).to_pylist())
