@@ -54,6 +54,7 @@ mutable state; constructing one costs nothing.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import threading
@@ -319,12 +320,10 @@ def _find(text: str, kinds: list[str]) -> list[Finding]:
     found: list[Finding] = []
     for kind in kinds:
         if kind == "EMAIL":  # in the tokens holding an @: an address holds no space
-            tokens = {_token(text, m.start()) for m in re.finditer("@", text)}
-            for start, end in sorted(tokens):
+            for start, end in _around(text, [m.start() for m in re.finditer("@", text)]):
                 found += engine.find(engine.email, text, start, end)
         elif kind == "IP_ADDRESS":
-            tokens = {_token(text, m.start()) for m in _IP_TOKEN.finditer(text)}
-            for start, end in sorted(tokens):
+            for start, end in _around(text, [m.start() for m in _IP_TOKEN.finditer(text)]):
                 found += engine.find(engine.ip, text, start, end)
         elif kind == "CREDIT_CARD":
             found += engine.find(engine.card, text, 0, len(text))
@@ -335,13 +334,38 @@ def _find(text: str, kinds: list[str]) -> list[Finding]:
     return _without_overlaps(found)
 
 
-def _token(text: str, at: int) -> tuple[int, int]:
-    """The span between white space around position `at`."""
-    start = at
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    space = _SPACE.search(text, at)
-    return start, space.start() if space else len(text)
+# Farther from its signal than this, no email (254 characters at most) or IP address
+# (with a port, ~50) reaches: a token is read at most this far each side of a signal.
+REACH = 320
+_TOKEN = re.compile(r"\S+")
+
+
+def _around(text: str, positions: list[int]) -> list[tuple[int, int]]:
+    """The spans to read for signals at `positions`: the white-space-free token around
+    each, at most REACH characters each side, overlapping spans merged. Linear in the
+    text: a long run of signals (`1.2.3.4.` repeated) is read once, in windows."""
+    if not positions:
+        return []
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    starts = [start for start, _ in tokens]
+    spans = []
+    for at in positions:
+        start, end = tokens[bisect.bisect_right(starts, at) - 1]
+        spans.append((max(start, at - REACH), min(end, at + REACH + 1)))
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    # A long span is read in windows of 2 REACH overlapping by REACH (whatever fits in
+    # REACH lies whole in one): the recognizers' patterns cost more than linear time on
+    # a long run of signals.
+    return [
+        (at, min(at + 2 * REACH, end))
+        for start, end in merged
+        for at in range(start, max(start + 1, end - REACH), REACH)
+    ]
 
 
 # --- phone numbers --------------------------------------------------------------------------
@@ -352,6 +376,7 @@ def _token(text: str, at: int) -> tuple[int, int]:
 
 def _phones(text: str, found: list[Finding]) -> list[Finding]:
     phones: list[Finding] = []
+    covered = _covering(found, len(text))
     for run in _PHONE_RUN.finditer(text):
         start, end = run.span()
         groups = [g.span() for g in _DIGITS.finditer(text, start, end)]
@@ -364,7 +389,7 @@ def _phones(text: str, found: list[Finding]) -> list[Finding]:
         # Groups inside a card number, an IBAN, an IP address split the run.
         segment: list[tuple[int, int]] = []
         for group in [*groups, (-1, -1)]:
-            if group[0] >= 0 and not any(f.start < group[1] and group[0] < f.end for f in found):
+            if group[0] >= 0 and covered.find(1, group[0], group[1]) < 0:
                 segment.append(group)
                 continue
             international = plus and bool(segment) and segment[0] == groups[0]
@@ -440,10 +465,20 @@ def _without_overlaps(found: list[Finding]) -> list[Finding]:
     if len(found) < 2:
         return found
     kept: list[Finding] = []
+    taken = bytearray(max(f.end for f in found))  # 1 where a kept finding lies: linear
     for f in sorted(found, key=lambda f: (_PRIORITY[f.kind], f.start - f.end, f.start)):
-        if not any(f.start < k.end and k.start < f.end for k in kept):
+        if taken.find(1, f.start, f.end) < 0:
             kept.append(f)
+            taken[f.start : f.end] = b"\1" * (f.end - f.start)
     return sorted(kept, key=lambda f: f.start)
+
+
+def _covering(found: list[Finding], size: int) -> bytearray:
+    """1 at every position of `text` some finding covers (overlap tests in constant time)."""
+    covered = bytearray(size)
+    for f in found:
+        covered[f.start : f.end] = b"\1" * (f.end - f.start)
+    return covered
 
 
 # --- the recognisers, built once per process ------------------------------------------------

@@ -326,3 +326,18 @@ def test_one_scrubber_from_several_threads() -> None:
         thread.join()
     assert not errors
     assert results == [expected] * 12
+
+
+def test_a_long_run_of_signals_is_read_in_bounded_windows() -> None:
+    """`1.2.3.4.` repeated over 64 KB (an attacker's preview or upload) is read once, in
+    windows of at most 2 REACH characters, not once per signal up to the start of the
+    token (that cost 75 s of CPU for one 128 KB request); every address is still found."""
+    from validators.scrub import REACH, _around
+
+    text = "1.2.3.4." * 8000
+    spans = _around(text, [i for i in range(0, len(text), 8)])
+    assert all(end - start <= 2 * REACH for start, end in spans)
+    assert len(spans) <= len(text) // REACH + 1
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    scrubbed = Scrubber(lambda h: "user_x").scrub_one(text)
+    assert scrubbed.count("<IP_ADDRESS>") == 8000 and "1.2.3.4" not in scrubbed
