@@ -25,6 +25,9 @@ class ServiceConfig(BaseModel):
         description="The record schema uploads are refined into (id and definition hash): "
         "the statement's `schema`"
     )
+    preview_max_bytes: int = Field(
+        0, description="The largest sealed export POST /api/contributions/preview takes"
+    )
     sources: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Per source, the files an upload may carry (`taken`, patterns), the "

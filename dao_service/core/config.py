@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     dataset_id: int = 1
     require_verification_code: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
+    # The web form's preview of refined records (anyone may ask): what one may send, and
+    # how many run at once in a process; beyond either, the page goes on without one.
+    preview_max_bytes: int = 8 * 1024 * 1024
+    previews_at_once: int = 2
     uploads_per_wallet_per_hour: int = 30
     uploads_per_client_per_minute: int = 60
     # Refused key requests (no grant, bad signature...) one client address may make a

@@ -1,6 +1,7 @@
 """IntakeService: the stages composed for the API (request side) and the worker
 (background side)."""
 
+import threading
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -41,6 +42,7 @@ class IntakeService:
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self.limits = RateLimiter(sessions)
         self.refiner = Refiner(intake_key.pseudonym_key)
+        self._previews = threading.BoundedSemaphore(settings.previews_at_once)
         self.spool = records.Spool(settings.spool_dir)
         self._retry_lock = SharedLock(sessions.kw["bind"], "dedup-retry")
         self.worker = IntakeWorker(
@@ -129,19 +131,22 @@ class IntakeService:
             f"preview:{upload.client}", self.settings.uploads_per_client_per_minute, 60
         ):
             raise IntakeRefused("Too many previews from this address; try again in a minute.", 429)
-        if len(upload.ciphertext) > self.settings.max_upload_bytes + 16:
+        if len(upload.ciphertext) > self.settings.preview_max_bytes + 16:
             raise IntakeRefused(
-                f"The upload exceeds {self.settings.max_upload_bytes:,} bytes.", 413
+                f"Previews take exports of at most {self.settings.preview_max_bytes:,} bytes.", 413
             )
-        plaintext = open_upload(
-            self.intake_key.unwrap(upload.wrapped_key), upload.iv, upload.ciphertext
-        )
+        if not self._previews.acquire(blocking=False):
+            raise IntakeRefused("Previews are busy; try again in a moment.", 503)
         try:
+            plaintext = open_upload(
+                self.intake_key.unwrap(upload.wrapped_key), upload.iv, upload.ciphertext
+            )
             rows = self.refiner.preview(plaintext, upload.contributor, limit).to_pylist()
+            del plaintext
         except ExportRejected as exc:
             raise IntakeRefused(exc.user_message, 422) from exc
         finally:
-            del plaintext
+            self._previews.release()
         for row in rows:
             row["day"] = row["day"].isoformat() if row["day"] is not None else None
         return rows

@@ -244,7 +244,15 @@ function showSelection({ taken, left, reduced }) {
 
 const PREVIEWED = ["contributor", "kind", "community", "day", "language", "text"];
 
+function noPreview(why) {
+  $("preview-schema").textContent = config.record_schema.split(" ")[0];
+  $("preview").querySelector("tbody").replaceChildren();
+  $("preview-note").textContent = why;
+  $("preview-section").hidden = false;
+}
+
 async function showPreview(sealed) {
+  $("preview-note").textContent = "";
   const form = new FormData();
   form.append("contributor", wallet);
   form.append("wrapped_key", base64(sealed.wrapped));
@@ -362,8 +370,12 @@ async function contribute() {
     progress("Encrypting in your browser…", 15);
     const sealed = await encrypt(plaintext);
     const { iv, ciphertext, wrapped } = sealed;
-    progress("Refining a preview of what renters will see…", 20);
-    await showPreview(sealed);
+    if (ciphertext.byteLength <= config.preview_max_bytes) {
+      progress("Refining a preview of what renters will see…", 20);
+      await showPreview(sealed).catch((err) => noPreview(`no preview: ${err.message}`));
+    } else {
+      noPreview(`no preview for exports over ${(config.preview_max_bytes / 1e6).toFixed(0)} MB; the records follow the schema shown by smaller ones`);
+    }
     progress("Check the preview; waiting for your wallet's signature…", 30);
     const { nonce } = await api("/api/contributions/nonce", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ wallet }),

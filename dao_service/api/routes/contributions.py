@@ -140,6 +140,7 @@ def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> Service
         },
         checks=check_policies(settings),
         record_schema=SCHEMA_ID,
+        preview_max_bytes=settings.preview_max_bytes,
         sources=published(),
         sign_in_platforms=[
             name
@@ -245,8 +246,10 @@ async def preview(
     they would be stored: sealed as for an upload, opened in memory, nothing kept."""
     settings = intake.settings
     declared = int(request.headers.get("content-length") or 0)
-    if declared > settings.max_upload_bytes + 1024 * 1024:
-        raise IntakeRefused(f"The upload exceeds {settings.max_upload_bytes:,} bytes.", 413)
+    if declared > settings.preview_max_bytes + 1024 * 1024:
+        raise IntakeRefused(
+            f"Previews take exports of at most {settings.preview_max_bytes:,} bytes.", 413
+        )
     upload = Upload(
         contributor=_address(contributor, "contributor"),
         sha256=b"",
@@ -255,7 +258,7 @@ async def preview(
         signature=b"",
         wrapped_key=_b64(wrapped_key, "wrapped_key"),
         iv=_b64(iv, "iv"),
-        ciphertext=await ciphertext.read(settings.max_upload_bytes + 17),
+        ciphertext=await ciphertext.read(settings.preview_max_bytes + 17),
         client=request.client.host if request.client else "unknown",
     )
     rows = await run_in_threadpool(intake.preview, upload, PREVIEW_RECORDS)
