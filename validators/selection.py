@@ -126,6 +126,13 @@ GENERIC_TEXT_FIELDS = ("text", "full_text", "body", "content", "message", "title
 GENERIC_TIME_FIELDS = ("created_at", "date", "timestamp", "time")
 GENERIC_ID_FIELDS = ("id", "id_str", "uuid")
 GENERIC_FIELDS = (*GENERIC_ID_FIELDS, *GENERIC_TEXT_FIELDS, *GENERIC_TIME_FIELDS)
+# Fields of a conversation (a chat or mailbox export): its texts are other people's too, so
+# such a file is not contributed at all (keeping only its text fields would launder it).
+CONVERSATION_FIELDS = (
+    "from", "to", "cc", "sender", "sender_id", "recipient", "recipients", "recipient_id",
+    "author", "author_id", "participants", "thread_id", "conversation_id", "chat_id",
+    "channel", "channel_url", "message_id", "subject", "reply_to", "in_reply_to",
+)  # fmt: skip
 
 SELECTIONS: dict[str, Selection] = {s.source: s for s in (REDDIT, X)}
 
@@ -139,7 +146,18 @@ def selection_for(names: list[str]) -> Selection | None:
 def published() -> dict[str, dict[str, Any]]:
     """Every source's rules as the service publishes them, `generic` included."""
     rules = {name: selection.public() for name, selection in SELECTIONS.items()}
-    return {**rules, "generic": {"kept_fields": list(GENERIC_FIELDS)}}
+    private = {
+        name.rsplit("/", 1)[-1].lower(): f"{why} ({selection.source})"
+        for selection in SELECTIONS.values()
+        for name, why in selection.private.items()
+        if name not in selection.kept_fields  # X's account.js is taken, reduced
+    }
+    generic = {
+        "kept_fields": list(GENERIC_FIELDS),
+        "refused_fields": list(CONVERSATION_FIELDS),
+        "private_files": private,
+    }
+    return {**rules, "generic": generic}
 
 
 def refuse_untaken(selection: Selection, names: list[str]) -> None:

@@ -12,7 +12,7 @@ import os
 import re
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,12 +82,19 @@ def export_data(export: Path | bytes, rules: dict[str, dict[str, Any]]) -> Expor
     public, self-authored files, X's account.js reduced to the account's id, handle and
     creation date; of a single JSON/CSV file only its items' id, text and time fields.
     Same archive, same bytes (names and dates kept). Entries left out are never read."""
-    generic = rules.get("generic", {}).get("kept_fields", [])
+    generic_rule = rules.get("generic", {})
+    generic = generic_rule.get("kept_fields", [])
+    private_files: dict[str, str] = generic_rule.get("private_files", {})
     name = export.name if isinstance(export, Path) else "export"
     opened = io.BytesIO(export) if isinstance(export, bytes) else export
     if not zipfile.is_zipfile(opened):
+        if name.lower() in private_files:
+            raise ContributionFailed(
+                f"{name} is a file of {private_files[name.lower()]}: it never leaves your "
+                "machine. Contribute the whole export (the zip) and only its public files go."
+            )
         data = export if isinstance(export, bytes) else export.read_bytes()
-        reduced = reduce_generic(data, generic)
+        reduced = reduce_generic(data, generic, generic_rule.get("refused_fields", []), name)
         return ExportData(reduced, "generic", [name], {name: list(generic)})
     with zipfile.ZipFile(opened) as archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
@@ -95,9 +102,13 @@ def export_data(export: Path | bytes, rules: dict[str, dict[str, Any]]) -> Expor
         source, rule = next(
             ((n, r) for n, r in rules.items() if names & set(r.get("markers", []))), (None, None)
         )
-        if rule is None:  # no known platform: its data files, as a generic export's
-            taken = [e for e in entries if DATA_FILE.match(e.filename)]
-            left = [LeftOut(e.filename, MEDIA) for e in entries if e not in taken]
+        if rule is None:  # no known platform: its data files, never one a platform calls private
+
+            def why_private(entry: zipfile.ZipInfo) -> str | None:
+                return private_files.get(entry.filename.rsplit("/", 1)[-1].lower())
+
+            taken = [e for e in entries if DATA_FILE.match(e.filename) and not why_private(e)]
+            left = [LeftOut(e.filename, why_private(e) or MEDIA) for e in entries if e not in taken]
             if not left:
                 whole = export if isinstance(export, bytes) else export.read_bytes()
                 return ExportData(whole, None, [e.filename for e in taken])
@@ -153,17 +164,35 @@ def reduce_ytd(name: str, data: bytes, fields: list[str]) -> bytes:
     return data[: match.end()] + json.dumps(reduced, ensure_ascii=False).encode()
 
 
-def reduce_generic(data: bytes, fields: list[str]) -> bytes:
+def reduce_generic(
+    data: bytes,
+    fields: list[str],
+    refused: Sequence[str] = (),
+    name: str = "the export",
+) -> bytes:
     """A generic export's items with only `fields` (JSON array, NDJSON or CSV; anything
-    else as it is: validation says what is wrong with it)."""
+    else as it is: validation says what is wrong with it). ContributionFailed if an item
+    has a field of a conversation (`refused`): its texts are other people's too."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data
-    kept = set(fields)
+    kept, conversation = set(fields), {f.lower() for f in refused}
+
+    def refuse_conversation(keys: Any) -> None:
+        found = sorted(k for k in keys if str(k).lower() in conversation)
+        if found:
+            raise ContributionFailed(
+                f"{name} has {', '.join(found)}: it looks like a conversation, whose messages "
+                "are other people's too, so it is not contributed. Contribute exports of "
+                "your own posts."
+            )
 
     def reduce(item: Any) -> Any:
-        return {k: v for k, v in item.items() if k in kept} if isinstance(item, dict) else item
+        if not isinstance(item, dict):
+            return item
+        refuse_conversation(item)
+        return {k: v for k, v in item.items() if k in kept}
 
     stripped = text.lstrip()
     try:
@@ -176,6 +205,7 @@ def reduce_generic(data: bytes, fields: list[str]) -> bytes:
         return data
     try:
         reader = csv.DictReader(io.StringIO(text))
+        refuse_conversation(reader.fieldnames or [])
         columns = [c for c in reader.fieldnames or [] if c in kept]
         if not columns:
             return data

@@ -175,10 +175,21 @@ function csvLine(values) {
   return values.map((v) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(",");
 }
 
-function reduceGeneric(bytes, fields) {
+// A conversation's texts are other people's too: such a file is not contributed at all.
+function refuseConversation(keys, refused, name) {
+  const found = keys.filter((key) => refused.includes(String(key).toLowerCase())).sort();
+  if (found.length) {
+    throw new Error(`${name} has ${found.join(", ")}: it looks like a conversation, whose messages are other people's too, so it is not contributed`);
+  }
+}
+
+function reduceGeneric(bytes, fields, refused, name) {
   const text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, "");
-  const keep = (item) => (item && typeof item === "object" && !Array.isArray(item)
-    ? Object.fromEntries(Object.entries(item).filter(([key]) => fields.includes(key))) : item);
+  const keep = (item) => {
+    if (!item || typeof item !== "object" || Array.isArray(item)) return item;
+    refuseConversation(Object.keys(item), refused, name);
+    return Object.fromEntries(Object.entries(item).filter(([key]) => fields.includes(key)));
+  };
   const start = text.trimStart()[0];
   try {
     if (start === "[") return new TextEncoder().encode(JSON.stringify(JSON.parse(text).map(keep)));
@@ -186,9 +197,13 @@ function reduceGeneric(bytes, fields) {
       return new TextEncoder().encode(text.split(/\r?\n/).filter((line) => line.trim())
         .map((line) => JSON.stringify(keep(JSON.parse(line)))).join("\n"));
     }
-  } catch (_) { return bytes; /* not JSON after all: validation says what is wrong */ }
+  } catch (err) {
+    if (err.message.includes("looks like a conversation")) throw err;
+    return bytes; // not JSON after all: validation says what is wrong
+  }
   const rows = csvRows(text);
   if (!rows.length) return bytes;
+  refuseConversation(rows[0], refused, name);
   const columns = rows[0].map((name, i) => [name, i]).filter(([name]) => fields.includes(name));
   if (!columns.length) return bytes;
   const lines = rows.map((row) => csvLine(columns.map(([, i]) => row[i] ?? "")));
@@ -198,9 +213,13 @@ function reduceGeneric(bytes, fields) {
 async function dataFilesOf(file) {
   const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
   const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  const generic = config.sources.generic || {};
+  const privateFiles = generic.private_files || {};
   if (!isZip) {
-    const fields = (config.sources.generic || {}).kept_fields || [];
-    const plaintext = reduceGeneric(new Uint8Array(await file.arrayBuffer()), fields);
+    const why = privateFiles[file.name.toLowerCase()];
+    if (why) throw new Error(`${file.name} is a file of ${why}: it never leaves your computer; choose the whole export (the zip)`);
+    const fields = generic.kept_fields || [];
+    const plaintext = reduceGeneric(new Uint8Array(await file.arrayBuffer()), fields, generic.refused_fields || [], file.name);
     return { plaintext: plaintext.slice().buffer, taken: [file.name], left: [], reduced: { [file.name]: fields } };
   }
   zip.configure({ useWebWorkers: false });
@@ -210,10 +229,13 @@ async function dataFilesOf(file) {
     const [source, rule] = sourceOf(new Set(entries.map((entry) => entry.filename)));
     const patterns = rule ? rule.taken.map((p) => new RegExp(`^(?:${p})$`)) : [DATA_FILE];
     const keptFields = rule ? rule.kept_fields || {} : {};
-    const taken = entries.filter((entry) => patterns.some((p) => p.test(entry.filename)));
+    const privateWhy = (entry) => (rule ? rule.private[entry.filename]
+      : privateFiles[entry.filename.split("/").pop().toLowerCase()]);
+    const taken = entries.filter((entry) => patterns.some((p) => p.test(entry.filename))
+      && (rule || !privateWhy(entry)));
     const left = entries.filter((entry) => !taken.includes(entry)).map((entry) => ({
       name: entry.filename,
-      why: (rule && rule.private[entry.filename]) || (DATA_FILE.test(entry.filename) ? "not public content" : MEDIA),
+      why: privateWhy(entry) || (DATA_FILE.test(entry.filename) ? "not public content" : MEDIA),
     }));
     const writer = new zip.ZipWriter(new zip.Uint8ArrayWriter());
     for (const entry of taken) {

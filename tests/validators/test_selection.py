@@ -123,3 +123,36 @@ def test_a_generic_export_goes_with_its_id_text_and_time_only(
     assert (
         export_data(csv_path, published()).plaintext == b'id,text\n1,"hello, gardens and rivers"\n'
     )
+
+
+def test_a_conversation_or_a_private_file_is_not_contributed_as_a_generic_export(
+    tmp_path: Path,
+) -> None:
+    """Keeping only the text fields would launder them: other people's messages under
+    the contributor's pseudonym. A platform's private file taken out of its zip, or a zip
+    of no known platform holding one, is refused or left home by name."""
+    from dao_service.client.contribute import ContributionFailed
+
+    messages = tmp_path / "messages.csv"
+    messages.write_bytes(reddit_private_files()["messages.csv"])
+    with pytest.raises(ContributionFailed, match=r"messages\.csv is a file of private messages"):
+        export_data(messages, published())
+    chat = tmp_path / "chat.json"
+    chat.write_text(json.dumps([{"id": 1, "from": "dave", "text": SECRETS.message}]))
+    with pytest.raises(ContributionFailed, match="has from: it looks like a conversation"):
+        export_data(chat, published())
+    mailbox = tmp_path / "mail.csv"
+    mailbox.write_text(f"id,subject,body\n1,hi,{SECRETS.message}\n")
+    with pytest.raises(ContributionFailed, match="has subject: it looks like a conversation"):
+        export_data(mailbox, published())
+    unknown = tmp_path / "unknown.zip"  # a Reddit request without its statistics.csv
+    files = {n: d for n, d in entries(reddit_full_export()).items() if n != "statistics.csv"}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    unknown.write_bytes(buffer.getvalue())
+    built = export_data(unknown, published())
+    assert "messages.csv" not in built.taken and "ip_logs.csv" not in built.taken
+    assert {f.name: f.why for f in built.left}["messages.csv"] == "private messages (reddit)"
+    assert SECRETS.message.encode() not in built.plaintext
