@@ -69,9 +69,6 @@ class RecordBatch:
             community=None if self.community is None else self.community.slice(start, end - start),
         )
 
-    def record_id(self, row: int) -> str:
-        return f"{self.kind}:{self.ids[row].as_py() or ''}"
-
 
 class RecordCheck(Protocol):
     """An authenticity check over every record (dates, checksums): it sees each batch as

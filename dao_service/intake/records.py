@@ -40,18 +40,19 @@ class Spool:
         self.path(public_id).unlink(missing_ok=True)
 
 
-def stored_report(report: ValidationReport) -> dict[str, Any]:
-    """The report as the database keeps it: nothing that names the platform account (its
-    name and id, the platform's item ids the spot-check looked up, the name in a reason),
-    which comes from the export and is outside the record schema."""
+def stored_report(report: ValidationReport, *signed_in: str) -> dict[str, Any]:
+    """The report as the database keeps it: nothing that names a platform account (the
+    export's name and id, the accounts signed in with, the platform's item ids the
+    spot-check looked up, a name in a reason): they are outside the record schema."""
     stored = report.model_dump(
         mode="json", exclude={"account_id", "account_name", "platform_items"}
     )
-    names = sorted({n for n in (report.account_name, report.account_id) if n}, key=len)[::-1]
+    labels = {name.lower(): "another account" for name in signed_in if name}
+    labels |= {n.lower(): "the account" for n in (report.account_name, report.account_id) if n}
 
     def unnamed(text: str) -> str:
-        for name in names:
-            text = re.sub(re.escape(name), "the account", text, flags=re.IGNORECASE)
+        for name in sorted(labels, key=len, reverse=True):
+            text = re.sub(re.escape(name), labels[name], text, flags=re.IGNORECASE)
         return text
 
     for group in ("authenticity", "ownership"):
@@ -82,7 +83,14 @@ def new_contribution(
         plaintext_sha256="0x" + upload.sha256.hex(),
         statement_nonce=upload.nonce,
         stage=Stage.VALIDATED if accepted else Stage.REJECTED,
-        report=stored_report(report),
+        report=stored_report(
+            report,
+            *(
+                (upload.signed_in.account_name, upload.signed_in.account_id)
+                if upload.signed_in
+                else ()
+            ),
+        ),
         fingerprint=report.fingerprint if accepted else None,
         score=report.score,
         wrapped_key=custody.wrap(refined.key) if refined is not None and accepted else None,

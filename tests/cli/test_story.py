@@ -635,7 +635,9 @@ def test_contribute_signed_in_with_the_platform(stack: Settings, tmp_path: Path)
     wrong = cli(stack, *args, stdin=browser_sign_in(url, "eve") + "\n")
     assert url in unwrapped(wrong.stdout) and "Signed in with reddit as eve" in wrong.stdout
     assert wrong.returncode == 1
-    assert "signed in as eve, but the export is the account's" in unwrapped(wrong.stdout)
+    assert "signed in as another account, but the export is the account's" in unwrapped(
+        wrong.stdout
+    )
 
     right = cli(stack, *args, "--json", stdin=browser_sign_in(url, "dave_14") + "\n")
     assert right.returncode == 0, right.stdout + right.stderr

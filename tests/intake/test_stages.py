@@ -272,3 +272,20 @@ def test_the_stored_report_names_no_platform_account() -> None:
     assert "alice_x" not in stored and "1234567890" not in stored
     assert "1555000000000000001" not in stored and "platform_items" not in stored
     assert "signed in with twitter as the account" in stored
+
+
+def test_the_stored_report_names_no_account_signed_in_with() -> None:
+    from dao_service.intake.records import stored_report
+    from validators import Check, CheckStatus, ValidationReport
+
+    report = ValidationReport(
+        source="reddit",
+        account_name="alice_redditor",
+        ownership=[
+            Check(name="platform sign-in", status=CheckStatus.FAIL,
+                  reason="signed in as my_main_account, but the export is alice_redditor's")
+        ],
+    )  # fmt: skip
+    stored = json.dumps(stored_report(report, "my_main_account", "t2_abc"))
+    assert "my_main_account" not in stored and "alice_redditor" not in stored
+    assert "signed in as another account, but the export is the account's" in stored

@@ -15,7 +15,7 @@ from validators.selection import GENERIC_FIELDS
 from validators.selection import GENERIC_ID_FIELDS as ID_FIELDS
 from validators.selection import GENERIC_TEXT_FIELDS as TEXT_FIELDS
 from validators.selection import GENERIC_TIME_FIELDS as TIME_FIELDS
-from validators.sources.common import batch, failed, micros, passed
+from validators.sources.common import batch, dated, failed, micros, passed
 
 
 def _items(name: str, text: str) -> list[Any]:
@@ -64,7 +64,7 @@ class FutureDates:
     def observe(self, records: RecordBatch) -> None:
         late = np.flatnonzero((records.created != NO_TIME) & (records.created > self.now))
         if late.size and self.first is None:
-            self.first = records.record_id(int(late[0]))
+            self.first = dated(int(records.created[late[0]]))
         self.future += late.size
 
     def result(self) -> list[Check]:
@@ -72,7 +72,7 @@ class FutureDates:
             return [
                 failed(
                     "no future dates",
-                    f"{self.future} items are dated in the future, first {self.first}",
+                    f"{self.future} items are dated in the future, the first {self.first}",
                 )
             ]
         return [passed("no future dates", "no item is dated in the future")]  # fmt: skip
