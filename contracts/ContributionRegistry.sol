@@ -64,7 +64,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     );
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256("Withdrawal(bytes32 fingerprint,uint256 deadline)");
     bytes32 public constant REFINEMENT_TYPEHASH =
-        keccak256("Refinement(bytes32 fingerprint,string cid,uint256 nonce)");
+        keccak256("Refinement(bytes32 fingerprint,string cid,uint256 sequence)");
 
     /// @notice The governance token minted for contributions.
     DataToken public immutable token;
@@ -81,6 +81,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     /// @notice Whether `account` is in the validator set.
     mapping(address account => bool) public isValidator;
     mapping(bytes32 fingerprint => Contribution) private _contributions;
+    /// @notice How many refinements each contribution has had: the next must be this plus one.
+    mapping(bytes32 fingerprint => uint256) public refinementsOf;
 
     /// @notice A contribution was recorded and `tokens` minted to `contributor`.
     event ContributionRecorded(
@@ -107,7 +109,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     );
     /// @notice The contribution's stored blob is now `cid`: its records refined into the
     /// dataset's schema (a contribution stored as uploaded, before refinement existed).
-    event ContributionRefined(bytes32 indexed fingerprint, uint32 indexed datasetId, string cid, uint256 nonce);
+    event ContributionRefined(bytes32 indexed fingerprint, uint32 indexed datasetId, string cid, uint256 sequence);
     /// @notice `validator` joined the validator set.
     event ValidatorAdded(address indexed validator);
     /// @notice `validator` left the validator set.
@@ -141,6 +143,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     error RegistryWithdrawalExpired(uint256 deadline, uint256 now_);
     /// @notice No live (recorded, not withdrawn or voided) contribution has this fingerprint.
     error RegistryNotLive(bytes32 fingerprint);
+    /// @notice A refinement must be the contribution's next: `expected`, not `given`.
+    error RegistryRefinementOutOfOrder(bytes32 fingerprint, uint256 given, uint256 expected);
     /// @notice There is nothing left to void of the contribution `fingerprint` (unknown or already voided).
     error RegistryNothingToVoid(bytes32 fingerprint);
 
@@ -238,18 +242,21 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
      * may relay it.
      * @param fingerprint The contribution's content fingerprint.
      * @param cid The CID of the refined records' ciphertext.
-     * @param nonce A fresh number, signed and emitted.
-     * @param signatures Validator signatures over Refinement(fingerprint, cid, nonce), signers in increasing address order.
+     * @param sequence The contribution's next refinement (`refinementsOf` plus one): an
+     * older signed refinement cannot be replayed over a newer one.
+     * @param signatures Validator signatures over Refinement(fingerprint, cid, sequence), signers in increasing address order.
      */
-    function recordRefinement(bytes32 fingerprint, string calldata cid, uint256 nonce, bytes[] calldata signatures)
+    function recordRefinement(bytes32 fingerprint, string calldata cid, uint256 sequence, bytes[] calldata signatures)
         external
     {
         if (_contributions[fingerprint].status != Status.Recorded) revert RegistryNotLive(fingerprint);
+        uint256 expected = refinementsOf[fingerprint] + 1;
+        if (sequence != expected) revert RegistryRefinementOutOfOrder(fingerprint, sequence, expected);
         _checkSignatures(
-            _hashTypedDataV4(keccak256(abi.encode(REFINEMENT_TYPEHASH, fingerprint, keccak256(bytes(cid)), nonce))),
+            _hashTypedDataV4(keccak256(abi.encode(REFINEMENT_TYPEHASH, fingerprint, keccak256(bytes(cid)), sequence))),
             signatures
         );
-        _recordRefinement(fingerprint, cid, nonce);
+        _recordRefinement(fingerprint, cid, sequence);
     }
 
     /**
@@ -399,8 +406,9 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         revenuePool.addWeight(a.datasetId, a.contributor, a.score);
     }
 
-    function _recordRefinement(bytes32 fingerprint, string calldata cid, uint256 nonce) internal {
-        emit ContributionRefined(fingerprint, _contributions[fingerprint].datasetId, cid, nonce);
+    function _recordRefinement(bytes32 fingerprint, string calldata cid, uint256 sequence) internal {
+        refinementsOf[fingerprint] = sequence;
+        emit ContributionRefined(fingerprint, _contributions[fingerprint].datasetId, cid, sequence);
     }
 
     function _withdraw(bytes32 fingerprint, address account) internal {

@@ -26,7 +26,7 @@ ATTESTATION_FIELDS = [
 REFINEMENT_FIELDS = [
     {"name": "fingerprint", "type": "bytes32"},
     {"name": "cid", "type": "string"},
-    {"name": "nonce", "type": "uint256"},
+    {"name": "sequence", "type": "uint256"},
 ]
 WITHDRAWAL_FIELDS = [
     {"name": "fingerprint", "type": "bytes32"},
@@ -116,10 +116,16 @@ def sign_attestation(
 
 
 def sign_refinement(
-    validator: LocalAccount, fingerprint: bytes, cid: str, nonce: int, chain_id: int, registry: str
+    validator: LocalAccount,
+    fingerprint: bytes,
+    cid: str,
+    sequence: int,
+    chain_id: int,
+    registry: str,
 ) -> bytes:
-    """A validator's signature that a contribution's stored blob is now its refined records."""
-    message = {"fingerprint": fingerprint, "cid": cid, "nonce": nonce}
+    """A validator's signature that a contribution's stored blob is now its refined records
+    (its `sequence`-th refinement)."""
+    message = {"fingerprint": fingerprint, "cid": cid, "sequence": sequence}
     return sign_typed_data(
         validator, typed_data("Refinement", REFINEMENT_FIELDS, message, chain_id, registry)
     )

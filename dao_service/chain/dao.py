@@ -1,7 +1,6 @@
 """The deployed DAO as the service uses it: relay contributions and withdrawals, and
 read grants (remembered per block by `grants.SharedGrants`)."""
 
-import secrets
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -106,12 +105,12 @@ class DaoChain:
     def record_refinement(self, fingerprint: bytes, cid: str) -> str:
         """Sign (as the validator) and relay that the contribution's stored blob is now
         its refined records at `cid`; returns the transaction hash."""
-        nonce = secrets.randbits(128)
+        sequence = self.registry.functions.refinementsOf(fingerprint).call() + 1
         signature = sign_refinement(
-            self.validator, fingerprint, cid, nonce, self.chain_id, self.registry_address
+            self.validator, fingerprint, cid, sequence, self.chain_id, self.registry_address
         )
         return self._send(
-            self.registry.functions.recordRefinement(fingerprint, cid, nonce, [signature])
+            self.registry.functions.recordRefinement(fingerprint, cid, sequence, [signature])
         )
 
     def latest_block(self) -> int:
