@@ -251,7 +251,7 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     )
     assert own.returncode == 0, own.stderr
     said = unwrapped(own.stdout)
-    assert "1 files" in said and "Note: only your own contributions" in said
+    assert "in 1 part files" in said and "Note: only your own contributions" in said
     assert "no access grant for" in said
     for hint in hints(own):  # `datadao rent status`, `datadao rent propose --help`
         run_hint(stack, hint, tmp_path)
