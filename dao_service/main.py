@@ -11,12 +11,13 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 
+from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
 from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
 from dao_service.earnings import EarningsService, SampleRefused, SettlementError
-from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
+from dao_service.exceptions import ConfigurationError, DataDaoError, ServiceBusy, StackError
 from dao_service.grants import SharedGrants
 from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService, KeyRequestsLimited
@@ -121,13 +122,40 @@ def create_app() -> FastAPI:
     async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:
         return _error(429 if isinstance(exc, KeyRequestsLimited) else 403, exc)
 
+    @app.exception_handler(ServiceBusy)
+    async def _busy(_: Request, exc: ServiceBusy) -> JSONResponse:
+        response = _error(503, exc)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     @app.exception_handler(ConfigurationError)
     @app.exception_handler(StackError)
     async def _unavailable(_: Request, exc: DataDaoError) -> JSONResponse:
         return _error(503, exc)
 
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
+    add_body_limits(app)
     return app
+
+
+FORM_FIELDS_BYTES = 1024 * 1024  # an upload's form fields and multipart framing, at most
+SAMPLE_FIELDS_BYTES = 64 * 1024
+
+
+def add_body_limits(app: FastAPI) -> None:
+    """Limits on request bodies, applied before FastAPI reads a byte of one."""
+    settings = get_settings()
+    upload = settings.max_upload_bytes + FORM_FIELDS_BYTES
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=[
+            BodyLimit("/api/contributions", upload),
+            BodyLimit("/api/contributions/preview", upload),
+            BodyLimit("/api/rentals/samples", settings.max_sample_bytes + SAMPLE_FIELDS_BYTES),
+        ],
+        default_max_bytes=settings.max_request_bytes,
+        in_flight_cap=settings.max_receiving_bytes,
+    )
 
 
 app = create_app()
