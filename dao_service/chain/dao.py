@@ -101,7 +101,7 @@ class DaoChain:
 
     def withdraw(self, fingerprint: bytes, deadline: int, signature: bytes) -> str:
         now = self.now()
-        if deadline <= now:  # the next block is later still: it would revert
+        if deadline <= now:  # not later than the latest block: as good as passed
             raise ChainRefused(f"RegistryWithdrawalExpired(deadline={deadline}, now={now})")
         return self._send(
             self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
@@ -222,7 +222,7 @@ class DaoChain:
             except (ContractCustomError, ContractLogicError) as exc:
                 raise ChainRefused(self._decode(exc)) from exc
             except DeploymentError as exc:  # reverted when mined all the same
-                raise ChainRefused(exc.user_message) from exc
+                raise ChainRefused(exc.user_message.rstrip(".")) from exc
 
     def _decode(self, exc: ContractCustomError | ContractLogicError) -> str:
         decoded = self._reverts.from_exception(exc)
