@@ -80,7 +80,7 @@ def test_a_chunked_body_is_cut_at_the_limit(server: int) -> None:
     with connect(server) as conn:
         conn.sendall(headers("/api/contributions", "Transfer-Encoding: chunked\r\n"))
         part = (
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"ciphertext\"; "
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="ciphertext"; '
             'filename="export.enc"\r\nContent-Type: application/octet-stream\r\n\r\n'
         ).encode()
         conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))  # a file part that never ends
