@@ -5,6 +5,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -135,7 +136,39 @@ def create_app() -> FastAPI:
 
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     add_body_limits(app)
+    document_common_errors(app)
     return app
+
+
+# What any operation that takes a body may answer besides its own errors: FastAPI's 400
+# for a body it cannot parse, and the body limits' 413 and 503 (dao_service/api/body_limits).
+BODY_ERRORS = {
+    "400": "The body could not be parsed (not JSON, or not a form).",
+    "413": "The body is longer than this operation accepts.",
+    "503": "The service is busy (see Retry-After) or a part it needs does not answer.",
+}
+
+
+def document_common_errors(app: FastAPI) -> None:
+    """Adds BODY_ERRORS to each operation with a request body in the OpenAPI schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    for status, description in BODY_ERRORS.items():
+                        operation["responses"].setdefault(
+                            status, {"description": description, "content": error}
+                        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 FORM_FIELDS_BYTES = 1024 * 1024  # an upload's form fields and multipart framing, at most
