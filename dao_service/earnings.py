@@ -34,6 +34,7 @@ from dao_service.models import (
     StatementNonce,
     ValidationSample,
 )
+from dao_service.storage.audit import prune_audit_events
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.rate_limits import RateLimiter
 from dao_service.valuation import METHOD, ContributionRecords, split, value_contributions
@@ -43,7 +44,7 @@ from validators.scoring import demand_key
 
 log = logging.getLogger("dao_service.earnings")
 MAX_SAMPLE_TEXTS = 2_000
-SWEEP_EVERY_SECONDS = 600  # unreferenced samples are looked for this often
+SWEEP_EVERY_SECONDS = 600  # unreferenced samples and old audit rows are looked for this often
 
 
 class SampleRefused(DataDaoError, ValueError):
@@ -498,6 +499,9 @@ class EarningsService:
             if time.monotonic() - swept_at > SWEEP_EVERY_SECONDS:
                 try:
                     self.sweep_samples()
+                    pruned = prune_audit_events(self.sessions, self.settings.audit_retention_days)
+                    if pruned:
+                        log.info("deleted %d audit rows past retention", pruned)
                     swept_at = time.monotonic()
-                except Exception as exc:  # chain/IPFS down: next time round
-                    log.warning("samples not swept: %s: %s", type(exc).__name__, exc)
+                except Exception as exc:  # chain/IPFS/database down: next time round
+                    log.warning("not swept: %s: %s", type(exc).__name__, exc)

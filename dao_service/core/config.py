@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     samples_per_client_per_minute: int = 20
     max_pending_samples: int = 200
     sample_unreferenced_seconds: int = 24 * 3600
+    # Audit rows (key releases, refusals, withdrawals) are kept this many days; 0: forever.
+    audit_retention_days: int = Field(default=365, ge=0)
     # Statement nonces a client address may ask for a minute (each is a database row).
     nonces_per_client_per_minute: int = 30
     # How often the service looks for executed rentals whose earnings it has to settle.
