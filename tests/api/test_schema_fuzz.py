@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
@@ -24,6 +25,7 @@ from dao_service.core.config import Settings
 
 EXAMPLES_PER_OPERATION = 60  # 19 operations: ~1,100 calls, well within 2 minutes here
 CHECKS = [
+    negative_data_rejection,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
