@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    missing_required_header,
     negative_data_rejection,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 from schemathesis.core.failures import FailureGroup
 
@@ -25,11 +28,14 @@ from dao_service.core.config import Settings
 
 EXAMPLES_PER_OPERATION = 60  # 19 operations: ~1,100 calls, well within 2 minutes here
 CHECKS = [
-    negative_data_rejection,
     not_a_server_error,
+    negative_data_rejection,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
+    missing_required_header,
+    unsupported_method,
 ]
 
 
