@@ -66,8 +66,8 @@ class SealedSample:
     wrapped_key: bytes  # to the intake key, as an upload's
     iv: bytes
     ciphertext: bytes
-    nonce: str = ""  # issued to the renter's wallet (POST /api/contributions/nonce)
-    signature: bytes = b""  # the wallet's personal_sign of `sample_statement`
+    nonce: str  # issued to the renter's wallet (POST /api/contributions/nonce)
+    signature: bytes  # the wallet's personal_sign of `sample_statement`
     client: str = "unknown"  # the client's address, for its rate limit
 
 
