@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
+from sqlalchemy.exc import OperationalError
 
 from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
 from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
@@ -25,6 +26,7 @@ from dao_service.key_release import KeyRefused, KeyReleaseService, KeyRequestsLi
 from dao_service.runtime import open_runtime
 from dao_service.signin import SignIn, SignInRefused
 from dao_service.storage.locks import SharedLock
+from dao_service.storage.rate_limits import is_locked
 
 WEB = Path(__file__).parent / "web"
 
@@ -128,6 +130,13 @@ def create_app() -> FastAPI:
         response = _error(503, exc)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.exception_handler(OperationalError)
+    async def _locked(_: Request, exc: OperationalError) -> JSONResponse:
+        # Any other write the database keeps locked past its busy timeout: come back later.
+        if not is_locked(exc):
+            raise exc
+        return await _busy(_, ServiceBusy("The service's database is busy; try again shortly."))
 
     @app.exception_handler(ConfigurationError)
     @app.exception_handler(StackError)

@@ -113,3 +113,16 @@ def test_a_locked_rate_count_is_retried_then_a_503_with_retry_after(
     assert response.headers["retry-after"] == "2"
     assert "database is busy" in response.json()["detail"]
     assert limits.allow("after", 1, 60)  # the lock released, counting goes on
+
+
+def test_any_other_locked_write_is_a_503_with_retry_after(
+    api: TestClient, service_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = str(service_settings.data_dir / "datadao.sqlite3")
+    intake = api.app.state.intake  # type: ignore[attr-defined]
+    monkeypatch.setattr(intake.limits, "allow", lambda *_: True)  # past the rate limit
+    monkeypatch.setattr(intake, "sessions", quick_sessions(database))
+    with write_locked(database):  # the nonce's own row cannot be written
+        response = api.post("/api/contributions/nonce", json={"wallet": ALICE.address})
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) > 0
