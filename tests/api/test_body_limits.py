@@ -4,16 +4,14 @@ bodies received at once are capped in total (503 with Retry-After)."""
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
 from dao_service.core.config import Settings, get_settings
-from dao_service.main import create_app
+from tests.api.conftest import running_service
 
 LIMIT = 64 * 1024
 BOUNDARY = "limitsboundary"
@@ -21,20 +19,12 @@ BOUNDARY = "limitsboundary"
 
 @pytest.fixture
 def server(service_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """The service on a real uvicorn server on 127.0.0.1; yields its port."""
+    """The service on a real uvicorn server on 127.0.0.1, small limits; yields its port."""
     monkeypatch.setenv("DATADAO_MAX_UPLOAD_BYTES", str(LIMIT))
     monkeypatch.setenv("DATADAO_MAX_SAMPLE_BYTES", str(LIMIT))
     get_settings.cache_clear()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    while not running.started:
-        assert thread.is_alive(), "the server did not start"
-        threading.Event().wait(0.05)
-    yield running.servers[0].sockets[0].getsockname()[1]
-    running.should_exit = True
-    thread.join(timeout=30)
+    with running_service() as port:
+        yield port
     get_settings.cache_clear()
 
 

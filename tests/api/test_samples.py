@@ -4,15 +4,19 @@ took up are unpinned; nonces are rate-limited per client and expired ones delete
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from dao_service.client import rentals
+from dao_service.client.core import DaoClient, Endpoints
 from dao_service.core.config import Settings
 from dao_service.models import StatementNonce, ValidationSample
 from dao_service.storage.ipfs import IpfsStore
+from tests.api.conftest import running_service
 from tests.api.test_earnings import RENTER, SAMPLE, sample_form
 from tests.utils.chain import Dao
 
@@ -108,3 +112,20 @@ def test_the_sample_statement_names_the_sha256(api: TestClient) -> None:
     fields["sha256"] = "0x" + other.hex()  # the signature covers the plaintext's hash
     refused = post_sample(api, fields, files)
     assert refused.status_code == 403 and "not by the renter" in refused.json()["detail"]
+
+
+def test_the_client_library_signs_the_sample(service_settings: Settings, tmp_path: Path) -> None:
+    """What `datadao rent propose --sample` sends: signed, so the service takes it."""
+    with running_service() as port:
+        client = DaoClient(
+            Endpoints(
+                rpc_url=service_settings.chain_rpc_url,
+                service_url=f"http://127.0.0.1:{port}",
+                manifest_path=service_settings.manifest_file,
+                ipfs_api_url=service_settings.ipfs_api_url,
+                data_dir=tmp_path,
+            )
+        )
+        stored = rentals.submit_sample(client, RENTER, SAMPLE)
+    assert stored["sha256"] == "0x" + hashlib.sha256(SAMPLE).hexdigest()
+    assert stored["records"] == 3
