@@ -50,6 +50,7 @@ def main() -> int:
     # A bench, not an attack: its clients all upload from one address.
     os.environ["DATADAO_UPLOADS_PER_WALLET_PER_HOUR"] = "100000"
     os.environ["DATADAO_UPLOADS_PER_CLIENT_PER_MINUTE"] = "100000"
+    os.environ["DATADAO_NONCES_PER_CLIENT_PER_MINUTE"] = "100000"
     with local_stack() as settings:
         # The platform stand-in learns every export's items first, outside the timing: on
         # a real platform they were posted long before.

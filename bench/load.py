@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
     os.environ["DATADAO_UPLOADS_PER_CLIENT_PER_MINUTE"] = "100000"  # one address for all
+    os.environ["DATADAO_NONCES_PER_CLIENT_PER_MINUTE"] = "100000"
     # each contributor here uploads in a minute more than a person does in an hour
     os.environ["DATADAO_UPLOADS_PER_WALLET_PER_HOUR"] = "100000"
     counts = {"uploads": 0, "accepted": 0, "releases": 0, "keys": 0}

@@ -9,23 +9,34 @@ Plaintext (the sample and the contributions) exists only in memory, inside `sett
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.earnings import EarningsRoot
 from dao_service.chain.merkle import EarningsTree
 from dao_service.chain.provider import ChainProvider
+from dao_service.chain.sample_statement import recover_statement_signer, sample_statement
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey, open_upload
-from dao_service.exceptions import DataDaoError
-from dao_service.models import Contribution, EarningsTable, Stage, ValidationSample
+from dao_service.exceptions import DataDaoError, ServiceBusy
+from dao_service.models import (
+    Contribution,
+    EarningsTable,
+    Stage,
+    StatementNonce,
+    ValidationSample,
+)
+from dao_service.storage.audit import prune_audit_events
 from dao_service.storage.ipfs import IpfsStore
+from dao_service.storage.rate_limits import RateLimiter
 from dao_service.valuation import METHOD, ContributionRecords, split, value_contributions
 from validators.exceptions import ExportRejected
 from validators.pipeline import export_texts, refined_texts
@@ -33,6 +44,7 @@ from validators.scoring import demand_key
 
 log = logging.getLogger("dao_service.earnings")
 MAX_SAMPLE_TEXTS = 2_000
+SWEEP_EVERY_SECONDS = 600  # unreferenced samples and old audit rows are looked for this often
 
 
 class SampleRefused(DataDaoError, ValueError):
@@ -54,6 +66,9 @@ class SealedSample:
     wrapped_key: bytes  # to the intake key, as an upload's
     iv: bytes
     ciphertext: bytes
+    nonce: str  # issued to the renter's wallet (POST /api/contributions/nonce)
+    signature: bytes  # the wallet's personal_sign of `sample_statement`
+    client: str = "unknown"  # the client's address, for its rate limit
 
 
 def sample_texts(plaintext: bytes) -> list[str]:
@@ -89,6 +104,7 @@ class EarningsService:
     ) -> None:
         self.settings, self.sessions = settings, sessions
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
+        self.limits = RateLimiter(sessions)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         # One settlement at a time across the processes sharing the database (SharedLock):
@@ -98,10 +114,23 @@ class EarningsService:
     # --- the renter's sample --------------------------------------------------------
 
     def submit_sample(self, sealed: SealedSample) -> ValidationSample:
-        """Check and store a sample; returns its record (the same one for the same bytes)."""
-        if len(sealed.ciphertext) > self.settings.max_sample_bytes + 16:
+        """Check and store a sample; returns its record (the same one for the same bytes).
+        Only a wallet's signed sample is taken, within its rate limit and the total cap."""
+        settings = self.settings
+        if len(sealed.ciphertext) > settings.max_sample_bytes + 16:
+            raise SampleRefused(f"The sample exceeds {settings.max_sample_bytes:,} bytes.", 413)
+        if not self.limits.allow(
+            f"sample-client:{sealed.client}", settings.samples_per_client_per_minute, 60
+        ):
+            raise SampleRefused("Too many samples from this address; wait a minute.", 429)
+        self._check_statement(sealed)
+        if not self.limits.allow(
+            f"sample-wallet:{sealed.renter}", settings.samples_per_wallet_per_hour, 3600
+        ):
             raise SampleRefused(
-                f"The sample exceeds {self.settings.max_sample_bytes:,} bytes.", 413
+                f"{sealed.renter} handed in {settings.samples_per_wallet_per_hour} samples "
+                "this hour, the most a wallet may; try again later.",
+                429,
             )
         plaintext = open_upload(
             self.intake_key.unwrap(sealed.wrapped_key), sealed.iv, sealed.ciphertext
@@ -120,6 +149,7 @@ class EarningsService:
             ).first()
         if known is not None:
             return known
+        self._check_capacity()
         cid = self.ipfs.add(sealed.ciphertext, pin=True)
         file_key = self.intake_key.unwrap(sealed.wrapped_key)
         row = ValidationSample(
@@ -134,6 +164,77 @@ class EarningsService:
         with self.sessions.begin() as session:
             session.add(row)
         return row
+
+    def _check_statement(self, sealed: SealedSample) -> None:
+        """The renter's wallet signed this sample's SHA-256 with a nonce issued to it,
+        unused and unexpired; the nonce is used up here."""
+        chain = self._chain()
+        text = sample_statement(
+            sealed.renter, sealed.sha256, sealed.nonce, chain.chain_id, chain.registry_address
+        )
+        try:
+            signer = recover_statement_signer(text, sealed.signature)
+        except ValueError as exc:
+            raise SampleRefused(f"The sample's signature is malformed: {exc}.") from exc
+        if signer.lower() != sealed.renter.lower():
+            raise SampleRefused(
+                f"The sample is signed by {signer}, not by the renter {sealed.renter}.", 403
+            )
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            issued = session.get(StatementNonce, sealed.nonce)
+            if issued is None or issued.wallet.lower() != sealed.renter.lower():
+                raise SampleRefused("The sample's nonce was not issued to this wallet.", 403)
+            if issued.expires_at.replace(tzinfo=UTC) < now:
+                raise SampleRefused("The sample's nonce has expired; ask for a new one.", 403)
+            used = session.execute(
+                update(StatementNonce)
+                .where(StatementNonce.nonce == sealed.nonce, StatementNonce.used.is_(False))
+                .values(used=True)
+            )
+            if used.rowcount != 1:  # type: ignore[attr-defined]
+                raise SampleRefused("The sample's nonce was already used.", 409)
+
+    def _check_capacity(self) -> None:
+        """At most `max_pending_samples` samples handed in lately are held (the sweep
+        forgets those no rental took up)."""
+        since = datetime.now(UTC) - timedelta(seconds=self.settings.sample_unreferenced_seconds)
+        with self.sessions() as session:
+            held = session.scalar(
+                select(func.count())
+                .select_from(ValidationSample)
+                .where(ValidationSample.created_at >= since)
+            )
+        if (held or 0) >= self.settings.max_pending_samples:
+            raise ServiceBusy(
+                f"The service holds {held} recent validation samples, the most it keeps; "
+                "try again later.",
+                retry_after=600,
+            )
+
+    def sweep_samples(self, now: datetime | None = None) -> list[str]:
+        """Unpin and forget the samples no rental refers to once they are older than
+        `sample_unreferenced_seconds`; returns their SHA-256s."""
+        now = now or datetime.now(UTC)
+        cutoff = now - timedelta(seconds=self.settings.sample_unreferenced_seconds)
+        with self.sessions() as session:
+            old = session.scalars(
+                select(ValidationSample).where(ValidationSample.created_at < cutoff)
+            ).all()
+        if not old:
+            return []
+        referenced = {"0x" + h.hex() for h in self._chain().recorded_sample_hashes()}
+        swept = []
+        for sample in old:
+            if sample.sha256 in referenced:
+                continue
+            self.ipfs.unpin(sample.cid)
+            with self.sessions.begin() as session:
+                session.execute(delete(ValidationSample).where(ValidationSample.id == sample.id))
+            swept.append(sample.sha256)
+        if swept:
+            log.info("unpinned %d validation samples no rental took up", len(swept))
+        return swept
 
     # --- settling executed rentals --------------------------------------------------
 
@@ -341,8 +442,18 @@ class EarningsService:
             self._worker.join(timeout=10)
 
     def _run(self) -> None:
+        swept_at = 0.0
         while not self._stop.wait(self.settings.earnings_poll_seconds):
             try:
                 self.settle_pending()
             except Exception as exc:  # chain/IPFS down or a sample missing: retry later
                 log.warning("earnings not settled yet: %s: %s", type(exc).__name__, exc)
+            if time.monotonic() - swept_at > SWEEP_EVERY_SECONDS:
+                try:
+                    self.sweep_samples()
+                    pruned = prune_audit_events(self.sessions, self.settings.audit_retention_days)
+                    if pruned:
+                        log.info("deleted %d audit rows past retention", pruned)
+                    swept_at = time.monotonic()
+                except Exception as exc:  # chain/IPFS/database down: next time round
+                    log.warning("not swept: %s: %s", type(exc).__name__, exc)

@@ -44,3 +44,12 @@ class StackError(DataDaoError, RuntimeError):
 
 class DeploymentError(DataDaoError, RuntimeError):
     """The contracts could not be deployed, or the manifest does not match the chain."""
+
+
+class ServiceBusy(DataDaoError, RuntimeError):
+    """The service cannot take the request now (its database stayed locked, it is receiving
+    all it can hold); the API answers 503 with `Retry-After: retry_after`."""
+
+    def __init__(self, user_message: str, retry_after: int = 5) -> None:
+        super().__init__(user_message)
+        self.retry_after = retry_after

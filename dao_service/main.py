@@ -5,24 +5,28 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
+from sqlalchemy.exc import OperationalError
 
+from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
 from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.custody import UploadUnreadable
 from dao_service.earnings import EarningsService, SampleRefused, SettlementError
-from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
+from dao_service.exceptions import ConfigurationError, DataDaoError, ServiceBusy, StackError
 from dao_service.grants import SharedGrants
 from dao_service.intake import IntakeRefused
 from dao_service.key_release import KeyRefused, KeyReleaseService, KeyRequestsLimited
 from dao_service.runtime import open_runtime
 from dao_service.signin import SignIn, SignInRefused
 from dao_service.storage.locks import SharedLock
+from dao_service.storage.rate_limits import is_locked
 
 WEB = Path(__file__).parent / "web"
 
@@ -121,13 +125,79 @@ def create_app() -> FastAPI:
     async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:
         return _error(429 if isinstance(exc, KeyRequestsLimited) else 403, exc)
 
+    @app.exception_handler(ServiceBusy)
+    async def _busy(_: Request, exc: ServiceBusy) -> JSONResponse:
+        response = _error(503, exc)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(OperationalError)
+    async def _locked(_: Request, exc: OperationalError) -> JSONResponse:
+        # Any other write the database keeps locked past its busy timeout: come back later.
+        if not is_locked(exc):
+            raise exc
+        return await _busy(_, ServiceBusy("The service's database is busy; try again shortly."))
+
     @app.exception_handler(ConfigurationError)
     @app.exception_handler(StackError)
     async def _unavailable(_: Request, exc: DataDaoError) -> JSONResponse:
         return _error(503, exc)
 
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
+    add_body_limits(app)
+    document_common_errors(app)
     return app
+
+
+# What any operation that takes a body may answer besides its own errors: FastAPI's 400
+# for a body it cannot parse, and the body limits' 413 and 503 (dao_service/api/body_limits).
+BODY_ERRORS = {
+    "400": "The body could not be parsed (not JSON, or not a form).",
+    "413": "The body is longer than this operation accepts.",
+    "503": "The service is busy (see Retry-After) or a part it needs does not answer.",
+}
+
+
+def document_common_errors(app: FastAPI) -> None:
+    """Adds BODY_ERRORS to each operation with a request body in the OpenAPI schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    for status, description in BODY_ERRORS.items():
+                        operation["responses"].setdefault(
+                            status, {"description": description, "content": error}
+                        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+FORM_FIELDS_BYTES = 1024 * 1024  # an upload's form fields and multipart framing, at most
+SAMPLE_FIELDS_BYTES = 64 * 1024
+
+
+def add_body_limits(app: FastAPI) -> None:
+    """Limits on request bodies, applied before FastAPI reads a byte of one."""
+    settings = get_settings()
+    upload = settings.max_upload_bytes + FORM_FIELDS_BYTES
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=[
+            BodyLimit("/api/contributions", upload),
+            BodyLimit("/api/contributions/preview", settings.preview_max_bytes + FORM_FIELDS_BYTES),
+            BodyLimit("/api/rentals/samples", settings.max_sample_bytes + SAMPLE_FIELDS_BYTES),
+        ],
+        default_max_bytes=settings.max_request_bytes,
+        in_flight_cap=settings.max_receiving_bytes,
+    )
 
 
 app = create_app()

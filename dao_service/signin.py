@@ -77,6 +77,8 @@ def _seal(custody: CustodyKey, purpose: str, value: dict[str, Any]) -> str:
 
 def _open(custody: CustodyKey, purpose: str, sealed: str) -> dict[str, Any]:
     body, _, tag = sealed.partition(".")
+    if not sealed.isascii():  # (compare_digest refuses non-ASCII text with a TypeError)
+        raise SignInRefused("The sign-in pass is garbled: it holds characters no pass has.")
     if not secrets.compare_digest(tag, custody.mac(f"{purpose}:{body}")):
         raise SignInRefused("The sign-in pass was not issued by this service.")
     try:

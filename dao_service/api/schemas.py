@@ -105,7 +105,7 @@ class RecordPreview(BaseModel):
 
 
 class WithdrawRequest(BaseModel):
-    deadline: int
+    deadline: int = Field(ge=0, lt=2**256, description="Unix seconds, as signed (uint256)")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
 

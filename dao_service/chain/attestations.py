@@ -9,6 +9,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
 from pydantic import BaseModel, Field
 
 REGISTRY_DOMAIN_NAME = "DataDAO ContributionRegistry"
@@ -191,4 +192,10 @@ def withdrawal_typed_data(
 
 
 def recover_typed_signer(typed: dict[str, Any], signature: bytes) -> str:
-    return str(Account.recover_message(encode_typed_data(full_message=typed), signature=signature))
+    """The signer of `typed`; a ValueError when `signature` is no signature at all."""
+    try:
+        return str(
+            Account.recover_message(encode_typed_data(full_message=typed), signature=signature)
+        )
+    except BadSignature as exc:  # eth_keys' own, not a ValueError
+        raise ValueError(f"not a valid signature ({exc})") from exc

@@ -18,6 +18,7 @@ from dao_service.chain.attestations import Attestation, sign_attestation, sign_r
 from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
+from dao_service.exceptions import DeploymentError
 
 
 class ChainRefused(Exception):
@@ -98,6 +99,9 @@ class DaoChain:
         return logs[0]["transactionHash"].to_0x_hex() if logs else None
 
     def withdraw(self, fingerprint: bytes, deadline: int, signature: bytes) -> str:
+        now = self.now()
+        if deadline <= now:  # not later than the latest block: as good as passed
+            raise ChainRefused(f"RegistryWithdrawalExpired(deadline={deadline}, now={now})")
         return self._send(
             self.registry.functions.withdrawWithSignature(fingerprint, deadline, signature)
         )
@@ -146,6 +150,14 @@ class DaoChain:
             log["args"]["rentalId"] for log in approved if log["args"]["rentalId"] in sampled
         )
 
+    def recorded_sample_hashes(self) -> set[bytes]:
+        """SHA-256 of every validation sample a rental refers to."""
+        start = self.manifest.contracts["RentalEscrow"].block_number
+        return {
+            bytes(log["args"]["contentHash"])
+            for log in self.escrow.events.ValidationSampleRecorded().get_logs(from_block=start)
+        }
+
     def rental(self, rental_id: int) -> tuple[int, int, bytes, int]:
         """(datasetId, payment, sample SHA-256, sample size) of a rental."""
         _, dataset_id, _, _, payment, _ = self.escrow.functions.rentalOf(rental_id).call()
@@ -191,11 +203,17 @@ class DaoChain:
     def _send_receipt(self, fn: Any) -> TxReceipt:
         with self._send_lock, self._shared_send_lock():
             try:
+                # Simulated first in the block it would land in (estimates run against the
+                # latest one, where e.g. a deadline equal to its timestamp has not passed):
+                # what would revert is refused with its reason, and costs no gas.
+                fn.call({"from": self.relayer.address}, block_identifier="pending")
                 tx = fn.build_transaction({"from": self.relayer.address})
                 del tx["gas"]  # `send` estimates with a margin
                 return client.send(self.w3, self.relayer, tx)
             except (ContractCustomError, ContractLogicError) as exc:
                 raise ChainRefused(self._decode(exc)) from exc
+            except DeploymentError as exc:  # reverted when mined all the same
+                raise ChainRefused(exc.user_message.rstrip(".")) from exc
 
     def _decode(self, exc: ContractCustomError | ContractLogicError) -> str:
         decoded = self._reverts.from_exception(exc)

@@ -78,7 +78,7 @@ def request_rental(
             value=payment_wei,
         )
     else:
-        stored = submit_sample(client, account.address, sample)
+        stored = submit_sample(client, account, sample)
         receipt = client.transact(
             account,
             client.escrow,
@@ -93,21 +93,32 @@ def request_rental(
     return get_rental(client, event["rentalId"])
 
 
-def submit_sample(client: DaoClient, renter: str, sample: bytes) -> dict[str, Any]:
+def submit_sample(client: DaoClient, account: Any, sample: bytes) -> dict[str, Any]:
     """Send a validation sample to the service, encrypted to its intake key like an
-    upload; returns what the service stored (SHA-256, size, number of texts, CID)."""
+    upload and signed by the renter's `account` (its SHA-256 with a nonce the service
+    issued to it); returns what the service stored (SHA-256, size, number of texts, CID)."""
     import base64
     import hashlib
 
+    from eth_account.messages import encode_defunct
+
+    from dao_service.chain.sample_statement import sample_statement
     from dao_service.client.contribute import seal_export
 
     service = client.service
-    sealed = seal_export(sample, service.config()["intake_public_key"])
+    config = service.config()
+    sealed = seal_export(sample, config["intake_public_key"])
+    sha256 = hashlib.sha256(sample).digest()
+    nonce = service.nonce(account.address)
+    text = sample_statement(account.address, sha256, nonce, config["chain_id"], config["registry"])
+    signature = bytes(account.sign_message(encode_defunct(text=text)).signature)
     fields = {
-        "renter": renter,
-        "sha256": "0x" + hashlib.sha256(sample).hexdigest(),
+        "renter": account.address,
+        "sha256": "0x" + sha256.hex(),
         "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
         "iv": base64.b64encode(sealed.iv).decode(),
+        "nonce": nonce,
+        "signature": "0x" + signature.hex(),
     }
     return service.submit_sample(fields, sealed.ciphertext)
 

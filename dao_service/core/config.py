@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # how many run at once in a process; beyond either, the page goes on without one.
     preview_max_bytes: int = 8 * 1024 * 1024
     previews_at_once: int = 2
+    # Request bodies are limited as they arrive (dao_service/api/body_limits.py): uploads
+    # and previews to max_upload_bytes, samples to max_sample_bytes (each plus the form's
+    # own fields), any other request to max_request_bytes; and all bodies one API process
+    # receives at once to max_receiving_bytes (a request past it: 503 with Retry-After).
+    max_request_bytes: int = 1024 * 1024
+    max_receiving_bytes: int = 600 * 1024 * 1024
     uploads_per_wallet_per_hour: int = 30
     uploads_per_client_per_minute: int = 60
     # Refused key requests (no grant, bad signature...) one client address may make a
@@ -71,6 +77,18 @@ class Settings(BaseSettings):
     block_poll_seconds: float = Field(default=0.5, ge=0)
     # A renter's validation sample: small, it is decrypted and held in memory whole.
     max_sample_bytes: int = 1024 * 1024
+    # Samples: each signed by the renter's wallet; a wallet may hand in this many an hour
+    # and a client address this many a minute; at most `max_pending_samples` handed in
+    # over the last `sample_unreferenced_seconds` are held; one no rental refers to after
+    # that long is unpinned and forgotten.
+    samples_per_wallet_per_hour: int = 10
+    samples_per_client_per_minute: int = 20
+    max_pending_samples: int = 200
+    sample_unreferenced_seconds: int = 24 * 3600
+    # Audit rows (key releases, refusals, withdrawals) are kept this many days; 0: forever.
+    audit_retention_days: int = Field(default=365, ge=0)
+    # Statement nonces a client address may ask for a minute (each is a database row).
+    nonces_per_client_per_minute: int = 30
     # How often the service looks for executed rentals whose earnings it has to settle.
     earnings_poll_seconds: float = 5.0
 

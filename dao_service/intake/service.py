@@ -5,8 +5,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
@@ -57,9 +59,18 @@ class IntakeService:
 
     # --- request side -------------------------------------------------------------
 
-    def issue_nonce(self, wallet: str) -> StatementNonce:
+    def issue_nonce(self, wallet: str, client: str = "unknown") -> StatementNonce:
+        """A fresh nonce for `wallet`'s next statement, within the client's rate limit;
+        expired nonces are deleted as it is issued (an expired one is refused anyway)."""
+        if not self.limits.allow(
+            f"nonce-client:{client}", self.settings.nonces_per_client_per_minute, 60
+        ):
+            raise IntakeRefused("Too many nonces asked for from this address; wait a minute.", 429)
         nonce = statement.new_nonce(wallet)
         with self.sessions.begin() as session:
+            session.execute(
+                delete(StatementNonce).where(StatementNonce.expires_at < datetime.now(UTC))
+            )
             session.add(nonce)
         return nonce
 

@@ -1,11 +1,14 @@
 """The service in-process (TestClient) on a real anvil, the real contracts and a real IPFS node."""
 
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from dao_service.core.config import Settings, get_settings
@@ -36,3 +39,21 @@ def wait_for_stage(
 @pytest.fixture
 def data_dir(service_settings: Settings) -> Path:
     return service_settings.data_dir
+
+
+@contextmanager
+def running_service() -> Iterator[int]:
+    """The service (as the settings now are) on a real uvicorn server on 127.0.0.1, in a
+    thread; yields its port."""
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

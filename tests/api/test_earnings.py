@@ -7,11 +7,13 @@ import base64
 import hashlib
 import json
 
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.merkle import EarningsTree
+from dao_service.chain.sample_statement import sample_statement
 from dao_service.client.contribute import seal_export
 from dao_service.core.config import Settings
 from tests.api.conftest import wait_for_stage
@@ -54,19 +56,31 @@ def export(texts: list[str]) -> bytes:
     return json.dumps([{"id": i, "text": t} for i, t in enumerate(texts)]).encode()
 
 
-def submit_sample(api: TestClient, renter: LocalAccount, plaintext: bytes) -> dict[str, object]:
+def sample_form(
+    api: TestClient, renter: LocalAccount, plaintext: bytes, signed_sha256: bytes | None = None
+) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """The form fields and file of a sample sealed to the service and signed by `renter`
+    (over `signed_sha256`, the plaintext's by default)."""
     config = api.get("/api/config").json()
     sealed = seal_export(plaintext, config["intake_public_key"])
-    response = api.post(
-        "/api/rentals/samples",
-        data={
-            "renter": renter.address,
-            "sha256": "0x" + hashlib.sha256(plaintext).hexdigest(),
-            "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
-            "iv": base64.b64encode(sealed.iv).decode(),
-        },
-        files={"ciphertext": ("sample.bin", sealed.ciphertext)},
-    )
+    sha256 = signed_sha256 or hashlib.sha256(plaintext).digest()
+    nonce = api.post("/api/contributions/nonce", json={"wallet": renter.address}).json()["nonce"]
+    text = sample_statement(renter.address, sha256, nonce, config["chain_id"], config["registry"])
+    signature = renter.sign_message(encode_defunct(text=text)).signature
+    fields = {
+        "renter": renter.address,
+        "sha256": "0x" + sha256.hex(),
+        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
+        "iv": base64.b64encode(sealed.iv).decode(),
+        "nonce": nonce,
+        "signature": "0x" + bytes(signature).hex(),
+    }
+    return fields, {"ciphertext": ("sample.bin", sealed.ciphertext)}
+
+
+def submit_sample(api: TestClient, renter: LocalAccount, plaintext: bytes) -> dict[str, object]:
+    fields, files = sample_form(api, renter, plaintext)
+    response = api.post("/api/rentals/samples", data=fields, files=files)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -205,28 +219,12 @@ def test_a_sample_the_service_never_received_splits_by_score(api: TestClient, da
 def test_a_bad_sample_is_refused_with_the_reason(
     api: TestClient, service_settings: Settings, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    config = api.get("/api/config").json()
-    sealed = seal_export(SAMPLE, config["intake_public_key"])
-    fields = {
-        "renter": RENTER.address,
-        "sha256": "0x" + hashlib.sha256(b"something else").hexdigest(),
-        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
-        "iv": base64.b64encode(sealed.iv).decode(),
-    }
-    files = {"ciphertext": ("sample.bin", sealed.ciphertext)}
+    fields, files = sample_form(api, RENTER, SAMPLE, hashlib.sha256(b"something else").digest())
     wrong = api.post("/api/rentals/samples", data=fields, files=files)
     assert wrong.status_code == 400 and "SHA-256 does not match" in wrong.json()["detail"]
     binary = bytes(range(256)) * 4
-    sealed = seal_export(binary, config["intake_public_key"])
-    fields = {
-        **fields,
-        "sha256": "0x" + hashlib.sha256(binary).hexdigest(),
-        "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
-        "iv": base64.b64encode(sealed.iv).decode(),
-    }
-    unreadable = api.post(
-        "/api/rentals/samples", data=fields, files={"ciphertext": ("s.bin", sealed.ciphertext)}
-    )
+    fields, files = sample_form(api, RENTER, binary)
+    unreadable = api.post("/api/rentals/samples", data=fields, files=files)
     assert unreadable.status_code == 400, unreadable.text
     assert "neither a JSON/NDJSON/CSV export nor UTF-8 text" in unreadable.json()["detail"]
     monkeypatch.setattr(service_settings, "max_sample_bytes", 100)

@@ -188,8 +188,9 @@ def code(wallet: str, chain: ChainDep) -> CodeResponse:
 
 
 @router.post("/contributions/nonce", response_model=NonceResponse, responses=ERRORS)
-def nonce(body: NonceRequest, intake: IntakeDep) -> NonceResponse:
-    issued = intake.issue_nonce(to_checksum_address(body.wallet))
+def nonce(body: NonceRequest, intake: IntakeDep, request: Request) -> NonceResponse:
+    client = request.client.host if request.client else "unknown"
+    issued = intake.issue_nonce(to_checksum_address(body.wallet), client)
     return NonceResponse(nonce=issued.nonce, expires_at=int(issued.expires_at.timestamp()))
 
 
@@ -289,10 +290,13 @@ def withdraw(
         )
     fingerprint = bytes.fromhex(row.fingerprint[2:])
     signature = _hex(body.signature, "signature", 65)
-    signer = recover_typed_signer(
-        withdrawal_typed_data(fingerprint, body.deadline, dao.chain_id, dao.registry_address),
-        signature,
-    )
+    try:
+        signer = recover_typed_signer(
+            withdrawal_typed_data(fingerprint, body.deadline, dao.chain_id, dao.registry_address),
+            signature,
+        )
+    except (ValueError, TypeError) as exc:  # e.g. a v that is none of 0, 1, 27, 28
+        raise IntakeRefused(f"The withdrawal signature is malformed: {exc}.") from exc
     if signer.lower() != row.contributor.lower():
         raise IntakeRefused(f"The withdrawal is signed by {signer}, not by the contributor.", 403)
     try:
