@@ -245,12 +245,7 @@ async def preview(
 ) -> RecordPreview:
     """The first records renters would receive of this export, refined and scrubbed as
     they would be stored: sealed as for an upload, opened in memory, nothing kept."""
-    settings = intake.settings
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > settings.preview_max_bytes + 1024 * 1024:
-        raise IntakeRefused(
-            f"Previews take exports of at most {settings.preview_max_bytes:,} bytes.", 413
-        )
+    settings = intake.settings  # the body's size is limited as it arrives (api/body_limits)
     upload = Upload(
         contributor=_address(contributor, "contributor"),
         sha256=b"",
