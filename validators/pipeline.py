@@ -637,14 +637,13 @@ def _dedup(
 
 
 def _compact(records: ExportRecords, rows: np.ndarray) -> NewRecords:
-    """The chosen rows moved to the front of the export's own arrays, a slice at a time
-    (rows are increasing, so nothing is overwritten before it is read): the additions
-    without a second copy of every band key."""
-    for start in range(0, rows.size, 65_536):
-        chunk = rows[start : start + 65_536]
-        records.fingerprints[start : start + chunk.size] = records.fingerprints[chunk]
-        records.band_keys[start : start + chunk.size] = records.band_keys[chunk]
-    return NewRecords(records.fingerprints[: rows.size], records.band_keys[: rows.size])
+    """The chosen rows' keys, copied: the export's own arrays stay as they were read, for
+    the verdict to be judged again against a changed index (`Validation.again`; moving the
+    rows to the front in place, as this did to spare a copy of the band keys, judged the
+    second time on overwritten rows). Shared when the rows are all the first ones."""
+    if rows.size == 0 or int(rows[-1]) == rows.size - 1:  # 0..k-1: a view is the copy
+        return NewRecords(records.fingerprints[: rows.size], records.band_keys[: rows.size])
+    return NewRecords(records.fingerprints[rows], records.band_keys[rows])
 
 
 def _near_earlier_record(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:

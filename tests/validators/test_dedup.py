@@ -233,3 +233,16 @@ def test_a_second_wallet_binding_the_same_account_is_a_conflict(index: DedupInde
     with pytest.raises(IndexConflict, match="another wallet"):
         index.commit(NewRecords.none(), (account, OTHER_WALLET))
     assert index.bound_wallet("reddit", "t2_abc") == WALLET
+
+
+def test_judged_again_against_the_same_index_the_verdict_is_the_same() -> None:
+    """`Validation.again` (after another export committed records meanwhile) reads the
+    export's keys as they were read, whatever the first verdict took of them."""
+    spec = reddit_spec(seed=3, comments=60)  # with deleted and repeated comments
+    first = run(zip_files(with_checkfile(reddit_files(spec))), DedupIndex(":memory:"))
+    kept = first.additions.fingerprints.copy()
+    again = first.again(DedupIndex(":memory:"))
+    assert again.report.new_records == first.report.new_records
+    assert (again.additions.fingerprints == kept).all()
+    assert first.refinable is not None and again.refinable is not None
+    assert (again.refinable.rows == first.refinable.rows).all()
