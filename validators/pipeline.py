@@ -12,10 +12,12 @@ texts, near duplicates within it, the index lookups) runs once at the end, vecto
 import hashlib
 import hmac
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +32,7 @@ from validators.platforms import VERIFIERS, PlatformPolicy, SampledItem, SpotChe
 from validators.platforms.check import NAME as SPOT_CHECK
 from validators.platforms.sample import Sampler, item
 from validators.quality import assess, features
-from validators.refine import RecordParts, Refinable, from_parquet, languages
+from validators.refine import Pseudonyms, RecordParts, Refinable, from_parquet, languages
 from validators.report import (
     NO_TIME,
     Check,
@@ -47,6 +49,7 @@ from validators.scoring import (
     export_demand,
     score,
 )
+from validators.scrub import Scrubber
 from validators.selection import X, refuse_extra_account_fields, refuse_untaken, selection_for
 from validators.sources import ExportSource
 from validators.sources.common import failed, micros, not_available, passed
@@ -730,3 +733,18 @@ def derive_refined_keys(parquet: bytes, index: DedupIndex) -> NewRecords:
     exact = fingerprints.exact_fingerprints(normalised)
     fresh = ~index.known_fingerprints(exact)
     return NewRecords(exact[fresh], fingerprints.band_keys(normalised)[fresh])
+
+
+def preview_rows(data: bytes, contributor: str, limit: int) -> list[dict[str, Any]]:
+    """`preview_records` refined and scrubbed as they would be stored, as JSON-ready rows
+    (days as ISO dates), under a throwaway key: pseudonyms, record ids and clusters shown
+    before anything is signed (to anyone, by the service) must not be the dataset's, or a
+    made-up export mentioning a handle would name its pseudonym. The contribution id is
+    not known yet: "preview"."""
+    refinable = preview_records(data, limit)
+    pseudonyms = Pseudonyms(os.urandom(32))
+    scrubber = Scrubber(lambda handle: pseudonyms.of(refinable.source, handle))
+    rows = refinable.table("preview", contributor, pseudonyms, scrubber.scrub).to_pylist()
+    for row in rows:
+        row["day"] = row["day"].isoformat() if row["day"] is not None else None
+    return rows

@@ -167,7 +167,7 @@ class RecordParts:
 
     def add(self, batch: RecordBatch) -> None:
         n = len(batch)
-        self.kinds.append(pa.array([batch.kind] * n, pa.string()))
+        self.kinds.append(constant(batch.kind, n))
         self.texts.append(batch.text.cast(pa.large_string()))
         self.communities.append(
             pa.nulls(n, pa.string())

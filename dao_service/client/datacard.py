@@ -29,7 +29,7 @@ class Counts:
         """Count one part file (Parquet or JSON lines); its number of records."""
         import pyarrow.compute as pc
 
-        table = _read_columns(path, [*COUNTED, "day"])
+        table = read_part(path, [*COUNTED, "day"])
         for column in COUNTED:
             counted = pc.value_counts(table.column(column).combine_chunks()).to_pylist()
             self.by[column].update({c["values"]: c["counts"] for c in counted})
@@ -44,14 +44,25 @@ class Counts:
         return int(table.num_rows)
 
 
-def _read_columns(path: Path, columns: list[str]) -> Any:
+def read_part(path: Path, columns: list[str] | None = None) -> Any:
+    """A part file (Parquet or JSON lines) as a pyarrow table, `columns` only if given."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(path, columns=columns)
     import pyarrow.json as pj
 
-    return pj.read_json(path).select(columns)
+    table = pj.read_json(path)
+    return table if columns is None else table.select(columns)
+
+
+def part_schema(path: Path) -> Any:
+    """A part file's schema (Parquet's from its footer)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path)
+    return read_part(path).schema
 
 
 def write_datacard(

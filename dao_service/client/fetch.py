@@ -385,7 +385,7 @@ def _write_card(
     client: DaoClient, address: str, dataset_id: int, out: Path, files: list[FetchedFile], fmt: str
 ) -> Path:
     """The data card of what is in `out` now: counts read back from the part files."""
-    from dao_service.client.datacard import Counts, write_datacard
+    from dao_service.client.datacard import Counts, part_schema, write_datacard
 
     counts = Counts()
     contributions = []
@@ -398,7 +398,7 @@ def _write_card(
     schema_ids = sorted({f.schema_id for f in files})
     fields: list[list[str]] = []
     if files:
-        fields = [[f.name, str(f.type)] for f in _part_schema(out / files[0].file)]
+        fields = [[f.name, str(f.type)] for f in part_schema(out / files[0].file)]
     body = {
         "dataset_id": dataset_id,
         "renter": address,
@@ -409,16 +409,6 @@ def _write_card(
     }
     write_datacard(out, body, counts, contributions)
     return out / "datacard.md"
-
-
-def _part_schema(path: Path) -> Any:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_schema(path)
-    import pyarrow.json as pj
-
-    return pj.read_json(path).schema
 
 
 def _rental_terms(client: DaoClient, address: str, dataset_id: int) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 signed or sent: its first records refined and scrubbed as the service would store them.
 Pseudonyms here are keyed by a throwaway key: the service's own differ, and are as opaque."""
 
-import os
 from typing import Any
 
 from dao_service.client.contribute import ContributionFailed
@@ -15,17 +14,9 @@ def preview(
 ) -> list[dict[str, Any]]:
     """The first `limit` refined records of an upload (as `export_data` built it)."""
     from validators import ExportRejected
-    from validators.pipeline import preview_records
-    from validators.refine import Pseudonyms
-    from validators.scrub import Scrubber
+    from validators.pipeline import preview_rows
 
-    pseudonyms = Pseudonyms(os.urandom(32))
     try:
-        refinable = preview_records(plaintext, limit)
+        return preview_rows(plaintext, contributor, limit)
     except ExportRejected as exc:
         raise ContributionFailed(exc.user_message) from exc
-    scrubber = Scrubber(lambda handle: pseudonyms.of(refinable.source, handle))
-    rows = refinable.table("preview", contributor, pseudonyms, scrubber.scrub).to_pylist()
-    for row in rows:
-        row["day"] = row["day"].isoformat() if row["day"] is not None else None
-    return rows

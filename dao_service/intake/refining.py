@@ -4,14 +4,11 @@ ciphertext is spooled and pinned. The upload itself is never stored."""
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass
 
-import pyarrow as pa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from validators import Validation
-from validators.pipeline import preview_records
 from validators.refine import SCHEMA_ID, Pseudonyms, to_parquet
 from validators.scrub import Scrubber
 
@@ -29,38 +26,19 @@ class RefinedBlob:
 
 
 class Refiner:
-    """One per process: the pseudonym key and a scrubber per source (handles are
-    pseudonymised per platform)."""
+    """One per process: the dataset's pseudonym key (a Scrubber is a few microseconds to
+    make; its recognisers load once per process)."""
 
     def __init__(self, pseudonym_key: bytes) -> None:
         self.pseudonyms = Pseudonyms(pseudonym_key)
-        self._scrubbers: dict[str, Scrubber] = {}
-        self._lock = threading.Lock()
-
-    def _scrubber(self, source: str) -> Scrubber:
-        with self._lock:
-            if source not in self._scrubbers:
-                self._scrubbers[source] = Scrubber(lambda h: self.pseudonyms.of(source, h))
-            return self._scrubbers[source]
-
-    @staticmethod
-    def preview(plaintext: bytes, contributor: str, limit: int) -> pa.Table:
-        """The first records an export would give the dataset, refined as they would be
-        stored (the contribution id is not known yet: "preview"), under a throwaway key:
-        pseudonyms, record ids and clusters shown to anyone who asks must not be the
-        dataset's, or a made-up export mentioning a handle would name its pseudonym."""
-        refinable = preview_records(plaintext, limit)
-        pseudonyms = Pseudonyms(os.urandom(32))
-        scrubber = Scrubber(lambda handle: pseudonyms.of(refinable.source, handle))
-        return refinable.table("preview", contributor, pseudonyms, scrubber.scrub)
 
     def refine(self, validation: Validation, contribution_id: str, contributor: str) -> RefinedBlob:
         refinable = validation.refinable
         if refinable is None:
             raise ValueError("only an accepted export is refined")
-        table = refinable.table(
-            contribution_id, contributor, self.pseudonyms, self._scrubber(refinable.source).scrub
-        )
+        source = refinable.source
+        scrubber = Scrubber(lambda handle: self.pseudonyms.of(source, handle))
+        table = refinable.table(contribution_id, contributor, self.pseudonyms, scrubber.scrub)
         parquet = to_parquet(table)
         key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
         return RefinedBlob(

@@ -25,6 +25,7 @@ from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.locks import SharedLock
 from dao_service.storage.rate_limits import RateLimiter
 from validators import DedupIndex, ExportRejected, IndexConflict
+from validators.pipeline import preview_rows
 
 VALIDATION_ATTEMPTS = 20  # against other exports committing the same records meanwhile
 
@@ -152,14 +153,12 @@ class IntakeService:
             plaintext = open_upload(
                 self.intake_key.unwrap(upload.wrapped_key), upload.iv, upload.ciphertext
             )
-            rows = self.refiner.preview(plaintext, upload.contributor, limit).to_pylist()
+            rows = preview_rows(plaintext, upload.contributor, limit)
             del plaintext
         except ExportRejected as exc:
             raise IntakeRefused(exc.user_message, 422) from exc
         finally:
             self._previews.release()
-        for row in rows:
-            row["day"] = row["day"].isoformat() if row["day"] is not None else None
         return rows
 
     # --- background side ----------------------------------------------------------

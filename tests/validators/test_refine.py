@@ -19,7 +19,7 @@ from dao_service.sample_exports import (
 )
 from tests.validators.conftest import WALLET, run
 from validators import DedupIndex, ExportRejected
-from validators.pipeline import preview_records
+from validators.pipeline import preview_records, preview_rows
 from validators.refine import SCHEMA, SCHEMA_ID, Pseudonyms, clusters, from_parquet, to_parquet
 from validators.scrub import PLACEHOLDERS, Scrubber
 from validators.selection import published
@@ -147,9 +147,9 @@ def test_the_service_preview_uses_a_throwaway_key() -> None:
         refiner.pseudonyms,
         Scrubber(lambda h: refiner.pseudonyms.of("reddit", h)).scrub,
     )
-    shown = refiner.preview(upload, WALLET, 10)
+    shown = preview_rows(upload, WALLET, 10)
     mention = f"u/{refiner.pseudonyms.of('reddit', SECRETS.third_party)}"
     assert mention in "\n".join(stored.column("text").to_pylist())
-    assert mention not in "\n".join(shown.column("text").to_pylist())
+    assert mention not in "\n".join(row["text"] for row in shown)
     for column in ("contributor", "record_id", "near_duplicate_cluster"):
-        assert set(shown.column(column).to_pylist()).isdisjoint(stored.column(column).to_pylist())
+        assert {row[column] for row in shown}.isdisjoint(stored.column(column).to_pylist())
