@@ -28,7 +28,7 @@ from dao_service.client.contribute import contribute
 from dao_service.client.devchain import advance
 from dao_service.client.governance import Support, execute, queue, vote
 from dao_service.client.rentals import request_rental
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 
 DATADAO = str(Path(sys.executable).with_name("datadao"))
 

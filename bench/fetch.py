@@ -35,7 +35,7 @@ def generate(folder: Path, records: int, parts: int) -> None:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from dao_service.chain.dev_accounts import dev_account
-    from dao_service.custody import SealingKeys
+    from dao_service.core.custody import SealingKeys
     from validators.refine import SCHEMA, to_parquet
 
     renter = dev_account(5)

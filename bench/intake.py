@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._stack import local_stack
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.utils.participants import contribute, publish
 
 

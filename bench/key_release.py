@@ -35,7 +35,7 @@ from dao_service.chain import client as chain_client
 from dao_service.chain.challenges import challenge_text
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 

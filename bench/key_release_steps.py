@@ -26,11 +26,11 @@ from dao_service.chain.challenges import challenge_text, recover_public_key
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, SealingKeys
-from dao_service.grants import SharedGrants
-from dao_service.key_release import LIVE_KEYS, KeyReleaseService, SignedRequest
+from dao_service.core.custody import CustodyKey, SealingKeys
+from dao_service.keys.grants import SharedGrants
+from dao_service.keys.release import LIVE_KEYS, KeyReleaseService, SignedRequest
+from dao_service.keys.release_log import LogEntry, UsedChallenge
 from dao_service.storage.database import make_engine, migrate, session_factory
-from dao_service.storage.release_log import LogEntry, UsedChallenge
 from tests.keys.test_paging import generate
 
 RENTER = dev_account(5)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dao_service.client.contribute import export_data  # noqa: E402
-from dao_service.sample_exports import x_files, x_spec  # noqa: E402
+from dao_service.stack.sample_exports import x_files, x_spec  # noqa: E402
 
 MEDIA_FILE = 200 << 20
 CHUNK = 8 << 20

@@ -26,7 +26,7 @@ from bench._stack import local_stack
 from bench.key_release import RENTER
 from dao_service.chain import client as chain_client
 from dao_service.chain.manifest import load_manifest
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute, open_released, request_keys
 

@@ -33,7 +33,7 @@ PERSONAL = [
 
 
 def export(megabytes: int) -> tuple[bytes, float]:
-    from dao_service.sample_exports import reddit_export, reddit_spec
+    from dao_service.stack.sample_exports import reddit_export, reddit_spec
 
     comments = int(megabytes * 1e6 / 330)
     spec = reddit_spec(seed=11, comments=comments, posts=comments // 20)

@@ -55,7 +55,7 @@ def peak_rss_mb() -> float:
 
 def generate(layout: str, megabytes: int, path: Path) -> float:
     """Write an export of about `megabytes` MB of text; returns its text MB."""
-    from dao_service.sample_exports import reddit_export, reddit_spec, x_archive, x_spec
+    from dao_service.stack.sample_exports import reddit_export, reddit_spec, x_archive, x_spec
 
     if layout == "reddit":
         comments = int(megabytes * 1e6 / 330)
@@ -75,7 +75,7 @@ def generate_large_reddit(megabytes: int, path: Path) -> float:
     import random
     from datetime import timedelta
 
-    from dao_service.sample_exports import (
+    from dao_service.stack.sample_exports import (
         COMMENTS_COLUMNS,
         REDDIT_EXPORT_TIME,
         REDDIT_REGISTERED,

@@ -25,7 +25,7 @@ from dao_service.chain.merkle import EarningsTree
 from dao_service.chain.provider import ChainProvider
 from dao_service.chain.sample_statement import recover_statement_signer, sample_statement
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, IntakeKey, open_upload
+from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.exceptions import DataDaoError, ServiceBusy
 from dao_service.models import (
     Contribution,

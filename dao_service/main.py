@@ -17,14 +17,14 @@ from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
 from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
 from dao_service.core import paths
 from dao_service.core.config import get_settings
-from dao_service.custody import UploadUnreadable
+from dao_service.core.custody import UploadUnreadable
 from dao_service.earnings import EarningsService, SampleRefused, SettlementError
 from dao_service.exceptions import ConfigurationError, DataDaoError, ServiceBusy, StackError
-from dao_service.grants import SharedGrants
 from dao_service.intake import IntakeRefused
-from dao_service.key_release import KeyRefused, KeyReleaseService, KeyRequestsLimited
+from dao_service.intake.signin import SignIn, SignInRefused
+from dao_service.keys.grants import SharedGrants
+from dao_service.keys.release import KeyRefused, KeyReleaseService, KeyRequestsLimited
 from dao_service.runtime import open_runtime
-from dao_service.signin import SignIn, SignInRefused
 from dao_service.storage.locks import SharedLock
 from dao_service.storage.rate_limits import is_locked
 
@@ -67,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             grants.stop()
+            app.state.key_release.close()
             app.state.earnings.stop()
             parts.intake.stop()
 

@@ -1,5 +1,5 @@
 """The service's parts built from settings, once per process: the API (main.py) and the
-intake worker processes (`python -m dao_service.intake`) open the same ones."""
+intake worker processes (`python -m dao_service.worker`) open the same ones."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.core.custody import CustodyKey, IntakeKey
 from dao_service.exceptions import ConfigurationError
 from dao_service.intake import IntakeService
 from dao_service.models import Contribution, Stage

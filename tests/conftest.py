@@ -16,11 +16,11 @@ from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_
 from dao_service.chain.manifest import DeploymentManifest, write_manifest
 from dao_service.core import paths
 from dao_service.core.config import Settings, get_settings
-from dao_service.stack.platforms import stand_in_env
+from dao_service.stack.platform_standin import stand_in_env
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
 from tests.utils.chain import Dao
-from tests.utils.platforms import StandIn, platform_stand_in
+from tests.utils.platform_standin import StandIn, platform_stand_in
 from tests.utils.processes import running_anvil, running_ipfs, settings_for
 
 

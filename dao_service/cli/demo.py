@@ -22,7 +22,12 @@ def write_sample_exports(folder: Path) -> list[Path]:
     """Two Reddit data-request zips and one X archive as the platforms send them: private
     files (messages, IP logs, payment details...) beside the public posts, which the web
     form and `datadao contribute` leave on the machine."""
-    from dao_service.sample_exports import reddit_full_export, reddit_spec, x_full_archive, x_spec
+    from dao_service.stack.sample_exports import (
+        reddit_full_export,
+        reddit_spec,
+        x_full_archive,
+        x_spec,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     run = int(time.time())  # new accounts and content on every call: nothing is a duplicate

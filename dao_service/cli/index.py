@@ -35,7 +35,7 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     )
     from sqlalchemy import select
 
-    from dao_service.custody import CustodyKey, open_upload
+    from dao_service.core.custody import CustodyKey, open_upload
     from dao_service.exceptions import ConfigurationError
     from dao_service.models import Contribution, Stage
     from dao_service.storage.database import make_engine, migrate, session_factory

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     earnings_poll_seconds: float = 5.0
 
     # The intake worker: a thread of the API process (embedded, the default for one
-    # process) or separate processes (`python -m dao_service.intake`; `datadao up` runs one).
+    # process) or separate processes (`python -m dao_service.worker`; `datadao up` runs one).
     embedded_worker: bool = True
     api_workers: int = 0  # API processes `datadao up` runs; 0: one per core
     work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this

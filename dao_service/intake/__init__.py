@@ -12,7 +12,8 @@ the fingerprint is already recorded before sending.
 Modules: `upload` (the request and its refusal), `limits` (rate limits), `statement`
 (signature and nonce), `opening` (decryption and validation), `records` (SQL row, spool,
 dedup-index sync), `storing` (IPFS), `minting`, `worker` (the background loop), `receipt`,
-and `service`, which composes them for the API.
+`signin` (the platform sign-in that proves an account is the contributor's), and `service`,
+which composes them for the API.
 """
 
 from dao_service.intake.service import IntakeService

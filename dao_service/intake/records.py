@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.custody import CustodyKey
+from dao_service.core.custody import CustodyKey
 from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce

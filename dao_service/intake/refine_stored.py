@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
 from dao_service.client.contribute import export_data
-from dao_service.custody import CustodyKey, open_upload
+from dao_service.core.custody import CustodyKey, open_upload
 from dao_service.intake.records import Spool
 from dao_service.intake.refining import Refiner
 from dao_service.models import Contribution, Stage

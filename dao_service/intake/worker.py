@@ -1,7 +1,7 @@
 """The background worker: claims unfinished contributions (leases, see `queue`) and
 advances them: IPFS, then minting, batched. It retries with backoff while
 IPFS or the chain is unreachable and says so on the receipt. Runs as a thread of the API
-process (the embedded default) or as processes of its own (`python -m dao_service.intake`)."""
+process (the embedded default) or as processes of its own (`python -m dao_service.worker`)."""
 
 import logging
 import threading

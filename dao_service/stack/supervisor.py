@@ -22,12 +22,12 @@ import requests
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.exceptions import DeploymentError, StackError
-from dao_service.stack import chain_node, ipfs_node, platforms
+from dao_service.stack import chain_node, ipfs_node, platform_standin
 from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_alive, tail
 from dao_service.stack.running import read_stack, stack_file
 
 GOOD_STATE_COPY_INTERVAL = 10.0
-STAND_IN_APP = "dao_service.stack.platforms:create_app"
+STAND_IN_APP = "dao_service.stack.platform_standin:create_app"
 
 
 class StopRequested(Exception):
@@ -66,7 +66,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "DATADAO_MANIFEST_PATH": str(settings.manifest_file),
         # No platform is reachable from a local stack: its stand-in answers instead, and
         # its spot-checks inform rather than gate (a fabricated export still fails them).
-        **platforms.stand_in_env(settings.platform_stand_in_url),
+        **platform_standin.stand_in_env(settings.platform_stand_in_url),
         "DATADAO_REQUIRE_PLATFORM_CHECK": "false",
     }
 
@@ -194,7 +194,7 @@ def run_stack(
             started.append(service)
             worker = ManagedProcess(
                 "intake worker",
-                [sys.executable, "-m", "dao_service.intake"],
+                [sys.executable, "-m", "dao_service.worker"],
                 settings.logs_dir / "worker.log",
                 env=env,
             )

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,

@@ -11,7 +11,7 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
 from dao_service.models import AuditEvent
-from dao_service.sample_exports import reddit_export
+from dao_service.stack.sample_exports import reddit_export
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute, request_keys

@@ -13,7 +13,7 @@ from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.provider import RELAYER_INDEX
 from dao_service.core.config import Settings
-from dao_service.sample_exports import reddit_export
+from dao_service.stack.sample_exports import reddit_export
 from dao_service.storage.database import session_factory
 from dao_service.storage.rate_limits import RateLimiter
 from tests.api.conftest import wait_for_stage

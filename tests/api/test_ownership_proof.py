@@ -5,7 +5,7 @@ platform spot-check; the same upload of a genuine export mints."""
 from fastapi.testclient import TestClient
 
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.api.conftest import wait_for_stage
 from tests.utils.participants import contribute
 

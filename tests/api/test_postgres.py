@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings, get_settings
 from dao_service.main import create_app
-from dao_service.sample_exports import x_archive
+from dao_service.stack.sample_exports import x_archive
 from dao_service.storage.database import alembic_config
 from tests.api.conftest import wait_for_stage
 from tests.utils import postgres

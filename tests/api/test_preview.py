@@ -10,7 +10,7 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.contribute import export_data, seal_export
 from dao_service.core.config import Settings, get_settings
 from dao_service.main import create_app
-from dao_service.sample_exports import SECRETS, reddit_full_export, reddit_spec
+from dao_service.stack.sample_exports import SECRETS, reddit_full_export, reddit_spec
 from validators.selection import published
 
 ALICE = dev_account(2)

@@ -11,7 +11,7 @@ import pytest
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.utils.participants import contribute
 from tests.utils.processes import free_port, wait_until
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.contribute import export_data
-from dao_service.custody import open_upload
+from dao_service.core.custody import open_upload
 from dao_service.intake.refine_stored import StoredParts, refine_stored
 from dao_service.models import Contribution
-from dao_service.sample_exports import SECRETS, reddit_full_export, reddit_spec
+from dao_service.stack.sample_exports import SECRETS, reddit_full_export, reddit_spec
 from tests.api.conftest import wait_for_stage
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute

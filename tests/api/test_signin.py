@@ -6,10 +6,10 @@ from urllib.parse import unquote, urlsplit
 from fastapi.testclient import TestClient
 
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.sample_exports import reddit_export, x_archive
+from dao_service.stack.sample_exports import reddit_export, x_archive
 from tests.api.conftest import wait_for_stage
 from tests.utils.participants import contribute, publish
-from tests.utils.platforms import approve_on_stand_in
+from tests.utils.platform_standin import approve_on_stand_in
 
 ALICE, BOB = dev_account(2), dev_account(3)
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import get_settings
-from dao_service.custody import CustodyKey, open_upload
-from dao_service.sample_exports import (
+from dao_service.core.custody import CustodyKey, open_upload
+from dao_service.stack.sample_exports import (
     SECRETS,
     XArchiveSpec,
     reddit_export,

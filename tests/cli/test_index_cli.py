@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
 
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey
+from dao_service.core.custody import CustodyKey
 from dao_service.models import Contribution, Stage
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,

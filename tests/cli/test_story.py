@@ -22,8 +22,8 @@ import requests
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
-from dao_service.sample_exports import SECRETS, reddit_export, reddit_full_export, reddit_spec
-from tests.utils.platforms import approve_on_stand_in
+from dao_service.stack.sample_exports import SECRETS, reddit_export, reddit_full_export, reddit_spec
+from tests.utils.platform_standin import approve_on_stand_in
 from tests.utils.processes import port_flags, run_cli, settings_for, unwrapped, wait_until
 
 ETH = 10**18
@@ -182,7 +182,7 @@ def assert_nothing_private_stored(stack: Settings, secrets: list[bytes]) -> int:
     contribution blobs opened."""
     import sqlite3
 
-    from dao_service.custody import CustodyKey, open_upload
+    from dao_service.core.custody import CustodyKey, open_upload
     from dao_service.storage.ipfs import IpfsStore
 
     def clean(what: str, data: bytes) -> None:

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from dao_service.sample_exports import reddit_export, x_archive
+from dao_service.stack.sample_exports import reddit_export, x_archive
 from tests.utils.processes import run_cli, unwrapped
 from tests.validators.conftest import CHAIN_ID, REGISTRY, WALLET
 from validators import verification_code

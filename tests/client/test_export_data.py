@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 from dao_service.client.contribute import MEDIA, export_data
-from dao_service.sample_exports import reddit_export, x_files, x_spec, zip_files
+from dao_service.stack.sample_exports import reddit_export, x_files, x_spec, zip_files
 from tests.validators.conftest import run
 from validators import DedupIndex
 from validators.selection import published

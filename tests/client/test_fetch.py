@@ -132,7 +132,7 @@ def test_a_stopped_fetch_resumes_at_the_page_it_stopped_in(
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from dao_service.client import fetch
-    from dao_service.custody import SealingKeys
+    from dao_service.core.custody import SealingKeys
 
     plaintexts = [records(f"c{i}", 10 + i) for i in range(5)]
     keys, blobs = [], {}
@@ -209,7 +209,7 @@ def released(blobs: dict[str, bytes]) -> tuple[list[dict[str, Any]], dict[str, b
 
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from dao_service.custody import SealingKeys
+    from dao_service.core.custody import SealingKeys
 
     keys, stored = [], {}
     for contribution, plaintext in blobs.items():
@@ -283,7 +283,7 @@ def test_a_blob_that_is_not_refined_records_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dao_service.client import fetch
-    from dao_service.sample_exports import reddit_export
+    from dao_service.stack.sample_exports import reddit_export
 
     keys, stored = released({"raw": reddit_export()})  # an upload as it came
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(stored))

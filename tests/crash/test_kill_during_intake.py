@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from dao_service.storage.database import make_engine
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings, get_settings
 from dao_service.main import create_app
-from dao_service.sample_exports import reddit_export, reddit_spec
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from dao_service.storage.database import make_engine
 from tests.utils import postgres
 from tests.utils.chain import Dao
@@ -57,7 +57,7 @@ def start_worker(settings: Settings, database_url: str, log: Path) -> subprocess
     }
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "dao_service.intake"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "dao_service.worker"], env=env, stdout=out, stderr=out
         )
 
 

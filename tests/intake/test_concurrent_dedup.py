@@ -15,10 +15,10 @@ from eth_account import Account
 from dao_service.chain.attestations import statement_typed_data
 from dao_service.client.contribute import seal_export, sign_typed
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, IntakeKey
+from dao_service.core.custody import CustodyKey, IntakeKey
 from dao_service.intake import IntakeService, Upload, opening
 from dao_service.models import Contribution
-from dao_service.sample_exports import sentence
+from dao_service.stack.sample_exports import sentence
 from dao_service.storage.database import make_engine, migrate, session_factory
 from tests.intake.conftest import FakeChain, FakeIpfs
 from tests.utils import postgres

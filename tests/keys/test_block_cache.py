@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
-from dao_service.grants import Grant, SharedGrants
+from dao_service.keys.grants import Grant, SharedGrants
 from dao_service.models import GrantSnapshot
 
 GRANTED: Grant = (True, 2_000_000_000, False)

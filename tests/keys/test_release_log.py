@@ -4,18 +4,18 @@ every entry gets its audit row; group commits lose nothing. On SQLite and Postgr
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.exceptions import StackError
+from dao_service.keys.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import make_engine, migrate, session_factory
-from dao_service.storage.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 from tests.utils import postgres
 
 
@@ -36,6 +36,21 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[session
         engine.dispose()
 
 
+@pytest.fixture
+def open_log(sessions: sessionmaker[Session]) -> Iterator[Callable[[Engine], ReleaseLog]]:
+    """Release logs on the test's database, closed before it goes: no writer thread
+    outlives the test and reaches for a database that is gone."""
+    opened: list[ReleaseLog] = []
+
+    def opening(engine: Engine) -> ReleaseLog:
+        opened.append(ReleaseLog(engine))
+        return opened[-1]
+
+    yield opening
+    for log in opened:
+        log.close()
+
+
 def release(nonce: str) -> LogEntry:
     challenge = UsedChallenge(nonce, "0xRenter", int(time.time()) + 60)
     return LogEntry("0xRenter", 1, "released", f"5 keys, challenge {nonce}", challenge)
@@ -43,11 +58,12 @@ def release(nonce: str) -> LogEntry:
 
 def test_a_nonce_sent_to_two_processes_at_once_is_used_once(
     sessions: sessionmaker[Session],
+    open_log: Callable[[Engine], ReleaseLog],
 ) -> None:
     # Two API processes (each its own writer thread, own connections), one database.
     engine = sessions.kw["bind"]
     other_engine = make_engine(engine.url.render_as_string(hide_password=False))
-    processes = [ReleaseLog(sessions.kw["bind"]), ReleaseLog(other_engine)]
+    processes = [open_log(sessions.kw["bind"]), open_log(other_engine)]
     jobs = [(process, f"{i:032x}") for i in range(200) for process in processes]
     with ThreadPoolExecutor(32) as pool:
         outcomes = list(pool.map(lambda job: job[0].submit(release(job[1])).result(), jobs))
@@ -66,8 +82,9 @@ def test_a_nonce_sent_to_two_processes_at_once_is_used_once(
 
 def test_one_batch_with_a_replay_and_a_refusal_audits_each(
     sessions: sessionmaker[Session],
+    open_log: Callable[[Engine], ReleaseLog],
 ) -> None:
-    log = ReleaseLog(sessions.kw["bind"])
+    log = open_log(sessions.kw["bind"])
     first, replay = release("ab" * 16), release("ab" * 16)
     refusal = LogEntry(None, 1, "refused", "challenge x: the signature is malformed")
     assert log._write([first, replay, refusal]) == [True, False, True]
@@ -82,8 +99,9 @@ def test_one_batch_with_a_replay_and_a_refusal_audits_each(
 
 def test_a_failed_commit_fails_its_releases_and_the_writer_goes_on(
     sessions: sessionmaker[Session],
+    open_log: Callable[[Engine], ReleaseLog],
 ) -> None:
-    log = ReleaseLog(sessions.kw["bind"])
+    log = open_log(sessions.kw["bind"])
     unwritable = UsedChallenge("ef" * 16, "0xRenter", None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         log.submit(LogEntry("0xRenter", 1, "released", "5 keys", unwritable)).result()
@@ -94,9 +112,10 @@ def test_a_failed_commit_fails_its_releases_and_the_writer_goes_on(
 
 def test_a_release_given_up_on_is_not_written_and_the_writer_goes_on(
     sessions: sessionmaker[Session],
+    open_log: Callable[[Engine], ReleaseLog],
 ) -> None:
     """A request cancelled while queued (its client gone, a shutdown) is skipped."""
-    log = ReleaseLog(sessions.kw["bind"])
+    log = open_log(sessions.kw["bind"])
     abandoned = release("ab" * 16)
     abandoned.done.cancel()
     assert log.submit(abandoned).cancelled()
@@ -105,8 +124,10 @@ def test_a_release_given_up_on_is_not_written_and_the_writer_goes_on(
         assert session.scalars(select(KeyChallenge.nonce)).all() == ["cd" * 16]
 
 
-def test_nonces_long_expired_are_forgotten(sessions: sessionmaker[Session]) -> None:
-    log = ReleaseLog(sessions.kw["bind"])
+def test_nonces_long_expired_are_forgotten(
+    sessions: sessionmaker[Session], open_log: Callable[[Engine], ReleaseLog]
+) -> None:
+    log = open_log(sessions.kw["bind"])
     long_ago = LogEntry("0xRenter", 1, "released", "5 keys",
                         UsedChallenge("ab" * 16, "0xRenter", int(time.time()) - 3600))  # fmt: skip
     assert log.submit(long_ago).result(timeout=10) is True
@@ -118,9 +139,10 @@ def test_nonces_long_expired_are_forgotten(sessions: sessionmaker[Session]) -> N
 
 def test_a_database_that_refuses_the_log_is_a_clear_error(
     sessions: sessionmaker[Session],
+    open_log: Callable[[Engine], ReleaseLog],
 ) -> None:
     engine = sessions.kw["bind"]
-    log = ReleaseLog(engine)
+    log = open_log(engine)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE key_challenges"))
     with pytest.raises(StackError, match="did not record the key release"):
@@ -199,7 +221,7 @@ def test_a_release_given_up_on_before_the_loop_commits_is_not_written(tmp_path: 
 def test_an_idle_writer_stops_and_a_new_entry_starts_it_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dao_service.storage import release_log
+    from dao_service.keys import release_log
 
     monkeypatch.setattr(release_log, "IDLE_STOP", 0.2)
     monkeypatch.setattr(release_log, "HOUSEKEEPING_EVERY", 0.05)

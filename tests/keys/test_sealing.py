@@ -5,7 +5,7 @@ import ecies
 import pytest
 
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.custody import SealingKeys
+from dao_service.core.custody import SealingKeys
 
 RENTER, OTHER = dev_account(5), dev_account(6)
 HEAD = 65  # eciespy's ephemeral public key, uncompressed

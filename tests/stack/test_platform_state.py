@@ -3,8 +3,8 @@ publication (it rewrote everything each time: hundreds of exports took minutes).
 
 from pathlib import Path
 
-from dao_service.sample_exports import reddit_export, reddit_spec
-from dao_service.stack.platforms import PlatformContent
+from dao_service.stack.platform_standin import PlatformContent
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 
 
 def test_published_items_survive_a_restart_and_a_line_cut_short(tmp_path: Path) -> None:

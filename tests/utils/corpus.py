@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_request_files,
     reddit_spec,
     reddit_time,

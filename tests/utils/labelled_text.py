@@ -12,7 +12,7 @@ import random
 import re
 from collections import Counter
 
-from dao_service.sample_exports import sentence
+from dao_service.stack.sample_exports import sentence
 
 MODULES = ("argparse", "collections", "contextlib", "csv", "datetime", "email", "functools",
            "http.client", "inspect", "json", "logging", "pathlib", "pickle", "shutil",

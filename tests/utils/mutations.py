@@ -11,7 +11,7 @@ import random
 import zipfile
 from collections.abc import Callable
 
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_request_files,
     reddit_spec,
     with_checkfile,

@@ -8,7 +8,7 @@ Lengths follow the exports: comments of 12-40 words, tweets of 8-30, short items
 import random
 from dataclasses import dataclass
 
-from dao_service.sample_exports import sentence, word
+from dao_service.stack.sample_exports import sentence, word
 
 DUPLICATE_KINDS = ("one-word-edit", "typo", "reordered", "emoji-added", "case-punctuation")
 DISTINCT_KINDS = ("unrelated", "quotes-a-third")

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dao_service.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
+from dao_service.stack.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
 from tests.validators.conftest import OTHER_WALLET, WALLET, run
 from validators import DedupIndex
 from validators._utils.fingerprints import band_keys, normalise, signatures
@@ -211,7 +211,7 @@ def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
 
 
 def test_records_taken_in_slices_and_blocks_give_the_same_report(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from dao_service.sample_exports import x_archive, x_spec
+    from dao_service.stack.sample_exports import x_archive, x_spec
     from validators import pipeline
 
     data = x_archive(x_spec(seed=9, tweets=300))

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pyarrow as pa
 
-from dao_service.sample_exports import sentence
+from dao_service.stack.sample_exports import sentence
 from tests.utils.labelled_text import COMMENTS, labelled_set, natural_records
 from tests.validators.conftest import run
 from validators import DedupIndex

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dao_service.sample_exports import x_files, x_spec, zip_files
+from dao_service.stack.sample_exports import x_files, x_spec, zip_files
 from tests.utils.mutations import X_FILES, mutated
 from tests.validators.conftest import context
 from validators import DedupIndex, validate_export

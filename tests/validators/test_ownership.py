@@ -3,7 +3,7 @@ as pass / fail / not available, and the acceptance policy built on them."""
 
 from datetime import timedelta
 
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,
@@ -11,7 +11,7 @@ from dao_service.sample_exports import (
     with_checkfile,
     zip_files,
 )
-from tests.utils.platforms import StandIn
+from tests.utils.platform_standin import StandIn
 from tests.validators.conftest import CHAIN_ID, OTHER_WALLET, REGISTRY, WALLET, run
 from validators import CheckStatus, DedupIndex, verification_code
 

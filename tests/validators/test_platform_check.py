@@ -5,7 +5,7 @@ platform is reported as not available, never passed."""
 import socket
 from datetime import timedelta
 
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,
@@ -14,7 +14,7 @@ from dao_service.sample_exports import (
     x_archive,
     zip_files,
 )
-from tests.utils.platforms import StandIn
+from tests.utils.platform_standin import StandIn
 from tests.validators.conftest import CHAIN_ID, REGISTRY, WALLET, run
 from validators import CheckStatus, DedupIndex, verification_code
 from validators.platforms import SampledItem
@@ -226,7 +226,7 @@ def test_tweet_ids_of_another_time_fail_without_a_lookup(
     tweet; but a snowflake id carries its time, and a made-up one is of another time."""
     import random
 
-    from dao_service.sample_exports import x_spec
+    from dao_service.stack.sample_exports import x_spec
 
     spec = x_spec(seed=6)
     platform.content.publish_export(x_archive(spec))

@@ -9,7 +9,7 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,

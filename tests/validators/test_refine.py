@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dao_service.client.contribute import export_data
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     SECRETS,
     reddit_full_export,
     reddit_spec,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dao_service.client.contribute import export_data
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     SECRETS,
     reddit_full_export,
     reddit_private_files,

@@ -4,7 +4,7 @@ import json
 import secrets
 from datetime import timedelta
 
-from dao_service.sample_exports import (
+from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
     reddit_spec,
@@ -14,7 +14,7 @@ from dao_service.sample_exports import (
     x_spec,
     zip_files,
 )
-from tests.utils.platforms import StandIn
+from tests.utils.platform_standin import StandIn
 from tests.validators.conftest import run
 from validators import CheckStatus, DedupIndex
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from dao_service.sample_exports import zip_files
+from dao_service.stack.sample_exports import zip_files
 from validators._utils.unpack import Archive, UnpackLimits
 from validators.exceptions import ExportRejected
 

@@ -21,7 +21,7 @@ from dao_service.api.schemas import (
     ReleaseResponse,
 )
 from dao_service.chain.challenges import SERVICE_IDENTITY
-from dao_service.key_release import ReleasedPage, SignedRequest
+from dao_service.keys.release import ReleasedPage, SignedRequest
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dao_service.api.routes.contributions import ERRORS, _address
 from dao_service.api.schemas import SignInPass
-from dao_service.signin import SignIn, SignInRefused
+from dao_service.intake.signin import SignIn, SignInRefused
 
 router = APIRouter(prefix="/api/signin", tags=["sign-in"])
 COOKIE = "datadao_signin"

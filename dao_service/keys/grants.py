@@ -29,7 +29,7 @@ from dao_service.storage.database import dialect_insert
 
 Grant = tuple[bool, int, bool]  # (canDecrypt, expiresAt, revoked)
 
-log = logging.getLogger("dao_service.grants")
+log = logging.getLogger("dao_service.keys.grants")
 
 
 class GrantSource(Protocol):

@@ -29,13 +29,13 @@ from web3.exceptions import Web3Exception
 
 from dao_service.chain.challenges import challenge_text, recover_public_key
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey, SealingKeys
+from dao_service.core.custody import CustodyKey, SealingKeys
 from dao_service.exceptions import DataDaoError, StackError
-from dao_service.grants import Grant
+from dao_service.keys.grants import Grant
+from dao_service.keys.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 from dao_service.models import Contribution, Stage
 from dao_service.storage.database import session_factory
 from dao_service.storage.rate_limits import RateLimiter
-from dao_service.storage.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 
 CURSOR_TTL = 3600  # seconds a fetch may take between its challenge and its last page
 CLOCK_SKEW = 30  # seconds a renter's clock may run ahead of the service's
@@ -159,6 +159,9 @@ class KeyReleaseService:
         self.limiter = RateLimiter(session_factory(engine))
         self._held_off: dict[str, float] = {}  # client address -> held off until (monotonic)
         self._local_database = engine.dialect.name == "sqlite"
+
+    def close(self) -> None:
+        self.log.close()
 
     @property
     def chain_id(self) -> int:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from dao_service.stack.platforms import PlatformContent, serving
+from dao_service.stack.platform_standin import PlatformContent, serving
 from validators.platforms import PlatformPolicy
 
 

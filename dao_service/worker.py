@@ -1,4 +1,4 @@
-"""An intake worker process: `python -m dao_service.intake`, settings from the
+"""An intake worker process: `python -m dao_service.worker`, settings from the
 environment as for the API. Run any number, on any machines sharing the database; each
 claims work under a lease. Stops on SIGTERM or SIGINT."""
 

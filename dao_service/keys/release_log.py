@@ -71,6 +71,7 @@ class ReleaseLog:
         self._queue: queue.SimpleQueue[LogEntry] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._writer: threading.Thread | None = None
+        self._closing = threading.Event()
         self._on_loop = engine.dialect.name == "sqlite" and engine.url.database not in (
             None,
             "",
@@ -167,7 +168,7 @@ class ReleaseLog:
             batch = self._next_batch()
             self._keep_house()
             if not batch:
-                if time.monotonic() - idle_since >= IDLE_STOP:
+                if self._closing.is_set() or time.monotonic() - idle_since >= IDLE_STOP:
                     with self._start:
                         if self._queue.empty() and not self._loop_commits:
                             self._writer = None
@@ -182,6 +183,17 @@ class ReleaseLog:
             else:
                 for entry, is_fresh in zip(batch, fresh, strict=True):
                     entry.done.set_result(is_fresh)
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread and close the loop's connection:
+        no thread of a stopped service still reaches for its database."""
+        self._closing.set()
+        writer = self._writer
+        if writer is not None:
+            writer.join(timeout=IDLE_STOP)
+        if self._loop_connection is not None:
+            self._loop_connection.close()
+            self._loop_connection = None
 
     def _next_batch(self) -> list[LogEntry]:
         """Everything queued (waiting up to a housekeeping interval for the first), less

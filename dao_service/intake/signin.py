@@ -22,7 +22,7 @@ from authlib.oauth2 import OAuth2Error
 from requests import RequestException
 
 from dao_service.core.config import Settings
-from dao_service.custody import CustodyKey
+from dao_service.core.custody import CustodyKey
 from dao_service.exceptions import DataDaoError
 from validators import SignedInAccount
 
