@@ -24,8 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection
 
-from validators._utils import fingerprints
-from validators._utils.unpack import Archive, UnpackLimits
+from validators import fingerprints
 from validators.dedup import DedupIndex, NewRecords
 from validators.exceptions import ExportRejected
 from validators.platforms import VERIFIERS, PlatformPolicy, SampledItem, SpotCheck, spot_check
@@ -56,6 +55,7 @@ from validators.sources.common import failed, micros, not_available, passed
 from validators.sources.generic import GenericExport
 from validators.sources.reddit import RedditExport
 from validators.sources.twitter import TwitterArchive
+from validators.unpack import Archive, UnpackLimits
 from validators.verification_code import PREFIX, codes_in, verification_code
 
 log = logging.getLogger("validators")

@@ -14,7 +14,7 @@ import pytest
 from dao_service.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
 from tests.validators.conftest import OTHER_WALLET, WALLET, run
 from validators import DedupIndex
-from validators._utils.fingerprints import band_keys, normalise, signatures
+from validators.fingerprints import band_keys, normalise, signatures
 
 
 def test_same_export_twice_adds_nothing(index: DedupIndex) -> None:
@@ -157,7 +157,7 @@ def test_index_records_its_format_and_refuses_another(tmp_path: Path) -> None:
     import pytest
 
     from validators import FORMAT_VERSION, IndexFormatError
-    from validators._utils.fingerprints import SKETCH
+    from validators.fingerprints import SKETCH
 
     path = tmp_path / "index.sqlite3"
     DedupIndex(path).close()
