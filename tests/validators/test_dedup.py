@@ -212,12 +212,12 @@ def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
 
 def test_records_taken_in_slices_and_blocks_give_the_same_report(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from dao_service.sample_exports import x_archive, x_spec
-    from validators import pipeline
+    from validators import records
 
     data = x_archive(x_spec(seed=9, tweets=300))
     whole = run(data, DedupIndex(":memory:")).report
-    monkeypatch.setattr(pipeline, "SLICE", 700)  # a few tweets per slice
-    monkeypatch.setattr(pipeline, "BLOCK", 7)  # and per block of kept keys
+    monkeypatch.setattr(records, "SLICE", 700)  # a few tweets per slice
+    monkeypatch.setattr(records, "BLOCK", 7)  # and per block of kept keys
     sliced = run(data, DedupIndex(":memory:")).report
     assert sliced == whole and whole.new_records > 200
 
