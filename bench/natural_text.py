@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.utils.labelled_text import labelled_set  # noqa: E402
 from validators import DedupIndex, ValidationContext, validate_export  # noqa: E402
-from validators._utils.fingerprints import normalise  # noqa: E402
+from validators.fingerprints import normalise  # noqa: E402
 from validators.naturalness import unnatural  # noqa: E402
 
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

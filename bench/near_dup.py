@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from tests.utils.near_dups import labelled_pairs
-from validators._utils.fingerprints import band_keys, normalise
+from validators.fingerprints import band_keys, normalise
 
 
 def flagged(first: list[str], second: list[str]) -> list[bool]:

@@ -75,7 +75,7 @@ def main() -> None:
     # Language detection runs inside validation (on the text it normalises anyway).
     import pyarrow as pa
 
-    from validators._utils.fingerprints import normalise
+    from validators.fingerprints import normalise
     from validators.refine import languages
 
     every = pa.chunked_array(validation.refinable.parts.texts).combine_chunks()

@@ -133,8 +133,8 @@ def fill_index(path: Path, records: int) -> None:
     """An index of `records` synthetic records (random keys), built once and cached."""
     import numpy as np
 
-    from validators._utils.fingerprints import BANDS, FINGERPRINT_BYTES
     from validators.dedup import DedupIndex, NewRecords
+    from validators.fingerprints import BANDS, FINGERPRINT_BYTES
 
     rng = np.random.default_rng(3)
     index = DedupIndex(path)
@@ -158,11 +158,10 @@ def fill_index(path: Path, records: int) -> None:
 
 def child(export: Path, text_mb: float, index_path: str) -> None:
     """Runs in its own process: stages one by one, then end to end."""
-    from validators import DedupIndex, ValidationContext, validate_export
-    from validators._utils import fingerprints
-    from validators._utils.unpack import Archive
+    from validators import DedupIndex, ValidationContext, fingerprints, validate_export
     from validators.pipeline import detect
     from validators.quality import features
+    from validators.unpack import Archive
 
     data = export.read_bytes()
     figures: dict[str, float] = {}
@@ -283,7 +282,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         indexes = {"empty index": str(Path(tmp) / "empty.sqlite3")}
         if args.indexed:
-            from validators._utils.fingerprints import SKETCH
+            from validators.fingerprints import SKETCH
 
             cached = Path(tempfile.gettempdir()) / f"datadao-bench-{SKETCH}-{args.indexed}.sqlite3"
             if not cached.exists():

@@ -39,7 +39,8 @@ from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.rate_limits import RateLimiter
 from dao_service.valuation import METHOD, ContributionRecords, split, value_contributions
 from validators.exceptions import ExportRejected
-from validators.pipeline import export_texts, refined_texts
+from validators.pipeline import export_texts
+from validators.records import refined_texts
 from validators.scoring import demand_key
 
 log = logging.getLogger("dao_service.earnings")

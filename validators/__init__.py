@@ -6,14 +6,8 @@ One module per export source under `validators.sources`, all behind `ExportSourc
 
 from validators.dedup import FORMAT_VERSION, DedupIndex, IndexConflict, IndexFormatError, NewRecords
 from validators.exceptions import ExportRejected, ValidatorError
-from validators.pipeline import (
-    SOURCES,
-    SignedInAccount,
-    Validation,
-    ValidationContext,
-    derive_keys,
-    validate_export,
-)
+from validators.ownership import SignedInAccount
+from validators.pipeline import SOURCES, Validation, ValidationContext, derive_keys, validate_export
 from validators.report import Check, CheckStatus, ValidationReport
 from validators.scoring import Demand
 from validators.verification_code import verification_code

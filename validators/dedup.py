@@ -51,8 +51,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from validators._utils.fingerprints import BANDS, FINGERPRINT_BYTES, SKETCH
 from validators.exceptions import ValidatorError
+from validators.fingerprints import BANDS, FINGERPRINT_BYTES, SKETCH
 
 FORMAT_VERSION = 3  # 1: sha256, 120-permutation MinHash; 2: the same tables without prefix
 METADATA = MetaData()

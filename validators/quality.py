@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validators._utils.fingerprints import utf8_buffers as _utf8
+from validators.fingerprints import utf8_buffers as _utf8
 from validators.naturalness import unnatural
 from validators.report import RecordBatch
 

@@ -41,7 +41,7 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     from dao_service.storage.database import make_engine, migrate, session_factory
     from dao_service.storage.ipfs import IpfsStore
     from validators import FORMAT_VERSION, DedupIndex, ExportRejected, derive_keys
-    from validators.pipeline import derive_refined_keys
+    from validators.records import derive_refined_keys
 
     console = Console()
     indexed_stages = (Stage.VALIDATED, Stage.STORED, Stage.MINTED)

@@ -27,7 +27,7 @@ from dao_service.models import Stage, StatementNonce
 from dao_service.storage.rate_limits import RateLimiter
 from tests.intake.conftest import FakeChain, FakeIpfs, add_contribution, new_contribution, reload
 from validators import DedupIndex, IndexConflict, NewRecords, Validation, ValidationReport
-from validators._utils.fingerprints import BANDS
+from validators.fingerprints import BANDS
 from validators.refine import SCHEMA_ID
 
 REGISTRY = "0x" + "42" * 20

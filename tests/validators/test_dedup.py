@@ -14,7 +14,7 @@ import pytest
 from dao_service.stack.sample_exports import reddit_files, reddit_spec, with_checkfile, zip_files
 from tests.validators.conftest import OTHER_WALLET, WALLET, run
 from validators import DedupIndex
-from validators._utils.fingerprints import band_keys, normalise, signatures
+from validators.fingerprints import band_keys, normalise, signatures
 
 
 def test_same_export_twice_adds_nothing(index: DedupIndex) -> None:
@@ -157,7 +157,7 @@ def test_index_records_its_format_and_refuses_another(tmp_path: Path) -> None:
     import pytest
 
     from validators import FORMAT_VERSION, IndexFormatError
-    from validators._utils.fingerprints import SKETCH
+    from validators.fingerprints import SKETCH
 
     path = tmp_path / "index.sqlite3"
     DedupIndex(path).close()
@@ -212,12 +212,12 @@ def test_each_process_sees_the_others_commits_and_the_filter_survives_a_restart(
 
 def test_records_taken_in_slices_and_blocks_give_the_same_report(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from dao_service.stack.sample_exports import x_archive, x_spec
-    from validators import pipeline
+    from validators import records
 
     data = x_archive(x_spec(seed=9, tweets=300))
     whole = run(data, DedupIndex(":memory:")).report
-    monkeypatch.setattr(pipeline, "SLICE", 700)  # a few tweets per slice
-    monkeypatch.setattr(pipeline, "BLOCK", 7)  # and per block of kept keys
+    monkeypatch.setattr(records, "SLICE", 700)  # a few tweets per slice
+    monkeypatch.setattr(records, "BLOCK", 7)  # and per block of kept keys
     sliced = run(data, DedupIndex(":memory:")).report
     assert sliced == whole and whole.new_records > 200
 

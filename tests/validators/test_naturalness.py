@@ -11,7 +11,7 @@ from dao_service.stack.sample_exports import sentence
 from tests.utils.labelled_text import COMMENTS, labelled_set, natural_records
 from tests.validators.conftest import run
 from validators import DedupIndex
-from validators._utils.fingerprints import normalise
+from validators.fingerprints import normalise
 from validators.naturalness import unnatural
 
 

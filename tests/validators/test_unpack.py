@@ -8,8 +8,8 @@ import zipfile
 import pytest
 
 from dao_service.stack.sample_exports import zip_files
-from validators._utils.unpack import Archive, UnpackLimits
 from validators.exceptions import ExportRejected
+from validators.unpack import Archive, UnpackLimits
 
 
 def unpack_zip(data: bytes, limits: UnpackLimits = UnpackLimits()) -> dict[str, bytes]:

@@ -2,8 +2,8 @@
 
 from typing import Protocol
 
-from validators._utils.unpack import Archive
 from validators.report import ParsedExport
+from validators.unpack import Archive
 
 
 class ExportSource(Protocol):

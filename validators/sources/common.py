@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validators._utils.text import parse_time
+from validators.decoding import parse_time
 from validators.report import NO_TIME, Check, CheckStatus, RecordBatch
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from validators._utils.text import decode_utf8, load_json, parse_time, read_csv
-from validators._utils.unpack import Archive
+from validators.decoding import decode_utf8, load_json, parse_time, read_csv
 from validators.exceptions import ExportRejected
 from validators.report import NO_TIME, Check, ParsedExport, RecordBatch
 from validators.selection import GENERIC_FIELDS
@@ -16,6 +15,7 @@ from validators.selection import GENERIC_ID_FIELDS as ID_FIELDS
 from validators.selection import GENERIC_TEXT_FIELDS as TEXT_FIELDS
 from validators.selection import GENERIC_TIME_FIELDS as TIME_FIELDS
 from validators.sources.common import batch, dated, failed, micros, passed
+from validators.unpack import Archive
 
 
 def _items(name: str, text: str) -> list[Any]:

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validators._utils.text import csv_batches, parse_time, read_csv
-from validators._utils.unpack import Archive, ChunkReader
+from validators.decoding import csv_batches, parse_time, read_csv
 from validators.report import Check, ParsedExport, RecordBatch
 from validators.selection import REDDIT
 from validators.sources.common import DateChecks, batch, failed, passed, times
+from validators.unpack import Archive, ChunkReader
 
 POSTS_COLUMNS = ("id", "permalink", "date", "subreddit", "title", "url", "body")
 COMMENTS_COLUMNS = ("id", "permalink", "date", "subreddit", "link", "parent", "body")

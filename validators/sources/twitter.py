@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from validators._utils.text import parse_time, parse_ytd
-from validators._utils.unpack import Archive
+from validators.decoding import parse_time, parse_ytd
 from validators.exceptions import ExportRejected
 from validators.report import Check, ParsedExport, RecordBatch
 from validators.sources.common import DateChecks, batch, failed, micros, passed, times
+from validators.unpack import Archive
 
 TWEET_FILE = re.compile(r"^data/(tweets?|tweets-part\d+)\.js$")
 

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from validators._utils.unpack import Archive, ChunkReader
 from validators.exceptions import ExportRejected
+from validators.unpack import Archive, ChunkReader
 
 MAX_FIELD = 1024 * 1024
 MAX_DEPTH = 1024  # orjson's nesting limit; deeper JSON is refused, never a RecursionError
