@@ -1,10 +1,26 @@
-"""The parts of a receipt intake owns: the signed attestation
-as the registry takes it (so a contributor can submit it themselves)."""
+"""The parts of a receipt intake owns: the contribution looked up by its public id, and
+the signed attestation as the registry takes it (so a contributor can submit it
+themselves)."""
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from dao_service.intake.minting import attestation
+from dao_service.intake.upload import IntakeRefused
 from dao_service.models import Contribution
+
+
+def find_contribution(sessions: sessionmaker[Session], public_id: str) -> Contribution:
+    """The contribution `public_id`; a 404 refusal if there is none."""
+    with sessions() as session:
+        row = session.scalars(
+            select(Contribution).where(Contribution.public_id == public_id)
+        ).first()
+    if row is None:
+        raise IntakeRefused(f"No contribution {public_id}.", 404)
+    return row
 
 
 def receipt_extras(contribution: Contribution) -> dict[str, Any]:

@@ -15,7 +15,15 @@ from dao_service.chain.dao import DaoChain
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.demand import recent_demand
-from dao_service.intake import minting, opening, receipt, records, statement, storing
+from dao_service.intake import (
+    minting,
+    opening,
+    receipt,
+    records,
+    statement,
+    storing,
+    withdrawal,
+)
 from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.refining import Refiner
 from dao_service.intake.upload import IntakeRefused, Upload
@@ -171,7 +179,15 @@ class IntakeService:
     def stop(self) -> None:
         self.worker.stop()
 
-    # --- receipts -----------------------------------------------------------------
+    # --- receipts and withdrawal ---------------------------------------------------
+
+    def find(self, public_id: str) -> Contribution:
+        return receipt.find_contribution(self.sessions, public_id)
 
     def receipt_extras(self, contribution: Contribution) -> dict[str, Any]:
         return receipt.receipt_extras(contribution)
+
+    def withdraw(
+        self, dao: DaoChain, public_id: str, deadline: int, signature: bytes
+    ) -> Contribution:
+        return withdrawal.withdraw(self.sessions, dao, public_id, deadline, signature)

@@ -7,7 +7,6 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from dao_service.api.deps import ChainDep, IntakeDep, SettingsDep
@@ -25,15 +24,12 @@ from dao_service.api.schemas import (
 )
 from dao_service.chain.attestations import (
     STATEMENT_FIELDS,
-    recover_typed_signer,
     statement_typed_data,
-    withdrawal_typed_data,
 )
-from dao_service.chain.dao import ChainRefused
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings
 from dao_service.intake import IntakeRefused, IntakeService, Upload
-from dao_service.models import AuditEvent, Contribution
+from dao_service.models import Contribution
 from dao_service.models import Stage as StageName
 from validators import verification_code
 from validators.refine import SCHEMA_ID
@@ -103,16 +99,6 @@ def receipt(
         tokens_wei=tokens,
         **intake.receipt_extras(row),
     )
-
-
-def find_contribution(intake: IntakeService, public_id: str) -> Contribution:
-    with intake.sessions() as session:
-        row = session.scalars(
-            select(Contribution).where(Contribution.public_id == public_id)
-        ).first()
-    if row is None:
-        raise IntakeRefused(f"No contribution {public_id}.", 404)
-    return row
 
 
 @router.get("/config", response_model=ServiceConfig, responses=ERRORS)
@@ -263,8 +249,7 @@ async def preview(
 
 @router.get("/contributions/{public_id}", response_model=ContributionReceipt, responses=ERRORS)
 def get_contribution(public_id: str, intake: IntakeDep, chain: ChainDep) -> ContributionReceipt:
-    row = find_contribution(intake, public_id)
-    return receipt(intake, row, chain)
+    return receipt(intake, intake.find(public_id), chain)
 
 
 @router.post(
@@ -274,43 +259,6 @@ def withdraw(
     public_id: str, body: WithdrawRequest, intake: IntakeDep, chain: ChainDep
 ) -> ContributionReceipt:
     """Withdraw on the contributor's signed request: on-chain first, then the key is destroyed."""
-    dao = chain()
-    row = find_contribution(intake, public_id)
-    if row.withdrawn:
-        return receipt(intake, row, chain)
-    if row.stage != StageName.MINTED or not row.fingerprint:
-        raise IntakeRefused(
-            f"Contribution {public_id} is {row.stage.value}; only minted ones can be withdrawn.",
-            409,
-        )
-    fingerprint = bytes.fromhex(row.fingerprint[2:])
     signature = _hex(body.signature, "signature", 65)
-    try:
-        signer = recover_typed_signer(
-            withdrawal_typed_data(fingerprint, body.deadline, dao.chain_id, dao.registry_address),
-            signature,
-        )
-    except (ValueError, TypeError) as exc:  # e.g. a v that is none of 0, 1, 27, 28
-        raise IntakeRefused(f"The withdrawal signature is malformed: {exc}.") from exc
-    if signer.lower() != row.contributor.lower():
-        raise IntakeRefused(f"The withdrawal is signed by {signer}, not by the contributor.", 403)
-    try:
-        tx_hash = dao.withdraw(fingerprint, body.deadline, signature)
-    except ChainRefused as exc:
-        raise IntakeRefused(f"The registry refused the withdrawal: {exc.reason}.", 409) from exc
-    with intake.sessions.begin() as session:
-        stored = session.get(Contribution, row.id)
-        assert stored is not None
-        stored.withdrawn, stored.wrapped_key = True, None  # the key is gone for good
-        detail = f"{public_id} in tx {tx_hash}; key destroyed"
-        session.add(
-            AuditEvent(
-                action="withdraw",
-                address=row.contributor,
-                dataset_id=row.dataset_id,
-                outcome="done",
-                detail=detail,
-            )
-        )
-        row = stored
+    row = intake.withdraw(chain(), public_id, body.deadline, signature)
     return receipt(intake, row, chain)
