@@ -16,3 +16,8 @@ class ValidatorError(Exception):
 
 class ExportRejected(ValidatorError, ValueError):
     """The export is malformed, unsafe or unreadable; the message names what was wrong."""
+
+
+class PlatformUnreachable(ValidatorError, ConnectionError):
+    """The platform did not answer (connection, timeout, an error status): its items are
+    not available, which the spot-check's policy decides about."""

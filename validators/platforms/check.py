@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from validators.exceptions import PlatformUnreachable
 from validators.report import Check, CheckStatus, ItemCheck
 from validators.sources.common import failed, not_available, passed
 
@@ -42,10 +43,6 @@ class SampledItem:
 class ItemResult:
     check: ItemCheck
     platform_text: str = ""  # what the platform shows, to look for a verification code
-
-
-class PlatformUnreachable(Exception):
-    """The platform did not answer (connection, timeout, an error status): not available."""
 
 
 class PlatformVerifier(Protocol):

@@ -8,11 +8,11 @@ from typing import Any
 
 import requests
 
+from validators.exceptions import PlatformUnreachable
 from validators.platforms.check import (
     ItemCheck,
     ItemResult,
     PlatformPolicy,
-    PlatformUnreachable,
     SampledItem,
     same_text,
 )
