@@ -86,25 +86,29 @@ class IntakeWorker:
         if not claimed:
             return False
         try:
-            for contribution in claimed:
-                if contribution.stage == Stage.VALIDATED:
-                    self._attempt(contribution, self._store)
-            stored = [c for c in claimed if c.stage == Stage.STORED]
-            if stored:
-                try:
-                    refusals = self._mint(stored)
-                except queue.LeaseLost as exc:
-                    log.warning("intake worker: %s", exc)
-                    refusals = []
-                except Exception as exc:
-                    for contribution in stored:
-                        self._waiting(contribution, exc)
-                    raise
-                for contribution, refusal in refusals:
-                    self._refused(contribution, refusal)
+            with queue.renewing(self.sessions, self.name, self.lease_seconds):
+                self._advance(claimed)
         finally:
             queue.release(self.sessions, self.name)
         return True
+
+    def _advance(self, claimed: list[Contribution]) -> None:
+        for contribution in claimed:
+            if contribution.stage == Stage.VALIDATED:
+                self._attempt(contribution, self._store)
+        stored = [c for c in claimed if c.stage == Stage.STORED]
+        if stored:
+            try:
+                refusals = self._mint(stored)
+            except queue.LeaseLost as exc:
+                log.warning("intake worker: %s", exc)
+                refusals = []
+            except Exception as exc:
+                for contribution in stored:
+                    self._waiting(contribution, exc)
+                raise
+            for contribution, refusal in refusals:
+                self._refused(contribution, refusal)
 
     def _attempt(self, contribution: Contribution, step: Step) -> None:
         try:
