@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # importing `validators` loads pandas: read commands must not
     from validators.platforms import PlatformPolicy
 
 ANVIL_CHAIN_ID = 31337
+PRODUCTION_CONFIRMATIONS = 12  # blocks after which a mint counts, unless set
 # Settings naming a platform the service reaches: in production, none may point at the
 # local stack's stand-in (its accounts and items are whatever anyone posted to it).
 PLATFORM_URL_SETTINGS = (
@@ -114,6 +115,13 @@ class Settings(BaseSettings):
     api_workers: int = 0  # API processes `datadao up` runs; 0: one per core
     work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
     mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
+    # A mint counts (the contribution is "minted") once this many blocks confirm its
+    # transaction; 0: by profile, 1 on the local stack, PRODUCTION_CONFIRMATIONS otherwise.
+    # Until then it is "minting"; a transaction the chain lost is found and sent again.
+    mint_confirmations: int = Field(default=0, ge=0)
+    # Minted contributions are checked against the chain again for this long after (a
+    # chain that lost state, or a reorganisation deeper than the confirmations); 0: never.
+    mint_recheck_seconds: int = Field(default=24 * 3600, ge=0)
 
     # The platforms: the real ones unless set (the local stack sets its stand-in's URLs).
     reddit_api_url: str = "https://www.reddit.com"  # info.json, OAuth authorize and token
@@ -173,6 +181,12 @@ class Settings(BaseSettings):
             timeout=self.platform_timeout_seconds,
             required=self.require_platform_check,
         )
+
+    @property
+    def confirmations_needed(self) -> int:
+        if self.mint_confirmations:
+            return self.mint_confirmations
+        return PRODUCTION_CONFIRMATIONS if self.profile == "production" else 1
 
     @property
     def manifest_file(self) -> Path:

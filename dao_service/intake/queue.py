@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.exceptions import DataDaoError
 from dao_service.models import Contribution, Stage
 
-UNFINISHED = (Stage.VALIDATED, Stage.STORED)
+UNFINISHED = (Stage.VALIDATED, Stage.STORED, Stage.MINTING)
 RENEWALS_PER_LEASE = 3  # a held lease is extended this often per lease length
 
 log = logging.getLogger("dao_service.intake")

@@ -80,7 +80,9 @@ def receipt(
     if chain is not None and row.stage == StageName.MINTED and row.fingerprint:
         tokens = str(chain().weight_and_tokens(bytes.fromhex(row.fingerprint[2:]))[1])
     rejected = row.stage == StageName.REJECTED
-    reached = 1 if rejected else ORDER.index(row.stage)
+    # Minting (sent, waiting for its confirmations) has stored done, minted not yet.
+    at = StageName.STORED if row.stage == StageName.MINTING else row.stage
+    reached = 1 if rejected else ORDER.index(at)
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
     if rejected:  # validation is where it stopped: it never passed that stage
         stages = [stages[0], Stage(name="rejected", done=True)]
