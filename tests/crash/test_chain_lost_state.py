@@ -4,7 +4,6 @@ are each found, sent again once, and end minted once."""
 
 import gzip
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,20 +20,6 @@ from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 
 ALICE, BOB = dev_account(2), dev_account(3)
-
-
-@pytest.fixture
-def anvil_node(stack_settings: Settings) -> Iterator[ManagedProcess]:
-    node = chain_node.anvil_process(stack_settings)
-    node.start()
-    node.wait_ready(lambda: chain_node.chain_answers(stack_settings.chain_rpc_url) is not None, 30)
-    yield node
-    node.stop()
-
-
-@pytest.fixture
-def anvil_url(anvil_node: ManagedProcess, stack_settings: Settings) -> str:
-    return stack_settings.chain_rpc_url  # tests/conftest.py's chain, killable here
 
 
 def saved_state(w3: Web3) -> bytes:

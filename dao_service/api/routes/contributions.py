@@ -5,6 +5,7 @@ import binascii
 from datetime import UTC
 from typing import Any
 
+import requests
 from eth_utils import is_address, to_checksum_address
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy import select
@@ -75,10 +76,13 @@ def receipt(
     intake: IntakeService, row: Contribution, chain: ChainProvider | None = None
 ) -> ContributionReceipt:
     """The receipt of `row`; with `chain`, a minted one says how many tokens it minted (as
-    the registry recorded them)."""
+    the registry recorded them; not said while the chain does not answer)."""
     tokens = None
     if chain is not None and row.stage == StageName.MINTED and row.fingerprint:
-        tokens = str(chain().weight_and_tokens(bytes.fromhex(row.fingerprint[2:]))[1])
+        try:
+            tokens = str(chain().weight_and_tokens(bytes.fromhex(row.fingerprint[2:]))[1])
+        except (requests.ConnectionError, requests.Timeout):
+            tokens = None
     rejected = row.stage == StageName.REJECTED
     # Minting (sent, waiting for its confirmations) has stored done, minted not yet.
     at = StageName.STORED if row.stage == StageName.MINTING else row.stage
