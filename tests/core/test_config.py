@@ -27,7 +27,8 @@ from dao_service.stack.platforms import stand_in_env
 def test_production_refuses_a_platform_url_at_the_stand_in(
     tmp_path: Path, name: str, url: str
 ) -> None:
-    settings = Settings(data_dir=tmp_path, profile="production", host="10.1.2.3", **{name: url})
+    settings = Settings(data_dir=tmp_path, profile="production", host="10.1.2.3")
+    setattr(settings, name, url)
     with pytest.raises(ConfigurationError) as refused:
         settings.check_profile()
     assert f"DATADAO_{name.upper()}" in refused.value.user_message
