@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import ipfshttpclient.exceptions
+import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -142,12 +144,39 @@ def create_app() -> FastAPI:
     @app.exception_handler(ConfigurationError)
     @app.exception_handler(StackError)
     async def _unavailable(_: Request, exc: DataDaoError) -> JSONResponse:
-        return _error(503, exc)
+        return await _busy(_, ServiceBusy(exc.user_message, DEPENDENCY_RETRY_AFTER))
+
+    @app.exception_handler(requests.ConnectionError)
+    @app.exception_handler(requests.Timeout)
+    @app.exception_handler(ipfshttpclient.exceptions.ConnectionError)
+    @app.exception_handler(ipfshttpclient.exceptions.TimeoutError)
+    async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+        # The chain or the IPFS node does not answer (restarting, say): come back later.
+        # What was accepted before waits in the spool; the worker retries it by itself.
+        part = dependency_of(exc)
+        return await _busy(
+            request,
+            ServiceBusy(f"The {part} does not answer; try again shortly.", DEPENDENCY_RETRY_AFTER),
+        )
 
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     add_body_limits(app)
     document_common_errors(app)
     return app
+
+
+DEPENDENCY_RETRY_AFTER = 5  # seconds: a part restarting under `datadao up` is back by then
+
+
+def dependency_of(exc: Exception) -> str:
+    """Which part did not answer, as a user knows it."""
+    if isinstance(exc, ipfshttpclient.exceptions.Error):
+        return "IPFS node"
+    request = getattr(exc, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    if url and url.startswith(get_settings().chain_rpc_url):
+        return "chain"
+    return "chain or IPFS node"
 
 
 # What any operation that takes a body may answer besides its own errors: FastAPI's 400

@@ -34,6 +34,7 @@ class Stage(enum.StrEnum):
     RECEIVED = "received"
     VALIDATED = "validated"
     STORED = "stored"
+    MINTING = "minting"  # sent: counts as minted once its transaction is confirmed
     MINTED = "minted"
     REJECTED = "rejected"
 

@@ -54,6 +54,7 @@ def open_index(engine: Engine, sessions: sessionmaker[Session]) -> DedupIndex:
 
 @contextmanager
 def open_runtime(settings: Settings) -> Iterator[Runtime]:
+    settings.check_profile()  # before anything is opened: a refused setting starts nothing
     engine = make_engine(settings.database_url)
     migrate(engine)
     sessions = session_factory(engine)

@@ -4,9 +4,11 @@ claims work under a lease. Stops on SIGTERM or SIGINT."""
 
 import logging
 import signal
+import sys
 import threading
 
 from dao_service.core.config import get_settings
+from dao_service.exceptions import DataDaoError
 from dao_service.runtime import open_runtime
 
 
@@ -24,4 +26,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except DataDaoError as exc:  # a refused setting: one line, no traceback
+        sys.exit(f"intake worker: {exc.user_message}")

@@ -9,7 +9,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
@@ -97,6 +97,18 @@ class DaoChain:
             argument_filters={"fingerprint": fingerprint},
         )
         return logs[0]["transactionHash"].to_0x_hex() if logs else None
+
+    def confirmations(self, tx_hash: str) -> int | None:
+        """How many blocks confirm the transaction (1: in the newest block), 0 while it is
+        pending, None if the chain knows no such transaction (lost with the chain's state,
+        or dropped from its pool)."""
+        try:
+            tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+        if tx.get("blockNumber") is None:
+            return 0
+        return max(0, self.w3.eth.block_number - tx["blockNumber"] + 1)
 
     def withdraw(self, fingerprint: bytes, deadline: int, signature: bytes) -> str:
         now = self.now()

@@ -44,7 +44,7 @@ def rebuild(data_dir: Path | None = DataDirOption) -> None:
     from validators.records import derive_refined_keys
 
     console = Console()
-    indexed_stages = (Stage.VALIDATED, Stage.STORED, Stage.MINTED)
+    indexed_stages = (Stage.VALIDATED, Stage.STORED, Stage.MINTING, Stage.MINTED)
     settings = settings_from(data_dir)
     scratch = tempfile.TemporaryDirectory(prefix="datadao-index-")
     building = Path(scratch.name) / "index.sqlite3"

@@ -5,18 +5,32 @@ everything on loopback under one data directory; production sets the URLs instea
 (any EVM JSON-RPC, any Kubo RPC, PostgreSQL) and nothing else changes.
 """
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dao_service.exceptions import ConfigurationError
 
 if TYPE_CHECKING:  # importing `validators` loads pandas: read commands must not pay for it
     from validators.platforms import PlatformPolicy
 
 ANVIL_CHAIN_ID = 31337
+PRODUCTION_CONFIRMATIONS = 12  # blocks after which a mint counts, unless set
+# Settings naming a platform the service reaches: in production, none may point at the
+# local stack's stand-in (its accounts and items are whatever anyone posted to it).
+PLATFORM_URL_SETTINGS = (
+    "reddit_api_url",
+    "reddit_oauth_api_url",
+    "x_oembed_url",
+    "x_authorize_url",
+    "x_api_url",
+)
 
 
 def default_data_dir() -> Path:
@@ -27,6 +41,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DATADAO_", extra="ignore")
 
+    # `production` refuses what only the local stack may use (see `check_profile`) and
+    # waits for more confirmations before a mint counts.
+    profile: Literal["local", "production"] = "local"
     data_dir: Path = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     chain_port: int = 8545
@@ -98,6 +115,13 @@ class Settings(BaseSettings):
     api_workers: int = 0  # API processes `datadao up` runs; 0: one per core
     work_lease_seconds: float = 60.0  # a dead worker's claims pass to another after this
     mint_batch_size: int = 32  # contributions minted per contributeBatch transaction
+    # A mint counts (the contribution is "minted") once this many blocks confirm its
+    # transaction; 0: by profile, 1 on the local stack, PRODUCTION_CONFIRMATIONS otherwise.
+    # Until then it is "minting"; a transaction the chain lost is found and sent again.
+    mint_confirmations: int = Field(default=0, ge=0)
+    # Minted contributions are checked against the chain again for this long after (a
+    # chain that lost state, or a reorganisation deeper than the confirmations); 0: never.
+    mint_recheck_seconds: int = Field(default=24 * 3600, ge=0)
 
     # The platforms: the real ones unless set (the local stack sets its stand-in's URLs).
     reddit_api_url: str = "https://www.reddit.com"  # info.json, OAuth authorize and token
@@ -130,6 +154,22 @@ class Settings(BaseSettings):
             self.manifest_path = self.data_dir / "deployment.json"
         return self
 
+    def check_profile(self) -> None:
+        """ConfigurationError, naming the setting, if the production profile is given a
+        platform URL on loopback or at the local stand-in's address. Called as each
+        service and worker process starts."""
+        if self.profile != "production":
+            return
+        stand_in = urlsplit(self.platform_stand_in_url).netloc
+        for name in PLATFORM_URL_SETTINGS:
+            url = getattr(self, name)
+            parts = urlsplit(url)
+            if parts.netloc == stand_in or _is_loopback(parts.hostname or ""):
+                raise ConfigurationError(
+                    f"DATADAO_{name.upper()}={url} points at the local stand-in, not the "
+                    f"platform; the production profile refuses it (unset it for the real one)."
+                )
+
     def platform_policy(self) -> "PlatformPolicy":
         from validators.platforms import PlatformPolicy
 
@@ -141,6 +181,12 @@ class Settings(BaseSettings):
             timeout=self.platform_timeout_seconds,
             required=self.require_platform_check,
         )
+
+    @property
+    def confirmations_needed(self) -> int:
+        if self.mint_confirmations:
+            return self.mint_confirmations
+        return PRODUCTION_CONFIRMATIONS if self.profile == "production" else 1
 
     @property
     def manifest_file(self) -> Path:
@@ -180,6 +226,17 @@ class Settings(BaseSettings):
     @property
     def run_dir(self) -> Path:
         return self.data_dir / "run"
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 @lru_cache

@@ -1,17 +1,30 @@
 """Mint stored contributions: sign each attestation and relay them to the registry (many
 in one `contributeBatch`), unless the chain already records a fingerprint (a crash after
-sending, or another worker), so each is minted exactly once."""
+sending, or another worker), so each is minted exactly once.
 
+A sent contribution is "minting" until enough blocks confirm its transaction, then
+"minted". One whose transaction the chain no longer knows (it lost state: the receipt is
+gone, the nonce reused) goes back to "stored" and is sent again; sending always asks the
+chain's own record first, and the registry refuses a fingerprint twice. Minted ones are
+checked again for a while (`recheck_minted`): a record the chain lost is minted again."""
+
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import Attestation
 from dao_service.chain.dao import ChainRefused
-from dao_service.intake.queue import advance
+from dao_service.intake.queue import advance, defer
 from dao_service.models import Contribution, Stage
 
 DEADLINE_MARGIN = 60  # seconds: a deadline nearer than this is renewed before sending
+CONFIRMATION_POLL = 2.0  # seconds between looks at a transaction waiting for confirmations
+RECHECK_BATCH = 500  # minted contributions checked against the chain per pass
+
+log = logging.getLogger("dao_service.intake")
 
 
 class RegistryChain(Protocol):
@@ -22,6 +35,7 @@ class RegistryChain(Protocol):
     def record(self, attestation: Attestation, signature: bytes) -> str: ...
     def record_batch(self, signed: list[tuple[Attestation, bytes]]) -> tuple[str, set[bytes]]: ...
     def recording_tx(self, fingerprint: bytes) -> str | None: ...
+    def confirmations(self, tx_hash: str) -> int | None: ...
     def now(self) -> int: ...
 
 
@@ -46,15 +60,16 @@ def _fingerprint(contribution: Contribution) -> bytes:
 def _already_recorded(
     sessions: sessionmaker[Session], chain: RegistryChain, contribution: Contribution
 ) -> bool:
-    """True (and the row marked minted) if the chain records the fingerprint for this
-    contributor; ChainRefused if for someone else; False if not recorded."""
+    """True (and the row marked minting, with the transaction that recorded it) if the
+    chain records the fingerprint for this contributor; ChainRefused if for someone else;
+    False if not recorded."""
     recorded = chain.recorded_contributor(_fingerprint(contribution))
     if recorded is None:
         return False
     if recorded.lower() != contribution.contributor.lower():
         raise ChainRefused(f"the fingerprint is recorded for another contributor ({recorded})")
     tx_hash = chain.recording_tx(_fingerprint(contribution))
-    advance(sessions, contribution, stage=Stage.MINTED, tx_hash=tx_hash, last_error=None)
+    advance(sessions, contribution, stage=Stage.MINTING, tx_hash=tx_hash, last_error=None)
     return True
 
 
@@ -76,16 +91,61 @@ def _signed(
     return signed, signature
 
 
+def confirm(
+    sessions: sessionmaker[Session], chain: RegistryChain, needed: int, contribution: Contribution
+) -> None:
+    """Look at a minting contribution's transaction: minted once `needed` blocks confirm
+    it; put aside for CONFIRMATION_POLL seconds while fewer do; back to stored (to be sent
+    again) if the chain no longer records it nor knows the transaction."""
+    fingerprint = _fingerprint(contribution)
+    recorded = chain.recorded_contributor(fingerprint)
+    tx_hash = contribution.tx_hash
+    seen = chain.confirmations(tx_hash) if tx_hash else None
+    if recorded is None:
+        if seen == 0:  # sent, not mined yet
+            defer(sessions, contribution, CONFIRMATION_POLL, f"waiting for {tx_hash} to be mined")
+            return
+        log.warning(
+            "intake worker: contribution %s: the chain lost its transaction %s; sending again",
+            contribution.public_id,
+            tx_hash,
+        )
+        advance(
+            sessions,
+            contribution,
+            stage=Stage.STORED,
+            tx_hash=None,
+            last_error=f"its transaction {tx_hash} is no longer on the chain; sending it again",
+        )
+        return
+    if recorded.lower() != contribution.contributor.lower():
+        raise ChainRefused(f"the fingerprint is recorded for another contributor ({recorded})")
+    if seen is None:  # recorded by another transaction than ours (another worker's)
+        tx_hash = chain.recording_tx(fingerprint)
+        seen = chain.confirmations(tx_hash) if tx_hash else None
+    if seen is not None and seen >= needed:
+        advance(sessions, contribution, stage=Stage.MINTED, tx_hash=tx_hash, last_error=None)
+        return
+    advance(sessions, contribution, tx_hash=tx_hash)
+    defer(
+        sessions,
+        contribution,
+        CONFIRMATION_POLL,
+        f"waiting for confirmations of {tx_hash}: {seen or 0} of {needed}",
+    )
+
+
 def mint(
     sessions: sessionmaker[Session],
     chain: RegistryChain,
     attestation_ttl: int,
     contribution: Contribution,
+    confirmations: int = 1,
 ) -> None:
-    if _already_recorded(sessions, chain, contribution):
-        return
-    tx_hash = chain.record(*_signed(sessions, chain, attestation_ttl, contribution))
-    advance(sessions, contribution, stage=Stage.MINTED, tx_hash=tx_hash, last_error=None)
+    if not _already_recorded(sessions, chain, contribution):
+        tx_hash = chain.record(*_signed(sessions, chain, attestation_ttl, contribution))
+        advance(sessions, contribution, stage=Stage.MINTING, tx_hash=tx_hash, last_error=None)
+    confirm(sessions, chain, confirmations, contribution)
 
 
 def mint_batch(
@@ -93,8 +153,40 @@ def mint_batch(
     chain: RegistryChain,
     attestation_ttl: int,
     contributions: list[Contribution],
+    confirmations: int = 1,
 ) -> list[tuple[Contribution, ChainRefused]]:
-    """Mint all in one transaction when several wait; returns the ones the chain refused.
+    """Mint the stored ones, in one transaction when several wait, and confirm the minting
+    ones (sending again those whose transaction the chain lost); returns the ones the chain
+    refused."""
+    refused: list[tuple[Contribution, ChainRefused]] = []
+    to_send: list[Contribution] = []
+    for contribution in contributions:
+        try:
+            if contribution.stage == Stage.MINTING:
+                confirm(sessions, chain, confirmations, contribution)
+        except ChainRefused as exc:
+            refused.append((contribution, exc))
+            continue
+        if contribution.stage == Stage.STORED:
+            to_send.append(contribution)
+    refused += _send(sessions, chain, attestation_ttl, to_send)
+    refused_ids = {c.id for c, _ in refused}
+    for contribution in to_send:
+        if contribution.stage == Stage.MINTING and contribution.id not in refused_ids:
+            try:
+                confirm(sessions, chain, confirmations, contribution)
+            except ChainRefused as exc:
+                refused.append((contribution, exc))
+    return refused
+
+
+def _send(
+    sessions: sessionmaker[Session],
+    chain: RegistryChain,
+    attestation_ttl: int,
+    contributions: list[Contribution],
+) -> list[tuple[Contribution, ChainRefused]]:
+    """Send all in one transaction when several wait; returns the ones the chain refused.
     A batch the registry reverts is retried one by one, so one bad item delays no other."""
     refused: list[tuple[Contribution, ChainRefused]] = []
     waiting: list[Contribution] = []
@@ -104,31 +196,81 @@ def mint_batch(
                 waiting.append(contribution)
         except ChainRefused as exc:
             refused.append((contribution, exc))
-    if len(waiting) == 1:
-        try:
-            mint(sessions, chain, attestation_ttl, waiting[0])
-        except ChainRefused as exc:
-            refused.append((waiting[0], exc))
-        return refused
     if not waiting:
         return refused
-    signed = [_signed(sessions, chain, attestation_ttl, c) for c in waiting]
-    try:
-        tx_hash, recorded = chain.record_batch(signed)
-    except ChainRefused:
-        for contribution in waiting:
-            try:
-                mint(sessions, chain, attestation_ttl, contribution)
-            except ChainRefused as exc:
-                refused.append((contribution, exc))
-        return refused
+    if len(waiting) > 1:
+        try:
+            tx_hash, recorded = chain.record_batch(
+                [_signed(sessions, chain, attestation_ttl, c) for c in waiting]
+            )
+        except ChainRefused:
+            pass  # one by one below
+        else:
+            for contribution in waiting:
+                if _fingerprint(contribution) in recorded:
+                    advance(
+                        sessions,
+                        contribution,
+                        stage=Stage.MINTING,
+                        tx_hash=tx_hash,
+                        last_error=None,
+                    )
+                else:  # recorded meanwhile by another transaction: find which
+                    try:
+                        if not _already_recorded(sessions, chain, contribution):
+                            raise ChainRefused("the batch neither recorded nor skipped it")
+                    except ChainRefused as exc:
+                        refused.append((contribution, exc))
+            return refused
     for contribution in waiting:
-        if _fingerprint(contribution) in recorded:
-            advance(sessions, contribution, stage=Stage.MINTED, tx_hash=tx_hash, last_error=None)
-        else:  # recorded meanwhile by another transaction: find which
-            try:
-                if not _already_recorded(sessions, chain, contribution):
-                    raise ChainRefused("the batch neither recorded nor skipped it")
-            except ChainRefused as exc:
-                refused.append((contribution, exc))
+        try:
+            tx_hash = chain.record(*_signed(sessions, chain, attestation_ttl, contribution))
+        except ChainRefused as exc:
+            refused.append((contribution, exc))
+            continue
+        advance(sessions, contribution, stage=Stage.MINTING, tx_hash=tx_hash, last_error=None)
     return refused
+
+
+def recheck_minted(
+    sessions: sessionmaker[Session], chain: RegistryChain, within_seconds: int
+) -> int:
+    """Minted contributions of the last `within_seconds` whose record the chain no longer
+    holds (it lost state after their confirmations) go back to stored, to be minted again;
+    how many. Each is checked with one call; the oldest RECHECK_BATCH per pass."""
+    since = datetime.now(UTC) - timedelta(seconds=within_seconds)
+    with sessions() as session:
+        minted = session.scalars(
+            select(Contribution)
+            .where(
+                Contribution.stage == Stage.MINTED,
+                Contribution.withdrawn.is_(False),
+                Contribution.updated_at >= since,
+            )
+            .order_by(Contribution.updated_at)
+            .limit(RECHECK_BATCH)
+        ).all()
+    lost = 0
+    for contribution in minted:
+        if chain.recorded_contributor(_fingerprint(contribution)) is not None:
+            continue
+        log.warning(
+            "intake worker: contribution %s: the chain lost its record (transaction %s); "
+            "minting it again",
+            contribution.public_id,
+            contribution.tx_hash,
+        )
+        with sessions.begin() as session:
+            done = session.execute(
+                update(Contribution)
+                .where(Contribution.id == contribution.id, Contribution.stage == Stage.MINTED)
+                .values(
+                    stage=Stage.STORED,
+                    tx_hash=None,
+                    last_error=f"the chain lost its transaction {contribution.tx_hash}; "
+                    "minting it again",
+                )
+                .execution_options(synchronize_session=False)
+            )
+        lost += int(done.rowcount)  # type: ignore[attr-defined]
+    return lost

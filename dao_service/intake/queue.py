@@ -9,9 +9,13 @@ stage. Each stage's write is fenced by the lease (`advance`): a worker whose lea
 taken over cannot overwrite what the new holder wrote.
 """
 
+import logging
 import os
 import secrets
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.exceptions import DataDaoError
 from dao_service.models import Contribution, Stage
 
-UNFINISHED = (Stage.VALIDATED, Stage.STORED)
+UNFINISHED = (Stage.VALIDATED, Stage.STORED, Stage.MINTING)
+RENEWALS_PER_LEASE = 3  # a held lease is extended this often per lease length
+
+log = logging.getLogger("dao_service.intake")
 
 
 class LeaseLost(DataDaoError, RuntimeError):
@@ -73,6 +80,42 @@ def release(sessions: sessionmaker[Session], owner: str) -> None:
             .values(lease_owner=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def renew(sessions: sessionmaker[Session], owner: str, lease_seconds: float) -> int:
+    """Extend every lease `owner` still holds to `lease_seconds` from now; how many. A lease
+    another worker took over meanwhile is not ours any more and stays theirs."""
+    with sessions.begin() as session:
+        done = session.execute(
+            update(Contribution)
+            .where(Contribution.lease_owner == owner)
+            .values(lease_until=datetime.now(UTC) + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def renewing(sessions: sessionmaker[Session], owner: str, lease_seconds: float) -> Iterator[None]:
+    """Keep `owner`'s leases alive while the block runs, however long a step takes (an
+    upload to IPFS, a mint waiting for its block): renewed RENEWALS_PER_LEASE times per
+    lease length, so only a worker that stopped running loses its work to another."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(lease_seconds / RENEWALS_PER_LEASE):
+            try:
+                renew(sessions, owner, lease_seconds)
+            except Exception as exc:  # the database is busy: the next turn tries again
+                log.warning("intake worker: could not renew its leases: %s", exc)
+
+    thread = threading.Thread(target=keep, name="lease-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def advance(sessions: sessionmaker[Session], contribution: Contribution, **values: Any) -> None:

@@ -60,10 +60,23 @@ class IntakeService:
             sessions,
             store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
             mint=lambda cs: minting.mint_batch(
-                self.sessions, self._chain(), self.settings.attestation_ttl_seconds, cs
+                self.sessions,
+                self._chain(),
+                self.settings.attestation_ttl_seconds,
+                cs,
+                self.settings.confirmations_needed,
             ),
             lease_seconds=settings.work_lease_seconds,
             batch_size=settings.mint_batch_size,
+            recheck=(
+                (
+                    lambda: minting.recheck_minted(
+                        self.sessions, self._chain(), settings.mint_recheck_seconds
+                    )
+                )
+                if settings.mint_recheck_seconds
+                else None
+            ),
         )
 
     # --- request side -------------------------------------------------------------

@@ -5,6 +5,7 @@ process (the embedded default) or as processes of its own (`python -m dao_servic
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import update
@@ -18,6 +19,7 @@ log = logging.getLogger("dao_service.intake")
 
 Step = Callable[[Contribution], None]
 REFUSED_RETRY = 300.0  # seconds before what the chain refused is tried again
+RECHECK_EVERY = 10.0  # seconds between looks at whether the chain still records the minted
 
 MintBatch = Callable[[list[Contribution]], list[tuple[Contribution, ChainRefused]]]
 
@@ -32,7 +34,8 @@ def note_error(sessions: sessionmaker[Session], contribution: Contribution, mess
 
 
 class IntakeWorker:
-    """`store` advances one contribution; `mint` a list of stored ones."""
+    """`store` advances one contribution; `mint` a list of stored or minting ones;
+    `recheck` (every RECHECK_EVERY seconds) sends the minted the chain lost back to stored."""
 
     def __init__(
         self,
@@ -41,9 +44,11 @@ class IntakeWorker:
         mint: MintBatch,
         lease_seconds: float = 60,
         batch_size: int = 32,
+        recheck: Callable[[], int] | None = None,
     ) -> None:
         self.sessions = sessions
-        self._store, self._mint = store, mint
+        self._store, self._mint, self._recheck = store, mint, recheck
+        self._rechecked = 0.0
         self.lease_seconds, self.batch_size = lease_seconds, batch_size
         self.name = queue.worker_name()
         self._wake = threading.Event()
@@ -69,6 +74,9 @@ class IntakeWorker:
             progressed = False
             try:
                 progressed = self.process_pending()
+                if self._recheck and time.monotonic() - self._rechecked >= RECHECK_EVERY:
+                    progressed |= self._recheck() > 0
+                    self._rechecked = time.monotonic()
                 backoff = 0.5
             except Exception as exc:  # the chain or IPFS is down: wait and retry
                 log.warning("intake worker: %s; retrying in %.1f s", exc, backoff)
@@ -86,25 +94,29 @@ class IntakeWorker:
         if not claimed:
             return False
         try:
-            for contribution in claimed:
-                if contribution.stage == Stage.VALIDATED:
-                    self._attempt(contribution, self._store)
-            stored = [c for c in claimed if c.stage == Stage.STORED]
-            if stored:
-                try:
-                    refusals = self._mint(stored)
-                except queue.LeaseLost as exc:
-                    log.warning("intake worker: %s", exc)
-                    refusals = []
-                except Exception as exc:
-                    for contribution in stored:
-                        self._waiting(contribution, exc)
-                    raise
-                for contribution, refusal in refusals:
-                    self._refused(contribution, refusal)
+            with queue.renewing(self.sessions, self.name, self.lease_seconds):
+                self._advance(claimed)
         finally:
             queue.release(self.sessions, self.name)
         return True
+
+    def _advance(self, claimed: list[Contribution]) -> None:
+        for contribution in claimed:
+            if contribution.stage == Stage.VALIDATED:
+                self._attempt(contribution, self._store)
+        stored = [c for c in claimed if c.stage in (Stage.STORED, Stage.MINTING)]
+        if stored:
+            try:
+                refusals = self._mint(stored)
+            except queue.LeaseLost as exc:
+                log.warning("intake worker: %s", exc)
+                refusals = []
+            except Exception as exc:
+                for contribution in stored:
+                    self._waiting(contribution, exc)
+                raise
+            for contribution, refusal in refusals:
+                self._refused(contribution, refusal)
 
     def _attempt(self, contribution: Contribution, step: Step) -> None:
         try:

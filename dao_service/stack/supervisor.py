@@ -2,8 +2,10 @@
 
 Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> service. A lock file in
 the data directory keeps one supervisor per data directory; `run/stack.json` tells
-`status` and `down` what runs where. Stopping goes in reverse order with SIGTERM, so
-anvil and the IPFS node save their state.
+`status` and `down` what runs where. A part that dies is started again, after a delay
+that doubles with each failure in a row (RESTART_DELAYS); meanwhile the service answers
+503 and uploads wait in the spool. Stopping goes in reverse order with SIGTERM, so anvil
+and the IPFS node save their state.
 """
 
 import fcntl
@@ -27,6 +29,10 @@ from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_aliv
 from dao_service.stack.running import read_stack, stack_file
 
 GOOD_STATE_COPY_INTERVAL = 10.0
+# Seconds before restarting a part that died, by failures in a row; a part that stayed up
+# for STAYED_UP seconds starts again from the first delay the next time.
+RESTART_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+STAYED_UP = 60.0
 STAND_IN_APP = "dao_service.stack.platform_standin:create_app"
 
 
@@ -215,11 +221,9 @@ def run_stack(
                 },
                 "pids": {p.name: p.pid for p in started},
             }
-            tmp = stack_file(settings).with_suffix(".tmp")
-            tmp.write_text(json.dumps(stack, indent=2))
-            os.replace(tmp, stack_file(settings))
+            write_stack(settings, stack)
             on_ready(stack)
-            _watch(settings, started)
+            _watch(settings, started, stack, log)
     except StopRequested:
         log("Stopping ...")
     finally:
@@ -230,20 +234,87 @@ def run_stack(
             signal.signal(sig, handler)
 
 
-def _watch(settings: Settings, started: list[ManagedProcess]) -> None:
+def write_stack(settings: Settings, stack: dict[str, Any]) -> None:
+    tmp = stack_file(settings).with_suffix(".tmp")
+    tmp.write_text(json.dumps(stack, indent=2))
+    os.replace(tmp, stack_file(settings))
+
+
+class Restarts:
+    """When each part that died may start again: RESTART_DELAYS by failures in a row."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+        self.due: dict[str, float] = {}
+        self.started: dict[str, float] = {}
+
+    def died(self, name: str, now: float) -> float:
+        """Note a death noticed at `now`; returns the delay before the restart."""
+        if now - self.started.get(name, now) >= STAYED_UP:
+            self.failures[name] = 0
+        failures = self.failures.get(name, 0)
+        delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+        self.failures[name] = failures + 1
+        self.due[name] = now + delay
+        return delay
+
+    def ready(self, name: str, now: float) -> bool:
+        return name in self.due and now >= self.due[name]
+
+    def restarted(self, name: str, now: float) -> None:
+        self.due.pop(name, None)
+        self.started[name] = now
+
+
+def restart(settings: Settings, process: ManagedProcess) -> str | None:
+    """Start a part that died again, repairing what a hard kill leaves behind (a truncated
+    chain state file, IPFS's stale repo lock); returns a warning to log, if any."""
+    warning = None
+    if process.name == "chain (anvil)":
+        warning = chain_node.recover_state(chain_node.state_file(settings))
+    elif process.name == "IPFS node":
+        ipfs_node.prepare_repo(settings)
+    process.start()
+    return warning
+
+
+def _watch(
+    settings: Settings,
+    started: list[ManagedProcess],
+    stack: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
     state = chain_node.state_file(settings)
     last_copy = time.monotonic()
+    restarts = Restarts()
     while True:
-        time.sleep(1)
+        time.sleep(0.5)
+        now = time.monotonic()
         for process in started:
-            if not process.running():
-                raise StackError(
-                    f"The {process.name} stopped unexpectedly; stopping the stack. "
-                    f"Last lines of {process.log_path}:\n{tail(process.log_path)}"
+            if process.running():
+                continue
+            if process.name not in restarts.due:
+                delay = restarts.died(process.name, now)
+                log(
+                    f"The {process.name} stopped unexpectedly; starting it again in "
+                    f"{delay:g} s. Last lines of {process.log_path}:\n{tail(process.log_path, 5)}"
                 )
-        if time.monotonic() - last_copy >= GOOD_STATE_COPY_INTERVAL:
+            elif restarts.ready(process.name, now):
+                try:
+                    warning = restart(settings, process)
+                except (OSError, StackError) as exc:
+                    restarts.restarted(process.name, now)  # counts as another failure
+                    log(f"Could not start the {process.name} again: {exc}")
+                    continue
+                if warning:
+                    log(f"warning: {warning}")
+                restarts.restarted(process.name, now)
+                stack["pids"][process.name] = process.pid
+                write_stack(settings, stack)
+                log(f"Started the {process.name} again (pid {process.pid}).")
+        if now - last_copy >= GOOD_STATE_COPY_INTERVAL:
             chain_node.keep_good_copy(state)
-            last_copy = time.monotonic()
+            last_copy = now
 
 
 def start_detached(settings: Settings, argv: list[str], timeout: float = 600) -> dict[str, Any]:

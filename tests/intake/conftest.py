@@ -39,6 +39,7 @@ class FakeChain:
         self.sent: list[Attestation] = []
         self.batches: list[int] = []  # the size of each contributeBatch
         self.time = 1_700_000_000
+        self.depth = 1  # blocks confirming each recording transaction
 
     def sign(self, attestation: Attestation) -> bytes:
         return b"\x01" * 65
@@ -69,6 +70,11 @@ class FakeChain:
     def recording_tx(self, fingerprint: bytes) -> str | None:
         entry = self.recorded.get(fingerprint)
         return entry[1] if entry else None
+
+    def confirmations(self, tx_hash: str) -> int | None:
+        """`depth` for a transaction that recorded something, None for one the chain lost."""
+        known = any(tx == tx_hash for _, tx in self.recorded.values())
+        return self.depth if known else None
 
     def now(self) -> int:
         return self.time

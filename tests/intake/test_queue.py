@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.chain.dao import ChainRefused
 from dao_service.intake import queue
 from dao_service.intake.minting import mint_batch
-from dao_service.models import Stage
+from dao_service.intake.worker import IntakeWorker
+from dao_service.models import Contribution, Stage
 from tests.intake.conftest import FakeChain, add_contribution, reload
 
 
@@ -80,3 +81,35 @@ def test_a_batch_the_registry_reverts_is_retried_one_by_one(
     assert mint_batch(sessions, chain, 3600, rows) == []
     assert len(chain.sent) == 2
     assert {reload(sessions, r).stage for r in rows} == {Stage.MINTED}
+
+
+def test_a_long_step_keeps_its_lease(sessions: sessionmaker[Session]) -> None:
+    """A step that runs for several lease lengths (a slow upload) keeps its work: no other
+    worker claims it meanwhile, and its write is not fenced off as a lost lease."""
+    row = add_contribution(sessions)
+    lease = 0.3
+    taken_meanwhile: list[int] = []
+
+    def slow_store(contribution: Contribution) -> None:
+        for _ in range(6):  # 1.2 s: four lease lengths
+            time.sleep(0.2)
+            taken_meanwhile.extend(c.id for c in queue.claim(sessions, "other", 10, 60))
+        queue.advance(sessions, contribution, stage=Stage.STORED, cid="bafkslow")
+
+    worker = IntakeWorker(sessions, store=slow_store, mint=lambda cs: [], lease_seconds=lease)
+    assert worker.process_pending()
+    assert taken_meanwhile == []
+    stored = reload(sessions, row)
+    assert stored.stage == Stage.STORED and stored.cid == "bafkslow"
+    assert stored.lease_owner is None  # released when done, free for the next claim
+
+
+def test_renewal_never_takes_back_a_lease_another_worker_holds(
+    sessions: sessionmaker[Session],
+) -> None:
+    add_contribution(sessions)
+    queue.claim(sessions, "stalled", 10, 0.1)
+    time.sleep(0.2)
+    [taken] = queue.claim(sessions, "alive", 10, 60)
+    assert queue.renew(sessions, "stalled", 60) == 0
+    assert reload(sessions, taken).lease_owner == "alive"

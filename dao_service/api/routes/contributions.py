@@ -5,6 +5,7 @@ import binascii
 from datetime import UTC
 from typing import Any
 
+import requests
 from eth_utils import is_address, to_checksum_address
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -71,12 +72,17 @@ def receipt(
     intake: IntakeService, row: Contribution, chain: ChainProvider | None = None
 ) -> ContributionReceipt:
     """The receipt of `row`; with `chain`, a minted one says how many tokens it minted (as
-    the registry recorded them)."""
+    the registry recorded them; not said while the chain does not answer)."""
     tokens = None
     if chain is not None and row.stage == StageName.MINTED and row.fingerprint:
-        tokens = str(chain().weight_and_tokens(bytes.fromhex(row.fingerprint[2:]))[1])
+        try:
+            tokens = str(chain().weight_and_tokens(bytes.fromhex(row.fingerprint[2:]))[1])
+        except (requests.ConnectionError, requests.Timeout):
+            tokens = None
     rejected = row.stage == StageName.REJECTED
-    reached = 1 if rejected else ORDER.index(row.stage)
+    # Minting (sent, waiting for its confirmations) has stored done, minted not yet.
+    at = StageName.STORED if row.stage == StageName.MINTING else row.stage
+    reached = 1 if rejected else ORDER.index(at)
     stages = [Stage(name=s.value, done=i <= reached) for i, s in enumerate(ORDER)]
     if rejected:  # validation is where it stopped: it never passed that stage
         stages = [stages[0], Stage(name="rejected", done=True)]
