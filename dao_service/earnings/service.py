@@ -26,6 +26,7 @@ from dao_service.chain.provider import ChainProvider
 from dao_service.chain.sample_statement import recover_statement_signer, sample_statement
 from dao_service.core.config import Settings
 from dao_service.custody import CustodyKey, IntakeKey, open_upload
+from dao_service.earnings.valuation import METHOD, ContributionRecords, split, value_contributions
 from dao_service.exceptions import DataDaoError, ServiceBusy
 from dao_service.models import (
     Contribution,
@@ -37,7 +38,6 @@ from dao_service.models import (
 from dao_service.storage.audit import prune_audit_events
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.rate_limits import RateLimiter
-from dao_service.valuation import METHOD, ContributionRecords, split, value_contributions
 from validators.exceptions import ExportRejected
 from validators.pipeline import export_texts, refined_texts
 from validators.scoring import demand_key
