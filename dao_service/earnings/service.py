@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.earnings import EarningsRoot
+from dao_service.chain.earnings_roots import EarningsRoot
 from dao_service.chain.merkle import EarningsTree
 from dao_service.chain.provider import ChainProvider
 from dao_service.chain.sample_statement import recover_statement_signer, sample_statement
