@@ -24,7 +24,7 @@ from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.compiler import compile_project
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
-from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
+from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.merkle import EarningsTree
 from dao_service.core import paths
 from dao_service.core.config import Settings

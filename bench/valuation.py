@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from dao_service.valuation import ContributionRecords, value_contributions
+from dao_service.earnings.valuation import ContributionRecords, value_contributions
 
 WORDS = [f"w{i}" for i in range(5_000)]
 

@@ -20,7 +20,9 @@ from dao_service.api.routes import contributions, contributors, earnings, health
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.core.custody import UploadUnreadable
-from dao_service.earnings import EarningsService, SampleRefused, SettlementError
+from dao_service.earnings.plan import SettlementError
+from dao_service.earnings.samples import SampleRefused
+from dao_service.earnings.service import EarningsService
 from dao_service.exceptions import ConfigurationError, DataDaoError, ServiceBusy, StackError
 from dao_service.intake import IntakeRefused
 from dao_service.intake.signin import SignIn, SignInRefused

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings, get_settings
-from dao_service.earnings import EarningsService
+from dao_service.earnings.service import EarningsService
 from dao_service.intake import IntakeService
 from dao_service.keys.release import KeyReleaseService
 from dao_service.storage.ipfs import IpfsStore

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dao_service.client.core import DaoClient
-from dao_service.client.earnings import DatasetEarnings, earnings
 from dao_service.client.governance import ETH_DECIMALS, eth
 from dao_service.client.rpc import Log
+from dao_service.client.valued_earnings import DatasetEarnings, earnings
 
 PRECISION = 10**18  # the pool's earningsPerWeight scale
 BY_SCORE = "score"

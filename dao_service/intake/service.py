@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.chain.dao import DaoChain
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
-from dao_service.demand import recent_demand
+from dao_service.earnings.demand import recent_demand
 from dao_service.intake import (
     minting,
     opening,

@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.chain.earnings import EarningsRoot
+from dao_service.chain.earnings_roots import EarningsRoot
 from dao_service.chain.merkle import EarningsTree, verify
 from tests.utils.chain import Dao
 
@@ -65,7 +65,7 @@ def test_trees_built_here_verify_with_openzeppelin_merkleproof(
 def test_root_digest_matches_the_contract(dao: Dao, validator: LocalAccount) -> None:
     from eth_account.messages import encode_typed_data
 
-    from dao_service.chain.earnings import earnings_root_typed_data
+    from dao_service.chain.earnings_roots import earnings_root_typed_data
 
     root = EarningsRoot(dataset_id=3, epoch=7, root=keccak(b"r"), total=5, cid="bafy-x")
     typed = earnings_root_typed_data(root, dao.chain_id, dao.pool.address)

@@ -17,7 +17,7 @@ from web3.types import TxReceipt
 
 from dao_service.chain import client
 from dao_service.chain.attestations import Attestation, sign_attestation
-from dao_service.chain.earnings import EarningsRoot, sign_earnings_root
+from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import ContractReverted, RevertDecoder
 

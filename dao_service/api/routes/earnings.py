@@ -15,7 +15,7 @@ from dao_service.api.schemas import (
     SampleReceipt,
     SettledRental,
 )
-from dao_service.earnings import SampleRefused, SealedSample
+from dao_service.earnings.samples import SampleRefused, SealedSample
 from dao_service.models import EarningsTable
 
 router = APIRouter(prefix="/api", tags=["earnings"])

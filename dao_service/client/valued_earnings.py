@@ -5,11 +5,10 @@ with their Merkle proofs."""
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from dao_service.chain.merkle import EarningsTree
 from dao_service.client.core import DaoClient
 from dao_service.client.governance import Refused
+from dao_service.earnings.table import PublishedTable
 from dao_service.exceptions import ConfigurationError, StackError
 
 
@@ -73,9 +72,8 @@ def cat(api_url: str, cid: str, timeout: float = 60.0) -> bytes:
     return data
 
 
-def _table(client: DaoClient, cid: str) -> dict[str, Any]:
-    table: dict[str, Any] = orjson.loads(cat(client.endpoints.ipfs_api_url, cid))
-    return table
+def _table(client: DaoClient, cid: str) -> PublishedTable:
+    return PublishedTable.model_validate_json(cat(client.endpoints.ipfs_api_url, cid))
 
 
 def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
@@ -89,24 +87,21 @@ def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
     for dataset_id, logs in sorted(posted.items()):
         logs.sort(key=lambda log: log.args["epoch"])
         rentals = []
-        table: dict[str, Any] = {}
-        for log in logs:
-            table = _table(client, log.args["cid"])
-            rows = [
-                r for r in table["contributions"] if r["contributor"].lower() == address.lower()
-            ]
+        tables = [_table(client, log.args["cid"]) for log in logs]
+        for log, table in zip(logs, tables, strict=True):
+            rows = [r for r in table.contributions if r.contributor.lower() == address.lower()]
             if rows:
                 rentals.append(
                     RentalEarning(
-                        rental_id=int(table["rental_id"]),
+                        rental_id=table.rental_id,
                         epoch=int(log.args["epoch"]),
-                        amount_wei=sum(int(r["amount"]) for r in rows),
-                        value=sum(float(r["value"]) for r in rows),
+                        amount_wei=sum(r.amount for r in rows),
+                        value=sum(r.value for r in rows),
                         table_cid=log.args["cid"],
-                        split_by=str(table.get("split_by", "measured value")),
+                        split_by=table.split_by,
                     )
                 )
-        tree = EarningsTree.of({a: int(v) for a, v in table["cumulative"].items()})
+        tree = EarningsTree.of(tables[-1].cumulative)
         root = pool.call("earningsOf", dataset_id)[0]
         if tree.root != root:
             raise Refused(

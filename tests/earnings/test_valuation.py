@@ -8,7 +8,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from dao_service.valuation import ContributionRecords, knn_shapley, split, value_contributions
+from dao_service.earnings.valuation import (
+    ContributionRecords,
+    knn_shapley,
+    split,
+    value_contributions,
+)
 from validators.pipeline import export_texts
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from dao_service.demand import recent_demand
+from dao_service.earnings.demand import recent_demand
 from dao_service.models import EarningsTable
 from dao_service.storage.database import make_engine, migrate, session_factory
 from validators import Demand
@@ -89,7 +89,7 @@ def test_demand_is_per_source_and_kind_weighted_by_the_new_records() -> None:
 def test_valuation_reports_value_per_kind_for_the_demand_line() -> None:
     import numpy as np
 
-    from dao_service.valuation import ContributionRecords, value_contributions
+    from dao_service.earnings.valuation import ContributionRecords, value_contributions
 
     keys = np.arange(3 * 21, dtype=np.int64).reshape(3, 21)  # no near duplicates
     texts = ["router wifi drops every night", "garden tomatoes split", "router reset help"]
