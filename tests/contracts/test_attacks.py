@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.compiler import compile_sources
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
@@ -214,7 +214,7 @@ def test_batch_with_an_invalid_item_records_none(
 def deploy_attacker(dao: Dao, name: str, target: str) -> object:
     compiled = compile_sources({"Reentrant.sol": ATTACKERS.read_text()})[name]
     dao.add_errors(compiled.abi)
-    receipt = client.deploy(dao.w3, dev_account(9), compiled, target)
+    receipt = connection.deploy(dao.w3, dev_account(9), compiled, target)
     return dao.w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
 
 
