@@ -45,7 +45,7 @@ def write_sample_exports(folder: Path) -> list[Path]:
 def publish_samples(client: "DaoClient", paths: list[Path]) -> str:
     """The sample accounts' items go on the local stack's platform stand-in, as if they
     had posted them: the service's spot-checks then find them (fabricated ones fail)."""
-    from dao_service.client.platforms import publish_export
+    from dao_service.client.platform_standin import publish_export
     from dao_service.core.config import Settings
     from dao_service.stack.running import settings_of_running_stack
 
