@@ -82,7 +82,7 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from dao_service.cli.options import load_account
+    from dao_service.cli.options import ipfs_of, load_account
     from dao_service.client.contribute import contribute
     from dao_service.client.devchain import advance
     from dao_service.client.fetch import fetch_dataset
@@ -161,7 +161,7 @@ def demo(
 
     folder = out or client.endpoints.data_dir / "demo" / f"rental-{rental.id}"
     step(f"{RENTER} fetches and decrypts the dataset into {folder}")
-    fetched = fetch_dataset(client, signers[RENTER], 1, folder, client.ipfs)
+    fetched = fetch_dataset(client, signers[RENTER], 1, folder, ipfs_of(client))
     console.print(
         f"    {len(fetched.files)} files, each checked against its CID and SHA-256", highlight=False
     )
