@@ -20,7 +20,7 @@ from rich.table import Table
 from web3 import Web3
 from web3.logs import DISCARD
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.compiler import compile_project
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
@@ -47,7 +47,7 @@ class Bench:
         self.w3, self.manifest = w3, manifest
         self.validator = dev_account(VALIDATOR_INDEX)
         self.relayer = dev_account(8)
-        self.registry = client.contract(w3, manifest, "ContributionRegistry")
+        self.registry = connection.contract(w3, manifest, "ContributionRegistry")
         self.nonce = 0
 
     def attestation(
@@ -70,7 +70,7 @@ class Bench:
         sender = sender or self.relayer
         tx = fn.build_transaction({"from": sender.address, "value": value})
         del tx["gas"]
-        return int(client.send(self.w3, sender, tx)["gasUsed"])
+        return int(connection.send(self.w3, sender, tx)["gasUsed"])
 
 
 def fresh_address(i: int) -> str:
@@ -86,7 +86,7 @@ def main() -> int:
             anvil.wait_ready(
                 lambda: chain_node.chain_answers(settings.chain_rpc_url) is not None, 30
             )
-            rows = measure(client.connect(settings.chain_rpc_url))
+            rows = measure(connection.connect(settings.chain_rpc_url))
         finally:
             anvil.stop()
     table = Table(title="Gas per transaction (anvil, solc 0.8.28, optimizer 200 runs)")
@@ -118,7 +118,7 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
     rows.append(("contribute, first-time contributor", first_time, "<= 185,000"))
     repeat = b.gas(contribute(*b.attestation(voter.address)))
     rows.append(("contribute, repeat contributor", repeat, "<= 120,000"))
-    pool = client.contract(w3, manifest, "RevenuePool")
+    pool = connection.contract(w3, manifest, "RevenuePool")
     b.gas(pool.functions.deposit(1), other, value=ETH)
     after_deposit = b.gas(contribute(*b.attestation(voter.address)))
     rows.append(("contribute, repeat, first after a revenue deposit", after_deposit, "<= 120,000"))
@@ -135,14 +135,14 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
             target = "<= 80,000" if size == 100 and not repeat else ""
             rows.append((f"batch of {size}, {label} contributors, per item", gas // size, target))
 
-    escrow = client.contract(w3, manifest, "RentalEscrow")
-    governor = client.contract(w3, manifest, "DataGovernor")
+    escrow = connection.contract(w3, manifest, "RentalEscrow")
+    governor = connection.contract(w3, manifest, "DataGovernor")
     renter = dev_account(5)
     tx = escrow.functions.requestRental(1, 3600, "bench rental").build_transaction(
         {"from": renter.address, "value": ETH}
     )
     del tx["gas"]
-    receipt = client.send(w3, renter, tx)
+    receipt = connection.send(w3, renter, tx)
     rows.append(("propose (requestRental + escrow)", int(receipt["gasUsed"]), ""))
     event = escrow.events.RentalRequested().process_receipt(receipt, errors=DISCARD)[0]["args"]
     rental_id, proposal_id = event["rentalId"], event["proposalId"]
@@ -171,7 +171,7 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
         {"from": renter.address, "value": ETH}
     )
     del tx["gas"]
-    refund_receipt = client.send(w3, renter, tx)
+    refund_receipt = connection.send(w3, renter, tx)
     refund_id = escrow.events.RentalRequested().process_receipt(refund_receipt, errors=DISCARD)[0][
         "args"
     ]["rentalId"]
@@ -192,7 +192,7 @@ def measure_valued(
         {"from": renter.address, "value": ETH}
     )
     del tx["gas"]
-    receipt = client.send(b.w3, renter, tx)
+    receipt = connection.send(b.w3, renter, tx)
     rows.append(("propose with a validation sample", int(receipt["gasUsed"]), ""))
     event = escrow.events.RentalRequested().process_receipt(receipt, errors=DISCARD)[0]["args"]
     b.w3.provider.make_request("anvil_mine", ["0x2"])  # type: ignore[arg-type]

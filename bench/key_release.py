@@ -31,7 +31,7 @@ from eth_account.messages import _hash_eip191_message, encode_defunct
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._stack import local_stack
-from dao_service.chain import client as chain_client
+from dao_service.chain import connection
 from dao_service.chain.challenges import challenge_text
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
@@ -98,7 +98,7 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise SystemExit("contributions did not mint in time")
                 time.sleep(0.2)
-        w3 = chain_client.connect(settings.chain_rpc_url)
+        w3 = connection.connect(settings.chain_rpc_url)
         dao = Dao(w3, load_manifest(settings.manifest_file))
         dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 86_400))
         deployment = (w3.eth.chain_id, str(dao.access.address))

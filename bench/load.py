@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._stack import local_stack
 from bench.key_release import RENTER
-from dao_service.chain import client as chain_client
+from dao_service.chain import connection
 from dao_service.chain.manifest import load_manifest
 from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.utils.chain import Dao
@@ -48,9 +48,7 @@ def main() -> int:
     lock = threading.Lock()
     with local_stack() as settings:
         base = settings.service_url
-        dao = Dao(
-            chain_client.connect(settings.chain_rpc_url), load_manifest(settings.manifest_file)
-        )
+        dao = Dao(connection.connect(settings.chain_rpc_url), load_manifest(settings.manifest_file))
         dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 86_400))
         stop_at = time.monotonic() + args.seconds
 

@@ -1,1 +1,1 @@
-"""The data DAO's service: intake, storage, key custody, chain client, local stack and CLI."""
+"""The data DAO's service: intake, storage, key custody, chain connection, local stack and CLI."""

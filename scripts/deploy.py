@@ -27,7 +27,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3 import Web3
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.compiler import CompiledContract, compile_project
 from dao_service.chain.dev_accounts import (
     DEPLOYER_INDEX,
@@ -158,7 +158,7 @@ def reusable(
         deployed.build_hash == compiled[name].build_hash
         for name, deployed in manifest.contracts.items()
     )
-    return same_builds and not client.contracts_without_code(w3, manifest)
+    return same_builds and not connection.contracts_without_code(w3, manifest)
 
 
 def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
@@ -166,9 +166,9 @@ def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
     at = {name: c.address for name, c in manifest.contracts.items()}
 
     def call(name: str, fn: str, *args: Any) -> Any:
-        return getattr(client.contract(w3, manifest, name).functions, fn)(*args).call()
+        return getattr(connection.contract(w3, manifest, name).functions, fn)(*args).call()
 
-    timelock = client.contract(w3, manifest, "DataTimelock")
+    timelock = connection.contract(w3, manifest, "DataTimelock")
     checks = {
         "token minter is the registry": call("DataToken", "minter") == at["ContributionRegistry"],
         "pool registry is the registry": call("RevenuePool", "registry")
@@ -209,7 +209,7 @@ def deploy_all(
     contracts: dict[str, DeployedContract] = {}
     for i, name in enumerate(DEPLOY_ORDER):
         args = constructor_args(name, at, params, validators)
-        receipt = client.deploy(w3, deployer, compiled[name], *args)
+        receipt = connection.deploy(w3, deployer, compiled[name], *args)
         address = receipt["contractAddress"]
         if address != at[name] or receipt["transactionIndex"] is None:
             raise DeploymentError(
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import os
 
-        w3 = client.connect(args.rpc_url)
+        w3 = connection.connect(args.rpc_url)
         chain_id = w3.eth.chain_id
         deployer = key_or_dev_account(
             os.environ.get(args.deployer_key_env), chain_id, DEPLOYER_INDEX, "deployer"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.compiler import CompiledContract, compile_project
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest, write_manifest
@@ -66,7 +66,7 @@ def anvil_url(stack_settings: Settings) -> Iterator[str]:
 
 @pytest.fixture
 def w3(anvil_url: str) -> Web3:
-    return client.connect(anvil_url)
+    return connection.connect(anvil_url)
 
 
 DeployDao = Callable[..., DeploymentManifest]

@@ -13,7 +13,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Transaction
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation, sign_refinement
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
@@ -40,11 +40,11 @@ class DaoChain:
     ) -> None:
         self.w3, self.manifest = w3, manifest
         self.validator, self.relayer = validator, relayer
-        self.registry: Contract = client.contract(w3, manifest, "ContributionRegistry")
-        self.access: Contract = client.contract(w3, manifest, "AccessRegistry")
-        self.pool: Contract = client.contract(w3, manifest, "RevenuePool")
-        self.escrow: Contract = client.contract(w3, manifest, "RentalEscrow")
-        self.token: Contract = client.contract(w3, manifest, "DataToken")
+        self.registry: Contract = connection.contract(w3, manifest, "ContributionRegistry")
+        self.access: Contract = connection.contract(w3, manifest, "AccessRegistry")
+        self.pool: Contract = connection.contract(w3, manifest, "RevenuePool")
+        self.escrow: Contract = connection.contract(w3, manifest, "RentalEscrow")
+        self.token: Contract = connection.contract(w3, manifest, "DataToken")
         self._block = 0
         self._block_lock = threading.Lock()
         # One relayer nonce sequence: sends are serialised in this process, and across
@@ -221,7 +221,7 @@ class DaoChain:
                 fn.call({"from": self.relayer.address}, block_identifier="pending")
                 tx = fn.build_transaction({"from": self.relayer.address})
                 del tx["gas"]  # `send` estimates with a margin
-                return client.send(self.w3, self.relayer, tx)
+                return connection.send(self.w3, self.relayer, tx)
             except (ContractCustomError, ContractLogicError) as exc:
                 raise ChainRefused(self._decode(exc)) from exc
             except DeploymentError as exc:  # reverted when mined all the same

@@ -5,7 +5,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.dao import DaoChain
 from dao_service.chain.dev_accounts import VALIDATOR_INDEX, key_or_dev_account
 from dao_service.chain.manifest import load_manifest
@@ -30,7 +30,7 @@ class ChainProvider:
         with self._lock:
             if self._chain is None:
                 manifest = load_manifest(self.settings.manifest_file)
-                w3 = client.connect(self.settings.chain_rpc_url)
+                w3 = connection.connect(self.settings.chain_rpc_url)
                 validator = key_or_dev_account(
                     self.settings.validator_key, manifest.chain_id, VALIDATOR_INDEX, "validator"
                 )

@@ -17,7 +17,7 @@ from dao_service.cli import (
     governance,
     holdings,
     index,
-    platforms,
+    platform_standin,
     rent,
     stack,
     validate,
@@ -31,7 +31,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for group in (stack, validate, holdings, governance, rent, accounts, chain, demo, index, platforms):
+for group in (
+    stack,
+    validate,
+    holdings,
+    governance,
+    rent,
+    accounts,
+    chain,
+    demo,
+    index,
+    platform_standin,
+):
     group.register(app)
 
 VERBOSE_FLAGS = ("-v", "--verbose")

@@ -50,7 +50,7 @@ def write_sample_exports(folder: Path) -> list[Path]:
 def publish_samples(client: "DaoClient", paths: list[Path]) -> str:
     """The sample accounts' items go on the local stack's platform stand-in, as if they
     had posted them: the service's spot-checks then find them (fabricated ones fail)."""
-    from dao_service.client.platforms import publish_export
+    from dao_service.client.platform_standin import publish_export
     from dao_service.core.config import Settings
     from dao_service.stack.running import settings_of_running_stack
 
@@ -87,7 +87,7 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from dao_service.cli.options import load_account
+    from dao_service.cli.options import ipfs_of, load_account
     from dao_service.client.contribute import contribute
     from dao_service.client.devchain import advance
     from dao_service.client.fetch import fetch_dataset
@@ -166,7 +166,7 @@ def demo(
 
     folder = out or client.endpoints.data_dir / "demo" / f"rental-{rental.id}"
     step(f"{RENTER} fetches and decrypts the dataset into {folder}")
-    fetched = fetch_dataset(client, signers[RENTER], 1, folder, client.ipfs)
+    fetched = fetch_dataset(client, signers[RENTER], 1, folder, ipfs_of(client))
     console.print(
         f"    {len(fetched.files)} files, each checked against its CID and SHA-256", highlight=False
     )

@@ -394,32 +394,9 @@ def withdraw(
     """Withdraw a contribution: later rentals exclude it and its key is destroyed.
 
     It earns nothing more from later rentals; tokens already minted stay yours."""
-    import time
+    from dao_service.client.holdings import withdraw as withdraw_contribution
 
-    from dao_service.chain.attestations import withdrawal_typed_data
-    from dao_service.client.contribute import sign_typed
-    from dao_service.client.governance import Refused
-
-    signer = load_account(client, account)
-    receipt = client.service.receipt(contribution_id)
-    if receipt["contributor"].lower() != signer.address.lower():
-        raise Refused(
-            f"contribution {contribution_id} belongs to {receipt['contributor']}, "
-            f"not to {signer.address}"
-        )
-    if receipt["withdrawn"]:
-        raise Refused(f"contribution {contribution_id} is already withdrawn")
-    if receipt["status"] != "minted" or not receipt.get("attestation"):
-        raise Refused(
-            f"contribution {contribution_id} is {receipt['status']}; "
-            "only minted contributions can be withdrawn"
-        )
-    fingerprint = bytes.fromhex(receipt["attestation"]["fingerprint"].removeprefix("0x"))
-    # An hour from now by the chain's clock, which a local chain may have moved ahead.
-    chain_now = int(client.block()["timestamp"], 16)
-    deadline = max(int(time.time()), chain_now) + 3600
-    typed = withdrawal_typed_data(fingerprint, deadline, client.chain_id, client.registry.address)
-    done = client.service.withdraw(contribution_id, deadline, sign_typed(signer, typed))
+    done = withdraw_contribution(client, load_account(client, account), contribution_id)
     if as_json:
         echo_json(done)
     else:

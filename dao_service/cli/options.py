@@ -15,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
     from dao_service.core.config import Settings
+    from dao_service.storage.ipfs import IpfsStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,6 +91,13 @@ def build_client(
             data_dir=settings.data_dir,
         )
     )
+
+
+def ipfs_of(client: "DaoClient") -> "IpfsStore":
+    """The deployment's IPFS node, which a renter's fetch reads the ciphertexts from."""
+    from dao_service.storage.ipfs import IpfsStore
+
+    return IpfsStore(client.endpoints.ipfs_api_url, timeout=60)
 
 
 def with_client(command: F) -> F:

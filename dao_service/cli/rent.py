@@ -11,6 +11,7 @@ from dao_service.cli.options import (
     DataDirOption,
     JsonOption,
     echo_json,
+    ipfs_of,
     load_account,
     settings_from,
     with_client,
@@ -270,7 +271,7 @@ def fetch(
                 task, description=f"Fetching {contribution_id[:8]}", completed=done, total=total
             )
 
-        result = fetch_dataset(client, signer, dataset, out, client.ipfs, progress, fmt=fmt)
+        result = fetch_dataset(client, signer, dataset, out, ipfs_of(client), progress, fmt=fmt)
     # Without a grant the service releases only the account's own contributions: say so,
     # or a contributor takes their own file for the dataset.
     whole = bool(client.access.call("canDecrypt", dataset, signer.address))

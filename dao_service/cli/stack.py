@@ -127,7 +127,7 @@ def _probe(settings: "Settings") -> dict[str, dict[str, Any]]:
     import requests
     from web3 import Web3
 
-    from dao_service.chain.client import contracts_without_code
+    from dao_service.chain.connection import contracts_without_code
     from dao_service.chain.manifest import load_manifest
     from dao_service.exceptions import DataDaoError
     from dao_service.stack import chain_node, ipfs_node

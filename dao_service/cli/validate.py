@@ -98,9 +98,9 @@ def validate(
     from rich.console import Console
 
     from dao_service.client.contribute import export_data
-    from dao_service.exceptions import ConfigurationError
-    from dao_service.storage.database import make_engine, migrate
-    from validators import DedupIndex, IndexFormatError, ValidationContext, validate_export
+    from dao_service.storage.database import make_engine, migrate, session_factory
+    from dao_service.storage.dedup_index import open_index
+    from validators import ValidationContext, validate_export
     from validators.selection import published
 
     console = Console()
@@ -109,21 +109,19 @@ def validate(
     engine = make_engine(settings.database_url)  # the service's index, in its database
     try:
         migrate(engine)
-        index = DedupIndex(engine)
-    except IndexFormatError as exc:
-        engine.dispose()
-        raise ConfigurationError(exc.user_message) from exc
-    try:
-        with console.status(f"Validating {export.name} ..."):
-            report = validate_export(
-                export_data(export, published()).plaintext,
-                ValidationContext(
-                    wallet=wallet, chain_id=cid, registry=reg, require_code=require_code
-                ),
-                index,
-            ).report
+        index = open_index(engine, session_factory(engine))
+        try:
+            with console.status(f"Validating {export.name} ..."):
+                report = validate_export(
+                    export_data(export, published()).plaintext,
+                    ValidationContext(
+                        wallet=wallet, chain_id=cid, registry=reg, require_code=require_code
+                    ),
+                    index,
+                ).report
+        finally:
+            index.close()
     finally:
-        index.close()
         engine.dispose()
     if as_json:
         typer.echo(report.model_dump_json(indent=2))

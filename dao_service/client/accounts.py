@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dao_service.core.files import write_private_file
 from dao_service.exceptions import ConfigurationError, DataDaoError
-from dao_service.storage.files import write_private_file
 
 ANVIL_TEST_ACCOUNTS = 10
 # What each anvil test account does on the local stack (see dao_service/chain).

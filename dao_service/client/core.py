@@ -16,7 +16,6 @@ from dao_service.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from dao_service.client.service import ServiceClient
-    from dao_service.storage.ipfs import IpfsStore
 
 ANVIL_CHAIN_ID = 31337
 ETH = 10**18
@@ -79,12 +78,6 @@ class DaoClient:
             return self.manifest.chain_id == ANVIL_CHAIN_ID
         except ConfigurationError:
             return False
-
-    @cached_property
-    def ipfs(self) -> "IpfsStore":
-        from dao_service.storage.ipfs import IpfsStore
-
-        return IpfsStore(self.endpoints.ipfs_api_url, timeout=60)
 
     @property
     def deployed_at(self) -> int:

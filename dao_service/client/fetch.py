@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dao_service.client.core import DaoClient
 from dao_service.client.governance import Refused, short
@@ -33,6 +33,15 @@ FORMATS = ("parquet", "jsonl")
 SCHEMA_NAME = "datadao-records/"
 PAGE_SIZE = 1000
 FileProgress = Callable[[str, int, int], None]  # (contribution id, files done, files total)
+
+
+class BlobStore(Protocol):
+    """Where the ciphertexts are: the deployment's IPFS node (the caller opens it, so that
+    this library needs none of the service's storage)."""
+
+    def cat(self, cid: str) -> bytes: ...
+
+    def cid_of(self, data: bytes) -> str: ...
 
 
 class FetchFailed(DataDaoError, RuntimeError):
@@ -225,7 +234,7 @@ def fetch_dataset(
     account: Any,
     dataset_id: int,
     out: Path,
-    ipfs: Any,
+    ipfs: BlobStore,
     progress: FileProgress | None = None,
     page_size: int = PAGE_SIZE,
     fmt: str = "parquet",
@@ -307,7 +316,7 @@ def _fetch_one(
     key: dict[str, Any],
     out: Path,
     previous: dict[str, dict[str, Any]],
-    ipfs: Any,
+    ipfs: BlobStore,
     fmt: str,
 ) -> tuple[FetchedFile, bool]:
     """The part file of one released key, and whether it was downloaded (not already on

@@ -1,5 +1,5 @@
-"""What an account holds and did: tokens, votes, delegate, income; delegation, claims and
-the on-chain events that concern it."""
+"""What an account holds and did: tokens, votes, delegate, income; delegation, claims,
+withdrawals and the on-chain events that concern it."""
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,35 @@ def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dic
         where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
         raise Refused(f"{account.address} has no rental income to claim from {where}")
     return paid
+
+
+def withdraw(client: DaoClient, account: Any, contribution_id: str) -> dict[str, Any]:
+    """Withdraw `account`'s minted contribution `contribution_id`: `account` signs the
+    EIP-712 withdrawal, the service relays it and destroys the key; the service's answer."""
+    import time
+
+    from dao_service.chain.attestations import withdrawal_typed_data
+    from dao_service.client.contribute import sign_typed
+
+    receipt = client.service.receipt(contribution_id)
+    if receipt["contributor"].lower() != account.address.lower():
+        raise Refused(
+            f"contribution {contribution_id} belongs to {receipt['contributor']}, "
+            f"not to {account.address}"
+        )
+    if receipt["withdrawn"]:
+        raise Refused(f"contribution {contribution_id} is already withdrawn")
+    if receipt["status"] != "minted" or not receipt.get("attestation"):
+        raise Refused(
+            f"contribution {contribution_id} is {receipt['status']}; "
+            "only minted contributions can be withdrawn"
+        )
+    fingerprint = bytes.fromhex(receipt["attestation"]["fingerprint"].removeprefix("0x"))
+    # An hour from now by the chain's clock, which a local chain may have moved ahead.
+    chain_now = int(client.block()["timestamp"], 16)
+    deadline = max(int(time.time()), chain_now) + 3600
+    typed = withdrawal_typed_data(fingerprint, deadline, client.chain_id, client.registry.address)
+    return client.service.withdraw(contribution_id, deadline, sign_typed(account, typed))
 
 
 # (contract, event, the indexed argument naming the account)

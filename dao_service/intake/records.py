@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.core.custody import CustodyKey
+from dao_service.core.files import write_private_file
 from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
-from dao_service.storage.files import write_private_file
 from validators import DedupIndex, Validation, ValidationReport
 
 ALREADY_IN_DATASET = "this export's content is already in the dataset"

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from web3 import Web3
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.dev_accounts import dev_account
 from tests.api.test_earnings import GARDEN, ROUTER, SAMPLE, export, submit_sample
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, FLAGS, INJECT_WALLET, WALLET, BrowserWallet
@@ -36,7 +36,7 @@ def wallet_bridge(w3: Web3) -> Any:
         if method == "eth_sendTransaction":
             tx = params[0]
             assert tx["from"].lower() == WALLET.address.lower()
-            receipt = client.send(
+            receipt = connection.send(
                 w3, WALLET, {"to": Web3.to_checksum_address(tx["to"]), "data": tx["data"]}
             )
             return json.dumps({"result": receipt["transactionHash"].to_0x_hex()})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from web3 import Web3
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.core import paths
@@ -29,7 +29,7 @@ def test_deployment_is_wired_and_the_deployer_keeps_no_power(
     w3: Web3, manifest: DeploymentManifest
 ) -> None:
     deployer = dev_account(DEPLOYER_INDEX).address
-    timelock = client.contract(w3, manifest, "DataTimelock")
+    timelock = connection.contract(w3, manifest, "DataTimelock")
     for role in ("DEFAULT_ADMIN_ROLE", "PROPOSER_ROLE", "CANCELLER_ROLE"):
         assert not timelock.functions.hasRole(
             getattr(timelock.functions, role)().call(), deployer
@@ -38,10 +38,10 @@ def test_deployment_is_wired_and_the_deployer_keeps_no_power(
         timelock.functions.EXECUTOR_ROLE().call(), Web3.to_checksum_address("0x" + "00" * 20)
     ).call()
     for name in ("ContributionRegistry", "AccessRegistry"):
-        assert client.contract(w3, manifest, name).functions.owner().call() == manifest.address_of(
-            "DataTimelock"
-        )
-    assert client.contract(
+        assert connection.contract(
+            w3, manifest, name
+        ).functions.owner().call() == manifest.address_of("DataTimelock")
+    assert connection.contract(
         w3, manifest, "DataToken"
     ).functions.minter().call() == manifest.address_of("ContributionRegistry")
 
@@ -57,7 +57,7 @@ def test_deploy_script_writes_a_manifest_and_reuses_it(anvil_url: str, tmp_path:
         "DataToken", "DataTimelock", "DataGovernor", "AccessRegistry",
         "RevenuePool", "ContributionRegistry", "RentalEscrow",
     }  # fmt: skip
-    w3 = client.connect(anvil_url)
+    w3 = connection.connect(anvil_url)
     nonce = w3.eth.get_transaction_count(manifest.deployer)
 
     second = run_deploy(anvil_url, path, tmp_path / "build")

@@ -1,16 +1,12 @@
 """`datadao index rebuild`: the dedup index re-derived from stored contributions, which
 are decrypted in memory through custody; an index of an old format is refused until then."""
 
-import os
-import uuid
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
 
 from dao_service.core.config import Settings
-from dao_service.core.custody import CustodyKey
-from dao_service.models import Contribution, Stage
+from dao_service.models import Stage
 from dao_service.stack.sample_exports import (
     reddit_export,
     reddit_files,
@@ -18,34 +14,13 @@ from dao_service.stack.sample_exports import (
     with_checkfile,
     zip_files,
 )
-from dao_service.storage.database import make_engine, migrate, session_factory
+from dao_service.storage.database import make_engine
 from tests.utils.processes import run_cli, unwrapped
+from tests.utils.stored import store
 from tests.validators.conftest import CHAIN_ID, OTHER_WALLET, REGISTRY, WALLET
 from validators import FORMAT_VERSION, DedupIndex, ValidationContext, validate_export
 
 MARKER = "quokka nebula saxophone umbrella"
-
-
-def store(settings: Settings, plaintext: bytes, contributor: str, stage: Stage) -> None:
-    """A contribution as intake leaves it: ciphertext spooled, file key wrapped."""
-    custody = CustodyKey("", settings.keys_dir / "custody.key")
-    file_key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
-    ciphertext = AESGCM(file_key).encrypt(iv, plaintext, None)
-    public_id = str(uuid.uuid4())
-    settings.spool_dir.mkdir(parents=True, exist_ok=True)
-    (settings.spool_dir / f"{public_id}.bin").write_bytes(ciphertext)
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    with session_factory(engine).begin() as session:
-        session.add(
-            Contribution(
-                public_id=public_id, contributor=contributor, dataset_id=1, source="reddit",
-                plaintext_sha256="0x" + "00" * 32, statement_nonce=public_id, stage=stage,
-                report={}, score=1, wrapped_key=custody.wrap(file_key), iv=iv,
-                ciphertext_size=len(ciphertext),
-            )
-        )  # fmt: skip
-    engine.dispose()
 
 
 def test_rebuild_rederives_records_and_bindings_from_stored_contributions(tmp_path: Path) -> None:

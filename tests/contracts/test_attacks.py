@@ -8,8 +8,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from dao_service.chain import client
-from dao_service.chain.attestations import sign_withdrawal
+from dao_service.chain import connection
+from dao_service.chain.attestations import Attestation, sign_withdrawal
 from dao_service.chain.compiler import compile_sources
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
 from dao_service.chain.reverts import ContractReverted
@@ -22,20 +22,25 @@ ATTACKERS = Path(__file__).parent / "attackers" / "Reentrant.sol"
 
 
 def test_replayed_attestation_is_refused(
-    dao: Dao, validator: LocalAccount, alice: LocalAccount, relayer: LocalAccount
+    dao: Dao,
+    alice_contributed: Attestation,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    relayer: LocalAccount,
 ) -> None:
-    attestation = dao.attestation(alice.address, score=10)
-    dao.contribute(attestation, [validator], relayer)
-    with dao.reverts("RegistryDuplicateFingerprint", attestation.fingerprint):
-        dao.contribute(attestation, [validator], relayer)
+    with dao.reverts("RegistryDuplicateFingerprint", alice_contributed.fingerprint):
+        dao.contribute(alice_contributed, [validator], relayer)
     assert dao.token.functions.balanceOf(alice.address).call() == 10 * ETH
 
 
 def test_duplicate_fingerprint_is_refused(
-    dao: Dao, validator: LocalAccount, alice: LocalAccount, bob: LocalAccount, relayer: LocalAccount
+    dao: Dao,
+    alice_contributed: Attestation,
+    validator: LocalAccount,
+    bob: LocalAccount,
+    relayer: LocalAccount,
 ) -> None:
-    first = dao.attestation(alice.address, score=10)
-    dao.contribute(first, [validator], relayer)
+    first = alice_contributed
     copy = dao.attestation(bob.address, score=10, fingerprint=first.fingerprint)
     with dao.reverts("RegistryDuplicateFingerprint", first.fingerprint):
         dao.contribute(copy, [validator], relayer)
@@ -162,10 +167,13 @@ def test_revoked_grant_stops_decryption(dao: Dao, renter: LocalAccount) -> None:
 
 
 def test_signed_withdrawal_is_relayed_and_bound_to_the_contributor(
-    dao: Dao, validator: LocalAccount, alice: LocalAccount, bob: LocalAccount, relayer: LocalAccount
+    dao: Dao,
+    alice_contributed: Attestation,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    relayer: LocalAccount,
 ) -> None:
-    attestation = dao.attestation(alice.address, score=10)
-    dao.contribute(attestation, [validator], relayer)
+    attestation = alice_contributed
     registry = dao.manifest.address_of("ContributionRegistry")
     deadline = dao.now() + 600
     forged = sign_withdrawal(bob, attestation.fingerprint, deadline, dao.chain_id, registry)
@@ -178,10 +186,9 @@ def test_signed_withdrawal_is_relayed_and_bound_to_the_contributor(
 
 
 def test_signed_withdrawal_expires(
-    dao: Dao, validator: LocalAccount, alice: LocalAccount, relayer: LocalAccount
+    dao: Dao, alice_contributed: Attestation, alice: LocalAccount, relayer: LocalAccount
 ) -> None:
-    attestation = dao.attestation(alice.address, score=10)
-    dao.contribute(attestation, [validator], relayer)
+    attestation = alice_contributed
     registry = dao.manifest.address_of("ContributionRegistry")
     deadline = dao.now() + 10
     signed = sign_withdrawal(alice, attestation.fingerprint, deadline, dao.chain_id, registry)
@@ -214,7 +221,7 @@ def test_batch_with_an_invalid_item_records_none(
 def deploy_attacker(dao: Dao, name: str, target: str) -> object:
     compiled = compile_sources({"Reentrant.sol": ATTACKERS.read_text()})[name]
     dao.add_errors(compiled.abi)
-    receipt = client.deploy(dao.w3, dev_account(9), compiled, target)
+    receipt = connection.deploy(dao.w3, dev_account(9), compiled, target)
     return dao.w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
 
 
@@ -359,16 +366,13 @@ def test_production_profile_needs_two_validators_and_caps_the_score(
 
 def test_timelock_voids_a_fraudulent_contribution(
     dao: Dao,
-    validator: LocalAccount,
+    alice_and_bob_contributed: tuple[Attestation, Attestation],
     alice: LocalAccount,
     bob: LocalAccount,
-    relayer: LocalAccount,
     outsider: LocalAccount,
 ) -> None:
     # Finding 1: what a compromised key minted can be undone.
-    fraud = dao.attestation(alice.address, score=100)
-    dao.contribute(fraud, [validator], relayer)
-    dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
+    fraud, _ = alice_and_bob_contributed
     dao.transact(dao.token.functions.transfer(bob.address, 30 * ETH), alice)  # moved on already
 
     receipt = dao.as_timelock(dao.registry.functions.voidContribution(fraud.fingerprint))
@@ -417,14 +421,14 @@ def test_voiding_a_withdrawn_contribution_still_burns_its_tokens(
 
 def test_guardian_pauses_minting_and_can_do_nothing_else(
     dao: Dao,
+    alice_contributed: Attestation,
     validator: LocalAccount,
     alice: LocalAccount,
     relayer: LocalAccount,
     outsider: LocalAccount,
 ) -> None:
     guardian = dev_account(9)
-    recorded = dao.attestation(alice.address, score=10)
-    dao.contribute(recorded, [validator], relayer)
+    recorded = alice_contributed
     with dao.reverts("GuardianPausableUnauthorized", guardian.address):  # not yet the guardian
         dao.transact(dao.registry.functions.pause(), guardian)
     dao.as_timelock(dao.registry.functions.setGuardian(guardian.address))
@@ -472,16 +476,11 @@ def pass_proposal(
     return call
 
 
+@pytest.mark.usefixtures("alice_holds_the_votes")
 def test_another_proposal_cannot_take_a_rentals_payment(
-    dao: Dao,
-    validator: LocalAccount,
-    alice: LocalAccount,
-    renter: LocalAccount,
-    relayer: LocalAccount,
-    outsider: LocalAccount,
+    dao: Dao, alice: LocalAccount, renter: LocalAccount, outsider: LocalAccount
 ) -> None:
     # Finding 2: a majority passed [release(N)] for someone else's rental and took the money.
-    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
     rental_id, proposal_id = dao.rent(renter, payment=4 * ETH)
     escrow = dao.manifest.address_of("RentalEscrow")
     approve = dao.escrow.functions.approve(rental_id)._encode_transaction_data()
@@ -500,16 +499,12 @@ def test_another_proposal_cannot_take_a_rentals_payment(
     assert dao.pool.functions.claimable(1, alice.address).call() == 0
 
 
+@pytest.mark.usefixtures("alice_holds_the_votes")
 def test_a_rental_request_cannot_be_front_run_by_its_own_proposal(
-    dao: Dao,
-    validator: LocalAccount,
-    alice: LocalAccount,
-    renter: LocalAccount,
-    relayer: LocalAccount,
+    dao: Dao, alice: LocalAccount, renter: LocalAccount
 ) -> None:
     # Review: the next rental's id and description are predictable from the mempool; a
     # holder at the threshold proposed them first and the renter's request reverted.
-    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
     next_id = dao.escrow.functions.rentalCount().call() + 1
     escrow = dao.manifest.address_of("RentalEscrow")
     targets, values, calldatas = dao.escrow.functions.proposalActions(next_id).call()
@@ -521,15 +516,10 @@ def test_a_rental_request_cannot_be_front_run_by_its_own_proposal(
     assert rental_id == next_id
 
 
+@pytest.mark.usefixtures("alice_holds_the_votes")
 def test_a_rentals_timelock_operation_runs_only_through_its_proposal(
-    dao: Dao,
-    validator: LocalAccount,
-    alice: LocalAccount,
-    renter: LocalAccount,
-    relayer: LocalAccount,
-    outsider: LocalAccount,
+    dao: Dao, alice: LocalAccount, renter: LocalAccount, outsider: LocalAccount
 ) -> None:
-    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
     rental_id, proposal_id = dao.rent(renter, payment=ETH)
     dao.vote_through(proposal_id, [alice])
     call = dao.rental_call(rental_id)
@@ -546,11 +536,11 @@ def test_a_rentals_timelock_operation_runs_only_through_its_proposal(
     assert dao.access.functions.canDecrypt(1, renter.address).call()
 
 
+@pytest.mark.usefixtures("alice_contributed")
 def test_delegating_to_zero_keeps_the_votes_and_the_tokens_movable(
-    dao: Dao, validator: LocalAccount, alice: LocalAccount, bob: LocalAccount, relayer: LocalAccount
+    dao: Dao, alice: LocalAccount, bob: LocalAccount
 ) -> None:
     # Finding 3: delegate(0) sent the votes to nowhere; every later transfer panicked (0x11).
-    dao.contribute(dao.attestation(alice.address, score=10), [validator], relayer)
     dao.transact(dao.token.functions.delegate(ZERO), alice)
     assert dao.token.functions.delegates(alice.address).call() == alice.address
     assert dao.token.functions.getVotes(alice.address).call() == 10 * ETH

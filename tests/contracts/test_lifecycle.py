@@ -1,31 +1,16 @@
 """The whole lifecycle on a real anvil: contribute -> mint -> rent -> vote -> queue -> execute
 -> canDecrypt -> claim pro rata; and the ways it must refuse to go wrong."""
 
+import pytest
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
+from dao_service.chain.attestations import Attestation
 from tests.utils.chain import Dao
 
 ETH = 10**18
 FOR, AGAINST = 1, 0
 ACTIVE, DEFEATED, SUCCEEDED, QUEUED, EXECUTED = 1, 3, 4, 5, 7
 PENDING, APPROVED, REFUNDED = 1, 2, 3
-
-
-def rent(dao: Dao, renter: LocalAccount, payment: int, duration: int = 3600) -> tuple[int, int]:
-    receipt = dao.transact(
-        dao.escrow.functions.requestRental(1, duration, "train a small model"),
-        renter,
-        value=payment,
-    )
-    event = dao.escrow.events.RentalRequested().process_receipt(receipt)[0]["args"]
-    return event["rentalId"], event["proposalId"]
-
-
-def proposal_call(dao: Dao, rental_id: int) -> tuple:
-    targets, values, calldatas = dao.escrow.functions.proposalActions(rental_id).call()
-    description = dao.escrow.functions.proposalDescription(rental_id, "train a small model").call()
-    return targets, values, calldatas, keccak(text=description)
 
 
 def test_contribute_mints_with_voting_power_and_weight(
@@ -51,10 +36,10 @@ def test_contribute_mints_with_voting_power_and_weight(
     ).call()  # same typed data
 
 
+@pytest.mark.usefixtures("alice_contributed")
 def test_explicit_delegation_moves_votes(
     dao: Dao, validator: LocalAccount, alice: LocalAccount, bob: LocalAccount, relayer: LocalAccount
 ) -> None:
-    dao.contribute(dao.attestation(alice.address, score=10), [validator], relayer)
     dao.transact(dao.token.functions.delegate(bob.address), alice)
     assert dao.token.functions.getVotes(alice.address).call() == 0
     assert dao.token.functions.getVotes(bob.address).call() == 10 * ETH
@@ -62,6 +47,7 @@ def test_explicit_delegation_moves_votes(
     assert dao.token.functions.getVotes(bob.address).call() == 15 * ETH  # chosen delegate kept
 
 
+@pytest.mark.usefixtures("alice_holds_the_votes")
 def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     dao: Dao,
     validator: LocalAccount,
@@ -71,12 +57,11 @@ def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     relayer: LocalAccount,
     outsider: LocalAccount,
 ) -> None:
-    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
     dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
     assert dao.token.functions.balanceOf(renter.address).call() == 0
 
     escrow_before = dao.w3.eth.get_balance(dao.escrow.address)
-    rental_id, proposal_id = rent(dao, renter, payment=4 * ETH)  # the renter holds no tokens
+    rental_id, proposal_id = dao.rent(renter, payment=4 * ETH)  # the renter holds no tokens
     assert dao.w3.eth.get_balance(dao.escrow.address) == escrow_before + 4 * ETH
     assert dao.governor.functions.proposalProposer(proposal_id).call() == dao.escrow.address
 
@@ -87,7 +72,7 @@ def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     dao.mine(21)
     assert dao.governor.functions.state(proposal_id).call() == SUCCEEDED
 
-    call = proposal_call(dao, rental_id)
+    call = dao.rental_call(rental_id)
     dao.transact(dao.governor.functions.queue(*call), outsider)
     assert dao.governor.functions.state(proposal_id).call() == QUEUED
     with dao.reverts("TimelockUnexpectedOperationState"):  # before the timelock delay
@@ -117,16 +102,11 @@ def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     assert not dao.access.functions.canDecrypt(1, renter.address).call()  # grant expired
 
 
+@pytest.mark.usefixtures("alice_holds_the_votes")
 def test_defeated_rental_refunds_the_renter_once(
-    dao: Dao,
-    validator: LocalAccount,
-    alice: LocalAccount,
-    renter: LocalAccount,
-    relayer: LocalAccount,
-    outsider: LocalAccount,
+    dao: Dao, alice: LocalAccount, renter: LocalAccount, outsider: LocalAccount
 ) -> None:
-    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
-    rental_id, proposal_id = rent(dao, renter, payment=2 * ETH)
+    rental_id, proposal_id = dao.rent(renter, payment=2 * ETH)
     with dao.reverts("RentalEscrowNotRefundable", rental_id, 0):  # still pending a vote
         dao.transact(dao.escrow.functions.refund(rental_id), outsider)
     dao.mine(2)
@@ -141,11 +121,12 @@ def test_defeated_rental_refunds_the_renter_once(
     assert dao.w3.eth.get_balance(renter.address) == before + 2 * ETH
     with dao.reverts("RentalEscrowNotPending", rental_id, REFUNDED):
         dao.transact(dao.escrow.functions.refund(rental_id), outsider)
-    call = proposal_call(dao, rental_id)
+    call = dao.rental_call(rental_id)
     with dao.reverts("GovernorUnexpectedProposalState"):
         dao.transact(dao.governor.functions.queue(*call), outsider)
 
 
+@pytest.mark.usefixtures("alice_holds_the_votes")
 def test_tokens_acquired_after_the_snapshot_do_not_vote(
     dao: Dao,
     validator: LocalAccount,
@@ -155,8 +136,7 @@ def test_tokens_acquired_after_the_snapshot_do_not_vote(
     renter: LocalAccount,
     relayer: LocalAccount,
 ) -> None:
-    dao.contribute(dao.attestation(alice.address, score=300), [validator], relayer)
-    _, proposal_id = rent(dao, renter, payment=ETH)
+    _, proposal_id = dao.rent(renter, payment=ETH)
     dao.mine(2)
     dao.contribute(dao.attestation(carol.address, score=1000), [validator], relayer)  # minted late
     dao.transact(dao.token.functions.transfer(bob.address, 100 * ETH), alice)  # bought late
@@ -170,15 +150,12 @@ def test_tokens_acquired_after_the_snapshot_do_not_vote(
 
 def test_withdrawn_contribution_earns_nothing_after_withdrawal(
     dao: Dao,
-    validator: LocalAccount,
+    alice_and_bob_contributed: tuple[Attestation, Attestation],
     alice: LocalAccount,
     bob: LocalAccount,
-    relayer: LocalAccount,
     outsider: LocalAccount,
 ) -> None:
-    withdrawn = dao.attestation(alice.address, score=100)
-    dao.contribute(withdrawn, [validator], relayer)
-    dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
+    withdrawn, _ = alice_and_bob_contributed
     dao.transact(dao.pool.functions.deposit(1), outsider, value=2 * ETH)  # 1 ETH each
 
     with dao.reverts("RegistryNotContributor", withdrawn.fingerprint, bob.address):

@@ -74,6 +74,7 @@ def test_root_digest_matches_the_contract(dao: Dao, validator: LocalAccount) -> 
     assert dao.pool.functions.earningsRootDigest(root.as_tuple()).call() == expected
 
 
+@pytest.mark.usefixtures("alice_and_bob_contributed")
 def test_valued_rental_pays_the_root_not_the_weights_and_one_claim_collects_both(
     dao: Dao,
     validator: LocalAccount,
@@ -82,9 +83,6 @@ def test_valued_rental_pays_the_root_not_the_weights_and_one_claim_collects_both
     renter: LocalAccount,
     relayer: LocalAccount,
 ) -> None:
-    dao.contribute(dao.attestation(alice.address, score=100), [validator], relayer)
-    dao.contribute(dao.attestation(bob.address, score=100), [validator], relayer)
-
     first = approve_rental(dao, renter, [alice, bob], 3 * ETH, sample=SAMPLE)
     assert dao.escrow.functions.sampleOf(first).call() == SAMPLE
     assert dao.pool.functions.claimable(1, alice.address).call() == 0  # not by score

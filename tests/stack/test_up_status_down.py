@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 from web3 import Web3
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
 from dao_service.stack.process import port_open
@@ -48,10 +48,10 @@ def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> No
         assert again.returncode == 0 and "already running" in again.stdout
 
         manifest = load_manifest(settings.manifest_file)
-        w3 = client.connect(settings.chain_rpc_url)
+        w3 = connection.connect(settings.chain_rpc_url)
         sender = dev_account(3)
         receiver = Web3.to_checksum_address("0x" + "ab" * 20)
-        client.send(w3, sender, {"to": receiver, "value": 12345})
+        connection.send(w3, sender, {"to": receiver, "value": 12345})
         block = w3.eth.block_number
 
         down = run_cli("down", "--data-dir", str(settings.data_dir))
@@ -62,7 +62,7 @@ def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> No
 
         up2 = run_cli("up", "--detach", *port_flags(settings))
         assert up2.returncode == 0, up2.stdout + up2.stderr
-        w3 = client.connect(settings.chain_rpc_url)
+        w3 = connection.connect(settings.chain_rpc_url)
         assert w3.eth.get_balance(receiver) == 12345
         assert w3.eth.block_number >= block
         assert load_manifest(settings.manifest_file).contracts == manifest.contracts

@@ -15,7 +15,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
@@ -47,7 +47,7 @@ class Dao:
         }
         if name not in contract_names:
             raise AttributeError(name)
-        return client.contract(self.w3, self.manifest, contract_names[name])
+        return connection.contract(self.w3, self.manifest, contract_names[name])
 
     @property
     def chain_id(self) -> int:
@@ -57,7 +57,7 @@ class Dao:
         try:
             tx = fn.build_transaction({"from": sender.address, "value": value})
             del tx["gas"]  # `send` estimates with a margin
-            return client.send(self.w3, sender, tx)
+            return connection.send(self.w3, sender, tx)
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decode(exc) from exc
 
@@ -123,12 +123,12 @@ class Dao:
         try:
             # Beyond `with_margin`: a void or a burn can push two checkpoints that the
             # estimate (against the latest block) updated in place.
-            gas = client.with_margin(fn.estimate_gas({"from": timelock})) + 50_000
+            gas = connection.with_margin(fn.estimate_gas({"from": timelock})) + 50_000
             tx_hash = fn.transact({"from": timelock, "gas": gas})
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decode(exc) from exc
         receipt = self.w3.eth.wait_for_transaction_receipt(
-            tx_hash, poll_latency=client.RECEIPT_POLL_LATENCY
+            tx_hash, poll_latency=connection.RECEIPT_POLL_LATENCY
         )
         assert receipt["status"] == 1, f"the timelock's call reverted: {receipt}"
         return receipt

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from web3 import Web3
 
 from dao_service.api.deps import EngineDep, IpfsDep, SettingsDep
-from dao_service.chain.client import contracts_without_code
+from dao_service.chain.connection import contracts_without_code
 from dao_service.chain.manifest import load_manifest
 from dao_service.exceptions import DataDaoError
 from dao_service.storage.database import ping

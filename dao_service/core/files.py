@@ -1,4 +1,5 @@
-"""Files the service writes for itself: owner-only, fsynced, replaced atomically."""
+"""Private files (the service's keys and spool, a user's keystores): owner-only, fsynced,
+replaced atomically."""
 
 import os
 from pathlib import Path

@@ -24,7 +24,7 @@ def publish(
 ) -> None:
     """Put the exports' items on the local stand-in, as if their accounts had posted them,
     so that the service's spot-checks find them. The local stand-in only."""
-    from dao_service.client.platforms import publish_export
+    from dao_service.client.platform_standin import publish_export
     from dao_service.stack.running import settings_of_running_stack
 
     url = stand_in or settings_of_running_stack(settings_from(data_dir)).platform_stand_in_url
