@@ -271,3 +271,12 @@ class SignInPass(BaseModel):
     account_name: str
     wallet: str
     expires: int
+
+
+class SignInRequest(BaseModel):
+    """What a wallet signs to sign in with a platform (EIP-712 typed data, as
+    `eth_signTypedData_v4` takes it); its nonce and expiry go back with the signature."""
+
+    nonce: str
+    expires: int
+    typed_data: dict[str, Any]
