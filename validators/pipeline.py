@@ -62,6 +62,10 @@ class ValidationContext:
     chain_id: int
     registry: str
     require_code: bool = False
+    # An account is bound (and its export accepted) only on a proof its holder alone can
+    # give: the platform's sign-in or the verification code. Off (the local stack), an
+    # unproven binding is made, flagged unproven: the owner who proves later takes it.
+    require_proof: bool = False
     # The service's check of the wallet's EIP-712 signature over the export's SHA-256;
     # None where nobody checked it (a local `datadao validate`).
     signature_verified: bool | None = None
@@ -88,6 +92,7 @@ class Validation:
     # too, and a later near copy of one of them is no more new than a copy of its twin).
     additions: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
+    binding_proven: bool = False  # by the platform's sign-in or the verification code
     # Which additions the report counts as new (the rest are their near-duplicates).
     counted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     # The verdict again on the same export against the index as it is now: reading,
@@ -110,7 +115,13 @@ class Validation:
         any record this one counted as new since it looked."""
         if not self.report.accepted:
             raise ValueError("only an accepted export is committed to the index")
-        index.commit(self.additions, self.binding, claimed=self.counted, connection=connection)
+        index.commit(
+            self.additions,
+            self.binding,
+            claimed=self.counted,
+            connection=connection,
+            proven=self.binding_proven,
+        )
 
 
 def detect(archive: Archive) -> ExportSource:
@@ -290,6 +301,8 @@ def _judge(
     report.required_checks = [SPOT_CHECK] if required else []
     if context.require_code:
         report.required_checks.append("verification code")
+    if context.require_proof and parsed.account_id is not None:
+        report.required_checks.append("account binding")
 
     try:
         report.ownership = ownership_checks(parsed, found_codes, spot, context, index)
@@ -363,7 +376,8 @@ def _judge(
         additions.band_keys,
         additions.fingerprints,
     )
-    return Validation(report, additions, binding, counted, refinable=refinable)
+    proven = CheckStatus.PASS in (status["platform sign-in"], status["verification code"])
+    return Validation(report, additions, binding, proven, counted, refinable=refinable)
 
 
 def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits()) -> Refinable:

@@ -96,6 +96,7 @@ def receipt(
         cid=row.cid,
         tx_hash=row.tx_hash,
         withdrawn=row.withdrawn,
+        disowned=row.disowned_at is not None,
         last_error=row.last_error,
         records=row.record_count,
         record_schema=row.schema_id,
