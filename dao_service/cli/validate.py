@@ -2,7 +2,7 @@
 
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -91,7 +91,8 @@ def service_settings(settings: "Settings") -> "Settings":
     from dao_service.stack.supervisor import service_env
 
     env = service_env(settings_of_running_stack(settings))
-    return Settings(**{name.removeprefix("DATADAO_").lower(): v for name, v in env.items()})
+    fields: dict[str, Any] = {name.removeprefix("DATADAO_").lower(): v for name, v in env.items()}
+    return Settings(**fields)
 
 
 def validate(

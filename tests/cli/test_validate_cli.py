@@ -2,10 +2,14 @@
 service's checks, the platform spot-check included (against the platform stand-in here)."""
 
 import json
+import os
 from pathlib import Path
 from subprocess import CompletedProcess
 
+from dao_service.cli.validate import service_settings
+from dao_service.core.config import Settings
 from dao_service.stack.platform_standin import stand_in_env
+from dao_service.stack.running import stack_file
 from dao_service.stack.sample_exports import reddit_export, reddit_spec, x_archive
 from tests.utils.platform_standin import StandIn
 from tests.utils.processes import free_port, run_cli, unwrapped
@@ -105,3 +109,17 @@ def test_code_prints_the_verification_code() -> None:
     result = run_cli("code", "--wallet", WALLET, *DEPLOYMENT, "--json")
     assert result.returncode == 0
     assert json.loads(result.stdout)["code"] == verification_code(WALLET, CHAIN_ID, REGISTRY)
+
+
+def test_validate_checks_as_a_running_local_stack_does(tmp_path: Path) -> None:
+    """With a local stack running for the data directory, `validate` asks its stand-in and
+    applies its relaxations (the README's local convenience), as its service does."""
+    settings = Settings(data_dir=tmp_path, platform_port=free_port())
+    settings.run_dir.mkdir(parents=True)
+    stack_file(settings).write_text(
+        json.dumps({"supervisor_pid": os.getpid(), "settings": {"platform_port": 8123}})
+    )
+    checked = service_settings(settings)
+    assert checked.reddit_api_url == "http://127.0.0.1:8123"
+    assert not checked.require_platform_check and not checked.require_ownership_proof
+    assert service_settings(Settings(data_dir=tmp_path / "none")).require_ownership_proof
