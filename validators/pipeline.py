@@ -92,7 +92,6 @@ class Validation:
     # too, and a later near copy of one of them is no more new than a copy of its twin).
     additions: NewRecords = field(default_factory=NewRecords.none)
     binding: tuple[bytes, str] | None = None  # (DedupIndex.account_hash, wallet)
-    binding_proven: bool = False  # by the platform's sign-in or the verification code
     # Which additions the report counts as new (the rest are their near-duplicates).
     counted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     # The verdict again on the same export against the index as it is now: reading,
@@ -101,6 +100,9 @@ class Validation:
     rejudge: Callable[[DedupIndex], "Validation"] | None = field(default=None, repr=False)
     # An accepted export's records as refinement needs them (in memory only).
     refinable: Refinable | None = field(default=None, repr=False)
+    # The binding is by the account holder's proof (the platform's sign-in or the
+    # verification code): it replaces an unproven binding of another wallet.
+    binding_proven: bool = False
 
     def again(self, index: DedupIndex) -> "Validation":
         """The verdict after another export committed records this one counted as new
@@ -377,7 +379,9 @@ def _judge(
         additions.fingerprints,
     )
     proven = CheckStatus.PASS in (status["platform sign-in"], status["verification code"])
-    return Validation(report, additions, binding, proven, counted, refinable=refinable)
+    return Validation(
+        report, additions, binding, counted, refinable=refinable, binding_proven=proven
+    )
 
 
 def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits()) -> Refinable:
