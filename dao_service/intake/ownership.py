@@ -9,6 +9,7 @@ Nothing here names the platform account: the contributions share only the dedup 
 hash of it, and what is listed (contribution, wallet, fingerprint) is public on-chain."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,18 @@ DISOWNED = (
     "the account's proven owner took back the binding this contribution was made under "
     "without proof; withdrawn from rentals, awaiting a DAO proposal to void it"
 )
+
+
+PROOFS = ("platform sign-in", "verification code")
+
+
+def proven_in(report: dict[str, Any]) -> bool:
+    """Whether a stored report's export was proven its account's (by the platform's
+    sign-in or the verification code): how `datadao index rebuild` binds it again."""
+    return any(
+        check.get("name") in PROOFS and check.get("status") == "pass"
+        for check in report.get("ownership") or []
+    )
 
 
 def disown_earlier(session: Session, contribution: Contribution) -> list[Contribution]:

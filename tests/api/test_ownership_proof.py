@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.core.config import Settings, get_settings
+from dao_service.intake.ownership import proven_in
 from dao_service.keys.release import LIVE_KEYS
 from dao_service.main import create_app
 from dao_service.stack.sample_exports import reddit_export, reddit_spec
@@ -110,6 +111,8 @@ def test_the_owner_signing_in_takes_an_unproven_binding_back(api: TestClient) ->
     assert listed["live_on_chain"] is True
     assert f"ContributionRegistry.voidContribution:{listed['fingerprint']}" in listed["proposal"]
     assert "victim_32" not in str(listed)  # names no platform account
+    # What `datadao index rebuild` binds again: the owner's, by proof; not the stranger's.
+    assert proven_in(owned["report"]) and not proven_in(squatted["report"])
     # The stranger cannot bind it again.
     again = contribute(api, MALLORY, reddit_export(reddit_spec(seed=34, account="victim_32")))
     assert again.json()["status"] == "rejected"
