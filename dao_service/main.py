@@ -16,7 +16,15 @@ from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import OperationalError
 
 from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
-from dao_service.api.routes import contributions, contributors, earnings, health, keys, signin
+from dao_service.api.routes import (
+    contributions,
+    contributors,
+    earnings,
+    health,
+    keys,
+    ownership,
+    signin,
+)
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.core.custody import UploadUnreadable
@@ -100,6 +108,7 @@ def create_app() -> FastAPI:
     app.include_router(earnings.router)
     app.include_router(contributors.router)
     app.include_router(signin.router)
+    app.include_router(ownership.router)
 
     @app.get("/vendor/zip.js", include_in_schema=False)
     def zip_library() -> FileResponse:

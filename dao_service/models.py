@@ -69,6 +69,10 @@ class Contribution(Base):
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the account's proven owner took back the binding this contribution was made
+    # under (without proof): from then on it is neither released nor valued, and it
+    # awaits a DAO proposal to void it (GET /api/ownership/disowned lists them).
+    disowned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The work queue: the worker holding an unexpired lease is the only one advancing it.
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

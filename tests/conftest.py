@@ -133,6 +133,9 @@ def service_settings(
     monkeypatch.setenv("DATADAO_CHAIN_RPC_URL", stack_settings.chain_rpc_url)
     monkeypatch.setenv("DATADAO_IPFS_API_URL", ipfs.api_url)
     monkeypatch.setenv("DATADAO_BLOCK_POLL_SECONDS", "0")  # grant changes seen at once
+    # As on the local stack: exports are accepted without the account's proof (bound
+    # unproven); tests/api/test_ownership_proof.py turns the production rule on.
+    monkeypatch.setenv("DATADAO_REQUIRE_OWNERSHIP_PROOF", "false")
     get_settings.cache_clear()
     return get_settings()
 

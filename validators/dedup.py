@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Engine,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     delete,
+    false,
     func,
     inspect,
     select,
@@ -103,12 +105,24 @@ BINDINGS = Table(
     METADATA,
     Column("account_hash", LargeBinary(32), primary_key=True),
     Column("wallet", String(42), nullable=False),
+    # Bound by a proof only the account holder can give (the platform's sign-in, or the
+    # verification code posted from the account); an unproven binding (the local stack's,
+    # or one made before proof was required) passes to the owner who later proves it.
+    Column("proven", Boolean, nullable=False, server_default=false()),
 )
 LOOKUP_CHUNK = 500
 INSERT_CHUNK = 10_000
 BLOOM_BITS_PER_KEY = 16  # blocked, 5 bits per key: ~1% false positives at capacity
 BLOOM_HASHES = 5
 _EXACT_SALT = np.uint64(0x5851F42D4C957F2D)  # keeps fingerprints and band keys apart
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The wallet an account is bound to; `proven`: by the account holder's proof."""
+
+    wallet: str
+    proven: bool
 
 
 class IndexFormatError(ValidatorError, RuntimeError):
@@ -333,13 +347,18 @@ class DedupIndex:
         return hashlib.sha256(f"{source}\0{account_id}".encode()).digest()
 
     def bound_wallet(self, source: str, account_id: str) -> str | None:
+        binding = self.binding(source, account_id)
+        return None if binding is None else binding.wallet
+
+    def binding(self, source: str, account_id: str) -> Binding | None:
+        """The wallet the account is bound to, and whether by proof; None: not bound."""
         with self.engine.connect() as connection:
-            wallet = connection.execute(
-                select(BINDINGS.c.wallet).where(
+            row = connection.execute(
+                select(BINDINGS.c.wallet, BINDINGS.c.proven).where(
                     BINDINGS.c.account_hash == self.account_hash(source, account_id)
                 )
-            ).scalar()
-        return None if wallet is None else str(wallet)
+            ).first()
+        return None if row is None else Binding(str(row[0]), bool(row[1]))
 
     # --- writes ---------------------------------------------------------------------
 
@@ -350,11 +369,13 @@ class DedupIndex:
         *,
         claimed: np.ndarray | None = None,
         connection: Connection | None = None,
+        proven: bool = False,
     ) -> None:
         """Record an accepted export's records (and its account binding) atomically, in
         `connection`'s transaction if given. `claimed` marks the records the export counted
         as new: if another commit holds any of their keys, IndexConflict (and the caller's
-        transaction must be rolled back)."""
+        transaction must be rolled back). A `proven` binding replaces an unproven one of
+        another wallet (the account's owner takes it back)."""
         if not isinstance(records, NewRecords):
             listed = list(records)
             records = NewRecords(
@@ -365,9 +386,9 @@ class DedupIndex:
             )
         if connection is None:
             with self.engine.begin() as own:
-                self._commit(own, records, binding, claimed)
+                self._commit(own, records, binding, claimed, proven)
         else:
-            self._commit(connection, records, binding, claimed)
+            self._commit(connection, records, binding, claimed, proven)
 
     def _commit(
         self,
@@ -375,6 +396,7 @@ class DedupIndex:
         records: NewRecords,
         binding: tuple[bytes, str] | None,
         claimed: np.ndarray | None,
+        proven: bool,
     ) -> None:
         if claimed is not None:
             claimed = np.asarray(claimed, bool)
@@ -401,18 +423,34 @@ class DedupIndex:
                 )
             )
         if binding is not None:  # (account_hash(...), wallet)
-            connection.execute(
-                _insert_ignoring(connection, BINDINGS).values(
-                    account_hash=binding[0], wallet=binding[1]
-                )
+            self._bind(connection, binding[0], binding[1], proven)
+
+    @staticmethod
+    def _bind(connection: Connection, account_hash: bytes, wallet: str, proven: bool) -> None:
+        connection.execute(
+            _insert_ignoring(connection, BINDINGS).values(
+                account_hash=account_hash, wallet=wallet, proven=proven
             )
-            # Two exports of one account from two wallets, validated at once, both saw
-            # the account unbound: the one that commits second is validated again.
-            bound = connection.execute(
-                select(BINDINGS.c.wallet).where(BINDINGS.c.account_hash == binding[0])
-            ).scalar_one()
-            if str(bound).lower() != binding[1].lower():
-                raise IndexConflict("another wallet bound this export's account meanwhile")
+        )
+        bound, bound_proven = connection.execute(
+            select(BINDINGS.c.wallet, BINDINGS.c.proven).where(
+                BINDINGS.c.account_hash == account_hash
+            )
+        ).one()
+        same = str(bound).lower() == wallet.lower()
+        if same and (bound_proven or not proven):
+            return
+        if proven and not bound_proven:  # proven now, or taken back from another wallet
+            connection.execute(
+                BINDINGS.update()
+                .where(BINDINGS.c.account_hash == account_hash)
+                .values(wallet=wallet, proven=True)
+            )
+            return
+        # Two exports of one account from two wallets, validated at once, both saw the
+        # account unbound (or proven by the other): the one that commits second is
+        # validated again.
+        raise IndexConflict("another wallet bound this export's account meanwhile")
 
     def record_count(self) -> int:
         with self.engine.connect() as connection:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.compute as pc
 
-from validators.dedup import DedupIndex
+from validators.dedup import Binding, DedupIndex
 from validators.platforms import SampledItem, SpotCheck
 from validators.platforms.sample import item
-from validators.report import NO_TIME, Check, ParsedExport, RecordBatch
+from validators.report import NO_TIME, Check, CheckStatus, ParsedExport, RecordBatch
 from validators.sources.common import failed, micros, not_available, passed
 from validators.verification_code import PREFIX, codes_in, verification_code
 
@@ -91,6 +91,66 @@ def _code(expected: str, found: set[str], spot: SpotCheck) -> Check:
     return not_available(name, f"{expected} not found in the account's items")
 
 
+SIGN_IN_NAMES = {"reddit": "Reddit", "twitter": "X"}
+
+
+def proof_needed(source: str, code: str) -> str:
+    """The two ways to prove an account is yours, in words."""
+    platform = SIGN_IN_NAMES.get(source, source)
+    return (
+        f"sign in with {platform} as the account when you contribute, or post your "
+        f"verification code {code} from the account before requesting the export"
+    )
+
+
+def _binding(
+    source: str,
+    bound: Binding | None,
+    proven: bool,
+    code: str,
+    context: "ValidationContext",
+) -> Check:
+    """The account's binding to one wallet: made (or kept) only by the account holder's
+    proof where the DAO requires it; an unproven binding passes to the owner who proves."""
+    name = "account binding"
+    wallet = context.wallet
+    if bound is not None and bound.wallet.lower() != wallet.lower():
+        if proven and not bound.proven:
+            return passed(
+                name,
+                f"the account was bound to another wallet without proof; proven now, it "
+                f"moves to {wallet}, and that wallet's contributions of it are withdrawn "
+                "from rentals and proposed for voiding",
+            )
+        # Which wallet is not said: it would tell anyone who uploads a copy of someone
+        # else's export which wallet that person uses.
+        reason = (
+            f"this {source} account is bound to another wallet; only that wallet can "
+            "contribute its exports"
+        )
+        if not bound.proven:
+            reason += f" (if the account is yours: {proof_needed(source, code)}, to take it back)"
+        return failed(name, reason)
+    if proven:
+        if bound is None:
+            return passed(name, f"first use of this {source} account; proven, bound to {wallet}")
+        return passed(name, f"account bound to {wallet}" + ("" if bound.proven else ", now proven"))
+    if bound is not None and bound.proven:
+        return passed(name, f"account already bound to {wallet} by proof")
+    if context.require_proof:
+        return failed(
+            name,
+            f"nothing proves this {source} account is yours, so it is not bound and nothing "
+            f"is minted: {proof_needed(source, code)}",
+        )
+    first = "first use of this account" if bound is None else "account already bound"
+    return passed(
+        name,
+        f"{first}; bound to {wallet} without proof (allowed here): the account's owner "
+        "can take it back by signing in with the platform",
+    )
+
+
 def ownership_checks(
     parsed: ParsedExport,
     found: set[str],
@@ -107,22 +167,9 @@ def ownership_checks(
     else:
         expected = verification_code(context.wallet, context.chain_id, context.registry)
         checks.append(_code(expected, found, spot))
-        bound = index.bound_wallet(parsed.source, parsed.account_id)
-        if bound is None:
-            reason = f"first use of this {parsed.source} account"
-            checks.append(
-                passed("account binding", f"{reason}; it will be bound to {context.wallet}")
-            )
-        elif bound.lower() == context.wallet.lower():
-            checks.append(passed("account binding", f"account already bound to {context.wallet}"))
-        else:
-            # Which wallet is not said: it would tell anyone who uploads a copy of someone
-            # else's export which wallet that person uses.
-            reason = (
-                f"this {parsed.source} account is bound to another wallet; only that wallet "
-                "can contribute its exports"
-            )
-            checks.append(failed("account binding", reason))
+        proven = any(c.status == CheckStatus.PASS for c in checks)  # sign-in or code
+        bound = index.binding(parsed.source, parsed.account_id)
+        checks.append(_binding(parsed.source, bound, proven, expected, context))
     if context.signature_verified is None:
         checks.append(not_available("wallet signature", "checked by the service at upload"))
     elif context.signature_verified:

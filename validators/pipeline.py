@@ -62,6 +62,10 @@ class ValidationContext:
     chain_id: int
     registry: str
     require_code: bool = False
+    # An account is bound (and its export accepted) only on a proof its holder alone can
+    # give: the platform's sign-in or the verification code. Off (the local stack), an
+    # unproven binding is made, flagged unproven: the owner who proves later takes it.
+    require_proof: bool = False
     # The service's check of the wallet's EIP-712 signature over the export's SHA-256;
     # None where nobody checked it (a local `datadao validate`).
     signature_verified: bool | None = None
@@ -96,6 +100,9 @@ class Validation:
     rejudge: Callable[[DedupIndex], "Validation"] | None = field(default=None, repr=False)
     # An accepted export's records as refinement needs them (in memory only).
     refinable: Refinable | None = field(default=None, repr=False)
+    # The binding is by the account holder's proof (the platform's sign-in or the
+    # verification code): it replaces an unproven binding of another wallet.
+    binding_proven: bool = False
 
     def again(self, index: DedupIndex) -> "Validation":
         """The verdict after another export committed records this one counted as new
@@ -110,7 +117,13 @@ class Validation:
         any record this one counted as new since it looked."""
         if not self.report.accepted:
             raise ValueError("only an accepted export is committed to the index")
-        index.commit(self.additions, self.binding, claimed=self.counted, connection=connection)
+        index.commit(
+            self.additions,
+            self.binding,
+            claimed=self.counted,
+            connection=connection,
+            proven=self.binding_proven,
+        )
 
 
 def detect(archive: Archive) -> ExportSource:
@@ -290,6 +303,8 @@ def _judge(
     report.required_checks = [SPOT_CHECK] if required else []
     if context.require_code:
         report.required_checks.append("verification code")
+    if context.require_proof and parsed.account_id is not None:
+        report.required_checks.append("account binding")
 
     try:
         report.ownership = ownership_checks(parsed, found_codes, spot, context, index)
@@ -363,7 +378,10 @@ def _judge(
         additions.band_keys,
         additions.fingerprints,
     )
-    return Validation(report, additions, binding, counted, refinable=refinable)
+    proven = CheckStatus.PASS in (status["platform sign-in"], status["verification code"])
+    return Validation(
+        report, additions, binding, counted, refinable=refinable, binding_proven=proven
+    )
 
 
 def preview_records(data: bytes, limit: int, limits: UnpackLimits = UnpackLimits()) -> Refinable:

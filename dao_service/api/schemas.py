@@ -86,6 +86,11 @@ class ContributionReceipt(BaseModel):
         None, description="SHA-256 of the refined records (Parquet) before encryption"
     )
     last_error: str | None
+    disowned: bool = Field(
+        False,
+        description="The account's proven owner took back the binding this contribution "
+        "was made under: no longer released nor valued, awaiting a void proposal",
+    )
     # Set when this export was contributed before (by this wallet): that receipt, again.
     already_contributed_at: int | None = None
     attestation: dict[str, Any] | None = None
@@ -271,3 +276,27 @@ class SignInPass(BaseModel):
     account_name: str
     wallet: str
     expires: int
+
+
+class SignInRequest(BaseModel):
+    """What a wallet signs to sign in with a platform (EIP-712 typed data, as
+    `eth_signTypedData_v4` takes it); its nonce and expiry go back with the signature."""
+
+    nonce: str
+    expires: int
+    typed_data: dict[str, Any]
+
+
+class DisownedContribution(BaseModel):
+    """A contribution made under a binding the account's proven owner took back: no longer
+    released nor valued; the DAO may void it (burning its tokens) with `proposal`. Names no
+    platform account."""
+
+    id: str
+    dataset_id: int
+    contributor: str
+    fingerprint: str
+    score: int
+    disowned_at: int
+    live_on_chain: bool = Field(description="Not yet voided (nor withdrawn) on-chain")
+    proposal: str = Field(description="The `datadao` command that proposes voiding it")

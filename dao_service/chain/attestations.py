@@ -179,6 +179,43 @@ def statement_typed_data(
     )
 
 
+# The wallet's request to sign in with a platform: the sign-in pass the service issues
+# after the platform's OAuth names this wallet only because the wallet signed this (the
+# service's nonce binds it to one sign-in, its expiry keeps it short-lived).
+SIGN_IN_FIELDS = [
+    {"name": "wallet", "type": "address"},
+    {"name": "platform", "type": "string"},
+    {"name": "service", "type": "string"},
+    {"name": "nonce", "type": "string"},
+    {"name": "expires", "type": "uint256"},
+]
+
+
+def sign_in_typed_data(
+    wallet: str,
+    platform: str,
+    service: str,
+    nonce: str,
+    expires: int,
+    chain_id: int,
+    registry: str,
+) -> dict[str, Any]:
+    return typed_data(
+        "PlatformSignIn",
+        SIGN_IN_FIELDS,
+        {
+            "wallet": wallet,
+            "platform": platform,
+            "service": service,
+            "nonce": nonce,
+            "expires": expires,
+        },
+        chain_id,
+        registry,
+        STATEMENT_DOMAIN_NAME,
+    )
+
+
 def withdrawal_typed_data(
     fingerprint: bytes, deadline: int, chain_id: int, registry: str
 ) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def contribute(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from dao_service.client.contribute import contribute as send
-    from dao_service.client.contribute import export_data
+    from dao_service.client.contribute import export_data, sign_in_url
     from dao_service.client.preview import preview
 
     signer = load_account(client, account)
@@ -88,7 +88,7 @@ def contribute(
     if sign_in and not sign_in_pass:
         console.print(
             f"Sign in with {sign_in} in your browser:\n  "
-            f"{client.service.sign_in_url(sign_in, signer.address)}",
+            f"{sign_in_url(client.service, sign_in, signer)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -1,7 +1,8 @@
 """`datadao validate` (check an export locally before uploading) and `datadao code`."""
 
+import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -78,6 +79,22 @@ def code(
     console.print(f"It binds the account to {wallet} for the DAO at {reg} (chain {cid}).")
 
 
+def service_settings(settings: "Settings") -> "Settings":
+    """The settings the service validates with: a local stack running for this data
+    directory runs its service with the platform stand-in and the local relaxations
+    (`dao_service.stack.supervisor.service_env`); otherwise `settings` (DATADAO_*)."""
+    from dao_service.core.config import Settings
+    from dao_service.stack.running import read_stack, settings_of_running_stack
+
+    if read_stack(settings) is None:
+        return settings
+    from dao_service.stack.supervisor import service_env
+
+    env = service_env(settings_of_running_stack(settings))
+    fields: dict[str, Any] = {name.removeprefix("DATADAO_").lower(): v for name, v in env.items()}
+    return Settings(**fields)
+
+
 def validate(
     export: Path = typer.Argument(
         ..., exists=True, dir_okay=False, readable=True, metavar="EXPORT", help="The export file."
@@ -85,14 +102,26 @@ def validate(
     wallet: str = WalletOption,
     chain_id: int | None = ChainIdOption,
     registry: str | None = RegistryOption,
-    require_code: bool = typer.Option(False, help="Reject exports without the verification code."),
+    require_code: bool = typer.Option(
+        False, help="Reject exports without the verification code (as the service does when set)."
+    ),
+    will_sign_in: bool = typer.Option(
+        False,
+        "--will-sign-in",
+        help="You will sign in with the platform as the export's account when you contribute "
+        "(`datadao contribute --sign-in`): that sign-in is then the ownership proof.",
+    ),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Check an export before uploading it: authenticity, ownership, new records, score.
+    """Check an export before uploading it, with the service's checks: authenticity (the
+    platform spot-check included), ownership, new records, score.
 
     The export is checked as `datadao contribute` would upload it: only its public,
-    self-authored files (the rest stays on your machine). Nothing is uploaded or recorded.
+    self-authored files (the rest stays on your machine). Its items are looked up on the
+    platform at DATADAO_REDDIT_API_URL / DATADAO_X_OEMBED_URL (a running local stack's
+    stand-in); a platform that cannot be reached is reported, and rejects where the
+    service requires the check. Nothing is uploaded or recorded.
     Exit code 0: it would be accepted; 1: rejected (the reasons are printed); 2: usage error.
     """
     from rich.console import Console
@@ -104,7 +133,7 @@ def validate(
     from validators.selection import published
 
     console = Console()
-    settings = settings_from(data_dir)
+    settings = service_settings(settings_from(data_dir))
     cid, reg = deployment(settings, chain_id, registry)
     engine = make_engine(settings.database_url)  # the service's index, in its database
     try:
@@ -115,7 +144,16 @@ def validate(
                 report = validate_export(
                     export_data(export, published()).plaintext,
                     ValidationContext(
-                        wallet=wallet, chain_id=cid, registry=reg, require_code=require_code
+                        wallet=wallet,
+                        chain_id=cid,
+                        registry=reg,
+                        require_code=require_code or settings.require_verification_code,
+                        require_proof=settings.require_ownership_proof and not will_sign_in,
+                        # The sample of items looked up: random here (the service seeds it
+                        # with a secret of its own, so it may look up other items).
+                        nonce=secrets.token_hex(16),
+                        sample_key=secrets.token_bytes(32),
+                        platform=settings.platform_policy(),
                     ),
                     index,
                 ).report
@@ -140,6 +178,9 @@ def _print(console: "Console", report: "ValidationReport") -> None:
         for check in items:
             checks.add_row(f"{group}: {check.name}", STATUS_STYLE[check.status.value], check.reason)
     console.print(checks)
+    spot = next((c for c in report.authenticity if c.name == "platform spot-check"), None)
+    if spot is not None and spot.status.value == "not_available":
+        console.print(f"[yellow]The platform spot-check did not run[/]: {spot.reason}.")
     if report.breakdown:
         score = Table(title="score")
         for column in ("signal", "value", "how"):

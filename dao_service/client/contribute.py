@@ -242,6 +242,15 @@ def sign_typed(account: Any, typed: dict[str, Any]) -> str:
     return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
 
 
+def sign_in_url(service: Any, platform: str, account: Any) -> str:
+    """The browser URL that signs `account` in with `platform`: the account signs the
+    service's sign-in request first, so the pass the page ends with names it (and only
+    because it signed)."""
+    request = service.sign_in_request(platform, account.address)
+    signature = sign_typed(account, request["typed_data"])
+    return str(service.sign_in_url(platform, account.address, request, signature))
+
+
 def upload_fields(
     contributor: str, sha256: bytes, nonce: str, signature: str, sealed: SealedExport
 ) -> dict[str, str]:

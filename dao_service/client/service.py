@@ -3,6 +3,7 @@
 import io
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from urllib3 import encode_multipart_formdata
@@ -91,10 +92,23 @@ class ServiceClient:
             )
         )
 
-    def sign_in_url(self, platform: str, wallet: str) -> str:
-        """Where to sign in with the platform in a browser; the page it ends on shows
-        the sign-in pass to paste."""
-        return f"{self.url}/api/signin/{platform}?wallet={wallet}"
+    def sign_in_request(self, platform: str, wallet: str) -> dict[str, Any]:
+        """What `wallet` signs (EIP-712) before signing in with `platform`: nonce,
+        expires and typed_data."""
+        return dict(
+            self._request("GET", f"/api/signin/{platform}/request", params={"wallet": wallet})
+        )
+
+    def sign_in_url(
+        self, platform: str, wallet: str, request: dict[str, Any], signature: str
+    ) -> str:
+        """Where to sign in with the platform in a browser, once the wallet signed the
+        request; the page it ends on shows the sign-in pass to paste."""
+        query = urlencode(
+            {"wallet": wallet, "nonce": request["nonce"], "expires": request["expires"],
+             "signature": signature}
+        )  # fmt: skip
+        return f"{self.url}/api/signin/{platform}?{query}"
 
     def read_sign_in(self, sign_in_pass: str) -> dict[str, Any]:
         return dict(self._request("GET", "/api/signin/pass/read", params={"value": sign_in_pass}))

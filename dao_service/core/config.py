@@ -67,6 +67,11 @@ class Settings(BaseSettings):
 
     dataset_id: int = 1
     require_verification_code: bool = False
+    # An export's account is bound to the uploading wallet, and the export accepted, only
+    # on a proof its holder alone can give: the platform's sign-in or the verification
+    # code. Off (the local stack only), an unproven binding is made, flagged unproven:
+    # the owner who signs in later takes it back, and its contributions are disowned.
+    require_ownership_proof: bool = True
     max_upload_bytes: int = 200 * 1024 * 1024
     # The web form's preview of refined records (anyone may ask): what one may send, and
     # how many run at once in a process; beyond either, the page goes on without one.

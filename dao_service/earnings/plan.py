@@ -98,7 +98,11 @@ def live_contributions(
     with sessions() as session:
         rows = session.scalars(
             select(Contribution)
-            .where(Contribution.dataset_id == dataset_id, Contribution.stage == Stage.MINTED)
+            .where(
+                Contribution.dataset_id == dataset_id,
+                Contribution.stage == Stage.MINTED,
+                Contribution.disowned_at.is_(None),  # its account's owner took it back
+            )
             .order_by(Contribution.id)
         ).all()
     live = []

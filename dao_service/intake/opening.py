@@ -23,6 +23,7 @@ def validation_context(
     chain_id: int,
     registry: str,
     require_code: bool,
+    require_proof: bool,
     platform: PlatformPolicy,
     sample_key: bytes,
     max_score: int,
@@ -33,6 +34,7 @@ def validation_context(
         chain_id=chain_id,
         registry=registry,
         require_code=require_code,
+        require_proof=require_proof,
         signature_verified=True,
         nonce=upload.nonce,  # seeds the platform spot-check's sample, with the secret
         sample_key=sample_key,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, open_upload
 from dao_service.exceptions import ConfigurationError
+from dao_service.intake.ownership import proven_in
 from dao_service.models import Contribution, Stage
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
@@ -88,7 +89,9 @@ def rebuild_index(settings: Settings, track: Track = iter) -> RebuiltIndex:
                 continue
             finally:
                 del plaintext
-            index.commit(keys, binding)
+            if contribution.disowned_at is not None:  # its account's owner took it back
+                binding = None
+            index.commit(keys, binding, proven=proven_in(contribution.report))
         records = index.record_count()
         DedupIndex(engine, check_format=False).replace_with(index)
     finally:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.core.custody import CustodyKey
 from dao_service.core.files import write_private_file
+from dao_service.intake import ownership
 from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import IntakeRefused, Upload
 from dao_service.models import Contribution, Stage, StatementNonce
@@ -155,4 +156,6 @@ def persist(
         session.flush()
         if contribution.stage == Stage.VALIDATED:
             validation.commit(index, session.connection())
+            if validation.binding_proven:  # the account's owner took it back, if it was not
+                ownership.disown_earlier(session, contribution)
             spool.write(contribution.public_id, ciphertext)

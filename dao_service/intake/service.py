@@ -112,6 +112,7 @@ class IntakeService:
             chain.chain_id,
             chain.registry_address,
             self.settings.require_verification_code,
+            self.settings.require_ownership_proof,
             self.settings.platform_policy(),
             self.intake_key.sample_key,
             chain.max_score(),

@@ -1,10 +1,13 @@
 """Sign-in with the platform (OAuth 2.0 authorization code, PKCE), through Authlib.
 
-The contributor signs in on Reddit or X; the service exchanges the code for a token and
-asks the platform's "me" endpoint who that is. The answer becomes a sign-in pass: the
-platform's account id and name, bound to the wallet that asked, tagged with the
-service's custody MAC and short-lived. An upload carrying the pass is validated with
-that account (validators' "platform sign-in" check compares it with the export's).
+The wallet first signs a sign-in request (EIP-712 `PlatformSignIn`: the wallet, the
+platform, this service, the service's nonce and an expiry): only a wallet's own
+signature names it. The contributor then signs in on Reddit or X; the service exchanges
+the code for a token and asks the platform's "me" endpoint who that is. The answer
+becomes a sign-in pass: the platform's account id and name, bound to the wallet that
+signed the request, tagged with the service's custody MAC and short-lived. An upload
+carrying the pass is validated with that account (validators' "platform sign-in" check
+compares it with the export's).
 Nothing is stored: the pending sign-in travels in an HttpOnly cookie, the pass with the
 contributor, so any number of API processes can serve either half.
 """
@@ -21,6 +24,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2 import OAuth2Error
 from requests import RequestException
 
+from dao_service.chain.attestations import recover_typed_signer, sign_in_typed_data
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey
 from dao_service.exceptions import DataDaoError
@@ -114,8 +118,46 @@ class SignIn:
         session.headers["User-Agent"] = USER_AGENT
         return session
 
+    def request(self, name: str, wallet: str, chain_id: int, registry: str) -> dict[str, Any]:
+        """What `wallet` signs to start a sign-in with `name` (EIP-712 typed data): its
+        nonce is the service's tag over the wallet, the platform and the expiry, so nothing
+        is stored and only this service's requests are taken."""
+        self.platform(name)
+        expires = int(time.time()) + PENDING_SECONDS
+        nonce = self.custody.mac(f"sign-in-request:{wallet.lower()}:{name}:{expires}")
+        return sign_in_typed_data(
+            wallet, name, self.callback_base, nonce, expires, chain_id, registry
+        )
+
+    def check_request(
+        self, name: str, wallet: str, nonce: str, expires: int, signature: bytes,
+        chain_id: int, registry: str,
+    ) -> None:  # fmt: skip
+        """SignInRefused unless `wallet` signed this service's request to sign in with `name`."""
+        expected = self.custody.mac(f"sign-in-request:{wallet.lower()}:{name}:{expires}")
+        if not nonce.isascii() or not secrets.compare_digest(nonce, expected):
+            raise SignInRefused(
+                "The sign-in request was not issued by this service for this wallet: ask "
+                f"for one at /api/signin/{name}/request."
+            )
+        if expires < time.time():
+            raise SignInRefused("The sign-in request has expired; ask for a new one.")
+        typed = sign_in_typed_data(
+            wallet, name, self.callback_base, nonce, expires, chain_id, registry
+        )
+        try:
+            signer = recover_typed_signer(typed, signature)
+        except (ValueError, TypeError) as exc:
+            raise SignInRefused(f"The sign-in request's signature is malformed: {exc}.") from None
+        if signer.lower() != wallet.lower():
+            raise SignInRefused(
+                f"The sign-in request is signed by {signer}, not by {wallet}: a sign-in pass "
+                "names only the wallet that signed for it."
+            )
+
     def start(self, name: str, wallet: str, return_to: str) -> tuple[str, str]:
-        """(the platform's authorization URL, the pending sign-in for the cookie)."""
+        """(the platform's authorization URL, the pending sign-in for the cookie), for a
+        wallet whose signed request `check_request` accepted."""
         platform = self.platform(name)
         verifier = secrets.token_urlsafe(48)
         with self._session(platform) as session:

@@ -56,6 +56,8 @@ LIVE_KEYS = (
         Contribution.id > bindparam("after"),
         Contribution.stage == Stage.MINTED,
         Contribution.withdrawn.is_(False),
+        # Made under a binding the account's owner took back: awaiting a void proposal.
+        Contribution.disowned_at.is_(None),
         Contribution.wrapped_key.is_not(None),
         # Only refined records are ever released: an upload stored as it came (before
         # refinement) waits for `datadao data refine-stored`.

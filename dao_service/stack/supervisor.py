@@ -74,6 +74,9 @@ def service_env(settings: Settings) -> dict[str, str]:
         # its spot-checks inform rather than gate (a fabricated export still fails them).
         **platform_standin.stand_in_env(settings.platform_stand_in_url),
         "DATADAO_REQUIRE_PLATFORM_CHECK": "false",
+        # The local stack's convenience: an export is accepted without the account's
+        # proof, its binding flagged unproven (the owner who signs in takes it back).
+        "DATADAO_REQUIRE_OWNERSHIP_PROOF": "false",
     }
 
 

@@ -120,8 +120,22 @@ async function showSignIn() {
   }
 }
 
-function signIn(platform) {
-  location.href = `/api/signin/${platform}?wallet=${wallet}&return_to=/`;
+// The wallet signs the service's sign-in request first (EIP-712): the pass the platform's
+// sign-in ends with names this wallet only because it signed.
+async function signIn(platform) {
+  try {
+    $("signin-status").textContent = "Waiting for your wallet's signature…";
+    const request = await api(`/api/signin/${platform}/request?wallet=${wallet}`);
+    const signature = await window.ethereum.request({
+      method: "eth_signTypedData_v4", params: [wallet, JSON.stringify(request.typed_data)],
+    });
+    const query = new URLSearchParams({
+      wallet, nonce: request.nonce, expires: String(request.expires), signature, return_to: "/",
+    });
+    location.href = `/api/signin/${platform}?${query}`;
+  } catch (err) {
+    $("signin-status").textContent = `Not signed in (${err.message}).`;
+  }
 }
 
 // What leaves the page: the service publishes, per source, the files an upload may carry

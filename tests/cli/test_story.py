@@ -21,6 +21,8 @@ import pytest
 import requests
 
 from dao_service.chain.dev_accounts import dev_account
+from dao_service.client.contribute import sign_in_url
+from dao_service.client.service import ServiceClient
 from dao_service.core.config import Settings
 from dao_service.stack.sample_exports import SECRETS, reddit_export, reddit_full_export, reddit_spec
 from tests.utils.platform_standin import approve_on_stand_in
@@ -629,11 +631,13 @@ def browser_sign_in(url: str, account: str) -> str:
 def test_contribute_signed_in_with_the_platform(stack: Settings, tmp_path: Path) -> None:
     dave = export(tmp_path, "dave", 14)
     datadao(stack, "platform", "publish", str(dave))
-    url = f"{stack.service_url}/api/signin/reddit?wallet={dev_account(6).address}"
+    # The browser's URL as `datadao contribute --sign-in` prints it: test6 signed its request.
+    url = sign_in_url(ServiceClient(stack.service_url), "reddit", dev_account(6))
     args = ("contribute", str(dave), "--account", "test6", "--sign-in", "reddit")
 
     wrong = cli(stack, *args, stdin=browser_sign_in(url, "eve") + "\n")
-    assert url in unwrapped(wrong.stdout) and "Signed in with reddit as eve" in wrong.stdout
+    printed = f"/api/signin/reddit?wallet={dev_account(6).address}&nonce="
+    assert printed in unwrapped(wrong.stdout) and "Signed in with reddit as eve" in wrong.stdout
     assert wrong.returncode == 1
     assert "signed in as another account, but the export is the account's" in unwrapped(
         wrong.stdout

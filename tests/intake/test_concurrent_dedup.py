@@ -73,7 +73,12 @@ def test_exports_sharing_records_validated_at_once_count_them_once(
     def export(first: int, last: int) -> bytes:
         return json.dumps([{"id": i, "text": texts[i]} for i in range(first, last)]).encode()
 
-    settings = Settings(data_dir=tmp_path, database_url=database_url, require_platform_check=False)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        require_platform_check=False,
+        require_ownership_proof=False,
+    )
     engine = make_engine(database_url)
     migrate(engine)
     sessions = session_factory(engine)

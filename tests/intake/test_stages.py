@@ -57,7 +57,12 @@ def signed_upload(signer: object = ALICE, nonce: str = "n1", client: str = "c") 
 def test_rate_limits_count_per_wallet_and_refuse_past_the_limit(
     tmp_path: Path, sessions: sessionmaker[Session]
 ) -> None:
-    settings = Settings(data_dir=tmp_path, uploads_per_wallet_per_hour=2, max_upload_bytes=100)
+    settings = Settings(
+        data_dir=tmp_path,
+        uploads_per_wallet_per_hour=2,
+        max_upload_bytes=100,
+        require_ownership_proof=False,
+    )
     one, other = RateLimiter(sessions), RateLimiter(sessions)  # as two processes
     check_upload_limits(settings, one, signed_upload(client="a"))
     check_upload_limits(settings, other, signed_upload(client="b"))

@@ -14,6 +14,7 @@ from dao_service.stack.sample_exports import (
 from tests.utils.platform_standin import StandIn
 from tests.validators.conftest import CHAIN_ID, OTHER_WALLET, REGISTRY, WALLET, run
 from validators import CheckStatus, DedupIndex, verification_code
+from validators.dedup import Binding
 
 
 def export_with_comment(text: str, days_before_export: int = 10, seed: int = 1) -> bytes:
@@ -97,3 +98,59 @@ def test_wallet_signature_outcome_is_recorded(index: DedupIndex) -> None:
     )
     bad = run(reddit_export(), index, signature_verified=False)
     assert ownership(bad)["wallet signature"] == CheckStatus.FAIL and not bad.report.accepted
+
+
+def test_without_proof_nothing_is_bound_where_the_dao_requires_it(index: DedupIndex) -> None:
+    """Issue 22: a stranger uploads someone's public history, with no code and no sign-in."""
+    squatted = run(export_with_comment("public comments anyone can copy"), index,
+                   wallet=OTHER_WALLET, require_proof=True)  # fmt: skip
+    assert not squatted.report.accepted and squatted.binding is None
+    assert ownership(squatted)["account binding"] == CheckStatus.FAIL
+    reasons = " ".join(squatted.report.rejection_reasons)
+    assert "nothing proves this reddit account is yours" in reasons
+    assert "sign in with Reddit" in reasons and "verification code DATADAO-" in reasons
+    assert "account binding" in squatted.report.required_checks
+    assert index.binding("reddit", "alice_redditor") is None
+
+
+def test_posted_code_binds_by_proof_where_the_dao_requires_it(
+    index: DedupIndex, platform: StandIn
+) -> None:
+    code = verification_code(WALLET, CHAIN_ID, REGISTRY)
+    export = export_with_comment(f"my data DAO code: {code}")
+    platform.content.publish_export(export)
+    result = run(export, index, platform=platform.policy(), require_proof=True)
+    assert result.report.accepted and result.binding_proven
+    result.commit(index)
+    bound = index.binding("reddit", "alice_redditor")
+    assert bound is not None and bound.wallet == WALLET and bound.proven
+    # Bound by proof: the same wallet's next export needs no proof again.
+    again = run(export_with_comment("more words from the owner", seed=5), index, require_proof=True)
+    assert again.report.accepted, again.report.rejection_reasons
+
+
+def test_the_owner_who_proves_takes_an_unproven_binding_back(
+    index: DedupIndex, platform: StandIn
+) -> None:
+    squatted = run(export_with_comment("copied public comments"), index, wallet=OTHER_WALLET)
+    assert squatted.report.accepted and not squatted.binding_proven  # allowed here, unproven
+    squatted.commit(index)
+    assert index.binding("reddit", "alice_redditor") == Binding(OTHER_WALLET, proven=False)
+
+    # Without proof the owner is refused, and told how to take the account back.
+    refused = run(export_with_comment("the owner's own words", seed=3), index)
+    assert not refused.report.accepted
+    assert "to take it back" in " ".join(refused.report.rejection_reasons)
+
+    code = verification_code(WALLET, CHAIN_ID, REGISTRY)
+    export = export_with_comment(f"it is mine: {code}", seed=4)
+    platform.content.publish_export(export)
+    owner = run(export, index, platform=platform.policy())
+    assert owner.report.accepted and owner.binding_proven
+    assert ownership(owner)["account binding"] == CheckStatus.PASS
+    owner.commit(index)
+    assert index.binding("reddit", "alice_redditor") == Binding(WALLET, proven=True)
+    # A proven binding is not taken by anyone: the stranger is refused from now on.
+    late = run(export_with_comment("copied again", seed=6), index, wallet=OTHER_WALLET)
+    assert not late.report.accepted
+    assert "to take it back" not in " ".join(late.report.rejection_reasons)

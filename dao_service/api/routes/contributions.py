@@ -98,6 +98,7 @@ def receipt(
         cid=row.cid,
         tx_hash=row.tx_hash,
         withdrawn=row.withdrawn,
+        disowned=row.disowned_at is not None,
         last_error=row.last_error,
         records=row.record_count,
         record_schema=row.schema_id,
@@ -161,7 +162,11 @@ def check_policies(settings: Settings) -> list[CheckPolicy]:
                     required=settings.require_verification_code,
                     what="your wallet's code, posted from the account and found on the platform"),
         CheckPolicy(name="account binding", kind="ownership", required=True,
-                    what="the account is bound to one wallet only"),
+                    what="the account is bound to one wallet only, "
+                    + ("by the platform sign-in or the verification code (one of them is "
+                       "required)" if settings.require_ownership_proof else
+                       "without proof here (local stack): the owner who signs in takes it "
+                       "back")),
         CheckPolicy(name="wallet signature", kind="ownership", required=True,
                     what="your wallet signs the export's SHA-256"),
     ]  # fmt: skip

@@ -5,12 +5,13 @@ reading a pass back (the page shows whom it names)."""
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Cookie, Request
+from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from dao_service.api.routes.contributions import ERRORS, _address
-from dao_service.api.schemas import SignInPass
+from dao_service.api.deps import ChainDep
+from dao_service.api.routes.contributions import ERRORS, _address, _hex
+from dao_service.api.schemas import SignInPass, SignInRequest
 from dao_service.intake.signin import SignIn, SignInRefused
 
 router = APIRouter(prefix="/api/signin", tags=["sign-in"])
@@ -22,13 +23,48 @@ def sign_in(request: Request) -> SignIn:
     return service
 
 
+@router.get("/{platform}/request", response_model=SignInRequest, responses=ERRORS)
+def sign_in_request(request: Request, platform: str, wallet: str, chain: ChainDep) -> SignInRequest:
+    """What the wallet signs (EIP-712, `eth_signTypedData_v4`) before it signs in with the
+    platform: the pass will name this wallet, and only because it signed."""
+    dao = chain()
+    typed = sign_in(request).request(
+        platform, _address(wallet, "wallet"), dao.chain_id, dao.registry_address
+    )
+    message = typed["message"]
+    return SignInRequest(nonce=message["nonce"], expires=message["expires"], typed_data=typed)
+
+
 @router.get("/{platform}", responses={302: {"description": "to the platform"}, **ERRORS})
-def start(request: Request, platform: str, wallet: str, return_to: str = "") -> RedirectResponse:
-    """Send the contributor to the platform to sign in; `return_to` (a path of this
+def start(
+    request: Request,
+    platform: str,
+    wallet: str,
+    chain: ChainDep,
+    nonce: str = "",
+    expires: int = Query(0, ge=0, le=2**63 - 1),
+    signature: str = "",
+    return_to: str = "",
+) -> RedirectResponse:
+    """Send the contributor to the platform to sign in, once the wallet's signature over
+    its request (from `/{platform}/request`) is checked; `return_to` (a path of this
     service, e.g. the form) gets the pass in its fragment, else a page shows it."""
     if return_to and not (return_to.startswith("/") and not return_to.startswith("//")):
         raise SignInRefused("return_to must be a path on this service.")
-    url, pending = sign_in(request).start(platform, _address(wallet, "wallet"), return_to)
+    address = _address(wallet, "wallet")
+    if not signature:
+        raise SignInRefused(
+            "A sign-in names a wallet only with its signature: sign the request from "
+            f"/api/signin/{platform}/request with the wallet, and pass nonce, expires and "
+            "signature."
+        )
+    dao = chain()
+    service = sign_in(request)
+    service.check_request(
+        platform, address, nonce, expires, _hex(signature, "signature", 65),
+        dao.chain_id, dao.registry_address,
+    )  # fmt: skip
+    url, pending = service.start(platform, address, return_to)
     response = RedirectResponse(url, 302)
     response.set_cookie(
         COOKIE, pending, max_age=600, httponly=True, samesite="lax", path="/api/signin"
