@@ -1,21 +1,36 @@
 """One error family for everything a user can be told about.
 
 Each error carries a `user_message`: the CLI prints it as one line and the API returns
-it as the error detail. Subclasses also inherit the builtin they resemble, so callers
-that only know Python's errors still catch them.
+it as the error detail, with the error's `status` (and, for a 503, `Retry-After:
+retry_after`): one handler in main.py maps them all. Subclasses also inherit the builtin
+they resemble, so callers that only know Python's errors still catch them. The
+validators, which import nothing from the service, have their own family in
+validators/exceptions.py.
 """
+
+from typing import Any
+
+DEPENDENCY_RETRY_AFTER = 5  # seconds: a part restarting under `datadao up` is back by then
 
 
 class DataDaoError(Exception):
     """Root of the project's errors; `user_message` is safe to show to a user."""
+
+    status = 500
+    retry_after: int | None = None  # seconds, for an answer the client should come back for
 
     def __init__(self, user_message: str) -> None:
         super().__init__(user_message)
         self.user_message = user_message
 
 
+# --- setup and the local stack -------------------------------------------------------
+
+
 class ConfigurationError(DataDaoError, ValueError):
     """A setting, flag or file the user supplied is missing or wrong."""
+
+    status, retry_after = 503, DEPENDENCY_RETRY_AFTER
 
 
 class PortInUseError(DataDaoError, OSError):
@@ -39,7 +54,9 @@ class CompilationError(DataDaoError, RuntimeError):
 
 
 class StackError(DataDaoError, RuntimeError):
-    """A part of the local stack failed to start, stop or answer."""
+    """A part of the local stack, or a service it needs, failed to start, stop or answer."""
+
+    status, retry_after = 503, DEPENDENCY_RETRY_AFTER
 
 
 class DeploymentError(DataDaoError, RuntimeError):
@@ -50,6 +67,150 @@ class ServiceBusy(DataDaoError, RuntimeError):
     """The service cannot take the request now (its database stayed locked, it is receiving
     all it can hold); the API answers 503 with `Retry-After: retry_after`."""
 
+    status = 503
+
     def __init__(self, user_message: str, retry_after: int = 5) -> None:
         super().__init__(user_message)
         self.retry_after = retry_after
+
+
+# --- the chain -----------------------------------------------------------------------
+
+
+class ChainRefused(DataDaoError, RuntimeError):
+    """The chain reverted a transaction of ours; `reason` is the decoded error if known."""
+
+    status = 409
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ContractReverted(DataDaoError, RuntimeError):
+    """The chain refused a call: `name` is the custom error, `args` its values in order."""
+
+    status = 409
+
+    def __init__(self, name: str, args: tuple[Any, ...], names: tuple[str, ...] = ()) -> None:
+        shown = ", ".join(
+            f"{n}={_shown(v)}" if n else _shown(v)
+            for n, v in zip(names or ("",) * len(args), args, strict=True)
+        )
+        self.summary = f"{name}({shown})"
+        super().__init__(f"the chain refused the transaction: {self.summary}")
+        self.name, self.args_, self.names = name, args, names
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+# --- intake --------------------------------------------------------------------------
+
+
+class IntakeRefused(DataDaoError, ValueError):
+    """The request is wrong (4xx); `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UploadUnreadable(DataDaoError, ValueError):
+    """The upload's key or ciphertext does not open: wrong key, wrong IV or altered bytes."""
+
+    status = 400
+
+
+class SignInRefused(DataDaoError, PermissionError):
+    """The sign-in failed or its pass is not valid for this upload."""
+
+    status = 403
+
+
+class LeaseLost(DataDaoError, RuntimeError):
+    """Another worker took this contribution over (our lease expired): leave it to them."""
+
+    status = 409
+
+
+# --- key release ---------------------------------------------------------------------
+
+
+class KeyRefused(DataDaoError, PermissionError):
+    """The release is refused; the message says why (HTTP 403)."""
+
+    status = 403
+
+
+class ChallengeReplayed(KeyRefused):
+    """The nonce was used before (the release log has audited the refusal)."""
+
+
+class KeyRequestsLimited(KeyRefused):
+    """Too many refused requests from one client address (HTTP 429)."""
+
+    status = 429
+
+
+# --- earnings ------------------------------------------------------------------------
+
+
+class SampleRefused(DataDaoError, ValueError):
+    """The validation sample is unusable; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SettlementError(DataDaoError):
+    """A rental's earnings cannot be settled (yet); the message says why."""
+
+    status = 409
+
+
+# --- the client library (the contributor's, holder's and renter's side) -------------
+
+
+class AccountError(DataDaoError, ValueError):
+    """An unknown account, a wrong password, a name or key that does not fit."""
+
+
+class ServiceUnreachable(StackError):
+    """Nothing answers at the service's URL."""
+
+
+class ServiceRefused(DataDaoError, PermissionError):
+    """The service answered 4xx/5xx; the message is its own reason."""
+
+    def __init__(self, user_message: str, status: int) -> None:
+        super().__init__(user_message)
+        self.status = status
+
+
+class Refused(DataDaoError, PermissionError):
+    """The chain would refuse this; the message says why and what to do instead."""
+
+
+class FetchFailed(DataDaoError, RuntimeError):
+    """A blob did not match its CID, did not decrypt, or its plaintext was not the one attested."""
+
+
+class ChainUnreachable(StackError):
+    """The JSON-RPC endpoint does not answer."""
+
+
+class RpcError(DataDaoError, RuntimeError):
+    """The node answered a JSON-RPC error; `data` holds revert data when there is any."""
+
+    def __init__(self, message: str, data: str | None = None) -> None:
+        super().__init__(f"the chain answered an error: {message}")
+        self.data = data
+
+
+class ContributionFailed(DataDaoError, RuntimeError):
+    """The export could not be contributed (too large, unreadable, stuck)."""

@@ -27,15 +27,11 @@ from dao_service.api.routes import (
 )
 from dao_service.core import paths
 from dao_service.core.config import get_settings
-from dao_service.core.custody import UploadUnreadable
-from dao_service.earnings.plan import SettlementError
-from dao_service.earnings.samples import SampleRefused
 from dao_service.earnings.service import EarningsService
-from dao_service.exceptions import ConfigurationError, DataDaoError, ServiceBusy, StackError
-from dao_service.intake import IntakeRefused
-from dao_service.intake.signin import SignIn, SignInRefused
+from dao_service.exceptions import DEPENDENCY_RETRY_AFTER, DataDaoError, ServiceBusy
+from dao_service.intake.signin import SignIn
 from dao_service.keys.grants import SharedGrants
-from dao_service.keys.release import KeyRefused, KeyReleaseService, KeyRequestsLimited
+from dao_service.keys.release import KeyReleaseService
 from dao_service.runtime import open_runtime
 from dao_service.storage.locks import SharedLock
 from dao_service.storage.rate_limits import is_locked
@@ -84,10 +80,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             parts.intake.stop()
 
 
-def _error(status: int, exc: DataDaoError) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": exc.user_message})
-
-
 def telemetry(enabled: bool) -> TelemetryConfig:
     """FastAPI's OpenTelemetry spans, metrics and logs, through the providers configured
     globally. Off unless asked for: a request costs ~80 us more even with none configured
@@ -115,34 +107,12 @@ def create_app() -> FastAPI:
         """The page's zip reader, from the npm package (package-lock.json pins it)."""
         return FileResponse(paths.zip_js(), media_type="text/javascript")
 
-    @app.exception_handler(IntakeRefused)
-    async def _intake(_: Request, exc: IntakeRefused) -> JSONResponse:
-        return _error(exc.status, exc)
-
-    @app.exception_handler(SampleRefused)
-    async def _sample(_: Request, exc: SampleRefused) -> JSONResponse:
-        return _error(exc.status, exc)
-
-    @app.exception_handler(SettlementError)
-    async def _unsettled(_: Request, exc: SettlementError) -> JSONResponse:
-        return _error(409, exc)
-
-    @app.exception_handler(UploadUnreadable)
-    async def _unreadable(_: Request, exc: UploadUnreadable) -> JSONResponse:
-        return _error(400, exc)
-
-    @app.exception_handler(SignInRefused)
-    async def _sign_in(_: Request, exc: SignInRefused) -> JSONResponse:
-        return _error(403, exc)
-
-    @app.exception_handler(KeyRefused)
-    async def _refused(_: Request, exc: KeyRefused) -> JSONResponse:
-        return _error(429 if isinstance(exc, KeyRequestsLimited) else 403, exc)
-
-    @app.exception_handler(ServiceBusy)
-    async def _busy(_: Request, exc: ServiceBusy) -> JSONResponse:
-        response = _error(503, exc)
-        response.headers["Retry-After"] = str(exc.retry_after)
+    @app.exception_handler(DataDaoError)
+    async def _refused(_: Request, exc: DataDaoError) -> JSONResponse:
+        # Every error of the family says its own status (exceptions.py).
+        response = JSONResponse(status_code=exc.status, content={"detail": exc.user_message})
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(OperationalError)
@@ -150,12 +120,7 @@ def create_app() -> FastAPI:
         # Any other write the database keeps locked past its busy timeout: come back later.
         if not is_locked(exc):
             raise exc
-        return await _busy(_, ServiceBusy("The service's database is busy; try again shortly."))
-
-    @app.exception_handler(ConfigurationError)
-    @app.exception_handler(StackError)
-    async def _unavailable(_: Request, exc: DataDaoError) -> JSONResponse:
-        return await _busy(_, ServiceBusy(exc.user_message, DEPENDENCY_RETRY_AFTER))
+        return await _refused(_, ServiceBusy("The service's database is busy; try again shortly."))
 
     @app.exception_handler(requests.ConnectionError)
     @app.exception_handler(requests.Timeout)
@@ -165,7 +130,7 @@ def create_app() -> FastAPI:
         # The chain or the IPFS node does not answer (restarting, say): come back later.
         # What was accepted before waits in the spool; the worker retries it by itself.
         part = dependency_of(exc)
-        return await _busy(
+        return await _refused(
             request,
             ServiceBusy(f"The {part} does not answer; try again shortly.", DEPENDENCY_RETRY_AFTER),
         )
@@ -174,9 +139,6 @@ def create_app() -> FastAPI:
     add_body_limits(app)
     document_common_errors(app)
     return app
-
-
-DEPENDENCY_RETRY_AFTER = 5  # seconds: a part restarting under `datadao up` is back by then
 
 
 def dependency_of(exc: Exception) -> str:

@@ -18,15 +18,7 @@ from dao_service.chain.attestations import Attestation, sign_attestation, sign_r
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
-from dao_service.exceptions import DeploymentError
-
-
-class ChainRefused(Exception):
-    """The chain reverted a transaction of ours; `reason` is the decoded error if known."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+from dao_service.exceptions import ChainRefused, DeploymentError
 
 
 class DaoChain:

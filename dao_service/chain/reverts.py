@@ -8,24 +8,11 @@ from eth_abi import decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import ContractReverted
 
 # Solidity's own revert payloads: Error(string) and Panic(uint256).
 ERROR_STRING_SELECTOR = keccak(text="Error(string)")[:4]
 PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
-
-
-class ContractReverted(DataDaoError, RuntimeError):
-    """The chain refused a call: `name` is the custom error, `args` its values in order."""
-
-    def __init__(self, name: str, args: tuple[Any, ...], names: tuple[str, ...] = ()) -> None:
-        shown = ", ".join(
-            f"{n}={_show(v)}" if n else _show(v)
-            for n, v in zip(names or ("",) * len(args), args, strict=True)
-        )
-        self.summary = f"{name}({shown})"
-        super().__init__(f"the chain refused the transaction: {self.summary}")
-        self.name, self.args_, self.names = name, args, names
 
 
 def _show(value: Any) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dao_service.core.files import write_private_file
-from dao_service.exceptions import ConfigurationError, DataDaoError
+from dao_service.exceptions import AccountError, ConfigurationError
 
 ANVIL_TEST_ACCOUNTS = 10
 # What each anvil test account does on the local stack (see dao_service/chain).
@@ -20,10 +20,6 @@ DEV_ROLES = {
     9: "relayer (the service sends contributions with it)",
 }
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
-
-
-class AccountError(DataDaoError, ValueError):
-    """An unknown account, a wrong password, a name or key that does not fit."""
 
 
 @dataclass(frozen=True)

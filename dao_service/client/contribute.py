@@ -22,16 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dao_service.client.service import Progress, ServiceClient
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import ContributionFailed
 
 FINAL_STATUSES = ("minted", "rejected", "withdrawn")
 # An export's data files (Reddit's CSVs, X's data/*.js), the web form's pattern too: of an
 # archive of no known platform only these leave the machine; media never does.
 DATA_FILE = re.compile(r"^(data/[^/]+\.js|[^/]+\.csv)$")
-
-
-class ContributionFailed(DataDaoError, RuntimeError):
-    """The export could not be contributed (too large, unreadable, stuck)."""
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.chain.reverts import RevertDecoder
-from dao_service.client.rpc import BoundContract, JsonRpc, RpcError, send_transaction
-from dao_service.exceptions import ConfigurationError
+from dao_service.client.rpc import BoundContract, JsonRpc, send_transaction
+from dao_service.exceptions import ConfigurationError, RpcError
 
 if TYPE_CHECKING:
     from dao_service.client.service import ServiceClient

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dao_service.client.core import DaoClient
-from dao_service.client.governance import Refused, short
-from dao_service.client.service import ServiceRefused
-from dao_service.exceptions import DataDaoError
+from dao_service.client.governance import short
+from dao_service.exceptions import FetchFailed, Refused, ServiceRefused
 
 MANIFEST_NAME = "manifest.json"
 FETCH_STATE = ".fetch-state.json"
@@ -42,10 +41,6 @@ class BlobStore(Protocol):
     def cat(self, cid: str) -> bytes: ...
 
     def cid_of(self, data: bytes) -> str: ...
-
-
-class FetchFailed(DataDaoError, RuntimeError):
-    """A blob did not match its CID, did not decrypt, or its plaintext was not the one attested."""
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,9 @@ from eth_utils import keccak
 
 from dao_service.client.core import ETH, DaoClient
 from dao_service.client.timefmt import blocks, duration, utc
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import Refused
 
 PROPOSER_MARKER = re.compile(r"\s*#proposer=0x[0-9a-fA-F]{40}$")
-
-
-class Refused(DataDaoError, PermissionError):
-    """The chain would refuse this; the message says why and what to do instead."""
 
 
 class ProposalState(enum.IntEnum):

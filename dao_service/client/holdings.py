@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dao_service.client.core import DaoClient
-from dao_service.client.governance import Refused, eth, short, tokens
+from dao_service.client.governance import eth, short, tokens
 from dao_service.client.rpc import Log
+from dao_service.exceptions import Refused
 
 if TYPE_CHECKING:
     from dao_service.client.income import Income

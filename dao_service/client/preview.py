@@ -4,7 +4,7 @@ Pseudonyms here are keyed by a throwaway key: the service's own differ, and are 
 
 from typing import Any
 
-from dao_service.client.contribute import ContributionFailed
+from dao_service.exceptions import ContributionFailed
 
 PREVIEW_RECORDS = 5
 

@@ -5,10 +5,10 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from dao_service.chain.reverts import ContractReverted
 from dao_service.client.core import DaoClient
-from dao_service.client.governance import Refused, get_proposal, timing
+from dao_service.client.governance import get_proposal, timing
 from dao_service.client.holdings import datasets_of
+from dao_service.exceptions import ContractReverted, Refused
 
 
 class RentalStatus(enum.IntEnum):

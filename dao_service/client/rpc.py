@@ -17,23 +17,18 @@ from urllib.parse import urlsplit
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 
-from dao_service.chain.reverts import ContractReverted, RevertDecoder, abi_type
-from dao_service.exceptions import ConfigurationError, DataDaoError, StackError
+from dao_service.chain.reverts import RevertDecoder, abi_type
+from dao_service.exceptions import (
+    ChainUnreachable,
+    ConfigurationError,
+    ContractReverted,
+    DataDaoError,
+    RpcError,
+    StackError,
+)
 
 RECEIPT_POLL_SECONDS = 0.005
 RECEIPT_TIMEOUT_SECONDS = 120.0
-
-
-class ChainUnreachable(StackError):
-    """The JSON-RPC endpoint does not answer."""
-
-
-class RpcError(DataDaoError, RuntimeError):
-    """The node answered a JSON-RPC error; `data` holds revert data when there is any."""
-
-    def __init__(self, message: str, data: str | None = None) -> None:
-        super().__init__(f"the chain answered an error: {message}")
-        self.data = data
 
 
 def _revert_data(error: dict[str, Any]) -> str | None:

@@ -8,21 +8,9 @@ from urllib.parse import urlencode
 import requests
 from urllib3 import encode_multipart_formdata
 
-from dao_service.exceptions import DataDaoError, StackError
+from dao_service.exceptions import ServiceRefused, ServiceUnreachable
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
-
-
-class ServiceUnreachable(StackError):
-    """Nothing answers at the service's URL."""
-
-
-class ServiceRefused(DataDaoError, PermissionError):
-    """The service answered 4xx/5xx; the message is its own reason."""
-
-    def __init__(self, user_message: str, status: int) -> None:
-        super().__init__(user_message)
-        self.status = status
 
 
 class _ReadProgress(io.BytesIO):

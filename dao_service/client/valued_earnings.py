@@ -7,9 +7,8 @@ from typing import Any
 
 from dao_service.chain.merkle import EarningsTree
 from dao_service.client.core import DaoClient
-from dao_service.client.governance import Refused
 from dao_service.earnings.table import PublishedTable
-from dao_service.exceptions import ConfigurationError, StackError
+from dao_service.exceptions import ConfigurationError, Refused, StackError
 
 
 @dataclass

@@ -24,15 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dao_service.core.files import write_private_file
-from dao_service.exceptions import ConfigurationError, DataDaoError
+from dao_service.exceptions import ConfigurationError, UploadUnreadable
 
 OAEP = padding.OAEP(
     mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
 )
-
-
-class UploadUnreadable(DataDaoError, ValueError):
-    """The upload's key or ciphertext does not open: wrong key, wrong IV or altered bytes."""
 
 
 def _read_secret(path: Path) -> bytes:

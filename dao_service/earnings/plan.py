@@ -12,14 +12,10 @@ from dao_service.chain.dao import DaoChain
 from dao_service.core.custody import CustodyKey, open_upload
 from dao_service.earnings.table import PublishedTable
 from dao_service.earnings.valuation import ContributionRecords
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import SettlementError
 from dao_service.models import Contribution, EarningsTable, Stage
 from dao_service.storage.ipfs import IpfsStore
 from validators.records import refined_texts
-
-
-class SettlementError(DataDaoError):
-    """A rental's earnings cannot be settled (yet); the message says why."""
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from dao_service.chain.dao import DaoChain
 from dao_service.chain.earnings_roots import EarningsRoot
 from dao_service.chain.merkle import EarningsTree
-from dao_service.earnings.plan import Plan, SettlementError
+from dao_service.earnings.plan import Plan
 from dao_service.earnings.shares import Shares
 from dao_service.earnings.table import PublishedTable
 from dao_service.earnings.valuation import METHOD
+from dao_service.exceptions import SettlementError
 from dao_service.models import EarningsTable
 from dao_service.storage.ipfs import IpfsStore
 

@@ -14,7 +14,7 @@ from dao_service.chain.dao import DaoChain
 from dao_service.chain.sample_statement import recover_statement_signer, sample_statement
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, open_upload
-from dao_service.exceptions import DataDaoError, ServiceBusy
+from dao_service.exceptions import SampleRefused, ServiceBusy
 from dao_service.models import StatementNonce, ValidationSample
 from dao_service.storage.ipfs import IpfsStore
 from validators.exceptions import ExportRejected
@@ -22,14 +22,6 @@ from validators.pipeline import export_texts
 
 log = logging.getLogger("dao_service.earnings")
 MAX_SAMPLE_TEXTS = 2_000
-
-
-class SampleRefused(DataDaoError, ValueError):
-    """The validation sample is unusable; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

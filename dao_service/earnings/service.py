@@ -18,8 +18,8 @@ from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings import plan, publish, samples, shares
-from dao_service.earnings.plan import SettlementError
-from dao_service.earnings.samples import SampleRefused, SealedSample
+from dao_service.earnings.samples import SealedSample
+from dao_service.exceptions import SampleRefused, SettlementError
 from dao_service.models import EarningsTable, ValidationSample
 from dao_service.storage.audit import prune_audit_events
 from dao_service.storage.ipfs import IpfsStore

@@ -4,9 +4,10 @@ cumulative earnings, and what the rental says about demand. Reads and writes not
 
 from dataclasses import dataclass
 
-from dao_service.earnings.plan import Plan, SettlementError
+from dao_service.earnings.plan import Plan
 from dao_service.earnings.table import ContributionShare
 from dao_service.earnings.valuation import ContributionRecords, split, value_contributions
+from dao_service.exceptions import SettlementError
 from dao_service.models import Contribution
 from validators.scoring import demand_key
 

@@ -16,7 +16,8 @@ dedup-index sync), `storing` (IPFS), `minting`, `worker` (the background loop), 
 which composes them for the API.
 """
 
+from dao_service.exceptions import IntakeRefused
 from dao_service.intake.service import IntakeService
-from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.intake.upload import Upload
 
 __all__ = ["IntakeRefused", "IntakeService", "Upload"]

@@ -3,7 +3,8 @@ the database (`storage.rate_limits`), so every API process and machine counts ag
 same limits."""
 
 from dao_service.core.config import Settings
-from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.exceptions import IntakeRefused
+from dao_service.intake.upload import Upload
 from dao_service.storage.rate_limits import RateLimiter
 
 

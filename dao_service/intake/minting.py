@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import Attestation
-from dao_service.chain.dao import ChainRefused
+from dao_service.exceptions import ChainRefused
 from dao_service.intake.queue import advance, defer
 from dao_service.models import Contribution, Stage
 

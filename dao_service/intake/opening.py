@@ -4,7 +4,8 @@ statement signed) and validate it. The plaintext is never written anywhere."""
 import hashlib
 
 from dao_service.core.custody import IntakeKey, open_upload
-from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.exceptions import IntakeRefused
+from dao_service.intake.upload import Upload
 from validators import DedupIndex, Demand, Validation, ValidationContext, validate_export
 from validators.platforms import PlatformPolicy
 

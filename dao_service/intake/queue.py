@@ -22,17 +22,13 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import LeaseLost
 from dao_service.models import Contribution, Stage
 
 UNFINISHED = (Stage.VALIDATED, Stage.STORED, Stage.MINTING)
 RENEWALS_PER_LEASE = 3  # a held lease is extended this often per lease length
 
 log = logging.getLogger("dao_service.intake")
-
-
-class LeaseLost(DataDaoError, RuntimeError):
-    """Another worker took this contribution over (our lease expired): leave it to them."""
 
 
 def worker_name() -> str:

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.exceptions import IntakeRefused
 from dao_service.intake.minting import attestation
-from dao_service.intake.upload import IntakeRefused
 from dao_service.models import Contribution
 
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.core.custody import CustodyKey
 from dao_service.core.files import write_private_file
+from dao_service.exceptions import IntakeRefused
 from dao_service.intake import ownership
 from dao_service.intake.refining import RefinedBlob
-from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.intake.upload import Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from validators import DedupIndex, Validation, ValidationReport
 

@@ -15,6 +15,7 @@ from dao_service.chain.dao import DaoChain
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings.demand import recent_demand
+from dao_service.exceptions import IntakeRefused
 from dao_service.intake import (
     minting,
     opening,
@@ -26,7 +27,7 @@ from dao_service.intake import (
 )
 from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.refining import Refiner
-from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.intake.upload import Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
 from dao_service.storage.ipfs import IpfsStore

@@ -27,16 +27,12 @@ from requests import RequestException
 from dao_service.chain.attestations import recover_typed_signer, sign_in_typed_data
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey
-from dao_service.exceptions import DataDaoError
+from dao_service.exceptions import SignInRefused
 from validators import SignedInAccount
 
 PENDING_SECONDS = 600
 PASS_SECONDS = 1800
 USER_AGENT = "datadao-service/1.0 (sign-in)"
-
-
-class SignInRefused(DataDaoError, PermissionError):
-    """The sign-in failed or its pass is not valid for this upload."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dao_service.chain.attestations import recover_typed_signer, statement_typed_data
-from dao_service.intake.upload import IntakeRefused, Upload
+from dao_service.exceptions import IntakeRefused
+from dao_service.intake.upload import Upload
 from dao_service.models import Contribution, Stage, StatementNonce
 from validators.refine import SCHEMA_ID
 

@@ -2,16 +2,7 @@
 
 from dataclasses import dataclass
 
-from dao_service.exceptions import DataDaoError
 from validators import SignedInAccount
-
-
-class IntakeRefused(DataDaoError, ValueError):
-    """The request is wrong (4xx); `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

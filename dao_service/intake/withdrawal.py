@@ -4,9 +4,9 @@ is destroyed, so a contribution is never left keyless while the chain still coun
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import recover_typed_signer, withdrawal_typed_data
-from dao_service.chain.dao import ChainRefused, DaoChain
+from dao_service.chain.dao import DaoChain
+from dao_service.exceptions import ChainRefused, IntakeRefused
 from dao_service.intake.receipt import find_contribution
-from dao_service.intake.upload import IntakeRefused
 from dao_service.models import AuditEvent, Contribution, Stage
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.dao import ChainRefused
+from dao_service.exceptions import ChainRefused
 from dao_service.intake import queue
 from dao_service.models import Contribution, Stage
 

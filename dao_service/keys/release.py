@@ -30,7 +30,12 @@ from web3.exceptions import Web3Exception
 from dao_service.chain.challenges import challenge_text, recover_public_key
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, SealingKeys
-from dao_service.exceptions import DataDaoError, StackError
+from dao_service.exceptions import (
+    ChallengeReplayed,
+    KeyRefused,
+    KeyRequestsLimited,
+    StackError,
+)
 from dao_service.keys.grants import Grant
 from dao_service.keys.release_log import REPLAYED, LogEntry, ReleaseLog, UsedChallenge
 from dao_service.models import Contribution, Stage
@@ -67,18 +72,6 @@ LIVE_KEYS = (
     .limit(bindparam("rows"))
 )
 OWN_KEYS = LIVE_KEYS.where(Contribution.contributor == bindparam("contributor"))
-
-
-class KeyRefused(DataDaoError, PermissionError):
-    """The release is refused; the message says why (HTTP 403)."""
-
-
-class ChallengeReplayed(KeyRefused):
-    """The nonce was used before (the release log has audited the refusal)."""
-
-
-class KeyRequestsLimited(KeyRefused):
-    """Too many refused requests from one client address (HTTP 429)."""
 
 
 class Deployment(Protocol):

@@ -11,7 +11,8 @@ import pytest
 
 from dao_service.chain.challenges import challenge_text
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.client.fetch import FetchFailed, fetch_dataset
+from dao_service.client.fetch import fetch_dataset
+from dao_service.exceptions import FetchFailed
 
 RENTER = dev_account(5)
 ACCESS = "0x" + "ac" * 20  # the deployment's AccessRegistry

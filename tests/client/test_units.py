@@ -9,8 +9,9 @@ from eth_account import Account
 from eth_utils import keccak
 
 from dao_service.chain.reverts import RevertDecoder
-from dao_service.client.accounts import AccountError, AccountStore
+from dao_service.client.accounts import AccountStore
 from dao_service.client.timefmt import duration, utc
+from dao_service.exceptions import AccountError
 
 ERROR_ABI = [
     {

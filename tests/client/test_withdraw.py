@@ -8,8 +8,8 @@ import pytest
 
 from dao_service.chain.attestations import recover_typed_signer, withdrawal_typed_data
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.client.governance import Refused
 from dao_service.client.holdings import withdraw
+from dao_service.exceptions import Refused
 
 OWNER, OTHER = dev_account(2), dev_account(3)
 REGISTRY = "0x" + "2e" * 20

@@ -12,7 +12,7 @@ from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_withdrawal
 from dao_service.chain.compiler import compile_sources
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
-from dao_service.chain.reverts import ContractReverted
+from dao_service.exceptions import ContractReverted
 from tests.conftest import DeployDao
 from tests.utils.chain import Dao
 

@@ -27,7 +27,7 @@ from web3 import Web3
 
 from dao_service.chain.attestations import Attestation
 from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
-from dao_service.chain.reverts import ContractReverted
+from dao_service.exceptions import ContractReverted
 from tests.conftest import DeployDao
 from tests.utils.chain import Dao
 

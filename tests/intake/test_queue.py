@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.dao import ChainRefused
+from dao_service.exceptions import ChainRefused
 from dao_service.intake import queue
 from dao_service.intake.minting import mint_batch
 from dao_service.intake.worker import IntakeWorker

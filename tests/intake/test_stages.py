@@ -12,10 +12,10 @@ from eth_account import Account
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import statement_typed_data
-from dao_service.chain.dao import ChainRefused
 from dao_service.client.contribute import sign_typed
 from dao_service.core.config import Settings
-from dao_service.intake import IntakeRefused, Upload
+from dao_service.exceptions import ChainRefused, IntakeRefused
+from dao_service.intake import Upload
 from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.minting import mint, mint_batch
 from dao_service.intake.receipt import receipt_extras

@@ -15,8 +15,8 @@ from dao_service.chain.dev_accounts import dev_account
 from dao_service.client.fetch import sign_challenge
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey
-from dao_service.exceptions import StackError
-from dao_service.keys.release import KeyRefused, KeyReleaseService, ReleasedPage, SignedRequest
+from dao_service.exceptions import KeyRefused, StackError
+from dao_service.keys.release import KeyReleaseService, ReleasedPage, SignedRequest
 from validators.refine import SCHEMA_ID
 
 RENTER = dev_account(5)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dao_service.chain import client
+from dao_service.chain import connection
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import load_manifest
 from dao_service.core.config import Settings, get_settings
@@ -78,8 +78,8 @@ def test_killed_ipfs_and_chain_are_restarted_and_no_upload_is_lost(
             assert pids(settings)["chain (anvil)"] != chain
             ids.append(upload(api, 4)["id"])
             manifest = load_manifest(settings.manifest_file)
-            w3 = client.connect(settings.chain_rpc_url)
-            registry = client.contract(w3, manifest, "ContributionRegistry")
+            w3 = connection.connect(settings.chain_rpc_url)
+            registry = connection.contract(w3, manifest, "ContributionRegistry")
 
             def recorded() -> list[str]:
                 events = registry.events.ContributionRecorded().get_logs(from_block=0)

@@ -19,7 +19,8 @@ from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
-from dao_service.chain.reverts import ContractReverted, RevertDecoder
+from dao_service.chain.reverts import RevertDecoder
+from dao_service.exceptions import ContractReverted
 
 
 @dataclass

@@ -131,7 +131,7 @@ def test_a_conversation_or_a_private_file_is_not_contributed_as_a_generic_export
     """Keeping only the text fields would launder them: other people's messages under
     the contributor's pseudonym. A platform's private file taken out of its zip, or a zip
     of no known platform holding one, is refused or left home by name."""
-    from dao_service.client.contribute import ContributionFailed
+    from dao_service.exceptions import ContributionFailed
 
     messages = tmp_path / "messages.csv"
     messages.write_bytes(reddit_private_files()["messages.csv"])

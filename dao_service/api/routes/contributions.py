@@ -29,7 +29,8 @@ from dao_service.chain.attestations import (
 )
 from dao_service.chain.provider import ChainProvider
 from dao_service.core.config import Settings
-from dao_service.intake import IntakeRefused, IntakeService, Upload
+from dao_service.exceptions import IntakeRefused
+from dao_service.intake import IntakeService, Upload
 from dao_service.models import Contribution
 from dao_service.models import Stage as StageName
 from validators import verification_code

@@ -15,7 +15,8 @@ from dao_service.api.schemas import (
     SampleReceipt,
     SettledRental,
 )
-from dao_service.earnings.samples import SampleRefused, SealedSample
+from dao_service.earnings.samples import SealedSample
+from dao_service.exceptions import SampleRefused
 from dao_service.models import EarningsTable
 
 router = APIRouter(prefix="/api", tags=["earnings"])

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from dao_service.api.deps import ChainDep
 from dao_service.api.routes.contributions import ERRORS, _address, _hex
 from dao_service.api.schemas import SignInPass, SignInRequest
-from dao_service.intake.signin import SignIn, SignInRefused
+from dao_service.exceptions import SignInRefused
+from dao_service.intake.signin import SignIn
 
 router = APIRouter(prefix="/api/signin", tags=["sign-in"])
 COOKIE = "datadao_signin"
