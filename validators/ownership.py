@@ -151,6 +151,13 @@ def _binding(
     )
 
 
+# Sources whose binding key the posted code proves: a Reddit account's id is its name,
+# which the platform shows on every item checked. X binds by the numeric account id,
+# which its oEmbed does not show (only the handle, which the export itself states), so
+# there only the sign-in, which compares ids, proves the account.
+CODE_PROVES_ACCOUNT_ID = frozenset({"reddit"})
+
+
 def ownership_checks(
     parsed: ParsedExport,
     found: set[str],
@@ -167,7 +174,10 @@ def ownership_checks(
     else:
         expected = verification_code(context.wallet, context.chain_id, context.registry)
         checks.append(_code(expected, found, spot))
-        proven = any(c.status == CheckStatus.PASS for c in checks)  # sign-in or code
+        code_proves_id = parsed.source in CODE_PROVES_ACCOUNT_ID
+        proven = checks[0].status == CheckStatus.PASS or (  # the sign-in, or the code
+            code_proves_id and checks[1].status == CheckStatus.PASS
+        )
         bound = index.binding(parsed.source, parsed.account_id)
         checks.append(_binding(parsed.source, bound, proven, expected, context))
     if context.signature_verified is None:

@@ -7,6 +7,7 @@ everything on loopback under one data directory; production sets the URLs instea
 
 import ipaddress
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -234,13 +235,22 @@ class Settings(BaseSettings):
 
 
 def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
+    """Whether `host` is this machine: a `localhost` name (a trailing dot too), or a
+    loopback or unspecified address in any form the resolver takes (IPv4-mapped IPv6,
+    short or numeric IPv4 like `127.1` or `2130706433`). Names are not resolved: a
+    lookup at start could hang where DNS does not answer."""
+    host = host.strip("[]").lower().rstrip(".")
     if host in ("", "localhost") or host.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        try:  # the resolver's older IPv4 forms, which ipaddress refuses
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, UnicodeError):
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified
 
 

@@ -45,6 +45,8 @@ def claim(
         select(Contribution.id)
         .where(
             Contribution.stage.in_(UNFINISHED),
+            # Its account's owner took the account back: it is not minted on their behalf.
+            Contribution.disowned_at.is_(None),
             or_(Contribution.lease_until.is_(None), Contribution.lease_until < now),
         )
         .order_by(Contribution.id)

@@ -22,6 +22,12 @@ from dao_service.stack.platform_standin import stand_in_env
         "http://[::1]:9000",
         "http://0.0.0.0:8090",
         "http://10.1.2.3:8090",  # the stand-in's address when the stack's host is this
+        # Forms an attacker's review found passing: a trailing dot, IPv4-mapped IPv6,
+        # the resolver's short and numeric IPv4.
+        "http://localhost.:8090",
+        "http://[::ffff:127.0.0.1]:8090",
+        "http://127.1:8090",
+        "http://2130706433:8090",
     ],
 )
 def test_production_refuses_a_platform_url_at_the_stand_in(

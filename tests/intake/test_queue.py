@@ -2,6 +2,7 @@
 the chain and IPFS (the PostgreSQL and multi-process cases: tests/crash/test_workers.py)."""
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,3 +114,17 @@ def test_renewal_never_takes_back_a_lease_another_worker_holds(
     [taken] = queue.claim(sessions, "alive", 10, 60)
     assert queue.renew(sessions, "stalled", 60) == 0
     assert reload(sessions, taken).lease_owner == "alive"
+
+
+def test_a_disowned_contribution_is_not_claimed_for_minting(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Attacker's review: a squatter's upload still waiting when the account's owner took
+    the account back must not be minted on the squatter's behalf."""
+    squatted = add_contribution(sessions, Stage.STORED, cid="bafk")
+    with sessions.begin() as session:
+        row = session.get(Contribution, squatted.id)
+        assert row is not None
+        row.disowned_at = datetime.now(UTC)
+    honest = add_contribution(sessions)
+    assert [c.id for c in queue.claim(sessions, "w1", 10, 60)] == [honest.id]

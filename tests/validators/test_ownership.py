@@ -9,6 +9,8 @@ from dao_service.stack.sample_exports import (
     reddit_spec,
     reddit_time,
     with_checkfile,
+    x_archive,
+    x_spec,
     zip_files,
 )
 from tests.utils.platform_standin import StandIn
@@ -154,3 +156,24 @@ def test_the_owner_who_proves_takes_an_unproven_binding_back(
     late = run(export_with_comment("copied again", seed=6), index, wallet=OTHER_WALLET)
     assert not late.report.accepted
     assert "to take it back" not in " ".join(late.report.rejection_reasons)
+
+
+def test_an_x_code_does_not_prove_an_account_id_the_export_only_states(
+    index: DedupIndex, platform: StandIn
+) -> None:
+    """Attacker's review: an X export carrying the victim's numeric account id beside the
+    attacker's own handle, with the code posted from the attacker's account. The code
+    proves the handle, not the id the binding is keyed by: nothing is bound."""
+    spec = x_spec(seed=7)
+    spec.account_id = "4242424242"  # the victim's
+    code = verification_code(WALLET, CHAIN_ID, REGISTRY)
+    tweet = spec.tweets[0]["tweet"]
+    assert isinstance(tweet, dict)
+    tweet["full_text"] = f"my data DAO code: {code}"
+    export = x_archive(spec)
+    platform.content.publish_export(export)
+    result = run(export, index, platform=platform.policy(), require_proof=True)
+    assert ownership(result)["verification code"] == CheckStatus.PASS  # the handle's
+    assert not result.report.accepted and result.binding is None
+    assert ownership(result)["account binding"] == CheckStatus.FAIL
+    assert index.binding("twitter", "4242424242") is None

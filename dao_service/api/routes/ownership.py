@@ -3,7 +3,7 @@ binding they were made under, awaiting a DAO proposal to void them."""
 
 from datetime import UTC
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from dao_service.api.deps import ChainDep, IntakeDep, SettingsDep
@@ -16,7 +16,10 @@ router = APIRouter(prefix="/api/ownership", tags=["ownership"])
 
 @router.get("/disowned", response_model=list[DisownedContribution], responses=ERRORS)
 async def disowned(
-    intake: IntakeDep, settings: SettingsDep, chain: ChainDep, dataset_id: int | None = None
+    intake: IntakeDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    dataset_id: int | None = Query(None, ge=1, le=2**32 - 1),  # a uint32 on-chain
 ) -> list[DisownedContribution]:
     """The dataset's contributions disowned by their account's proven owner, oldest first,
     each with the command that proposes voiding it (`live_on_chain` false once voided)."""
