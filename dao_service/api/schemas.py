@@ -2,7 +2,13 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RequestBody(BaseModel):
+    """A JSON request body, typed as documented: the string "5" is not the integer 5."""
+
+    model_config = ConfigDict(strict=True)
 
 
 class ServiceConfig(BaseModel):
@@ -44,7 +50,7 @@ class CheckPolicy(BaseModel):
     what: str
 
 
-class NonceRequest(BaseModel):
+class NonceRequest(RequestBody):
     wallet: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
@@ -109,12 +115,12 @@ class RecordPreview(BaseModel):
     )
 
 
-class WithdrawRequest(BaseModel):
+class WithdrawRequest(RequestBody):
     deadline: int = Field(ge=0, lt=2**256, description="Unix seconds, as signed (uint256)")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
 
-class ChallengeRequest(BaseModel):
+class ChallengeRequest(RequestBody):
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     dataset_id: int = Field(ge=0, lt=2**32)
 
@@ -130,7 +136,7 @@ class ChallengeResponse(BaseModel):
 RELEASE_PAGE_MAX = 5000
 
 
-class ReleaseRequest(BaseModel):
+class ReleaseRequest(RequestBody):
     """A signed key-release request. The signed text is the challenge's `text`, or the
     same text composed by the renter (`dao_service.chain.challenges.challenge_text`) with
     16 random bytes of its own as the nonce and an expiry at most the challenge lifetime
@@ -145,7 +151,7 @@ class ReleaseRequest(BaseModel):
     limit: int = Field(1000, ge=1, le=RELEASE_PAGE_MAX, description="keys per page")
 
 
-class NextPageRequest(BaseModel):
+class NextPageRequest(RequestBody):
     cursor: str = Field(max_length=600, description="`next_cursor` of the previous page")
     limit: int = Field(1000, ge=1, le=RELEASE_PAGE_MAX, description="keys per page")
 

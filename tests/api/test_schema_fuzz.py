@@ -4,6 +4,7 @@ anvil, contracts and IPFS node. No input may be answered with a server error, an
 answer must be one the schema declares, in the shape it declares."""
 
 import contextlib
+import os
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ from schemathesis.core.failures import FailureGroup
 
 from dao_service.core.config import Settings
 
-EXAMPLES_PER_OPERATION = 60  # 19 operations: ~1,100 calls, well within 2 minutes here
+# 19 operations: ~1,100 calls, well within 2 minutes here; more for a deeper run by hand
+EXAMPLES_PER_OPERATION = int(os.environ.get("DATADAO_FUZZ_EXAMPLES", "60"))
 CHECKS = [
     not_a_server_error,
     negative_data_rejection,
