@@ -116,11 +116,16 @@ def create_app() -> FastAPI:
         return response
 
     @app.exception_handler(OperationalError)
-    async def _locked(_: Request, exc: OperationalError) -> JSONResponse:
-        # Any other write the database keeps locked past its busy timeout: come back later.
-        if not is_locked(exc):
-            raise exc
-        return await _refused(_, ServiceBusy("The service's database is busy; try again shortly."))
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # A write the database keeps locked past its busy timeout, or a database server
+        # that does not answer (restarting, say): come back later. Accepted uploads wait.
+        if is_locked(exc):
+            busy = ServiceBusy("The service's database is busy; try again shortly.")
+        else:
+            busy = ServiceBusy(
+                "The database does not answer; try again shortly.", DEPENDENCY_RETRY_AFTER
+            )
+        return await _refused(request, busy)
 
     @app.exception_handler(requests.ConnectionError)
     @app.exception_handler(requests.Timeout)

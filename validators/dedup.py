@@ -21,6 +21,7 @@ export committed any of them after this one looked, the commit fails (`IndexConf
 and the export is validated again against the index as it now is.
 """
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
@@ -50,7 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from validators.exceptions import ValidatorError
@@ -470,9 +471,10 @@ class DedupIndex:
         self._bloom, self._through, self._dirty_filter = None, 0, False
 
     def close(self) -> None:
-        """Save the filter (next open skips building it), then close."""
+        """Save the filter (next open skips building it), then close. A database that is
+        gone by then costs only that: the next open builds the filter again."""
         if self._bloom is not None and self._dirty_filter:
-            with self.engine.begin() as connection:
+            with contextlib.suppress(OperationalError), self.engine.begin() as connection:
                 connection.execute(delete(FILTER))
                 connection.execute(
                     FILTER.insert().values(

@@ -2,10 +2,7 @@
 claimed work. Every accepted contribution is stored and minted exactly once, on SQLite and
 on PostgreSQL, and waiting mints go out in batches."""
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from dao_service.storage.database import make_engine
 from tests.utils import postgres
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
-from tests.utils.processes import wait_until
+from tests.utils.processes import start_worker, wait_until
 
 CONTRIBUTIONS = 16
 WORKERS = 3
@@ -43,22 +40,6 @@ def database_url(
         get_settings.cache_clear()
         yield url
     get_settings.cache_clear()
-
-
-def start_worker(settings: Settings, database_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATADAO_DATA_DIR": str(settings.data_dir),
-        "DATADAO_CHAIN_RPC_URL": settings.chain_rpc_url,
-        "DATADAO_IPFS_API_URL": settings.ipfs_api_url,
-        "DATADAO_DATABASE_URL": database_url,
-        "DATADAO_WORK_LEASE_SECONDS": "3",
-        "DATADAO_MINT_BATCH_SIZE": "4",
-    }
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "dao_service.worker"], env=env, stdout=out, stderr=out
-        )
 
 
 def test_three_workers_one_killed_mid_work_mint_each_contribution_once(

@@ -2,11 +2,14 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import psutil
 
 from tests.utils.processes import free_port
 
@@ -22,29 +25,60 @@ def _as_postgres(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
+class PostgresServer:
+    """One cluster in a folder of its own: started, killed and started again on one port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.data = workdir / "data"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        subprocess.run(
+            _as_postgres([str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = self.workdir / "log"
+        start = [str(BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(log)]
+        subprocess.run(_as_postgres([*start, "start"]), check=True, capture_output=True)
+
+    def kill(self) -> None:
+        """SIGKILL the server and every backend, as a crash or the OOM killer would."""
+        postmaster = psutil.Process(int((self.data / "postmaster.pid").read_text().split()[0]))
+        victims = [postmaster, *postmaster.children(recursive=True)]
+        for process in victims:
+            process.send_signal(signal.SIGKILL)
+        psutil.wait_procs(victims, timeout=10)
+
+    def stop(self) -> None:
+        stop = [str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        subprocess.run(_as_postgres(stop), capture_output=True)
+
+
 @contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """Yield a SQLAlchemy URL of a fresh cluster; stop and delete it afterwards."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """Yield a started fresh cluster; stop and delete it afterwards."""
     # Under /tmp, not $TMPDIR: the server's Unix socket path must stay under 107 bytes, and
     # the postgres user must be able to reach the folder (a private $TMPDIR may not let it).
     workdir = Path(tempfile.mkdtemp(prefix="datadao-pg-", dir="/tmp"))
-    data = workdir / "data"
-    port = free_port()
     if os.geteuid() == 0:
         shutil.chown(workdir, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres([str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = [str(BIN / "pg_ctl"), "-D", str(data)]
-    start = [*pg_ctl, "-o", options, "-w", "-l", str(workdir / "log"), "start"]
-    subprocess.run(_as_postgres(start), check=True, capture_output=True)
+    server = PostgresServer(workdir)
+    server.init()
+    server.start()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        subprocess.run(
-            _as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
+        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh cluster; stop and delete it afterwards."""
+    with postgres_server() as server:
+        yield server.url

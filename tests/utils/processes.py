@@ -104,3 +104,21 @@ def wait_until(check, timeout: float = 30, interval: float = 0.1) -> None:  # ty
             return
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def start_worker(settings: Settings, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """An intake worker process (`python -m dao_service.worker`) on the given database,
+    with short leases and small mint batches, its output appended to `log`."""
+    env = {
+        **os.environ,
+        "DATADAO_DATA_DIR": str(settings.data_dir),
+        "DATADAO_CHAIN_RPC_URL": settings.chain_rpc_url,
+        "DATADAO_IPFS_API_URL": settings.ipfs_api_url,
+        "DATADAO_DATABASE_URL": database_url,
+        "DATADAO_WORK_LEASE_SECONDS": "3",
+        "DATADAO_MINT_BATCH_SIZE": "4",
+    }
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dao_service.worker"], env=env, stdout=out, stderr=out
+        )
