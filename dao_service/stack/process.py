@@ -1,5 +1,6 @@
 """Child processes of the stack: start with a log file, wait until ready, stop cleanly."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -97,6 +98,14 @@ class ManagedProcess:
             f"The {self.name} did not become ready within {timeout:.0f} s. "
             f"Last lines of {self.log_path}:\n{tail(self.log_path)}"
         )
+
+    def kill_leftovers(self) -> None:
+        """SIGKILL what is left of a dead child's process group: a uvicorn master killed
+        hard leaves its worker processes holding the port, and the next start would fail."""
+        if self.process is None or self.running():
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: pgid == its pid
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM (so anvil and IPFS save their state), then SIGKILL after `timeout`."""

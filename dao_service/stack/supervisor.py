@@ -277,6 +277,7 @@ def restart(settings: Settings, process: ManagedProcess) -> str | None:
         warning = chain_node.recover_state(chain_node.state_file(settings))
     elif process.name == "IPFS node":
         ipfs_node.prepare_repo(settings)
+    process.kill_leftovers()
     process.start()
     return warning
 

@@ -1,6 +1,7 @@
-"""Faults survived under `datadao up`: the IPFS node and the chain are SIGKILLed mid-run;
-the supervisor starts each again by itself (it stopped the whole stack), uploads taken
-meanwhile wait in the spool, none is lost and none is minted twice."""
+"""Faults survived under `datadao up`: the IPFS node, the chain, the service's uvicorn
+master and the intake worker are SIGKILLed mid-run; the supervisor starts each again by
+itself (it stopped the whole stack), uploads taken meanwhile wait in the spool, none is
+lost and none is minted twice."""
 
 import json
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from dao_service.chain import connection
@@ -33,7 +35,13 @@ def upload(api: httpx.Client, seed: int) -> dict[str, Any]:
     export = reddit_export(reddit_spec(seed=seed, comments=10, posts=2, account=f"user{seed}"))
     deadline = time.monotonic() + 60
     while True:
-        response = contribute(api, ACCOUNTS[seed % 3], export)  # type: ignore[arg-type]
+        try:
+            response = contribute(api, ACCOUNTS[seed % 3], export)  # type: ignore[arg-type]
+        except httpx.TransportError:  # the service itself is restarting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+            continue
         if response.status_code != 503 or time.monotonic() > deadline:
             break
         assert int(response.headers["Retry-After"]) > 0
@@ -42,6 +50,13 @@ def upload(api: httpx.Client, seed: int) -> dict[str, Any]:
     receipt: dict[str, Any] = response.json()
     assert receipt["accepted"], receipt
     return receipt
+
+
+def safe_pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 def statuses(api: httpx.Client, ids: list[str]) -> list[str]:
@@ -59,7 +74,8 @@ def test_killed_ipfs_and_chain_are_restarted_and_no_upload_is_lost(
         monkeypatch.setenv(name, value)  # `contribute` publishes the export there
     get_settings.cache_clear()
     try:
-        up = run_cli("up", "--detach", *port_flags(settings), "--api-workers", "1")
+        # Two API processes: a uvicorn master with children, as in production.
+        up = run_cli("up", "--detach", *port_flags(settings), "--api-workers", "2")
         assert up.returncode == 0, up.stdout + up.stderr
         ids: list[str] = []
         with httpx.Client(base_url=settings.service_url, timeout=60) as api:
@@ -95,11 +111,26 @@ def test_killed_ipfs_and_chain_are_restarted_and_no_upload_is_lost(
 
             wait_until(all_minted_on_chain, timeout=90, interval=0.5)
 
+            # The uvicorn master dies hard: its worker processes are cleared away with it,
+            # or the one started again could not take the port.
+            service, worker = pids(settings)["service"], pids(settings)["intake worker"]
+            os.kill(service, signal.SIGKILL)
+            os.kill(worker, signal.SIGKILL)
+            wait_until(lambda: pids(settings)["service"] != service, timeout=30)
+            wait_until(lambda: pids(settings)["intake worker"] != worker, timeout=30)
+            ids.append(upload(api, 5)["id"])
+            wait_until(all_minted_on_chain, timeout=90, interval=0.5)
+            assert psutil.pid_exists(pids(settings)["service"])  # it took the port
+            orphans = [p for p in psutil.process_iter() if safe_pgid(p.pid) == service]
+            assert not orphans  # the dead master's children went with it
+
         fingerprints = recorded()
         assert len(set(fingerprints)) == len(fingerprints) == len(ids)  # none twice, none lost
         log = (settings.logs_dir / "supervisor.log").read_text()
         assert "The IPFS node stopped unexpectedly; starting it again" in log
         assert "The chain (anvil) stopped unexpectedly; starting it again" in log
+        assert "The service stopped unexpectedly; starting it again" in log
+        assert "The intake worker stopped unexpectedly; starting it again" in log
     finally:
         down = run_cli("down", "--data-dir", str(settings.data_dir))
         assert down.returncode == 0, down.stdout + down.stderr

@@ -35,10 +35,8 @@ class PostgresServer:
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def init(self) -> None:
-        subprocess.run(
-            _as_postgres([str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]),
-            check=True, capture_output=True,
-        )  # fmt: skip
+        initdb = [str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
+        subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
