@@ -64,6 +64,7 @@ class SharedGrants:
         self._confirmed_at = float("-inf")  # when the chain was read for it (monotonic)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._failing: str | None = None  # the last failure said, until a poll succeeds
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
@@ -130,8 +131,16 @@ class SharedGrants:
         while not self._stopping.is_set():
             try:
                 self.poll()
-            except Exception:  # the chain or the database away: releases ask themselves
-                log.warning("could not read the chain's block number", exc_info=True)
+            except Exception as exc:  # the chain or the database away: releases ask themselves
+                # One line, once until it changes: a polling loop must not flood the log.
+                reason = getattr(exc, "user_message", None) or f"{type(exc).__name__}: {exc}"
+                if reason != self._failing:
+                    log.warning("could not read the chain's block number: %s", reason)
+                self._failing = reason
+            else:
+                if self._failing is not None:
+                    log.info("reading the chain's block number again")
+                self._failing = None
             self._stopping.wait(self.poll_seconds)
 
     def _fresh(self) -> bool:

@@ -28,7 +28,7 @@ from dao_service.exceptions import StackError
 from dao_service.models import AuditEvent, KeyChallenge
 from dao_service.storage.database import dialect_insert
 
-log = logging.getLogger("dao_service.release_log")
+log = logging.getLogger(__name__)
 
 REPLAYED = "the challenge was already used"
 PRUNE_EVERY = 60  # seconds between deletions of long-expired nonces

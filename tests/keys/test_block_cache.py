@@ -245,3 +245,23 @@ def test_strangers_do_not_fill_the_memory(sessions: sessionmaker[Session]) -> No
         grants.grant(1, f"0x{i:040x}")
     assert len(grants._memo) == 1
     assert grants.remembered(1, "0xrenter") == GRANTED
+
+
+def test_a_chain_that_stays_away_is_said_once_in_one_line(
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    chain = CountingChain()
+    chain.down = True
+    grants = SharedGrants(sessions.kw["bind"], lambda: chain, poll_seconds=0.01)
+    with caplog.at_level("INFO", logger="dao_service.keys.grants"):
+        grants.start()
+        time.sleep(0.3)  # some 30 failed polls
+        chain.down = False
+        time.sleep(0.1)
+        grants.stop()
+    said = [r for r in caplog.records if r.name == "dao_service.keys.grants"]
+    assert [r.getMessage() for r in said] == [
+        "could not read the chain's block number: ConnectionError: the chain does not answer",
+        "reading the chain's block number again",
+    ]
+    assert all(r.exc_info is None for r in said)  # no traceback
