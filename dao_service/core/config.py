@@ -162,10 +162,15 @@ class Settings(BaseSettings):
 
     def check_profile(self) -> None:
         """ConfigurationError, naming the setting, if the production profile is given a
-        platform URL on loopback or at the local stand-in's address. Called as each
-        service and worker process starts."""
+        platform URL on loopback or at the local stand-in's address, or told to bind
+        accounts without proof. Called as each service and worker process starts."""
         if self.profile != "production":
             return
+        if not self.require_ownership_proof:
+            raise ConfigurationError(
+                "DATADAO_REQUIRE_OWNERSHIP_PROOF=false would let anyone's wallet claim "
+                "another person's account; the production profile refuses it (unset it)."
+            )
         stand_in = urlsplit(self.platform_stand_in_url).netloc
         for name in PLATFORM_URL_SETTINGS:
             url = getattr(self, name)

@@ -70,3 +70,11 @@ def test_a_worker_process_says_so_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "DATADAO_REDDIT_API_URL=http://127.0.0.1:8090" in done.stderr
+
+
+def test_production_refuses_to_bind_accounts_without_proof(tmp_path: Path) -> None:
+    lenient = Settings(data_dir=tmp_path, profile="production", require_ownership_proof=False)
+    with pytest.raises(ConfigurationError) as refused:
+        lenient.check_profile()
+    assert "DATADAO_REQUIRE_OWNERSHIP_PROOF" in refused.value.user_message
+    Settings(data_dir=tmp_path, require_ownership_proof=False).check_profile()  # local: allowed
