@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dao_service.earnings.table import PublishedTable
+
 
 class RequestBody(BaseModel):
     """A JSON request body, typed as documented: the string "5" is not the integer 5."""
@@ -202,7 +204,7 @@ class EarningsTableModel(BaseModel):
     """The latest published earnings table of a dataset, as on IPFS."""
 
     cid: str
-    table: dict[str, Any]
+    table: PublishedTable
 
 
 class Call(BaseModel):

@@ -114,26 +114,3 @@ def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
         claimed = pool.call("claimedEarnings", dataset_id, address)
         found.append(DatasetEarnings(dataset_id, cumulative, claimed, proof, rentals))
     return found
-
-
-def claim_earnings(
-    client: DaoClient, account: Any, dataset_id: int | None = None
-) -> dict[int, int]:
-    """Claim `account`'s unclaimed valued earnings (of `dataset_id`, default every
-    dataset) with its proofs; returns the wei paid per dataset."""
-    paid: dict[int, int] = {}
-    for held in earnings(client, account.address):
-        if dataset_id is not None and held.dataset_id != dataset_id:
-            continue
-        if held.claimable_wei:
-            receipt = client.transact(
-                account,
-                client.pool,
-                "claimEarnings",
-                held.dataset_id,
-                held.cumulative_wei,
-                held.proof,
-            )
-            (event,) = client.events_in(receipt, client.pool, "EarningsClaimed")
-            paid[held.dataset_id] = int(event["amount"])
-    return paid

@@ -3,7 +3,6 @@ rental, and the published earnings tables."""
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +15,7 @@ from dao_service.api.schemas import (
     SettledRental,
 )
 from dao_service.earnings.samples import SealedSample
+from dao_service.earnings.table import PublishedTable
 from dao_service.exceptions import SampleRefused
 from dao_service.models import EarningsTable
 
@@ -86,4 +86,6 @@ def latest_table(dataset_id: DatasetId, earnings: EarningsDep, ipfs: IpfsDep) ->
     row = earnings.latest(dataset_id)
     if row is None:
         raise SampleRefused(f"Dataset {dataset_id} has no earnings table yet.", 404)
-    return EarningsTableModel(cid=row.cid, table=orjson.loads(ipfs.cat(row.cid)))
+    return EarningsTableModel(
+        cid=row.cid, table=PublishedTable.model_validate_json(ipfs.cat(row.cid))
+    )
