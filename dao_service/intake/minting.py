@@ -41,8 +41,10 @@ class RegistryChain(Protocol):
 
 def attestation(contribution: Contribution, deadline: int) -> Attestation:
     assert contribution.fingerprint and contribution.cid
+    account = contribution.account_hash
     return Attestation(
         contributor=contribution.contributor,
+        account=bytes.fromhex(account[2:]) if account else bytes(32),
         dataset_id=contribution.dataset_id,
         fingerprint=bytes.fromhex(contribution.fingerprint[2:]),
         cid=contribution.cid,

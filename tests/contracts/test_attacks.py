@@ -111,7 +111,8 @@ def test_reward_rate_is_governed(
         ("registry", "removeValidator", ["validator"], "OwnableUnauthorizedAccount"),
         ("registry", "setRequiredSignatures", [1], "OwnableUnauthorizedAccount"),
         ("registry", "setRewardRate", [1], "OwnableUnauthorizedAccount"),
-        ("registry", "setMintLimits", [(1, 1, 1, 1)], "OwnableUnauthorizedAccount"),
+        ("registry", "setMintLimits", [(1, 1, 1, 1, 1)], "OwnableUnauthorizedAccount"),
+        ("registry", "setMaturityDelay", [0], "OwnableUnauthorizedAccount"),
         ("registry", "voidContribution", [b"\x01" * 32], "OwnableUnauthorizedAccount"),
         ("registry", "setGuardian", ["outsider"], "OwnableUnauthorizedAccount"),
         ("registry", "unpause", [], "OwnableUnauthorizedAccount"),
@@ -119,8 +120,13 @@ def test_reward_rate_is_governed(
         ("access", "grantAccess", ["outsider", 1, 3600], "AccessRegistryUnauthorized"),
         ("access", "revokeAccess", ["outsider", 1], "OwnableUnauthorizedAccount"),
         ("escrow", "approve", [1], "RentalEscrowUnauthorized"),
+        ("escrow", "setMinimumPayment", [0], "RentalEscrowUnauthorized"),
         ("pool", "addWeight", [1, "outsider", 1], "RevenuePoolUnauthorized"),
         ("pool", "removeWeight", [1, "outsider", 1], "RevenuePoolUnauthorized"),
+        ("pool", "forfeit", [1, "outsider", 1], "RevenuePoolUnauthorized"),
+        ("pool", "shareIdleIncome", [1], "RevenuePoolNotTimelock"),
+        ("pool", "sendIdleIncome", [1, "outsider"], "RevenuePoolNotTimelock"),
+        ("pool", "cancelEarningsRoot", [1], "EarningsUnauthorized"),
         ("token", "mint", ["outsider", 1], "DataTokenUnauthorizedMinter"),
         ("token", "burn", ["outsider", 1], "DataTokenUnauthorizedMinter"),
         ("governor", "setVotingPeriod", [5], "GovernorOnlyExecutor"),
@@ -267,7 +273,9 @@ def test_reentrancy_on_refund_pays_once(
 
 
 def test_rental_needs_payment_and_duration(dao: Dao, renter: LocalAccount) -> None:
-    with dao.reverts("RentalEscrowInvalidRequest", 0, 3600):
+    minimum = dao.escrow.functions.minimumPayment().call()
+    assert minimum > 0
+    with dao.reverts("RentalEscrowPaymentTooLow", 0, minimum):
         dao.transact(dao.escrow.functions.requestRental(1, 3600, "free please"), renter)
     with dao.reverts("RentalEscrowInvalidRequest", ETH, 0):
         dao.transact(dao.escrow.functions.requestRental(1, 0, "no time"), renter, value=ETH)
