@@ -221,9 +221,8 @@ def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
         state = proposal.state
         if state is ProposalState.Pending:
             wait = opens_in(proposal, now)
-            return (
-                f"voting opens in {duration(wait)} (at {utc(now + wait, now)})"
-                + advance_hint(client, seconds=wait)
+            return f"voting opens in {duration(wait)} (at {utc(now + wait, now)})" + advance_hint(
+                client, seconds=wait
             )
         if state is ProposalState.Active:
             left = max(proposal.deadline + 1 - now, 1)
@@ -335,7 +334,8 @@ def propose(
     if votes < threshold:
         raise Refused(
             f"proposing directly needs {tokens(threshold)} votes (you have {tokens(votes)} at "
-            f"{utc(now - 1, now)}); renters propose a rental instead (`datadao rent propose --help`)"
+            f"{utc(now - 1, now)}); renters propose a rental instead "
+            f"(`datadao rent propose --help`)"
         )
     targets = [a[0] for a in actions]
     receipt = client.transact(

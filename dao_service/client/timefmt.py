@@ -20,4 +20,3 @@ def utc(timestamp: int, now: int | None = None) -> str:
     moment = datetime.fromtimestamp(timestamp, UTC)
     today = datetime.fromtimestamp(now, UTC).date() if now is not None else None
     return f"{moment:%H:%M} UTC" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M} UTC"
-

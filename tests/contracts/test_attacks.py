@@ -262,7 +262,9 @@ def test_reentrancy_on_refund_pays_once(
     attacker = deploy_attacker(dao, "ReentrantRenter", dao.manifest.address_of("RentalEscrow"))
     dao.transact(attacker.functions.rent(1), outsider, value=3 * ETH)  # type: ignore[attr-defined]
     # A second, honest rental keeps money in the escrow for the attacker to go after.
-    receipt = dao.transact(dao.escrow.functions.requestRental(1, 60, "honest"), outsider, value=5 * ETH)
+    receipt = dao.transact(
+        dao.escrow.functions.requestRental(1, 60, "honest"), outsider, value=5 * ETH
+    )
     (requested,) = dao.escrow.events.RentalRequested().process_receipt(receipt)
     dao.open_vote(requested["args"]["proposalId"])
     dao.close_vote(requested["args"]["proposalId"])  # nobody votes: quorum missed, defeated
@@ -356,7 +358,9 @@ def test_one_validator_key_cannot_mint_past_the_caps(
         dao.contribute(greedy, [validator], relayer)
 
     reddit_alice, reddit_bob = keccak(text="reddit:alice"), keccak(text="reddit:bob")
-    dao.contribute(dao.attestation(alice.address, score=1_000, account=reddit_alice), [validator], relayer)
+    dao.contribute(
+        dao.attestation(alice.address, score=1_000, account=reddit_alice), [validator], relayer
+    )
     # Another wallet of the same platform account shares its budget.
     sybil = dao.attestation(carol.address, score=1_000, account=reddit_alice)
     with pytest.raises(ContractReverted) as refused:
@@ -364,14 +368,16 @@ def test_one_validator_key_cannot_mint_past_the_caps(
     assert refused.value.name == "MintLimitsAccountBudgetExceeded"
     account, used, budget = refused.value.args_
     assert (account, budget) == (reddit_alice, 1_500 * ETH) and 1_999 * ETH < used <= 2_000 * ETH
-    dao.contribute(dao.attestation(bob.address, score=1_000, account=reddit_bob), [validator], relayer)
+    dao.contribute(
+        dao.attestation(bob.address, score=1_000, account=reddit_bob), [validator], relayer
+    )
     with pytest.raises(ContractReverted) as refused:
         dao.contribute(dao.attestation(carol.address, score=1_000), [validator], relayer)
     assert refused.value.name == "MintLimitsTotalBudgetExceeded"
     assert refused.value.args_[1] == 2_500 * ETH and refused.value.args_[0] > 2_500 * ETH
-    total_budget, total_used, account_budget, account_used = (
-        dao.registry.functions.mintBudgets(reddit_alice).call()
-    )
+    total_budget, total_used, account_budget, account_used = dao.registry.functions.mintBudgets(
+        reddit_alice
+    ).call()
     assert (total_budget, account_budget) == (2_500 * ETH, 1_500 * ETH)
     assert 1_990 * ETH < total_used <= 2_000 * ETH and 990 * ETH < account_used <= 1_000 * ETH
 
@@ -396,7 +402,9 @@ def test_mint_budgets_grow_with_the_voting_supply(
     dao.as_timelock(dao.registry.functions.setMintLimits((2**40 - 1, DAY, 1_000, 1_000, 0)))
     with dao.reverts("MintLimitsTotalBudgetExceeded", 1 * ETH, 0):  # no supply, no budget
         dao.contribute(dao.attestation(alice.address, score=1), [validator], relayer)
-    dao.as_timelock(dao.registry.functions.setMintLimits((2**40 - 1, DAY, 1_000, 1_000, 10**9 * ETH)))
+    dao.as_timelock(
+        dao.registry.functions.setMintLimits((2**40 - 1, DAY, 1_000, 1_000, 10**9 * ETH))
+    )
     dao.contribute(dao.attestation(alice.address, score=50_000_000), [validator], relayer)
     dao.as_timelock(dao.registry.functions.setMintLimits((2**40 - 1, DAY, 1_000, 1_000, 0)))
     budget = dao.registry.functions.mintBudgets(bytes(32)).call()[0]

@@ -165,7 +165,8 @@ class DaoBooks(RuleBasedStateMachine):
             self.dao.governor.functions.proposalDeadline(proposal_id).call() + WINDOW_SECONDS
         )
         if abs(self.dao.now() - window_end) <= 1:
-            self.dao.advance_time(3)  # off the boundary, where estimate and transaction could disagree
+            # Off the boundary, where estimate and transaction could disagree.
+            self.dao.advance_time(3)
         execute = self.dao.governor.functions.execute(*call)
         if rental in self.refunded:
             event("execute: refunded before")
