@@ -81,6 +81,16 @@ contract AccessRegistry is Ownable {
     }
 
     /**
+     * @notice Whether `account`'s access to `datasetId` was revoked (and not granted again by the timelock).
+     * @param datasetId The dataset.
+     * @param account The renter.
+     * @return Whether a rental's approval would be refused for it.
+     */
+    function isRevoked(uint32 datasetId, address account) external view returns (bool) {
+        return _grants[datasetId][account].revoked;
+    }
+
+    /**
      * @notice The grant of `account` on `datasetId`, for explaining a refusal.
      * @param datasetId The dataset.
      * @param account The renter.

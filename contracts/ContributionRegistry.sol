@@ -511,7 +511,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     function _startEarning(bytes32 fingerprint, uint32 datasetId, address contributor, uint256 score) internal {
         Maturity storage maturity = _maturities[fingerprint];
         maturity.released = true;
-        maturity.earningsMark = revenuePool.addWeight(datasetId, contributor, score).toUint192();
+        maturity.earningsMark = revenuePool.earningsPerWeightOf(datasetId).toUint192();
+        revenuePool.addWeight(datasetId, contributor, score);
     }
 
     function _recordRefinement(bytes32 fingerprint, string calldata cid, uint256 sequence) internal {
@@ -528,8 +529,9 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         emit ContributionWithdrawn(fingerprint, account, c.datasetId);
         Maturity storage maturity = _maturities[fingerprint];
         if (maturity.released) {
-            uint256 earningsPerWeight = revenuePool.removeWeight(c.datasetId, account, c.score);
+            uint256 earningsPerWeight = revenuePool.earningsPerWeightOf(c.datasetId);
             maturity.earningsMark = _earnedSince(c.score, maturity.earningsMark, earningsPerWeight).toUint192();
+            revenuePool.removeWeight(c.datasetId, account, c.score);
         }
     }
 
@@ -545,14 +547,13 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
             return;
         }
         uint256 weight = c.status == Status.Recorded ? c.score : 0;
-        uint256 earned = maturity.earningsMark;
-        if (weight != 0) {
-            uint256 earningsPerWeight = revenuePool.removeWeight(c.datasetId, c.contributor, weight);
-            earned = _earnedSince(weight, maturity.earningsMark, earningsPerWeight);
-        }
+        uint256 earned = weight == 0
+            ? maturity.earningsMark
+            : _earnedSince(weight, maturity.earningsMark, revenuePool.earningsPerWeightOf(c.datasetId));
         uint256 burned = Math.min(_minted(c), token.balanceOf(c.contributor));
         uint256 takenBack = revenuePool.previewForfeit(c.datasetId, c.contributor, earned);
         emit ContributionVoided(fingerprint, c.contributor, c.datasetId, weight, burned, takenBack);
+        if (weight != 0) revenuePool.removeWeight(c.datasetId, c.contributor, weight);
         revenuePool.forfeit(c.datasetId, c.contributor, takenBack);
         token.burn(c.contributor, burned);
     }

@@ -298,8 +298,8 @@ contract RentalEscrow is ReentrancyGuardTransient {
     function _refundable(Rental storage rental, IGovernor.ProposalState state) internal view returns (bool) {
         if (state == IGovernor.ProposalState.Defeated || state == IGovernor.ProposalState.Canceled) return true;
         if (state != IGovernor.ProposalState.Succeeded && state != IGovernor.ProposalState.Queued) return false;
-        (, bool revoked) = accessRegistry.grantOf(rental.datasetId, rental.renter);
-        return revoked || governor.clock() > _windowEnd(rental.proposalId);
+        return accessRegistry.isRevoked(rental.datasetId, rental.renter)
+            || governor.clock() > _windowEnd(rental.proposalId);
     }
 
     function _setMinimumPayment(uint256 minimum) internal {

@@ -173,6 +173,16 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     }
 
     /**
+     * @notice `datasetId`'s income per unit of weight since the start, scaled by 1e18: what
+     * a unit of weight held from `a` to `b` earned is the difference, over 1e18.
+     * @param datasetId The dataset.
+     * @return The earnings per weight.
+     */
+    function earningsPerWeightOf(uint32 datasetId) external view returns (uint256) {
+        return _datasets[datasetId].earningsPerWeight;
+    }
+
+    /**
      * @notice `datasetId`'s income that arrived while it had no weight, waiting for the timelock.
      * @param datasetId The dataset.
      * @return The idle wei.
@@ -199,12 +209,10 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
      * @param datasetId The contribution's dataset.
      * @param account The contributor.
      * @param amount The contribution's weight.
-     * @return The dataset's earnings per weight now: where the contribution starts earning.
      */
-    function addWeight(uint32 datasetId, address account, uint256 amount) external returns (uint256) {
+    function addWeight(uint32 datasetId, address account, uint256 amount) external {
         _checkRegistry();
         _addWeight(datasetId, account, amount);
-        return _datasets[datasetId].earningsPerWeight;
     }
 
     /**
@@ -213,12 +221,10 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
      * @param datasetId The contribution's dataset.
      * @param account The contributor.
      * @param amount The contribution's weight.
-     * @return The dataset's earnings per weight now: where the contribution stops earning.
      */
-    function removeWeight(uint32 datasetId, address account, uint256 amount) external returns (uint256) {
+    function removeWeight(uint32 datasetId, address account, uint256 amount) external {
         _checkRegistry();
         _removeWeight(datasetId, account, amount);
-        return _datasets[datasetId].earningsPerWeight;
     }
 
     /**
