@@ -79,8 +79,34 @@ def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dic
         paid[call.dataset_id] = paid.get(call.dataset_id, 0) + int(event["amount"])
     if not paid:
         where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
-        raise Refused(f"{account.address} has no rental income to claim from {where}")
+        raise Refused(
+            f"{account.address} has no rental income to claim from {where}"
+            + _waiting(client, account.address, dataset_id)
+        )
     return paid
+
+
+def _waiting(client: DaoClient, address: str, dataset_id: int | None) -> str:
+    """What becomes claimable once an earnings root has waited out its challenge delay."""
+    from dao_service.client.governance import advance_hint, eth
+    from dao_service.client.income import income
+    from dao_service.client.timefmt import duration, utc
+
+    now = int(client.block()["timestamp"], 16)
+    waits = [
+        d.by_value
+        for d in income(client, address).datasets
+        if d.by_value and d.by_value.pending_wei and d.by_value.claimable_at
+        if dataset_id is None or d.dataset_id == dataset_id
+    ]
+    return "".join(
+        f"; {eth(w.pending_wei)} of dataset {w.dataset_id}'s is claimable after "
+        f"{utc(w.claimable_at, now)} (in {duration(w.claimable_at - now)}, when its earnings "
+        f"root has waited out the challenge delay)"
+        + advance_hint(client, seconds=max(w.claimable_at - now, 1))
+        for w in waits
+        if w.claimable_at
+    )
 
 
 def withdraw(client: DaoClient, account: Any, contribution_id: str) -> dict[str, Any]:
