@@ -282,14 +282,14 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
 
     # Each "too early" says what moves the local chain on; run as printed, it does.
     early_vote = refused(stack, "vote", number, "for", "--account", "test2")
-    assert "voting opens in 1 block" in unwrapped(early_vote.stderr)
-    run_hint(stack, the_hint(early_vote, "datadao chain advance --blocks"), tmp_path)
+    assert "voting opens in " in unwrapped(early_vote.stderr)  # the voting delay, in seconds
+    run_hint(stack, the_hint(early_vote, "datadao chain advance --time"), tmp_path)
     for voter in ("test2", "test3"):
         datadao(stack, "vote", number, "for", "--reason", "fair price", "--account", voter)
     too_soon = refused(stack, "queue", number, "--account", "test7")
     said = unwrapped(too_soon.stderr)
     assert "queue needs a Succeeded proposal (this one is Active: voting ends in" in said
-    run_hint(stack, the_hint(too_soon, "datadao chain advance --blocks"), tmp_path)
+    run_hint(stack, the_hint(too_soon, "datadao chain advance --time"), tmp_path)
     listed = datadao(stack, "proposals")
     assert listed[0]["state"] == "Succeeded" and listed[0]["quorum_reached"] is True
     datadao(stack, "queue", number, "--account", "test7")
@@ -363,12 +363,12 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     (action,) = datadao(stack, "proposal", "show", str(second["proposal"]))["actions"]
     digest = hashlib.sha256(sample.read_bytes()).hexdigest()
     assert f"validation sample (SHA-256 0x{digest}, 58 bytes)" in action
-    run_hint(stack, hint_in(second["when"], "datadao chain advance --blocks"), tmp_path)
+    run_hint(stack, hint_in(second["when"], "datadao chain advance --time"), tmp_path)
     for voter in ("test2", "test3"):
         datadao(stack, "vote", str(second["proposal"]), "against", "--account", voter)
     (voting,) = [p for p in datadao(stack, "proposals") if p["number"] == second["proposal"]]
     assert voting["state"] == "Active"
-    run_hint(stack, hint_in(voting["when"], "datadao chain advance --blocks"), tmp_path)
+    run_hint(stack, hint_in(voting["when"], "datadao chain advance --time"), tmp_path)
     closed = refusal(stack, "vote", str(second["proposal"]), "for", "--account", "test4")
     assert "voting closed at" in closed and "the proposal was Defeated" in closed
     defeated = datadao(stack, "rent", "status", str(second["rental"]))
@@ -514,9 +514,9 @@ def test_a_revert_nobody_foresaw_names_the_custom_error(stack: Settings) -> None
         "test3",
     )
     number = str(proposal["number"])
-    datadao(stack, "chain", "advance", "--blocks", "2")
+    datadao(stack, "chain", "advance", "--time", "61s")
     datadao(stack, "vote", number, "for", "--account", "test3")
-    datadao(stack, "chain", "advance", "--blocks", "21")
+    datadao(stack, "chain", "advance", "--time", "10m")
     datadao(stack, "queue", number, "--account", "test3")
     datadao(stack, "chain", "advance", "--time", "2m")
     refused = refusal(stack, "execute", number, "--account", "test3")
@@ -550,7 +550,7 @@ def test_refused_before_sending_what_would_waste_money_or_gas(
     rental = datadao(
         stack, "rent", "propose", "--days", "1", "--price", "0.1", "--account", "test6"
     )
-    datadao(stack, "chain", "advance", "--blocks", "2")
+    datadao(stack, "chain", "advance", "--time", "61s")
     empty = refusal(stack, "vote", str(rental["proposal"]), "for", "--account", "test8")
     assert "held no votes when voting on proposal" in empty
     env = {"DATADAO_PASSWORD": "pw"}
