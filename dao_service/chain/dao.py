@@ -20,6 +20,8 @@ from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
 from dao_service.exceptions import ChainRefused, DeploymentError
 
+RELEASE_BATCH = 50  # matured contributions released per transaction
+
 
 class DaoChain:
     def __init__(
@@ -44,6 +46,10 @@ class DaoChain:
         self._send_lock = threading.Lock()
         self._shared_send_lock = send_lock or nullcontext
         self._reverts = RevertDecoder(c.abi for c in manifest.contracts.values())
+        # Contributions whose tokens wait in the registry's custody: fingerprint -> maturesAt,
+        # from the registry's events read up to block `_maturing_read - 1`.
+        self._maturing: dict[bytes, int] = {}
+        self._maturing_read = manifest.contracts["ContributionRegistry"].block_number
 
     @property
     def chain_id(self) -> int:
@@ -120,6 +126,34 @@ class DaoChain:
         return self._send(
             self.registry.functions.recordRefinement(fingerprint, cid, sequence, [signature])
         )
+
+    def release_matured(self) -> int:
+        """Release the tokens of contributions whose maturity has passed (anyone may; the
+        service does, so that contributors need not); returns how many it released. A
+        voided one, or one someone else released, is dropped."""
+        latest = self.w3.eth.block_number
+        if latest >= self._maturing_read:
+            maturing = self.registry.events.ContributionMaturing().get_logs(
+                from_block=self._maturing_read, to_block=latest
+            )
+            for log in maturing:
+                self._maturing[bytes(log["args"]["fingerprint"])] = int(log["args"]["maturesAt"])
+            self._maturing_read = latest + 1
+        now = self.now()
+        due = []
+        for fingerprint in [f for f, at in self._maturing.items() if at <= now]:
+            released = self.registry.functions.maturityOf(fingerprint).call()[1]
+            voided = self.weight_and_tokens(fingerprint)[1] == 0
+            if released or voided:
+                del self._maturing[fingerprint]
+            else:
+                due.append(fingerprint)
+        for start in range(0, len(due), RELEASE_BATCH):
+            batch = due[start : start + RELEASE_BATCH]
+            self._send(self.registry.functions.release(batch))
+            for fingerprint in batch:
+                del self._maturing[fingerprint]
+        return len(due)
 
     def latest_block(self) -> int:
         """The chain's newest block number (never backwards: behind a load balancer nodes
