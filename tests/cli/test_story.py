@@ -444,7 +444,7 @@ def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
         "test8",
     )
     said = unwrapped(no_votes.stderr)
-    assert "proposing directly needs 1 votes (you have 0 at block" in said
+    assert "proposing directly needs 1 votes (you have 0 at " in said and " UTC)" in said
     assert "renters propose a rental instead (`datadao rent propose --help`)" in said
     no_grant = refused(stack, "data", "fetch", "--out", str(tmp_path), "--account", "test8")
     said = unwrapped(no_grant.stderr)
