@@ -85,10 +85,12 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     /**
      * @param registry_ The ContributionRegistry.
      * @param challengeDelay_ Seconds a posted earnings root waits, cancellable, before claims.
+     * @param settlementWindow_ Seconds after a valued deposit from which what no root
+     * allocated may be split by score.
      */
-    constructor(address registry_, uint48 challengeDelay_)
+    constructor(address registry_, uint48 challengeDelay_, uint48 settlementWindow_)
         EIP712("DataDAO RevenuePool", "1")
-        ValuedEarnings(challengeDelay_)
+        ValuedEarnings(challengeDelay_, settlementWindow_)
     {
         registry = registry_;
     }
@@ -128,6 +130,15 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     function cancelEarningsRoot(uint32 datasetId) external {
         _checkCanceller();
         _cancelEarningsRoot(datasetId);
+    }
+
+    /**
+     * @notice Splits by score the valued income of `datasetId` that no earnings root
+     * allocated within the settlement window after its last valued deposit; anyone may.
+     * @param datasetId The dataset.
+     */
+    function splitUnsettledIncome(uint32 datasetId) external {
+        _deposit(datasetId, address(this), _takeUnsettled(datasetId));
     }
 
     /**

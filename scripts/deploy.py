@@ -83,6 +83,7 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     # Tokens vote and earn at once, roots are claimable at once: the demo needs no waiting.
     "maturity_seconds": 0,
     "challenge_delay_seconds": 0,
+    "settlement_window_seconds": DAY_SECONDS,
     "minimum_payment_wei": 10**15,
 }
 
@@ -109,6 +110,8 @@ PRODUCTION_PARAMETERS: dict[str, Any] = {
     # cancelled by a vote before anyone claims by it.
     "maturity_seconds": 14 * DAY_SECONDS,
     "challenge_delay_seconds": 11 * DAY_SECONDS,
+    # A valued rental's payment that no root allocated within 30 days is split by score.
+    "settlement_window_seconds": 30 * DAY_SECONDS,
     "minimum_payment_wei": 10**17,
 }
 
@@ -146,7 +149,11 @@ def constructor_args(
             params["quorum_percent"],
         ),
         "AccessRegistry": (at["DataTimelock"], at["RentalEscrow"]),
-        "RevenuePool": (at["ContributionRegistry"], params["challenge_delay_seconds"]),
+        "RevenuePool": (
+            at["ContributionRegistry"],
+            params["challenge_delay_seconds"],
+            params["settlement_window_seconds"],
+        ),
         "ContributionRegistry": (
             at["DataTimelock"],
             at["DataToken"],
@@ -281,6 +288,12 @@ def check_windows(params: dict[str, Any]) -> None:
         for name in ("maturity_seconds", "challenge_delay_seconds")
         if 0 < params[name] < void_takes
     ]
+    if params["settlement_window_seconds"] <= params["challenge_delay_seconds"]:
+        problems.append(
+            f"settlement_window_seconds ({params['settlement_window_seconds']} s) does not "
+            f"outlast the challenge delay ({params['challenge_delay_seconds']} s): valued income "
+            f"would be split by score before its root could be claimed"
+        )
     if params["execution_window_seconds"] <= params["timelock_delay_seconds"]:
         problems.append(
             f"execution_window_seconds ({params['execution_window_seconds']} s) does not outlast "

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @notice The validator set that signs earnings roots, and who governs it (the ContributionRegistry).
@@ -36,6 +37,11 @@ interface IValidatorSet {
  * themselves, say), and its epoch is spent, so that it cannot be posted again. A later root
  * replaces a pending one (roots are cumulative). While the registry is paused no root is
  * posted and none becomes claimable.
+ *
+ * Valued income that no root has allocated `settlementWindow` seconds after the dataset's
+ * last valued deposit (the validators never posted one, say) leaves this accounting:
+ * anyone may have it split by score instead (`_takeUnsettled`), so that a payment always
+ * has a way out to the dataset's contributors.
  */
 abstract contract ValuedEarnings is EIP712 {
     using SafeCast for uint256;
@@ -55,6 +61,7 @@ abstract contract ValuedEarnings is EIP712 {
         uint128 total; // sum of the cumulative amounts in `root`
         uint128 paid; // claimed so far
         uint64 epoch; // roots posted so far, cancelled ones included
+        uint48 fundedAt; // the last valued deposit
     }
 
     struct PendingRoot {
@@ -69,6 +76,9 @@ abstract contract ValuedEarnings is EIP712 {
 
     /// @notice Seconds a posted root waits, cancellable, before claims may use it.
     uint48 public immutable challengeDelay;
+    /// @notice Seconds after a dataset's last valued deposit from which income no root
+    /// allocated may be split by score.
+    uint48 public immutable settlementWindow;
 
     mapping(uint32 datasetId => Earnings) private _earnings;
     mapping(uint32 datasetId => PendingRoot) private _pending;
@@ -83,6 +93,9 @@ abstract contract ValuedEarnings is EIP712 {
     event EarningsRootPending(uint32 indexed datasetId, uint64 indexed epoch, uint48 claimableAt);
     /// @notice `by` cancelled `datasetId`'s pending root `epoch`: nobody will claim by it.
     event EarningsRootCancelled(uint32 indexed datasetId, uint64 indexed epoch, address by);
+    /// @notice `amount` wei of `datasetId`'s valued income no root allocated in time left
+    /// the valued accounting, to be split by score; `funded` is what remains.
+    event EarningsUnsettled(uint32 indexed datasetId, uint256 amount, uint256 funded);
     /// @notice `account` was paid `amount` wei, bringing its claims from `datasetId` to `cumulative`.
     event EarningsClaimed(uint32 indexed datasetId, address indexed account, uint256 amount, uint256 cumulative);
 
@@ -100,14 +113,20 @@ abstract contract ValuedEarnings is EIP712 {
     error EarningsUnauthorized(address account);
     /// @notice `datasetId` has no root waiting out its challenge delay.
     error EarningsNoPendingRoot(uint32 datasetId);
+    /// @notice `datasetId`'s valued income may be settled by a root until `settleBy`; it is `now_`.
+    error EarningsStillSettling(uint32 datasetId, uint256 settleBy, uint256 now_);
+    /// @notice Every wei of `datasetId`'s valued income is allocated by a root.
+    error EarningsNothingUnsettled(uint32 datasetId);
     /// @notice The proof does not show `cumulative` for `account` under `datasetId`'s root.
     error EarningsInvalidProof(uint32 datasetId, address account, uint256 cumulative);
     /// @notice `account` already claimed `claimed` of the proven `cumulative`.
     error EarningsNothingToClaim(uint32 datasetId, address account, uint256 cumulative, uint256 claimed);
 
     /// @param challengeDelay_ Seconds a posted root waits before claims may use it.
-    constructor(uint48 challengeDelay_) {
+    /// @param settlementWindow_ Seconds after a valued deposit within which a root should allocate it.
+    constructor(uint48 challengeDelay_, uint48 settlementWindow_) {
         challengeDelay = challengeDelay_;
+        settlementWindow = settlementWindow_;
     }
 
     /**
@@ -185,7 +204,21 @@ abstract contract ValuedEarnings is EIP712 {
         Earnings storage e = _earnings[datasetId];
         uint256 funded = e.funded + amount;
         e.funded = funded.toUint128();
+        e.fundedAt = block.timestamp.toUint48();
         emit ValuedRevenueDeposited(datasetId, from, amount, funded);
+    }
+
+    /// @dev Takes the valued income of `datasetId` that no root (claimable or pending)
+    /// allocated once the settlement window has passed; returns the wei (the caller shares them).
+    function _takeUnsettled(uint32 datasetId) internal returns (uint256 amount) {
+        Earnings storage e = _earnings[datasetId];
+        uint256 settleBy = uint256(e.fundedAt) + settlementWindow;
+        if (block.timestamp <= settleBy) revert EarningsStillSettling(datasetId, settleBy, block.timestamp);
+        uint256 allocated = Math.max(e.total, _pending[datasetId].total);
+        if (e.funded <= allocated) revert EarningsNothingUnsettled(datasetId);
+        amount = e.funded - allocated;
+        e.funded = allocated.toUint128();
+        emit EarningsUnsettled(datasetId, amount, allocated);
     }
 
     /// @dev Reverts unless the caller may cancel a pending root: the guardian or the timelock.

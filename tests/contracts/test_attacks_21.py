@@ -221,6 +221,8 @@ def test_f4_deploy_refuses_windows_that_do_not_fit(deploy_dao: DeployDao) -> Non
     said = refused.value.user_message
     assert "maturity_seconds (300 s) is shorter than a void proposal takes (voting" in said
     assert "challenge_delay_seconds (60 s)" in said
+    with pytest.raises(DeploymentError, match="would be split by score before"):
+        deploy_dao(settlement_window_seconds=0)
     with pytest.raises(DeploymentError, match="no rental could execute"):
         deploy_dao(execution_window_seconds=60)
 
@@ -430,3 +432,41 @@ def test_spam_rentals_pay_the_daos_minimum(dao: Dao, renter: LocalAccount) -> No
     with dao.reverts("RentalEscrowPaymentTooLow", 1, ETH // 10):
         dao.transact(dao.escrow.functions.requestRental(1, 3600, "spam"), renter, value=1)
     dao.rent(renter, payment=ETH // 10)
+
+
+def test_a_valued_payment_no_root_allocates_is_split_by_score(
+    dao: Dao,
+    alice_and_bob_contributed: tuple[Attestation, Attestation],
+    validator: LocalAccount,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    relayer: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    # Still open: a valued rental's payment had no exit if no root was ever posted.
+    dao.transact(dao.pool.functions.depositValued(1), outsider, value=4 * ETH)
+    tree = EarningsTree.of({alice.address: ETH})  # a root allocates 1 of the 4
+    dao.post_root(
+        EarningsRoot(dataset_id=1, epoch=1, root=tree.root, total=ETH, cid="bafkrei-w"),
+        [validator],
+        relayer,
+    )
+    window = dao.pool.functions.settlementWindow().call()
+    with pytest.raises(ContractReverted) as refused:
+        dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
+    assert refused.value.name == "EarningsStillSettling"
+    dao.advance_time(window + 1)
+    receipt = dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
+    unsettled = dao.pool.events.EarningsUnsettled().process_receipt(receipt)[0]["args"]
+    assert (unsettled["amount"], unsettled["funded"]) == (3 * ETH, ETH)
+    for holder in (alice, bob):  # equal scores
+        assert dao.pool.functions.claimable(1, holder.address).call() == 3 * ETH // 2
+    with dao.reverts("EarningsNothingUnsettled", 1):
+        dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
+    late = EarningsTree.of({alice.address: ETH, bob.address: 3 * ETH})
+    with dao.reverts("EarningsUnderfunded", 1, 4 * ETH, ETH):  # it left the valued income
+        dao.post_root(
+            EarningsRoot(dataset_id=1, epoch=2, root=late.root, total=4 * ETH, cid="bafkrei-v"),
+            [validator],
+            relayer,
+        )
