@@ -171,6 +171,13 @@ class DaoChain:
         """The contribution's revenue weight: 0 once withdrawn or voided."""
         return self.weight_and_tokens(fingerprint)[0]
 
+    def earns(self, fingerprint: bytes) -> bool:
+        """Whether the contribution earns rental income now: live (not withdrawn or voided)
+        and matured (its tokens released from the registry's custody)."""
+        return self.live_weight(fingerprint) > 0 and bool(
+            self.registry.functions.maturityOf(fingerprint).call()[1]
+        )
+
     def weight_and_tokens(self, fingerprint: bytes) -> tuple[int, int]:
         """(revenue weight, tokens minted) of a contribution; weight 0 once withdrawn."""
         _, _, weight, tokens = self.registry.functions.contributionOf(fingerprint).call()
@@ -203,8 +210,15 @@ class DaoChain:
         return int(dataset_id), int(payment), bytes(sample_hash), int(sample_size)
 
     def earnings_of(self, dataset_id: int) -> tuple[bytes, int, int, int, int]:
-        """(root, epoch, total, funded, paid) of the dataset's valued income."""
+        """(root, epoch, total, funded, paid) of the dataset's valued income; root and total
+        of the newest root posted, one still waiting out its challenge delay included (the
+        next table builds on it)."""
         root, epoch, total, funded, paid = self.pool.functions.earningsOf(dataset_id).call()
+        pending, _, pending_total, claimable_at = self.pool.functions.pendingEarningsRoot(
+            dataset_id
+        ).call()
+        if claimable_at:
+            root, total = pending, pending_total
         return bytes(root), int(epoch), int(total), int(funded), int(paid)
 
     def post_earnings_root(self, root: EarningsRoot) -> str:

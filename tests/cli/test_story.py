@@ -460,8 +460,9 @@ def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
 
 
 def test_a_new_holder_proposes_right_after_minting(stack: Settings, tmp_path: Path) -> None:
-    """The Governor counts the votes of the block before the proposal's: tokens minted in
-    the latest block count for a proposal sent now (it lands in the next)."""
+    """The Governor counts the votes of the second before the proposal's: tokens minted
+    in the latest block's second count for a proposal in a later one, which `proposal new`
+    waits for."""
     erin = export(tmp_path, "erin", 15)
     datadao(stack, "platform", "publish", str(erin))
     minted = datadao(stack, "contribute", str(erin), "--account", "test7")
