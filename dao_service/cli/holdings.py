@@ -281,6 +281,8 @@ def balance(
                 "delegate": held.delegate,
                 "claimable_wei": held.claimable_wei,
                 "eth_wei": held.eth_wei,
+                "maturing_tokens": held.maturing,
+                "next_maturity": held.next_maturity,
                 "income": held.income.as_json(),
             }
         )
@@ -291,6 +293,14 @@ def balance(
     table.add_row("address", held.address)
     table.add_row("tokens", tokens(held.tokens))
     table.add_row("votes", tokens(held.votes))
+    if held.maturing and held.next_maturity:
+        from dao_service.client.timefmt import utc
+
+        table.add_row(
+            "maturing",
+            f"{tokens(held.maturing)} tokens, held by the registry: they vote and earn once "
+            f"released, the first from {utc(held.next_maturity)}",
+        )
     own = held.delegate.lower() == held.address.lower()
     table.add_row("delegate", "itself" if own else held.delegate)
     for r in held.income.rentals:

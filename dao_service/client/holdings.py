@@ -22,6 +22,8 @@ class Balance:
     claimable_wei: dict[int, int]  # per dataset, by score and by measured value together
     eth_wei: int
     income: "Income"
+    maturing: int = 0  # tokens the registry holds for the account until they mature
+    next_maturity: int | None = None  # when the first of them does (unix seconds)
 
 
 def datasets_of(client: DaoClient, address: str | None = None) -> list[int]:
@@ -45,7 +47,10 @@ def balance(client: DaoClient, address: str) -> Balance:
         ]
     )
     owed = income(client, address)
+    maturing, next_maturity = _maturing(client, address)
     return Balance(
+        maturing=maturing,
+        next_maturity=next_maturity,
         address=address,
         tokens=token.functions["balanceOf"].decode_output(raw[0]),
         votes=token.functions["getVotes"].decode_output(raw[1]),
@@ -54,6 +59,29 @@ def balance(client: DaoClient, address: str) -> Balance:
         eth_wei=int(raw[3], 16),
         income=owed,
     )
+
+
+def _maturing(client: DaoClient, address: str) -> tuple[int, int | None]:
+    """Tokens of `address`'s contributions still in the registry's custody (no votes, no
+    income until released), and when the first matures."""
+    registry = client.registry
+    recorded = registry.logs("ContributionRecorded", client.deployed_at, contributor=address)
+    fingerprints = [log.args["fingerprint"] for log in recorded]
+    raw = client.rpc.batch(
+        [
+            registry.call_request(fn, f)
+            for f in fingerprints
+            for fn in ("maturityOf", "contributionOf")
+        ]
+    )
+    held, first = 0, None
+    for i in range(len(fingerprints)):
+        matures_at, released = registry.functions["maturityOf"].decode_output(raw[2 * i])
+        minted = registry.functions["contributionOf"].decode_output(raw[2 * i + 1])[3]
+        if not released and minted:  # voided: nothing minted any more
+            held += minted
+            first = matures_at if first is None else min(first, matures_at)
+    return held, first
 
 
 def delegate(client: DaoClient, account: Any, to: str) -> dict[str, Any]:
