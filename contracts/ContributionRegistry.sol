@@ -411,7 +411,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
      * @param fingerprint The contribution's content fingerprint.
      * @return contributor Who contributed it.
      * @return datasetId Its dataset.
-     * @return weight Its revenue weight (its score); 0 once withdrawn or voided.
+     * @return weight Its revenue weight (its score, earning once it matured); 0 once withdrawn or voided.
      * @return tokens The tokens it minted; 0 once voided.
      */
     function contributionOf(bytes32 fingerprint)
