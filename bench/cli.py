@@ -70,9 +70,9 @@ def main() -> int:
         # Income to show: a first rental passes, is executed and paid by score.
         first = request_rental(client, renter, 1, 86_400, 10**15, "bench rental 0").proposal_id
         parameters = client.manifest.parameters
-        advance(client, blocks=int(parameters["voting_delay_blocks"]) + 1)
+        advance(client, seconds=int(parameters["voting_delay_seconds"]) + 1)
         vote(client, dev_account(2), first, Support.for_)
-        advance(client, blocks=int(parameters["voting_period_blocks"]) + 1)
+        advance(client, seconds=int(parameters["voting_period_seconds"]) + 1)
         queue(client, dev_account(2), first)
         advance(client, seconds=int(parameters["timelock_delay_seconds"]) + 1)
         execute(client, dev_account(2), first)
@@ -84,7 +84,7 @@ def main() -> int:
             request_rental(client, renter, 1, 86_400, 10**15, f"bench rental {i}").proposal_id
             for i in range(1, args.proposals)
         ]
-        advance(client, blocks=2)
+        advance(client, seconds=int(parameters["voting_delay_seconds"]) + 1)
         rows.append(
             (f"datadao proposals ({args.proposals} on chain)",
              timed(["proposals", *data], args.runs), 0.5)

@@ -5,7 +5,9 @@
 
 Targets (issue 8): one transaction per contribution, <= 185k gas first-time,
 <= 120k repeat (also the first after a revenue deposit), <= 80k per new contributor in a
-batch of 100. Results and what dominates them: bench/RESULTS.md.
+batch of 100. Results and what dominates them: bench/RESULTS.md. The local profile (no
+maturity, no challenge delay) for the main rows; a second deployment with both measures
+the custody path (mint into custody, release) and a root that waits before claims.
 """
 
 import importlib.util
@@ -56,6 +58,7 @@ class Bench:
         self.nonce += 1
         a = Attestation(
             contributor=contributor,
+            account=keccak(text=f"reddit:{contributor}"),
             dataset_id=1,
             fingerprint=keccak(text=f"bench-{self.nonce}"),
             cid="bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
@@ -67,10 +70,19 @@ class Bench:
         return a.as_tuple(), [sig]
 
     def gas(self, fn: Any, sender: Any = None, value: int = 0) -> int:
+        """Gas of `fn` sent in a second of its own: the token's checkpoints are per second,
+        and one of a second already checkpointed is updated in place (cheaper)."""
+        self.w3.provider.make_request("evm_increaseTime", [1])  # type: ignore[arg-type]
         sender = sender or self.relayer
         tx = fn.build_transaction({"from": sender.address, "value": value})
         del tx["gas"]
         return int(connection.send(self.w3, sender, tx)["gasUsed"])
+
+
+def wait(w3: Web3, seconds: int) -> None:
+    """Move the chain's clock (the Governor counts seconds) and mine a block."""
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
 
 
 def fresh_address(i: int) -> str:
@@ -107,6 +119,7 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
         w3, dev_account(DEPLOYER_INDEX), compiled, params, validators, log=lambda *_: None
     )
     b = Bench(w3, manifest)
+    delay, period = params["voting_delay_seconds"], params["voting_period_seconds"]
     rows: list[tuple[str, int, str]] = []
     contribute = b.registry.functions.contribute
     batch = b.registry.functions.contributeBatch
@@ -146,18 +159,17 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
     rows.append(("propose (requestRental + escrow)", int(receipt["gasUsed"]), ""))
     event = escrow.events.RentalRequested().process_receipt(receipt, errors=DISCARD)[0]["args"]
     rental_id, proposal_id = event["rentalId"], event["proposalId"]
-    w3.provider.make_request("anvil_mine", ["0x2"])  # type: ignore[arg-type]
+    wait(w3, delay + 1)
     rows.append(("vote", b.gas(governor.functions.castVote(proposal_id, 1), voter), ""))
     b.gas(governor.functions.castVote(proposal_id, 1), other)
-    w3.provider.make_request("anvil_mine", ["0x15"])  # type: ignore[arg-type]
+    wait(w3, period + 1)
     targets, values, calldatas = escrow.functions.proposalActions(rental_id).call()
     description_hash = keccak(
         text=escrow.functions.proposalDescription(rental_id, "bench rental").call()
     )
     call = (targets, values, calldatas, description_hash)
     rows.append(("queue", b.gas(governor.functions.queue(*call)), ""))
-    w3.provider.make_request("evm_increaseTime", [61])  # type: ignore[arg-type]
-    w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    wait(w3, params["timelock_delay_seconds"] + 1)
     rows.append(
         (
             "execute (approve: grant access + pay the dataset)",
@@ -175,14 +187,64 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
     refund_id = escrow.events.RentalRequested().process_receipt(refund_receipt, errors=DISCARD)[0][
         "args"
     ]["rentalId"]
-    w3.provider.make_request("anvil_mine", ["0x20"])  # type: ignore[arg-type]
+    wait(w3, delay + period + 2)
     rows.append(("refund (defeated rental)", b.gas(escrow.functions.refund(refund_id), renter), ""))
-    rows.extend(measure_valued(b, pool, escrow, governor, renter, [voter, other]))
+    rows.extend(measure_valued(b, pool, escrow, governor, renter, [voter, other], params))
+    custody = {**params, "maturity_seconds": 900, "challenge_delay_seconds": 900}
+    manifest = deploy.deploy_all(
+        w3, dev_account(DEPLOYER_INDEX), compiled, custody, validators, log=lambda *_: None
+    )
+    rows.extend(measure_custody(Bench(w3, manifest), voter, other))
+    return rows
+
+
+def measure_custody(b: Bench, voter: Any, other: Any) -> list[tuple[str, int, str]]:
+    """New tokens minted into the registry's custody and released after maturity; an
+    earnings root that waits out its challenge delay (both 900 s here)."""
+    rows: list[tuple[str, int, str]] = []
+    contribute = b.registry.functions.contribute
+    b.gas(contribute(*b.attestation(other.address)))  # the very first: fresh slots everywhere
+    first = b.attestation(voter.address)
+    rows.append(("contribute into custody, first-time contributor", b.gas(contribute(*first)), ""))
+    repeat = b.attestation(voter.address)
+    rows.append(("contribute into custody, repeat contributor", b.gas(contribute(*repeat)), ""))
+    batch = [b.attestation(voter.address) for _ in range(10)]
+    for attestation in batch:
+        b.gas(contribute(*attestation))
+    wait(b.w3, 900)
+    release = b.registry.functions.release
+    fingerprint = first[0][3]
+    rows.append(
+        ("release one matured contribution (first-time)", b.gas(release([fingerprint])), "")
+    )
+    rows.append(("release one matured contribution (repeat)", b.gas(release([repeat[0][3]])), ""))
+    per_item = b.gas(release([a[0][3] for a in batch])) // len(batch)
+    rows.append(("release a batch of 10, per item", per_item, ""))
+
+    pool = connection.contract(b.w3, b.manifest, "RevenuePool")
+    b.gas(pool.functions.depositValued(1), other, value=ETH)
+    tree = EarningsTree.of({voter.address: ETH // 2, other.address: ETH // 2})
+    root = EarningsRoot(dataset_id=1, epoch=1, root=tree.root, total=ETH, cid="bafkrei" + "a" * 52)
+    signature = sign_earnings_root(b.validator, root, b.manifest.chain_id, pool.address)
+    posted = b.gas(pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
+    rows.append(("post an earnings root that waits out the challenge delay", posted, ""))
+    wait(b.w3, 900)
+    cumulative, proof = tree.proof(voter.address)
+    first_claim = b.gas(pool.functions.claimEarnings(1, cumulative, proof), voter)
+    rows.append(
+        ("claim valued earnings, first after the delay (accepts the root)", first_claim, "")
+    )
     return rows
 
 
 def measure_valued(
-    b: Bench, pool: Any, escrow: Any, governor: Any, renter: Any, voters: list[Any]
+    b: Bench,
+    pool: Any,
+    escrow: Any,
+    governor: Any,
+    renter: Any,
+    voters: list[Any],
+    params: dict[str, Any],
 ) -> list[tuple[str, int, str]]:
     """A rental with a validation sample, its earnings roots and claims against a table of
     1,000 contributors (a proof of 10 hashes); the chain's cost does not grow with the table."""
@@ -195,16 +257,15 @@ def measure_valued(
     receipt = connection.send(b.w3, renter, tx)
     rows.append(("propose with a validation sample", int(receipt["gasUsed"]), ""))
     event = escrow.events.RentalRequested().process_receipt(receipt, errors=DISCARD)[0]["args"]
-    b.w3.provider.make_request("anvil_mine", ["0x2"])  # type: ignore[arg-type]
+    wait(b.w3, params["voting_delay_seconds"] + 1)
     for voter in voters:
         b.gas(governor.functions.castVote(event["proposalId"], 1), voter)
-    b.w3.provider.make_request("anvil_mine", ["0x15"])  # type: ignore[arg-type]
+    wait(b.w3, params["voting_period_seconds"] + 1)
     targets, values, calldatas = escrow.functions.proposalActions(event["rentalId"]).call()
     description = escrow.functions.proposalDescription(event["rentalId"], "valued").call()
     call = (targets, values, calldatas, keccak(text=description))
     b.gas(governor.functions.queue(*call))
-    b.w3.provider.make_request("evm_increaseTime", [61])  # type: ignore[arg-type]
-    b.w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
+    wait(b.w3, params["timelock_delay_seconds"] + 1)
     rows.append(
         (
             "execute a valued rental (pays the dataset's valued income)",

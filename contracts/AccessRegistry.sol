@@ -8,6 +8,8 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
  * @notice Who may decrypt which dataset, until when. Written by the timelock (its owner),
  * and by the RentalEscrow when the timelock approves a rental (the grant and the payment
  * move together there); the service reads `canDecrypt` before releasing any key.
+ * @dev A revocation sticks: a rental approved after it (one that had passed already, say)
+ * does not write a fresh grant over it; only the timelock grants that renter again.
  */
 contract AccessRegistry is Ownable {
     struct Grant {
@@ -31,6 +33,8 @@ contract AccessRegistry is Ownable {
     error AccessRegistryUnauthorized(address account);
     /// @notice There is no live grant to revoke.
     error AccessRegistryNoGrant(uint32 datasetId, address grantee);
+    /// @notice `grantee`'s access to `datasetId` was revoked; only the timelock grants it again.
+    error AccessRegistryRevoked(uint32 datasetId, address grantee);
 
     /**
      * @param timelock The DataTimelock, owner of every grant.
@@ -42,13 +46,17 @@ contract AccessRegistry is Ownable {
 
     /**
      * @notice Grants `grantee` access to `datasetId` for `duration` seconds from now,
-     * replacing any earlier grant to them for that dataset.
+     * replacing any earlier grant to them for that dataset. The RentalEscrow cannot grant
+     * over a revocation; the timelock can.
      * @param grantee The renter's address (the key-release challenge must be signed by it).
      * @param datasetId The dataset.
      * @param duration Seconds of access, counted from the execution of the grant.
      */
     function grantAccess(address grantee, uint32 datasetId, uint64 duration) external {
-        if (msg.sender != owner() && msg.sender != rentalEscrow) revert AccessRegistryUnauthorized(msg.sender);
+        if (msg.sender != owner()) {
+            if (msg.sender != rentalEscrow) revert AccessRegistryUnauthorized(msg.sender);
+            if (_grants[datasetId][grantee].revoked) revert AccessRegistryRevoked(datasetId, grantee);
+        }
         _grantAccess(grantee, datasetId, duration);
     }
 
@@ -70,6 +78,16 @@ contract AccessRegistry is Ownable {
     function canDecrypt(uint32 datasetId, address account) external view returns (bool) {
         Grant memory grant = _grants[datasetId][account];
         return !grant.revoked && grant.expiresAt > block.timestamp;
+    }
+
+    /**
+     * @notice Whether `account`'s access to `datasetId` was revoked (and not granted again by the timelock).
+     * @param datasetId The dataset.
+     * @param account The renter.
+     * @return Whether a rental's approval would be refused for it.
+     */
+    function isRevoked(uint32 datasetId, address account) external view returns (bool) {
+        return _grants[datasetId][account].revoked;
     }
 
     /**

@@ -6,6 +6,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {DataToken} from "./DataToken.sol";
 import {RevenuePool} from "./RevenuePool.sol";
 import {GuardianPausable} from "./extensions/GuardianPausable.sol";
@@ -15,9 +16,20 @@ import {MintLimits} from "./extensions/MintLimits.sol";
  * @title ContributionRegistry
  * @notice Records contributions that validators attested to, mints their tokens and
  * gives them revenue weight in their dataset. The validator set, the number of signatures
- * required, the reward rate, the mint limits and the guardian belong to the timelock (the
- * owner), which can also void a fraudulent contribution. The guardian can pause minting.
- * @dev One storage slot per contribution, keyed by its content fingerprint, which also
+ * required, the reward rate, the mint limits, the maturity delay and the guardian belong to
+ * the timelock (the owner), which can also void a fraudulent contribution. The guardian can
+ * pause minting, releasing and the posting of earnings roots.
+ * @dev Maturity: a contribution's tokens are minted into this registry's custody, where they
+ * carry no votes (see DataToken), and anyone releases them to the contributor once
+ * `maturityDelay` has passed; only then does the contribution earn rental income (revenue
+ * weight). A void before that burns every token it minted and takes back nothing else
+ * because there is nothing else; a void after it burns what the contributor still holds
+ * and takes back the income the contribution earned and the contributor has not claimed.
+ * The delay is meant to outlast a void proposal (voting delay, vote and timelock delay),
+ * so that tokens minted by captured validator keys never vote. With no delay, tokens and
+ * weight go to the contributor at once.
+ *
+ * Two storage slots per contribution, keyed by its content fingerprint, which also
  * refuses duplicates and so replays: the attestation's nonce is signed and emitted, not
  * stored. The tokens a contribution minted (which a void burns) are its score times the
  * reward rate of the rate epoch it records, so they need no slot of their own. The CID is
@@ -25,10 +37,12 @@ import {MintLimits} from "./extensions/MintLimits.sol";
  */
 contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     using SafeCast for uint256;
+    using SafeERC20 for DataToken;
 
     /// @notice What validators sign for one contribution (EIP-712 typed data).
     struct Attestation {
         address contributor;
+        bytes32 account; // the platform account the export is bound to (a hash of platform and account id)
         uint32 datasetId;
         bytes32 fingerprint;
         string cid;
@@ -54,13 +68,22 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         Status status;
     }
 
+    /// @notice A contribution's maturity: when its tokens may be released, and the income it earned.
+    struct Maturity {
+        uint48 maturesAt;
+        bool released;
+        // While it earns: the dataset's earnings per weight when it started to. Once
+        // withdrawn: the income it earned while it did (what a void would take back).
+        uint192 earningsMark;
+    }
+
     struct RewardRate {
         uint240 rate;
         uint16 epoch; // counts the rate's changes; a contribution records the one it minted at
     }
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(address contributor,uint32 datasetId,bytes32 fingerprint,string cid,uint64 score,uint64 deadline,uint256 nonce)"
+        "Attestation(address contributor,bytes32 account,uint32 datasetId,bytes32 fingerprint,string cid,uint64 score,uint64 deadline,uint256 nonce)"
     );
     bytes32 public constant WITHDRAWAL_TYPEHASH = keccak256("Withdrawal(bytes32 fingerprint,uint256 deadline)");
     bytes32 public constant REFINEMENT_TYPEHASH =
@@ -75,12 +98,15 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     mapping(uint16 epoch => uint256 rate) private _rateOfEpoch;
     /// @notice Distinct validator signatures an attestation needs.
     uint256 public requiredSignatures;
+    /// @notice Seconds a contribution's tokens stay in custody before they can be released.
+    uint48 public maturityDelay;
     /// @notice Number of validators in the set.
     uint256 public validatorCount;
 
     /// @notice Whether `account` is in the validator set.
     mapping(address account => bool) public isValidator;
     mapping(bytes32 fingerprint => Contribution) private _contributions;
+    mapping(bytes32 fingerprint => Maturity) private _maturities;
     /// @notice How many refinements each contribution has had: the next must be this plus one.
     mapping(bytes32 fingerprint => uint256) public refinementsOf;
 
@@ -94,18 +120,24 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         uint256 tokens,
         uint256 nonce
     );
+    /// @notice The contribution's tokens are `maturesAt` (unix seconds) in custody until then.
+    event ContributionMaturing(bytes32 indexed fingerprint, bytes32 indexed account, uint48 maturesAt);
+    /// @notice The contribution matured: `tokens` went to `contributor`, and it earns from now on.
+    event ContributionReleased(bytes32 indexed fingerprint, address indexed contributor, uint256 tokens);
     /// @notice A contribution left the dataset: no future grant covers it, it earns nothing more.
     event ContributionWithdrawn(bytes32 indexed fingerprint, address indexed contributor, uint32 indexed datasetId);
     /// @notice A batch item was already recorded (e.g. submitted on its own first) and was skipped.
     event ContributionSkipped(bytes32 indexed fingerprint, address indexed recordedContributor);
-    /// @notice The timelock voided a contribution: `weightRemoved` left the revenue pool and
-    /// `tokensBurned` of its tokens were burned from its contributor.
+    /// @notice The timelock voided a contribution: `weightRemoved` left the revenue pool,
+    /// `tokensBurned` of its tokens were burned (from custody, or from its contributor) and
+    /// `incomeTakenBack` wei of its unclaimed income went back to the dataset.
     event ContributionVoided(
         bytes32 indexed fingerprint,
         address indexed contributor,
         uint32 indexed datasetId,
         uint256 weightRemoved,
-        uint256 tokensBurned
+        uint256 tokensBurned,
+        uint256 incomeTakenBack
     );
     /// @notice The contribution's stored blob is now `cid`: its records refined into the
     /// dataset's schema (a contribution stored as uploaded, before refinement existed).
@@ -118,6 +150,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     event RequiredSignaturesChanged(uint256 required);
     /// @notice Each point of score now mints `rate` token units.
     event RewardRateChanged(uint256 rate);
+    /// @notice New contributions' tokens now stay `delay` seconds in custody.
+    event MaturityDelayChanged(uint48 delay);
 
     /// @notice The attestation's deadline has passed.
     error RegistryAttestationExpired(uint256 deadline, uint256 now_);
@@ -147,6 +181,10 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     error RegistryRefinementOutOfOrder(bytes32 fingerprint, uint256 given, uint256 expected);
     /// @notice There is nothing left to void of the contribution `fingerprint` (unknown or already voided).
     error RegistryNothingToVoid(bytes32 fingerprint);
+    /// @notice The contribution's tokens are released already, voided, or were never minted.
+    error RegistryNothingToRelease(bytes32 fingerprint);
+    /// @notice The contribution matures at `maturesAt`; it is `now_`.
+    error RegistryNotMatured(bytes32 fingerprint, uint256 maturesAt, uint256 now_);
 
     /**
      * @param timelock The DataTimelock, owner of every governed setting.
@@ -155,7 +193,8 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
      * @param validators The initial validator set.
      * @param required Signatures an attestation needs.
      * @param rate Token units minted per point of score.
-     * @param limits The score cap and per-period mint budgets.
+     * @param limits The score cap and the mint budgets.
+     * @param maturityDelay_ Seconds new tokens stay in custody (zero: none).
      * @param guardian_ The account that may pause minting (zero for none).
      */
     constructor(
@@ -166,6 +205,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         uint256 required,
         uint256 rate,
         Limits memory limits,
+        uint48 maturityDelay_,
         address guardian_
     ) Ownable(timelock) EIP712("DataDAO ContributionRegistry", "1") {
         token = token_;
@@ -176,6 +216,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         _setRequiredSignatures(required);
         _setRewardRate(rate);
         _setMintLimits(limits);
+        _setMaturityDelay(maturityDelay_);
         _setGuardian(guardian_);
     }
 
@@ -211,6 +252,25 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
             } else {
                 _contribute(attestations[i], signatures[i]);
             }
+        }
+    }
+
+    /**
+     * @notice Releases matured contributions' tokens to their contributors, from when on
+     * they vote and the contributions earn. Anyone may call it (the service does).
+     * @param fingerprints The contributions' content fingerprints.
+     */
+    function release(bytes32[] calldata fingerprints) external whenNotPaused {
+        for (uint256 i = 0; i < fingerprints.length; i++) {
+            Maturity memory maturity = _maturities[fingerprints[i]];
+            Status status = _contributions[fingerprints[i]].status;
+            if (maturity.released || (status != Status.Recorded && status != Status.Withdrawn)) {
+                revert RegistryNothingToRelease(fingerprints[i]);
+            }
+            if (block.timestamp < maturity.maturesAt) {
+                revert RegistryNotMatured(fingerprints[i], maturity.maturesAt, block.timestamp);
+            }
+            _release(fingerprints[i]);
         }
     }
 
@@ -300,9 +360,19 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     }
 
     /**
-     * @notice Voids a fraudulent contribution; only the timelock. Its revenue weight is
-     * removed (if not already withdrawn) and the tokens it minted are burned from its
-     * contributor, as far as the contributor still holds them.
+     * @notice Sets how long new contributions' tokens stay in custody; only the timelock.
+     * @param delay Seconds (zero: released at once).
+     */
+    function setMaturityDelay(uint48 delay) external onlyOwner {
+        _setMaturityDelay(delay);
+    }
+
+    /**
+     * @notice Voids a fraudulent contribution; only the timelock. Before it matured, every
+     * token it minted is burned from custody. After, its revenue weight is removed (if not
+     * already withdrawn), the income it earned and its contributor has not claimed goes back
+     * to the dataset, and its tokens are burned from the contributor as far as they still
+     * hold them.
      * @param fingerprint The contribution's content fingerprint.
      */
     function voidContribution(bytes32 fingerprint) external onlyOwner {
@@ -317,13 +387,13 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         _setGuardian(newGuardian);
     }
 
-    /// @notice Stops all minting at once; the guardian or the timelock.
+    /// @notice Stops all minting, releasing and earnings roots at once; the guardian or the timelock.
     function pause() external {
         _checkGuardianOr(owner());
         _pause();
     }
 
-    /// @notice Lets minting resume; only the timelock.
+    /// @notice Lets minting, releasing and earnings roots resume; only the timelock.
     function unpause() external onlyOwner {
         _unpause();
     }
@@ -341,7 +411,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
      * @param fingerprint The contribution's content fingerprint.
      * @return contributor Who contributed it.
      * @return datasetId Its dataset.
-     * @return weight Its revenue weight (its score); 0 once withdrawn or voided.
+     * @return weight Its revenue weight (its score, earning once it matured); 0 once withdrawn or voided.
      * @return tokens The tokens it minted; 0 once voided.
      */
     function contributionOf(bytes32 fingerprint)
@@ -353,6 +423,17 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         weight = c.status == Status.Recorded ? c.score : 0;
         tokens = c.status == Status.Recorded || c.status == Status.Withdrawn ? _minted(c) : 0;
         return (c.contributor, c.datasetId, weight, tokens);
+    }
+
+    /**
+     * @notice When the contribution's tokens mature, and whether they were released.
+     * @param fingerprint The contribution's content fingerprint.
+     * @return maturesAt Unix seconds (0 if unknown).
+     * @return released Whether its tokens went to the contributor (and it earns).
+     */
+    function maturityOf(bytes32 fingerprint) external view returns (uint48 maturesAt, bool released) {
+        Maturity memory maturity = _maturities[fingerprint];
+        return (maturity.maturesAt, maturity.released);
     }
 
     /**
@@ -376,6 +457,7 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
                 abi.encode(
                     ATTESTATION_TYPEHASH,
                     attestation.contributor,
+                    attestation.account,
                     attestation.datasetId,
                     attestation.fingerprint,
                     keccak256(bytes(attestation.cid)),
@@ -398,12 +480,39 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
 
         RewardRate memory rate = _rewardRate;
         uint256 tokens = uint256(a.score) * rate.rate;
-        _spendBudget(a.contributor, tokens);
+        _spendBudget(a.account, tokens);
         _contributions[a.fingerprint] =
             Contribution(a.contributor, a.datasetId, uint256(a.score).toUint40(), rate.epoch, Status.Recorded);
         emit ContributionRecorded(a.fingerprint, a.contributor, a.datasetId, a.cid, a.score, tokens, a.nonce);
-        token.mint(a.contributor, tokens);
-        revenuePool.addWeight(a.datasetId, a.contributor, a.score);
+        uint48 delay = maturityDelay;
+        if (delay == 0) {
+            token.mint(a.contributor, tokens);
+            _startEarning(a.fingerprint, a.datasetId, a.contributor, a.score);
+        } else {
+            uint48 maturesAt = (block.timestamp + delay).toUint48();
+            _maturities[a.fingerprint].maturesAt = maturesAt;
+            emit ContributionMaturing(a.fingerprint, a.account, maturesAt);
+            token.mint(address(this), tokens);
+        }
+    }
+
+    function _release(bytes32 fingerprint) internal {
+        Contribution memory c = _contributions[fingerprint];
+        uint256 tokens = _minted(c);
+        emit ContributionReleased(fingerprint, c.contributor, tokens);
+        if (c.status == Status.Recorded) {
+            _startEarning(fingerprint, c.datasetId, c.contributor, c.score);
+        } else {
+            _maturities[fingerprint].released = true;
+        }
+        token.safeTransfer(c.contributor, tokens);
+    }
+
+    function _startEarning(bytes32 fingerprint, uint32 datasetId, address contributor, uint256 score) internal {
+        Maturity storage maturity = _maturities[fingerprint];
+        maturity.released = true;
+        maturity.earningsMark = revenuePool.earningsPerWeightOf(datasetId).toUint192();
+        revenuePool.addWeight(datasetId, contributor, score);
     }
 
     function _recordRefinement(bytes32 fingerprint, string calldata cid, uint256 sequence) internal {
@@ -418,18 +527,40 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         }
         _contributions[fingerprint].status = Status.Withdrawn;
         emit ContributionWithdrawn(fingerprint, account, c.datasetId);
-        revenuePool.removeWeight(c.datasetId, account, c.score);
+        Maturity storage maturity = _maturities[fingerprint];
+        if (maturity.released) {
+            uint256 earningsPerWeight = revenuePool.earningsPerWeightOf(c.datasetId);
+            maturity.earningsMark = _earnedSince(c.score, maturity.earningsMark, earningsPerWeight).toUint192();
+            revenuePool.removeWeight(c.datasetId, account, c.score);
+        }
     }
 
     function _voidContribution(bytes32 fingerprint) internal {
         Contribution memory c = _contributions[fingerprint];
         if (c.status != Status.Recorded && c.status != Status.Withdrawn) revert RegistryNothingToVoid(fingerprint);
-        uint256 weight = c.status == Status.Recorded ? c.score : 0;
-        uint256 burned = Math.min(_minted(c), token.balanceOf(c.contributor));
         _contributions[fingerprint].status = Status.Voided;
-        emit ContributionVoided(fingerprint, c.contributor, c.datasetId, weight, burned);
+        Maturity memory maturity = _maturities[fingerprint];
+        if (!maturity.released) {
+            uint256 held = _minted(c);
+            emit ContributionVoided(fingerprint, c.contributor, c.datasetId, 0, held, 0);
+            token.burn(address(this), held);
+            return;
+        }
+        uint256 weight = c.status == Status.Recorded ? c.score : 0;
+        uint256 earned = weight == 0
+            ? maturity.earningsMark
+            : _earnedSince(weight, maturity.earningsMark, revenuePool.earningsPerWeightOf(c.datasetId));
+        uint256 burned = Math.min(_minted(c), token.balanceOf(c.contributor));
+        uint256 takenBack = revenuePool.previewForfeit(c.datasetId, c.contributor, earned);
+        emit ContributionVoided(fingerprint, c.contributor, c.datasetId, weight, burned, takenBack);
         if (weight != 0) revenuePool.removeWeight(c.datasetId, c.contributor, weight);
+        revenuePool.forfeit(c.datasetId, c.contributor, takenBack);
         token.burn(c.contributor, burned);
+    }
+
+    /// The income `weight` earned while the dataset's earnings per weight rose from `from` to `to`.
+    function _earnedSince(uint256 weight, uint256 from, uint256 to) internal pure returns (uint256) {
+        return Math.mulDiv(weight, to - from, 1e18);
     }
 
     function _minted(Contribution memory c) internal view returns (uint256) {
@@ -469,6 +600,15 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
         if (required == 0 || required > validatorCount) revert RegistryInvalidRequirement(required, validatorCount);
         requiredSignatures = required;
         emit RequiredSignaturesChanged(required);
+    }
+
+    function _setMaturityDelay(uint48 delay) internal {
+        maturityDelay = delay;
+        emit MaturityDelayChanged(delay);
+    }
+
+    function _votingSupply() internal view override returns (uint256) {
+        return token.votingSupply();
     }
 
     function _setRewardRate(uint256 rate) internal {

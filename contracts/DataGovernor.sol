@@ -15,7 +15,9 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
  * @notice Token holders' votes; every passed proposal runs through the timelock.
  * @dev One addition to OpenZeppelin's Governor: the RentalEscrow may propose without
  * holding tokens. A renter opens its proposal through the escrow, paying in the same
- * transaction; the escrowed payment, not a token threshold, is what deters spam.
+ * transaction; the escrowed payment (at least the escrow's minimum), not a token
+ * threshold, is what deters spam. Time is the token's: seconds (ERC-6372 timestamp mode),
+ * so delays, votes and the timelock all count the same unit whatever the block time.
  */
 contract DataGovernor is
     Governor,
@@ -32,8 +34,8 @@ contract DataGovernor is
      * @param token The DataToken.
      * @param timelock The DataTimelock that executes every proposal.
      * @param rentalEscrow_ The RentalEscrow.
-     * @param votingDelay_ Blocks between a proposal and its vote snapshot.
-     * @param votingPeriod_ Blocks the vote stays open.
+     * @param votingDelay_ Seconds between a proposal and its vote snapshot (the token's clock).
+     * @param votingPeriod_ Seconds the vote stays open.
      * @param proposalThreshold_ Votes a holder needs to propose directly.
      * @param quorumPercent Percent of the supply at the snapshot that must vote For or Abstain.
      */

@@ -14,8 +14,10 @@ import {RevenuePool} from "./RevenuePool.sol";
  * waits here while token holders vote on the Governor proposal this opens. That proposal
  * has one action, `approve(rentalId)`: executed, it writes the renter's grant and pays the
  * rental's dataset in the RevenuePool, together. If the proposal is defeated or canceled,
- * or passes but is not executed within the execution window, the renter takes the
- * payment back. Each payment leaves exactly once.
+ * or passes but is not executed within the execution window, or the renter's access to
+ * the dataset is revoked before it executes, the renter takes the payment back. Each
+ * payment leaves exactly once. A request pays at least the DAO's minimum, so that
+ * proposals are not free to spam.
  * @dev A payment moves only while its own proposal executes: `approve` checks that the
  * rental's proposal is in the Executed state, which the Governor sets just before it runs
  * the proposal's actions, and which no other proposal can bring about. So a majority
@@ -47,8 +49,10 @@ contract RentalEscrow is ReentrancyGuardTransient {
     AccessRegistry public immutable accessRegistry;
     /// @notice Where released payments go.
     RevenuePool public immutable revenuePool;
-    /// @notice Governor clock units after the vote ends within which a passed rental must execute.
+    /// @notice Seconds (the Governor's clock) after the vote ends within which a passed rental must execute.
     uint256 public immutable executionWindow;
+    /// @notice The least a rental request may pay, in wei; set by the timelock.
+    uint256 public minimumPayment;
 
     /// @notice A renter's validation sample of its task, against which each contribution's
     /// value is measured: SHA-256 of the plaintext and its size in bytes (the service holds it
@@ -79,9 +83,13 @@ contract RentalEscrow is ReentrancyGuardTransient {
     event RentalApproved(uint256 indexed rentalId, uint256 payment);
     /// @notice The rental did not go through; its payment went back to the renter.
     event RentalRefunded(uint256 indexed rentalId, address indexed renter, uint256 payment);
+    /// @notice Rental requests now pay at least `minimum` wei.
+    event MinimumPaymentChanged(uint256 minimum);
 
-    /// @notice A rental needs a payment and a duration.
+    /// @notice A rental needs a duration.
     error RentalEscrowInvalidRequest(uint256 payment, uint64 duration);
+    /// @notice A rental pays at least `minimum`; `payment` is less.
+    error RentalEscrowPaymentTooLow(uint256 payment, uint256 minimum);
     /// @notice A validation sample needs a hash and a size.
     error RentalEscrowInvalidSample(bytes32 contentHash, uint64 size);
     /// @notice Only the timelock approves rentals.
@@ -100,20 +108,23 @@ contract RentalEscrow is ReentrancyGuardTransient {
      * @param timelock_ The DataTimelock.
      * @param accessRegistry_ The AccessRegistry.
      * @param revenuePool_ The RevenuePool.
-     * @param executionWindow_ Clock units after the vote within which a passed rental must execute.
+     * @param executionWindow_ Seconds after the vote within which a passed rental must execute.
+     * @param minimumPayment_ The least a rental request may pay, in wei.
      */
     constructor(
         IGovernor governor_,
         address timelock_,
         AccessRegistry accessRegistry_,
         RevenuePool revenuePool_,
-        uint256 executionWindow_
+        uint256 executionWindow_,
+        uint256 minimumPayment_
     ) {
         governor = governor_;
         timelock = timelock_;
         accessRegistry = accessRegistry_;
         revenuePool = revenuePool_;
         executionWindow = executionWindow_;
+        _setMinimumPayment(minimumPayment_);
     }
 
     /**
@@ -164,6 +175,15 @@ contract RentalEscrow is ReentrancyGuardTransient {
     function approve(uint256 rentalId) external nonReentrant {
         if (msg.sender != timelock) revert RentalEscrowUnauthorized(msg.sender);
         _approve(rentalId);
+    }
+
+    /**
+     * @notice Sets the least a rental request may pay; only the timelock.
+     * @param minimum Wei.
+     */
+    function setMinimumPayment(uint256 minimum) external {
+        if (msg.sender != timelock) revert RentalEscrowUnauthorized(msg.sender);
+        _setMinimumPayment(minimum);
     }
 
     /**
@@ -232,7 +252,8 @@ contract RentalEscrow is ReentrancyGuardTransient {
         internal
         returns (uint256 rentalId, uint256 proposalId)
     {
-        if (msg.value == 0 || duration == 0) revert RentalEscrowInvalidRequest(msg.value, duration);
+        if (msg.value == 0 || msg.value < minimumPayment) revert RentalEscrowPaymentTooLow(msg.value, minimumPayment);
+        if (duration == 0) revert RentalEscrowInvalidRequest(msg.value, duration);
         rentalId = ++rentalCount;
         (address[] memory targets, uint256[] memory values, bytes[] memory calldatas) = proposalActions(rentalId);
         proposalId = governor.propose(targets, values, calldatas, proposalDescription(rentalId, description));
@@ -260,7 +281,7 @@ contract RentalEscrow is ReentrancyGuardTransient {
     function _refund(uint256 rentalId) internal {
         Rental storage rental = _pending(rentalId);
         IGovernor.ProposalState state = governor.state(rental.proposalId);
-        if (!_refundable(rental.proposalId, state)) revert RentalEscrowNotRefundable(rentalId, state);
+        if (!_refundable(rental, state)) revert RentalEscrowNotRefundable(rentalId, state);
         rental.status = Status.Refunded;
         emit RentalRefunded(rentalId, rental.renter, rental.payment);
         Address.sendValue(payable(rental.renter), rental.payment);
@@ -273,10 +294,17 @@ contract RentalEscrow is ReentrancyGuardTransient {
 
     // OpenZeppelin 5's Governor never reports Expired: a passed proposal stays executable
     // in the timelock forever. The window is ours, enforced by `approve` and here alike.
-    function _refundable(uint256 proposalId, IGovernor.ProposalState state) internal view returns (bool) {
+    // A revoked renter's approval would revert (the revocation sticks), so it refunds at once.
+    function _refundable(Rental storage rental, IGovernor.ProposalState state) internal view returns (bool) {
         if (state == IGovernor.ProposalState.Defeated || state == IGovernor.ProposalState.Canceled) return true;
-        return (state == IGovernor.ProposalState.Succeeded || state == IGovernor.ProposalState.Queued)
-            && governor.clock() > _windowEnd(proposalId);
+        if (state != IGovernor.ProposalState.Succeeded && state != IGovernor.ProposalState.Queued) return false;
+        return accessRegistry.isRevoked(rental.datasetId, rental.renter)
+            || governor.clock() > _windowEnd(rental.proposalId);
+    }
+
+    function _setMinimumPayment(uint256 minimum) internal {
+        minimumPayment = minimum;
+        emit MinimumPaymentChanged(minimum);
     }
 
     function _windowEnd(uint256 proposalId) internal view returns (uint256) {

@@ -23,6 +23,11 @@ import {IValidatorSet, ValuedEarnings} from "./extensions/ValuedEarnings.sol";
  * the wei its per-weight increment covers, rounded up, and keeps the rest for the next
  * one; an added weight's debt rounds up and a removed weight's debt rounds down. So the
  * sum of what a dataset's accounts can claim never exceeds what the pool holds for it.
+ *
+ * Income that arrives while a dataset has no weight at all is idle: it is not handed to
+ * whoever holds weight at the next deposit, but waits for the timelock to share it with
+ * the dataset's holders or send it back. Income a voided contribution earned and was not
+ * claimed (`forfeit`) goes back to the dataset's other holders.
  */
 contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     using SafeCast for uint256;
@@ -38,7 +43,8 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     struct Dataset {
         uint256 earningsPerWeight; // income per unit of weight since the start, scaled by 1e18
         uint128 totalWeight;
-        uint128 unallocated; // received but not yet shared: before anyone had weight, and rounding
+        uint128 unallocated; // rounding left over from deposits, shared by the next one
+        uint128 idle; // received while nobody had weight: waits for the timelock
     }
 
     /// @notice The ContributionRegistry: the only account that changes weights, and the
@@ -57,6 +63,13 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     event WeightChanged(uint32 indexed datasetId, address indexed account, uint256 weight, uint256 totalWeight);
     /// @notice `account` was paid `amount` wei of `datasetId`'s income.
     event RevenueClaimed(uint32 indexed datasetId, address indexed account, uint256 amount);
+    /// @notice `amount` wei arrived for `datasetId` while it had no weight; `idle` wei wait now.
+    event IncomeIdle(uint32 indexed datasetId, address indexed from, uint256 amount, uint256 idle);
+    /// @notice The timelock sent `datasetId`'s `amount` idle wei to `to`.
+    event IdleIncomeSent(uint32 indexed datasetId, address indexed to, uint256 amount);
+    /// @notice `amount` wei of `account`'s unclaimed income from `datasetId` went back to the
+    /// dataset (its contribution was voided).
+    event IncomeForfeited(uint32 indexed datasetId, address indexed account, uint256 amount);
 
     /// @notice Only the registry changes weights.
     error RevenuePoolUnauthorized(address account);
@@ -64,9 +77,21 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     error RevenuePoolNothingToClaim(uint32 datasetId, address account);
     /// @notice A weight change would take `account` below zero in `datasetId`.
     error RevenuePoolInsufficientWeight(uint32 datasetId, address account, uint256 weight, uint256 removed);
+    /// @notice Only the timelock decides what happens to idle income.
+    error RevenuePoolNotTimelock(address account);
+    /// @notice `datasetId` has no idle income (or still no weight to share it with).
+    error RevenuePoolNoIdleIncome(uint32 datasetId, uint256 idle, uint256 totalWeight);
 
-    /// @param registry_ The ContributionRegistry.
-    constructor(address registry_) EIP712("DataDAO RevenuePool", "1") {
+    /**
+     * @param registry_ The ContributionRegistry.
+     * @param challengeDelay_ Seconds a posted earnings root waits, cancellable, before claims.
+     * @param settlementWindow_ Seconds after a valued deposit from which what no root
+     * allocated may be split by score.
+     */
+    constructor(address registry_, uint48 challengeDelay_, uint48 settlementWindow_)
+        EIP712("DataDAO RevenuePool", "1")
+        ValuedEarnings(challengeDelay_, settlementWindow_)
+    {
         registry = registry_;
     }
 
@@ -98,6 +123,86 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     }
 
     /**
+     * @notice Cancels `datasetId`'s root while it waits out its challenge delay; the
+     * guardian or the timelock. The validator set posts a corrected one (the next epoch).
+     * @param datasetId The dataset.
+     */
+    function cancelEarningsRoot(uint32 datasetId) external {
+        _checkCanceller();
+        _cancelEarningsRoot(datasetId);
+    }
+
+    /**
+     * @notice Splits by score the valued income of `datasetId` that no earnings root
+     * allocated within the settlement window after its last valued deposit; anyone may.
+     * @param datasetId The dataset.
+     */
+    function splitUnsettledIncome(uint32 datasetId) external {
+        _deposit(datasetId, address(this), _takeUnsettled(datasetId));
+    }
+
+    /**
+     * @notice Shares `datasetId`'s idle income with its weight holders now; only the timelock.
+     * @param datasetId The dataset.
+     */
+    function shareIdleIncome(uint32 datasetId) external {
+        _checkTimelock();
+        _shareIdleIncome(datasetId);
+    }
+
+    /**
+     * @notice Sends `datasetId`'s idle income to `to` (e.g. back to the renter); only the timelock.
+     * @param datasetId The dataset.
+     * @param to Where the wei go.
+     */
+    function sendIdleIncome(uint32 datasetId, address payable to) external nonReentrant {
+        _checkTimelock();
+        _sendIdleIncome(datasetId, to);
+    }
+
+    /**
+     * @notice Takes back up to `amount` of `account`'s unclaimed income from `datasetId`
+     * and shares it with the dataset's holders; only the registry, voiding a contribution.
+     * @param datasetId The dataset.
+     * @param account The voided contribution's contributor.
+     * @param amount What the contribution earned (see `previewForfeit`).
+     */
+    function forfeit(uint32 datasetId, address account, uint256 amount) external {
+        _checkRegistry();
+        _forfeit(datasetId, account, amount);
+    }
+
+    /**
+     * @notice What `forfeit` would take back: `amount`, as far as `account` has not claimed it.
+     * @param datasetId The dataset.
+     * @param account The contributor.
+     * @param amount What the contribution earned.
+     * @return The wei that would go back to the dataset.
+     */
+    function previewForfeit(uint32 datasetId, address account, uint256 amount) external view returns (uint256) {
+        return Math.min(claimable(datasetId, account), amount);
+    }
+
+    /**
+     * @notice `datasetId`'s income per unit of weight since the start, scaled by 1e18: what
+     * a unit of weight held from `a` to `b` earned is the difference, over 1e18.
+     * @param datasetId The dataset.
+     * @return The earnings per weight.
+     */
+    function earningsPerWeightOf(uint32 datasetId) external view returns (uint256) {
+        return _datasets[datasetId].earningsPerWeight;
+    }
+
+    /**
+     * @notice `datasetId`'s income that arrived while it had no weight, waiting for the timelock.
+     * @param datasetId The dataset.
+     * @return The idle wei.
+     */
+    function idleIncomeOf(uint32 datasetId) external view returns (uint256) {
+        return _datasets[datasetId].idle;
+    }
+
+    /**
      * @notice Pays the caller its valued earnings from `datasetId` not yet claimed: the
      * proven cumulative amount minus what it claimed before.
      * @param datasetId The dataset.
@@ -110,7 +215,8 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
     }
 
     /**
-     * @notice Adds `amount` to `account`'s weight in `datasetId`; only the registry, for a new contribution.
+     * @notice Adds `amount` to `account`'s weight in `datasetId`; only the registry, for a
+     * matured contribution.
      * @param datasetId The contribution's dataset.
      * @param account The contributor.
      * @param amount The contribution's weight.
@@ -167,7 +273,7 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
      * @param datasetId The dataset.
      * @return earningsPerWeight Income per unit of weight since the start, scaled by 1e18.
      * @return totalWeight Sum of its accounts' weights.
-     * @return unallocated Wei received and not yet shared (shared at the next deposit).
+     * @return unallocated Rounding left from deposits (shared at the next deposit).
      */
     function datasetOf(uint32 datasetId)
         external
@@ -180,17 +286,45 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
 
     function _deposit(uint32 datasetId, address from, uint256 amount) internal {
         Dataset storage dataset = _datasets[datasetId];
-        uint256 waiting = amount + dataset.unallocated;
         uint256 totalWeight = dataset.totalWeight;
-        uint256 shared = 0;
-        if (totalWeight != 0) {
-            uint256 increment = (waiting * PRECISION) / totalWeight;
-            // What the increment owes all holders together, rounded up: never more than `waiting`.
-            shared = Math.mulDiv(increment, totalWeight, PRECISION, Math.Rounding.Ceil);
-            dataset.earningsPerWeight += increment;
+        if (totalWeight == 0) {
+            uint256 idle = dataset.idle + amount;
+            dataset.idle = idle.toUint128();
+            emit IncomeIdle(datasetId, from, amount, idle);
+            return;
         }
+        uint256 waiting = amount + dataset.unallocated;
+        uint256 increment = (waiting * PRECISION) / totalWeight;
+        // What the increment owes all holders together, rounded up: never more than `waiting`.
+        uint256 shared = Math.mulDiv(increment, totalWeight, PRECISION, Math.Rounding.Ceil);
+        dataset.earningsPerWeight += increment;
         dataset.unallocated = (waiting - shared).toUint128();
         emit RevenueDeposited(datasetId, from, amount, shared, dataset.earningsPerWeight);
+    }
+
+    function _shareIdleIncome(uint32 datasetId) internal {
+        Dataset storage dataset = _datasets[datasetId];
+        uint256 idle = dataset.idle;
+        if (idle == 0 || dataset.totalWeight == 0) revert RevenuePoolNoIdleIncome(datasetId, idle, dataset.totalWeight);
+        dataset.idle = 0;
+        _deposit(datasetId, address(this), idle);
+    }
+
+    function _sendIdleIncome(uint32 datasetId, address payable to) internal {
+        Dataset storage dataset = _datasets[datasetId];
+        uint256 idle = dataset.idle;
+        if (idle == 0) revert RevenuePoolNoIdleIncome(datasetId, idle, dataset.totalWeight);
+        dataset.idle = 0;
+        emit IdleIncomeSent(datasetId, to, idle);
+        Address.sendValue(to, idle);
+    }
+
+    function _forfeit(uint32 datasetId, address account, uint256 amount) internal {
+        uint256 taken = Math.min(claimable(datasetId, account), amount);
+        if (taken == 0) return;
+        _accounts[datasetId][account].debt += taken.toInt256().toInt160();
+        emit IncomeForfeited(datasetId, account, taken);
+        _deposit(datasetId, address(this), taken);
     }
 
     function _addWeight(uint32 datasetId, address account, uint256 amount) internal {
@@ -234,5 +368,9 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
 
     function _checkRegistry() internal view {
         if (msg.sender != registry) revert RevenuePoolUnauthorized(msg.sender);
+    }
+
+    function _checkTimelock() internal view {
+        if (msg.sender != IValidatorSet(registry).owner()) revert RevenuePoolNotTimelock(msg.sender);
     }
 }

@@ -5,10 +5,15 @@
     python scripts/deploy.py --profile production --rpc-url URL --manifest deployment.json \
         --validator 0x... --validator 0x... --guardian 0x...
 
-Profiles: `local` (fast votes, one validator, no mint caps) is the default and is refused
-on any chain but anvil's unless --allow-local-profile is given; `production` (day-long
-voting delay, week-long vote, two-day timelock, two validator signatures, mint caps).
-The chosen parameters are printed before deploying and recorded in the manifest.
+Profiles: `local` (fast votes, one validator, no mint caps, no maturity or challenge
+delay) is the default and is refused on any chain but anvil's unless --allow-local-profile
+is given; `production` (day-long voting delay, week-long vote, two-day timelock, two
+validator signatures, mint budgets relative to the voting supply, two-week maturity,
+eleven-day challenge of earnings roots, a minimum rental payment). Every window is in
+seconds: the token, the Governor, the timelock and the escrow all count by the block's
+timestamp, whatever the chain's block time. A profile whose windows do not fit inside each
+other is refused. The chosen parameters are printed before deploying and recorded in the
+manifest.
 
 Idempotent: when the manifest describes a deployment that is live on this chain (same
 chain id, code at every address, same builds and parameters) it is reused as it is.
@@ -56,41 +61,58 @@ DEPLOY_ORDER = (
 )
 
 TOKEN = 10**18
+ZERO_ADDRESS = "0x" + "00" * 20
 DAY_SECONDS = 86_400
-BLOCKS_PER_DAY = 7_200  # 12-second blocks, as on Ethereum mainnet; the Governor counts blocks
 
 LOCAL_PARAMETERS: dict[str, Any] = {
     "profile": "local",
-    "voting_delay_blocks": 1,
-    "voting_period_blocks": 20,
+    "voting_delay_seconds": 60,
+    "voting_period_seconds": 600,
     "proposal_threshold": TOKEN,
     "quorum_percent": 4,
     "timelock_delay_seconds": 60,
     "reward_rate": TOKEN,
     "required_signatures": 1,
-    "execution_window_blocks": 50_400,
+    "execution_window_seconds": 14 * DAY_SECONDS,
     # Mint caps off: the largest values the contract stores.
     "max_score": 2**40 - 1,
-    "mint_period_seconds": DAY_SECONDS,
-    "period_mint_budget": 2**208 - 1,
-    "contributor_mint_budget": 2**208 - 1,
+    "mint_window_seconds": DAY_SECONDS,
+    "mint_total_share_bps": 10_000,
+    "mint_account_share_bps": 10_000,
+    "mint_min_supply": 2**128 - 1,
+    # Tokens vote and earn at once, roots are claimable at once: the demo needs no waiting.
+    "maturity_seconds": 0,
+    "challenge_delay_seconds": 0,
+    "settlement_window_seconds": DAY_SECONDS,
+    "minimum_payment_wei": 10**15,
 }
 
 PRODUCTION_PARAMETERS: dict[str, Any] = {
     "profile": "production",
-    "voting_delay_blocks": BLOCKS_PER_DAY,
-    "voting_period_blocks": 7 * BLOCKS_PER_DAY,
+    "voting_delay_seconds": DAY_SECONDS,
+    "voting_period_seconds": 7 * DAY_SECONDS,
     "proposal_threshold": 1_000 * TOKEN,
     "quorum_percent": 4,
     "timelock_delay_seconds": 2 * DAY_SECONDS,
     "reward_rate": TOKEN,
     "required_signatures": 2,
-    "execution_window_blocks": 14 * BLOCKS_PER_DAY,
+    "execution_window_seconds": 14 * DAY_SECONDS,
     # A score is 10 x the quality of an export's new records; 10M covers ~1M good records.
     "max_score": 10_000_000,
-    "mint_period_seconds": DAY_SECONDS,
-    "period_mint_budget": 100_000_000 * TOKEN,
-    "contributor_mint_budget": 20_000_000 * TOKEN,
+    # Per day at most 5% of the voting supply for everyone, 0.5% for one platform account,
+    # counted from at least 10M tokens so that the DAO can start.
+    "mint_window_seconds": DAY_SECONDS,
+    "mint_total_share_bps": 500,
+    "mint_account_share_bps": 50,
+    "mint_min_supply": 10_000_000 * TOKEN,
+    # Longer than a void proposal takes (delay + vote + timelock: 10 days), so that what
+    # captured validator keys mint is voided before it ever votes or earns, and a root is
+    # cancelled by a vote before anyone claims by it.
+    "maturity_seconds": 14 * DAY_SECONDS,
+    "challenge_delay_seconds": 11 * DAY_SECONDS,
+    # A valued rental's payment that no root allocated within 30 days is split by score.
+    "settlement_window_seconds": 30 * DAY_SECONDS,
+    "minimum_payment_wei": 10**17,
 }
 
 PROFILES = {"local": LOCAL_PARAMETERS, "production": PRODUCTION_PARAMETERS}
@@ -105,24 +127,33 @@ def constructor_args(
 ) -> tuple[Any, ...]:
     mint_limits = (
         params["max_score"],
-        params["mint_period_seconds"],
-        params["period_mint_budget"],
-        params["contributor_mint_budget"],
+        params["mint_window_seconds"],
+        params["mint_total_share_bps"],
+        params["mint_account_share_bps"],
+        params["mint_min_supply"],
     )
     return {
         "DataToken": (at["ContributionRegistry"],),
-        "DataTimelock": (params["timelock_delay_seconds"], at["DataGovernor"]),
+        "DataTimelock": (
+            params["timelock_delay_seconds"],
+            at["DataGovernor"],
+            params["guardian"],
+        ),
         "DataGovernor": (
             at["DataToken"],
             at["DataTimelock"],
             at["RentalEscrow"],
-            params["voting_delay_blocks"],
-            params["voting_period_blocks"],
+            params["voting_delay_seconds"],
+            params["voting_period_seconds"],
             params["proposal_threshold"],
             params["quorum_percent"],
         ),
         "AccessRegistry": (at["DataTimelock"], at["RentalEscrow"]),
-        "RevenuePool": (at["ContributionRegistry"],),
+        "RevenuePool": (
+            at["ContributionRegistry"],
+            params["challenge_delay_seconds"],
+            params["settlement_window_seconds"],
+        ),
         "ContributionRegistry": (
             at["DataTimelock"],
             at["DataToken"],
@@ -131,6 +162,7 @@ def constructor_args(
             params["required_signatures"],
             params["reward_rate"],
             mint_limits,
+            params["maturity_seconds"],
             params["guardian"],
         ),
         "RentalEscrow": (
@@ -138,7 +170,8 @@ def constructor_args(
             at["DataTimelock"],
             at["AccessRegistry"],
             at["RevenuePool"],
-            params["execution_window_blocks"],
+            params["execution_window_seconds"],
+            params["minimum_payment_wei"],
         ),
     }[name]
 
@@ -187,7 +220,15 @@ def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
         "deployer is no timelock admin": not timelock.functions.hasRole(
             timelock.functions.DEFAULT_ADMIN_ROLE().call(), manifest.deployer
         ).call(),
+        "votes count seconds": call("DataToken", "CLOCK_MODE") == "mode=timestamp"
+        and call("DataGovernor", "CLOCK_MODE") == "mode=timestamp",
     }
+    guardian = manifest.parameters.get("guardian", ZERO_ADDRESS)
+    if int(guardian, 16):
+        checks["guardian pauses minting"] = call("ContributionRegistry", "guardian") == guardian
+        checks["guardian cancels queued proposals"] = timelock.functions.hasRole(
+            timelock.functions.CANCELLER_ROLE().call(), guardian
+        ).call()
     failed = [what for what, ok in checks.items() if not ok]
     if failed:
         raise DeploymentError("The deployment is miswired: " + "; ".join(failed))
@@ -201,6 +242,7 @@ def deploy_all(
     validators: list[str],
     log: Any = print,
 ) -> DeploymentManifest:
+    check_windows(params)
     start_nonce = w3.eth.get_transaction_count(deployer.address, "pending")
     at = {
         name: predicted_address(deployer.address, start_nonce + i)
@@ -233,6 +275,34 @@ def deploy_all(
     return manifest
 
 
+def check_windows(params: dict[str, Any]) -> None:
+    """DeploymentError unless each window fits the ones it depends on."""
+    void_takes = (
+        params["voting_delay_seconds"]
+        + params["voting_period_seconds"]
+        + params["timelock_delay_seconds"]
+    )
+    problems = [
+        f"{name} ({params[name]} s) is shorter than a void proposal takes (voting delay + "
+        f"vote + timelock delay: {void_takes} s): a vote could not stop it in time"
+        for name in ("maturity_seconds", "challenge_delay_seconds")
+        if 0 < params[name] < void_takes
+    ]
+    if params["settlement_window_seconds"] <= params["challenge_delay_seconds"]:
+        problems.append(
+            f"settlement_window_seconds ({params['settlement_window_seconds']} s) does not "
+            f"outlast the challenge delay ({params['challenge_delay_seconds']} s): valued income "
+            f"would be split by score before its root could be claimed"
+        )
+    if params["execution_window_seconds"] <= params["timelock_delay_seconds"]:
+        problems.append(
+            f"execution_window_seconds ({params['execution_window_seconds']} s) does not outlast "
+            f"the timelock delay ({params['timelock_delay_seconds']} s): no rental could execute"
+        )
+    if problems:
+        raise DeploymentError("The parameters do not fit together: " + "; ".join(problems) + ".")
+
+
 def profile_parameters(
     profile: str,
     chain_id: int,
@@ -246,7 +316,8 @@ def profile_parameters(
         raise DeploymentError(
             f"Chain {chain_id} is not anvil's ({ANVIL_CHAIN_ID}): deploy with --profile "
             f"production, or pass --allow-local-profile to deploy the local profile "
-            f"(one validator signature, a 20-block vote, a 60 s timelock, no mint caps) anyway."
+            f"(one validator signature, a 10-minute vote, a 60 s timelock, no mint caps, no "
+            f"maturity) anyway."
         )
     if len(validators) < params["required_signatures"]:
         raise DeploymentError(
@@ -255,7 +326,7 @@ def profile_parameters(
         )
     if profile == "production" and not guardian:
         raise DeploymentError("The production profile needs a --guardian address.")
-    guardian = Web3.to_checksum_address(guardian) if guardian else "0x" + "00" * 20
+    guardian = Web3.to_checksum_address(guardian) if guardian else ZERO_ADDRESS
     return {**params, "validators": validators, "guardian": guardian}
 
 

@@ -7,7 +7,8 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
  * @title GuardianPausable
  * @notice A guardian (e.g. a multisig) can stop what the inheriting contract guards at
  * once, without waiting for a vote; only the owner (the timelock) resumes it or changes
- * the guardian. The guardian has no other power.
+ * the guardian. Here the guardian has no other power; the DAO gives the same account its
+ * veto elsewhere (the timelock's CANCELLER_ROLE, cancelling a pending earnings root).
  * @dev The inheriting contract exposes `pause`, `unpause` and `setGuardian` with its own
  * access checks; `_checkGuardianOr(owner)` is the check for `pause`.
  */

@@ -1,80 +1,103 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /**
  * @title MintLimits
  * @notice Bounds what attestations can mint, so that no validator key (or set of keys)
  * can out-mint the holders who would vote it out: a cap on each attestation's score, and
- * per period a token budget for each contributor and one for everyone together.
- * @dev Periods are fixed windows of `periodSeconds` counted from the unix epoch; usage
- * is kept per period and starts again at zero in the next one. A change of the limits
- * applies from the next mint.
+ * budgets that are shares of the voting supply: one for everyone together and one for
+ * each platform account, so that minting can never outrun the honest supply and sybil
+ * wallets of one account share that account's budget.
+ * @dev Each budget is a bucket that empties at its own size per window (`windowSeconds`):
+ * what was minted counts against it and drains linearly, so there is no period boundary
+ * to mint on both sides of. Over any window at most twice the budget can be minted (a
+ * full bucket, then what drains in the window), and over a long time at most the budget
+ * per window. A budget is `share` basis points of the voting supply, counted as at least
+ * `minSupply` so that a new DAO with no supply can start. A change of the limits applies
+ * from the next mint.
  */
 abstract contract MintLimits {
     using SafeCast for uint256;
 
+    uint256 private constant BASIS_POINTS = 10_000;
+
     /// @notice The limits, set by the timelock.
     struct Limits {
         uint40 maxScore; // highest score one attestation may carry
-        uint64 periodSeconds; // length of a budget period
-        uint256 periodBudget; // tokens all contributors together may receive in one period
-        uint256 contributorBudget; // tokens one contributor may receive in one period
+        uint32 windowSeconds; // the time a bucket takes to empty: a day
+        uint16 totalShareBps; // everyone together, per window, in basis points of the voting supply
+        uint16 accountShareBps; // one platform account, per window, in basis points of the voting supply
+        uint128 minSupply; // budgets count from at least this supply
     }
 
     struct Usage {
-        uint48 period;
-        uint208 minted;
+        uint48 updatedAt;
+        uint208 used;
     }
 
     Limits private _limits;
     Usage private _totalUsage;
-    mapping(address contributor => Usage) private _contributorUsage;
+    mapping(bytes32 account => Usage) private _accountUsage;
 
     /// @notice The mint limits are now the given values.
-    event MintLimitsChanged(uint40 maxScore, uint64 periodSeconds, uint256 periodBudget, uint256 contributorBudget);
+    event MintLimitsChanged(
+        uint40 maxScore, uint32 windowSeconds, uint16 totalShareBps, uint16 accountShareBps, uint128 minSupply
+    );
 
     /// @notice The attestation for `fingerprint` scores `score`, above the cap `maxScore`.
     error MintLimitsScoreAboveCap(bytes32 fingerprint, uint256 score, uint256 maxScore);
-    /// @notice Minting now would take the total of period `period` to `minted`, above `budget`.
-    error MintLimitsPeriodBudgetExceeded(uint256 period, uint256 minted, uint256 budget);
-    /// @notice Minting now would take `contributor`'s total in the period to `minted`, above `budget`.
-    error MintLimitsContributorBudgetExceeded(address contributor, uint256 period, uint256 minted, uint256 budget);
-    /// @notice A score cap and a period length must be above zero.
-    error MintLimitsInvalid(uint40 maxScore, uint64 periodSeconds);
+    /// @notice Minting now would fill everyone's bucket to `used`, above `budget`.
+    error MintLimitsTotalBudgetExceeded(uint256 used, uint256 budget);
+    /// @notice Minting now would fill platform account `account`'s bucket to `used`, above `budget`.
+    error MintLimitsAccountBudgetExceeded(bytes32 account, uint256 used, uint256 budget);
+    /// @notice A score cap and a window must be above zero, and a share at most 10,000 basis points.
+    error MintLimitsInvalid(uint40 maxScore, uint32 windowSeconds, uint16 totalShareBps, uint16 accountShareBps);
 
     /**
      * @notice The limits in force.
-     * @return The score cap, period length and the two per-period token budgets.
+     * @return The score cap, window, the two shares and the minimum supply.
      */
     function mintLimits() external view returns (Limits memory) {
         return _limits;
     }
 
     /**
-     * @notice What was minted in the current period, in total and to `contributor`.
-     * @param contributor The contributor.
-     * @return period The current period's number.
-     * @return total Tokens minted to everyone in it.
-     * @return ofContributor Tokens minted to `contributor` in it.
+     * @notice The two budgets now and how full they are, for platform account `account`.
+     * @param account The platform account's key (see the registry's Attestation).
+     * @return totalBudget What everyone together may have in the bucket.
+     * @return totalUsed What is in it now.
+     * @return accountBudget What `account` may have in its bucket.
+     * @return accountUsed What is in `account`'s now.
      */
-    function mintedThisPeriod(address contributor)
+    function mintBudgets(bytes32 account)
         external
         view
-        returns (uint256 period, uint256 total, uint256 ofContributor)
+        returns (uint256 totalBudget, uint256 totalUsed, uint256 accountBudget, uint256 accountUsed)
     {
-        period = _currentPeriod();
-        total = _usedIn(_totalUsage, period);
-        ofContributor = _usedIn(_contributorUsage[contributor], period);
+        (totalBudget, accountBudget) = _budgets();
+        totalUsed = _used(_totalUsage, totalBudget);
+        accountUsed = _used(_accountUsage[account], accountBudget);
     }
 
+    /// @dev The supply the budgets are shares of: tokens that vote now.
+    function _votingSupply() internal view virtual returns (uint256);
+
     function _setMintLimits(Limits memory limits) internal {
-        if (limits.maxScore == 0 || limits.periodSeconds == 0) {
-            revert MintLimitsInvalid(limits.maxScore, limits.periodSeconds);
+        if (
+            limits.maxScore == 0 || limits.windowSeconds == 0 || limits.totalShareBps > BASIS_POINTS
+                || limits.accountShareBps > BASIS_POINTS
+        ) {
+            revert MintLimitsInvalid(
+                limits.maxScore, limits.windowSeconds, limits.totalShareBps, limits.accountShareBps
+            );
         }
         _limits = limits;
-        emit MintLimitsChanged(limits.maxScore, limits.periodSeconds, limits.periodBudget, limits.contributorBudget);
+        emit MintLimitsChanged(
+            limits.maxScore, limits.windowSeconds, limits.totalShareBps, limits.accountShareBps, limits.minSupply
+        );
     }
 
     function _checkScore(bytes32 fingerprint, uint256 score) internal view {
@@ -82,25 +105,28 @@ abstract contract MintLimits {
         if (score > maxScore) revert MintLimitsScoreAboveCap(fingerprint, score, maxScore);
     }
 
-    /// Counts `tokens` against the period's budgets, or refuses them.
-    function _spendBudget(address contributor, uint256 tokens) internal {
-        uint256 period = _currentPeriod();
-        uint256 total = _usedIn(_totalUsage, period) + tokens;
-        if (total > _limits.periodBudget) revert MintLimitsPeriodBudgetExceeded(period, total, _limits.periodBudget);
-        uint256 ofContributor = _usedIn(_contributorUsage[contributor], period) + tokens;
-        if (ofContributor > _limits.contributorBudget) {
-            revert MintLimitsContributorBudgetExceeded(contributor, period, ofContributor, _limits.contributorBudget);
-        }
-        _totalUsage = Usage(period.toUint48(), total.toUint208());
-        _contributorUsage[contributor] = Usage(period.toUint48(), ofContributor.toUint208());
+    /// Counts `tokens` against both buckets, or refuses them.
+    function _spendBudget(bytes32 account, uint256 tokens) internal {
+        (uint256 totalBudget, uint256 accountBudget) = _budgets();
+        uint256 total = _used(_totalUsage, totalBudget) + tokens;
+        if (total > totalBudget) revert MintLimitsTotalBudgetExceeded(total, totalBudget);
+        uint256 ofAccount = _used(_accountUsage[account], accountBudget) + tokens;
+        if (ofAccount > accountBudget) revert MintLimitsAccountBudgetExceeded(account, ofAccount, accountBudget);
+        uint48 now_ = block.timestamp.toUint48();
+        _totalUsage = Usage(now_, total.toUint208());
+        _accountUsage[account] = Usage(now_, ofAccount.toUint208());
     }
 
-    function _currentPeriod() internal view returns (uint256) {
-        return block.timestamp / _limits.periodSeconds;
+    function _budgets() internal view returns (uint256 totalBudget, uint256 accountBudget) {
+        Limits memory limits = _limits;
+        uint256 supply = Math.max(_votingSupply(), limits.minSupply);
+        totalBudget = Math.mulDiv(supply, limits.totalShareBps, BASIS_POINTS);
+        accountBudget = Math.mulDiv(supply, limits.accountShareBps, BASIS_POINTS);
     }
 
-    function _usedIn(Usage memory usage, uint256 period) internal pure returns (uint256) {
-        // slither-disable-next-line incorrect-equality -- a period number, not a balance: usage from any other period is stale
-        return usage.period == period ? usage.minted : 0;
+    /// What is left in a bucket of size `budget` after draining since its last mint.
+    function _used(Usage memory usage, uint256 budget) internal view returns (uint256) {
+        uint256 drained = Math.mulDiv(block.timestamp - usage.updatedAt, budget, _limits.windowSeconds);
+        return usage.used > drained ? usage.used - drained : 0;
     }
 }

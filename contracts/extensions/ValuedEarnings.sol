@@ -3,12 +3,19 @@ pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-/// @notice The validator set that signs earnings roots (the ContributionRegistry).
+/// @notice The validator set that signs earnings roots, and who governs it (the ContributionRegistry).
 interface IValidatorSet {
     /// @notice Reverts unless `signatures` are enough distinct validators' signatures over `digest`.
     function checkSignatures(bytes32 digest, bytes[] calldata signatures) external view;
+    /// @notice Whether the guardian (or the timelock) stopped minting, and with it earnings roots.
+    function paused() external view returns (bool);
+    /// @notice The guardian, who may cancel a root during its challenge delay.
+    function guardian() external view returns (address);
+    /// @notice The timelock, who may cancel a root during its challenge delay.
+    function owner() external view returns (address);
 }
 
 /**
@@ -22,8 +29,19 @@ interface IValidatorSet {
  * the next epoch number, so an old signed root cannot be posted again, and a total that
  * may not fall and may not exceed the income funded for the dataset, so the validator set
  * can at worst misallocate a dataset's own valued income, never another dataset's. Claims
- * are capped by the same funding. Whatever the table leaves unallocated (rounding dust)
- * stays funded and is shared by a later root.
+ * are capped by the root's signed total. Whatever the table leaves unallocated (rounding
+ * dust) stays funded and is shared by a later root.
+ *
+ * A posted root is pending for `challengeDelay` seconds before anyone can claim by it:
+ * meanwhile the guardian or the timelock may cancel it (a root paying the validators
+ * themselves, say), and its epoch is spent, so that it cannot be posted again. A later root
+ * replaces a pending one (roots are cumulative). While the registry is paused no root is
+ * posted and none becomes claimable.
+ *
+ * Valued income that no root has allocated `settlementWindow` seconds after the dataset's
+ * last valued deposit (the validators never posted one, say) leaves this accounting:
+ * anyone may have it split by score instead (`_takeUnsettled`), so that a payment always
+ * has a way out to the dataset's contributors.
  */
 abstract contract ValuedEarnings is EIP712 {
     using SafeCast for uint256;
@@ -38,17 +56,32 @@ abstract contract ValuedEarnings is EIP712 {
     }
 
     struct Earnings {
-        bytes32 root;
+        bytes32 root; // the claimable root
         uint128 funded; // valued income received for the dataset
         uint128 total; // sum of the cumulative amounts in `root`
         uint128 paid; // claimed so far
-        uint64 epoch; // roots posted so far
+        uint64 epoch; // roots posted so far, cancelled ones included
+        uint48 fundedAt; // the last valued deposit
+    }
+
+    struct PendingRoot {
+        bytes32 root;
+        uint128 total;
+        uint64 epoch;
+        uint48 claimableAt; // zero: none pending
     }
 
     bytes32 public constant EARNINGS_ROOT_TYPEHASH =
         keccak256("EarningsRoot(uint32 datasetId,uint64 epoch,bytes32 root,uint256 total,string cid)");
 
+    /// @notice Seconds a posted root waits, cancellable, before claims may use it.
+    uint48 public immutable challengeDelay;
+    /// @notice Seconds after a dataset's last valued deposit from which income no root
+    /// allocated may be split by score.
+    uint48 public immutable settlementWindow;
+
     mapping(uint32 datasetId => Earnings) private _earnings;
+    mapping(uint32 datasetId => PendingRoot) private _pending;
     mapping(uint32 datasetId => mapping(address account => uint256)) private _claimedEarnings;
 
     /// @notice `from` paid `amount` wei to `datasetId`, to be split by measured value.
@@ -56,6 +89,13 @@ abstract contract ValuedEarnings is EIP712 {
     /// @notice `datasetId`'s cumulative earnings are now `root` (epoch `epoch`), `total` wei in
     /// all; the table it was built from is at `cid` on IPFS.
     event EarningsRootPosted(uint32 indexed datasetId, uint64 indexed epoch, bytes32 root, uint256 total, string cid);
+    /// @notice Root `epoch` of `datasetId` may be claimed by from `claimableAt` (unix seconds).
+    event EarningsRootPending(uint32 indexed datasetId, uint64 indexed epoch, uint48 claimableAt);
+    /// @notice `by` cancelled `datasetId`'s pending root `epoch`: nobody will claim by it.
+    event EarningsRootCancelled(uint32 indexed datasetId, uint64 indexed epoch, address by);
+    /// @notice `amount` wei of `datasetId`'s valued income no root allocated in time left
+    /// the valued accounting, to be split by score; `funded` is what remains.
+    event EarningsUnsettled(uint32 indexed datasetId, uint256 amount, uint256 funded);
     /// @notice `account` was paid `amount` wei, bringing its claims from `datasetId` to `cumulative`.
     event EarningsClaimed(uint32 indexed datasetId, address indexed account, uint256 amount, uint256 cumulative);
 
@@ -63,19 +103,38 @@ abstract contract ValuedEarnings is EIP712 {
     error EarningsWrongEpoch(uint32 datasetId, uint64 epoch, uint64 expected);
     /// @notice The root's `total` is below the previous root's `previous`.
     error EarningsTotalDecreased(uint32 datasetId, uint256 total, uint256 previous);
-    /// @notice The root's `total` (or the claims) would exceed the `funded` valued income.
+    /// @notice The root's `total` would exceed the `funded` valued income.
     error EarningsUnderfunded(uint32 datasetId, uint256 total, uint256 funded);
+    /// @notice The claims would reach `paid`, above the root's signed `total`.
+    error EarningsAboveSignedTotal(uint32 datasetId, uint256 paid, uint256 total);
+    /// @notice Earnings roots are stopped while the registry is paused.
+    error EarningsPaused(uint32 datasetId);
+    /// @notice `account` is neither the guardian nor the timelock.
+    error EarningsUnauthorized(address account);
+    /// @notice `datasetId` has no root waiting out its challenge delay.
+    error EarningsNoPendingRoot(uint32 datasetId);
+    /// @notice `datasetId`'s valued income may be settled by a root until `settleBy`; it is `now_`.
+    error EarningsStillSettling(uint32 datasetId, uint256 settleBy, uint256 now_);
+    /// @notice Every wei of `datasetId`'s valued income is allocated by a root.
+    error EarningsNothingUnsettled(uint32 datasetId);
     /// @notice The proof does not show `cumulative` for `account` under `datasetId`'s root.
     error EarningsInvalidProof(uint32 datasetId, address account, uint256 cumulative);
     /// @notice `account` already claimed `claimed` of the proven `cumulative`.
     error EarningsNothingToClaim(uint32 datasetId, address account, uint256 cumulative, uint256 claimed);
 
+    /// @param challengeDelay_ Seconds a posted root waits before claims may use it.
+    /// @param settlementWindow_ Seconds after a valued deposit within which a root should allocate it.
+    constructor(uint48 challengeDelay_, uint48 settlementWindow_) {
+        challengeDelay = challengeDelay_;
+        settlementWindow = settlementWindow_;
+    }
+
     /**
-     * @notice `datasetId`'s earnings accounting.
+     * @notice `datasetId`'s earnings accounting, as a claim now would meet it.
      * @param datasetId The dataset.
-     * @return root The current cumulative root (zero before the first).
-     * @return epoch Roots posted so far.
-     * @return total Sum of the root's cumulative amounts.
+     * @return root The claimable cumulative root (zero before the first).
+     * @return epoch Roots posted so far (the next is this plus one), cancelled ones included.
+     * @return total Sum of the claimable root's cumulative amounts.
      * @return funded Valued income received.
      * @return paid Claimed so far.
      */
@@ -85,7 +144,27 @@ abstract contract ValuedEarnings is EIP712 {
         returns (bytes32 root, uint64 epoch, uint256 total, uint256 funded, uint256 paid)
     {
         Earnings memory e = _earnings[datasetId];
+        PendingRoot memory p = _pending[datasetId];
+        if (_due(p)) (e.root, e.total) = (p.root, p.total);
         return (e.root, e.epoch, e.total, e.funded, e.paid);
+    }
+
+    /**
+     * @notice The root of `datasetId` waiting out its challenge delay, if any.
+     * @param datasetId The dataset.
+     * @return root The pending root (zero if none).
+     * @return epoch Its epoch.
+     * @return total Its signed total.
+     * @return claimableAt Unix seconds from which claims use it (zero if none).
+     */
+    function pendingEarningsRoot(uint32 datasetId)
+        external
+        view
+        returns (bytes32 root, uint64 epoch, uint256 total, uint48 claimableAt)
+    {
+        PendingRoot memory p = _pending[datasetId];
+        if (_due(p)) return (bytes32(0), 0, 0, 0);
+        return (p.root, p.epoch, p.total, p.claimableAt);
     }
 
     /**
@@ -125,19 +204,69 @@ abstract contract ValuedEarnings is EIP712 {
         Earnings storage e = _earnings[datasetId];
         uint256 funded = e.funded + amount;
         e.funded = funded.toUint128();
+        e.fundedAt = block.timestamp.toUint48();
         emit ValuedRevenueDeposited(datasetId, from, amount, funded);
     }
 
+    /// @dev Takes the valued income of `datasetId` that no root (claimable or pending)
+    /// allocated once the settlement window has passed; returns the wei (the caller shares them).
+    function _takeUnsettled(uint32 datasetId) internal returns (uint256 amount) {
+        Earnings storage e = _earnings[datasetId];
+        uint256 settleBy = uint256(e.fundedAt) + settlementWindow;
+        if (block.timestamp <= settleBy) revert EarningsStillSettling(datasetId, settleBy, block.timestamp);
+        uint256 allocated = Math.max(e.total, _pending[datasetId].total);
+        if (e.funded <= allocated) revert EarningsNothingUnsettled(datasetId);
+        amount = e.funded - allocated;
+        e.funded = allocated.toUint128();
+        emit EarningsUnsettled(datasetId, amount, allocated);
+    }
+
+    /// @dev Reverts unless the caller may cancel a pending root: the guardian or the timelock.
+    function _checkCanceller() internal view {
+        IValidatorSet set = _validatorSet();
+        if (msg.sender != set.owner() && msg.sender != set.guardian()) revert EarningsUnauthorized(msg.sender);
+    }
+
     function _postEarningsRoot(EarningsRoot calldata r, bytes[] calldata signatures) internal {
+        if (_validatorSet().paused()) revert EarningsPaused(r.datasetId);
+        _acceptDue(r.datasetId);
         Earnings storage e = _earnings[r.datasetId];
         if (r.epoch != e.epoch + 1) revert EarningsWrongEpoch(r.datasetId, r.epoch, e.epoch + 1);
         if (r.total < e.total) revert EarningsTotalDecreased(r.datasetId, r.total, e.total);
         if (r.total > e.funded) revert EarningsUnderfunded(r.datasetId, r.total, e.funded);
         _validatorSet().checkSignatures(earningsRootDigest(r), signatures);
-        e.root = r.root;
-        e.total = r.total.toUint128();
         e.epoch = r.epoch;
         emit EarningsRootPosted(r.datasetId, r.epoch, r.root, r.total, r.cid);
+        if (challengeDelay == 0) {
+            e.root = r.root;
+            e.total = r.total.toUint128();
+        } else {
+            uint48 claimableAt = (block.timestamp + challengeDelay).toUint48();
+            _pending[r.datasetId] = PendingRoot(r.root, r.total.toUint128(), r.epoch, claimableAt);
+            emit EarningsRootPending(r.datasetId, r.epoch, claimableAt);
+        }
+    }
+
+    function _cancelEarningsRoot(uint32 datasetId) internal {
+        PendingRoot memory p = _pending[datasetId];
+        if (p.claimableAt == 0 || _due(p)) revert EarningsNoPendingRoot(datasetId);
+        delete _pending[datasetId];
+        emit EarningsRootCancelled(datasetId, p.epoch, msg.sender);
+    }
+
+    /// Makes a pending root whose delay has passed the claimable one.
+    function _acceptDue(uint32 datasetId) internal {
+        PendingRoot memory p = _pending[datasetId];
+        if (!_due(p)) return;
+        Earnings storage e = _earnings[datasetId];
+        e.root = p.root;
+        e.total = p.total;
+        delete _pending[datasetId];
+    }
+
+    /// A pending root is due once its delay has passed, unless the registry is paused.
+    function _due(PendingRoot memory p) internal view returns (bool) {
+        return p.claimableAt != 0 && block.timestamp >= p.claimableAt && !_validatorSet().paused();
     }
 
     /// @dev Checks and books the claim; returns the wei to pay `account` (the caller pays it).
@@ -145,6 +274,7 @@ abstract contract ValuedEarnings is EIP712 {
         internal
         returns (uint256 amount)
     {
+        _acceptDue(datasetId);
         Earnings storage e = _earnings[datasetId];
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
         if (!MerkleProof.verifyCalldata(proof, e.root, leaf)) {
@@ -154,7 +284,7 @@ abstract contract ValuedEarnings is EIP712 {
         if (cumulative <= claimed) revert EarningsNothingToClaim(datasetId, account, cumulative, claimed);
         amount = cumulative - claimed;
         uint256 paid = e.paid + amount;
-        if (paid > e.funded) revert EarningsUnderfunded(datasetId, paid, e.funded);
+        if (paid > e.total) revert EarningsAboveSignedTotal(datasetId, paid, e.total);
         _claimedEarnings[datasetId][account] = cumulative;
         e.paid = paid.toUint128();
         emit EarningsClaimed(datasetId, account, amount, cumulative);

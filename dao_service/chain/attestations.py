@@ -17,6 +17,7 @@ REGISTRY_DOMAIN_VERSION = "1"
 
 ATTESTATION_FIELDS = [
     {"name": "contributor", "type": "address"},
+    {"name": "account", "type": "bytes32"},
     {"name": "datasetId", "type": "uint32"},
     {"name": "fingerprint", "type": "bytes32"},
     {"name": "cid", "type": "string"},
@@ -36,9 +37,15 @@ WITHDRAWAL_FIELDS = [
 
 
 class Attestation(BaseModel):
-    """One contribution as validators attest it; the tuple goes on-chain as it is."""
+    """One contribution as validators attest it; the tuple goes on-chain as it is.
+
+    `account` is the platform account the export is bound to (the dedup index's hash of
+    platform and account id): the registry's per-account mint budget is keyed by it, so
+    that many wallets of one account share one budget. Zero for an export bound to no
+    account: all of those share one budget too."""
 
     contributor: str
+    account: bytes = Field(default=bytes(32), min_length=32, max_length=32)
     dataset_id: int = Field(ge=0, lt=2**32)
     fingerprint: bytes = Field(min_length=32, max_length=32)
     cid: str
@@ -49,6 +56,7 @@ class Attestation(BaseModel):
     def as_tuple(self) -> tuple[Any, ...]:
         return (
             self.contributor,
+            self.account,
             self.dataset_id,
             self.fingerprint,
             self.cid,
@@ -60,6 +68,7 @@ class Attestation(BaseModel):
     def message(self) -> dict[str, Any]:
         return {
             "contributor": self.contributor,
+            "account": self.account,
             "datasetId": self.dataset_id,
             "fingerprint": self.fingerprint,
             "cid": self.cid,

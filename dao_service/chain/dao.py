@@ -20,6 +20,8 @@ from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
 from dao_service.exceptions import ChainRefused, DeploymentError
 
+RELEASE_BATCH = 50  # matured contributions released per transaction
+
 
 class DaoChain:
     def __init__(
@@ -44,6 +46,10 @@ class DaoChain:
         self._send_lock = threading.Lock()
         self._shared_send_lock = send_lock or nullcontext
         self._reverts = RevertDecoder(c.abi for c in manifest.contracts.values())
+        # Contributions whose tokens wait in the registry's custody: fingerprint -> maturesAt,
+        # from the registry's events read up to block `_maturing_read - 1`.
+        self._maturing: dict[bytes, int] = {}
+        self._maturing_read = manifest.contracts["ContributionRegistry"].block_number
 
     @property
     def chain_id(self) -> int:
@@ -121,6 +127,34 @@ class DaoChain:
             self.registry.functions.recordRefinement(fingerprint, cid, sequence, [signature])
         )
 
+    def release_matured(self) -> int:
+        """Release the tokens of contributions whose maturity has passed (anyone may; the
+        service does, so that contributors need not); returns how many it released. A
+        voided one, or one someone else released, is dropped."""
+        latest = self.w3.eth.block_number
+        if latest >= self._maturing_read:
+            maturing = self.registry.events.ContributionMaturing().get_logs(
+                from_block=self._maturing_read, to_block=latest
+            )
+            for log in maturing:
+                self._maturing[bytes(log["args"]["fingerprint"])] = int(log["args"]["maturesAt"])
+            self._maturing_read = latest + 1
+        now = self.now()
+        due = []
+        for fingerprint in [f for f, at in self._maturing.items() if at <= now]:
+            released = self.registry.functions.maturityOf(fingerprint).call()[1]
+            voided = self.weight_and_tokens(fingerprint)[1] == 0
+            if released or voided:
+                del self._maturing[fingerprint]
+            else:
+                due.append(fingerprint)
+        for start in range(0, len(due), RELEASE_BATCH):
+            batch = due[start : start + RELEASE_BATCH]
+            self._send(self.registry.functions.release(batch))
+            for fingerprint in batch:
+                del self._maturing[fingerprint]
+        return len(due)
+
     def latest_block(self) -> int:
         """The chain's newest block number (never backwards: behind a load balancer nodes
         differ by a block or two). Key release asks it through `grants.SharedGrants`."""
@@ -136,6 +170,13 @@ class DaoChain:
     def live_weight(self, fingerprint: bytes) -> int:
         """The contribution's revenue weight: 0 once withdrawn or voided."""
         return self.weight_and_tokens(fingerprint)[0]
+
+    def earns(self, fingerprint: bytes) -> bool:
+        """Whether the contribution earns rental income now: live (not withdrawn or voided)
+        and matured (its tokens released from the registry's custody)."""
+        return self.live_weight(fingerprint) > 0 and bool(
+            self.registry.functions.maturityOf(fingerprint).call()[1]
+        )
 
     def weight_and_tokens(self, fingerprint: bytes) -> tuple[int, int]:
         """(revenue weight, tokens minted) of a contribution; weight 0 once withdrawn."""
@@ -169,8 +210,15 @@ class DaoChain:
         return int(dataset_id), int(payment), bytes(sample_hash), int(sample_size)
 
     def earnings_of(self, dataset_id: int) -> tuple[bytes, int, int, int, int]:
-        """(root, epoch, total, funded, paid) of the dataset's valued income."""
+        """(root, epoch, total, funded, paid) of the dataset's valued income; root and total
+        of the newest root posted, one still waiting out its challenge delay included (the
+        next table builds on it)."""
         root, epoch, total, funded, paid = self.pool.functions.earningsOf(dataset_id).call()
+        pending, _, pending_total, claimable_at = self.pool.functions.pendingEarningsRoot(
+            dataset_id
+        ).call()
+        if claimable_at:
+            root, total = pending, pending_total
         return bytes(root), int(epoch), int(total), int(funded), int(paid)
 
     def post_earnings_root(self, root: EarningsRoot) -> str:

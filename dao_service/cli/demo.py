@@ -81,7 +81,7 @@ def demo(
 
     Contributors test2-test4 contribute sample exports and receive tokens; renter test5
     escrows a payment and opens the rental proposal; the holders vote; the proposal is
-    queued and executed (the demo moves the local chain's blocks and clock); the renter
+    queued and executed (the demo moves the local chain's clock); the renter
     fetches and decrypts the data; the contributors claim their share.
     """
     from rich.console import Console
@@ -153,12 +153,12 @@ def demo(
     )
     proposal = get_proposal(client, rental.proposal_id)
     console.print(f"    rental #{rental.id}, proposal #{proposal.number}", highlight=False)
-    advance(client, blocks=int(parameters["voting_delay_blocks"]) + 1)
+    advance(client, seconds=int(parameters["voting_delay_seconds"]) + 1)
     for name in CONTRIBUTORS:
         step(f"{name} votes for")
         vote(client, signers[name], rental.proposal_id, Support.for_, "fair price")
-    step("voting period ends (the demo mines the blocks)")
-    advance(client, blocks=int(parameters["voting_period_blocks"]) + 1)
+    step("voting period ends (the demo moves the clock)")
+    advance(client, seconds=int(parameters["voting_period_seconds"]) + 1)
     step("the proposal is queued in the timelock, and executed after its delay")
     queue(client, signers[RENTER], rental.proposal_id)
     advance(client, seconds=int(parameters["timelock_delay_seconds"]) + 1)

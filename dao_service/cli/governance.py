@@ -90,14 +90,14 @@ def show(
     ]
     by = client.contract_at(p.proposer)
     proposer = f"{p.proposer} (the {by.name}, for a renter)" if by else p.proposer
+    from dao_service.client.timefmt import utc
+
     timeline = [
         f"proposed at block {p.created_block} by {proposer}",
-        f"votes counted from block {p.snapshot}",
-        f"voting ends at block {p.deadline}",
+        f"votes counted as they stood at {utc(p.snapshot)}",
+        f"voting ends at {utc(p.deadline)}",
     ]
     if p.eta:
-        from dao_service.client.timefmt import utc
-
         timeline.append(f"executable from {utc(p.eta)}")
     detail = {
         **_summary(p, timing(client, p)),

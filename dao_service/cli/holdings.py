@@ -17,7 +17,7 @@ from dao_service.cli.options import (
 
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
-    from dao_service.client.income import Income
+    from dao_service.client.income import Income, RentalIncome
 
 OptionalAccount = typer.Option(
     None, "--account", "-a", help="An account name from `datadao account list`."
@@ -221,8 +221,6 @@ def _income_table(income: "Income") -> Any:
     last (the same figures `earnings`, `balance`, `claim` and the contributors' page use)."""
     from rich.table import Table
 
-    from dao_service.client.governance import eth
-
     table = Table(title="Rental income", caption=income.address)
     for column in ("dataset", "rental", "split by", "value", "earned", "table (IPFS)"):
         table.add_column(column, overflow="fold")
@@ -232,10 +230,21 @@ def _income_table(income: "Income") -> Any:
             f"#{r.rental_id}" if r.rental_id is not None else "deposit",
             r.split_by,
             "-" if r.value is None else f"{r.value:.4f}",
-            eth(r.amount_wei),
+            _earned(r),
             r.table_cid or "-",
         )
     return table
+
+
+def _earned(r: "RentalIncome") -> str:
+    """What a rental paid, and while its earnings root waits out the challenge delay, when
+    it becomes claimable."""
+    from dao_service.client.governance import eth
+    from dao_service.client.timefmt import utc
+
+    if r.claimable_at is None:
+        return eth(r.amount_wei)
+    return f"{eth(r.amount_wei)} (claimable after {utc(r.claimable_at)})"
 
 
 def _income_summary(income: "Income", name: str | None) -> str:
@@ -281,6 +290,8 @@ def balance(
                 "delegate": held.delegate,
                 "claimable_wei": held.claimable_wei,
                 "eth_wei": held.eth_wei,
+                "maturing_tokens": held.maturing,
+                "next_maturity": held.next_maturity,
                 "income": held.income.as_json(),
             }
         )
@@ -291,13 +302,19 @@ def balance(
     table.add_row("address", held.address)
     table.add_row("tokens", tokens(held.tokens))
     table.add_row("votes", tokens(held.votes))
+    if held.maturing and held.next_maturity:
+        from dao_service.client.timefmt import utc
+
+        table.add_row(
+            "maturing",
+            f"{tokens(held.maturing)} tokens, held by the registry: they vote and earn once "
+            f"released, the first from {utc(held.next_maturity)}",
+        )
     own = held.delegate.lower() == held.address.lower()
     table.add_row("delegate", "itself" if own else held.delegate)
     for r in held.income.rentals:
         rental = f"rental #{r.rental_id}" if r.rental_id is not None else "a deposit"
-        table.add_row(
-            f"earned from {rental} (dataset {r.dataset_id}, by {r.split_by})", eth(r.amount_wei)
-        )
+        table.add_row(f"earned from {rental} (dataset {r.dataset_id}, by {r.split_by})", _earned(r))
     if held.income.datasets:
         table.add_row("claimable income", eth(held.income.claimable_wei))
     else:

@@ -67,8 +67,8 @@ def _rental_rows(client: "DaoClient", rentals: list["Rental"]) -> list[dict[str,
             "proposal": proposal.number,
             "proposal_id": str(proposal.id),
             "proposal_state": proposal.state.name,
-            "voting_opens_block": proposal.snapshot + 1,
-            "voting_closes_block": proposal.deadline,
+            "voting_opens_at": proposal.snapshot + 1,
+            "voting_closes_at": proposal.deadline,
             "when": _next_for_renter(rental, proposal.state, when, names),
         }
         for rental, proposal, when in zip(rentals, mine, timings(client, mine), strict=True)
@@ -140,6 +140,7 @@ def propose(
     see them), and the contributors are paid by how much their data helps your task.
     """
     from dao_service.client.rentals import request_rental
+    from dao_service.client.timefmt import utc
 
     wei = _price(price)
     if days <= 0:
@@ -160,8 +161,8 @@ def propose(
         return
     typer.echo(
         f"Rental #{rental.id}: {price} ETH escrowed for dataset {dataset}, {days:g} days.\n"
-        f"Proposal #{row['proposal']} (id {row['proposal_id']}): voting runs from block "
-        f"{row['voting_opens_block']} to block {row['voting_closes_block']}; {row['when']}.\n"
+        f"Proposal #{row['proposal']} (id {row['proposal_id']}): voting runs from "
+        f"{utc(row['voting_opens_at'])} to {utc(row['voting_closes_at'])}; {row['when']}.\n"
         f"Follow it with `datadao rent status {rental.id}`."
     )
 

@@ -1,5 +1,8 @@
 """Proposals: list them, explain them, vote, queue and execute, with each refusal checked
-before anything is sent and said as a sentence."""
+before anything is sent and said as a sentence.
+
+The Governor counts time in seconds (ERC-6372 timestamp mode: the token's clock is the
+block's timestamp), so a proposal's snapshot and deadline are unix times."""
 
 import enum
 import re
@@ -9,7 +12,7 @@ from typing import Any
 from eth_utils import keccak
 
 from dao_service.client.core import ETH, DaoClient
-from dao_service.client.timefmt import blocks, duration, utc
+from dao_service.client.timefmt import duration, utc
 from dao_service.exceptions import Refused
 
 PROPOSER_MARKER = re.compile(r"\s*#proposer=0x[0-9a-fA-F]{40}$")
@@ -48,8 +51,8 @@ class Proposal:
     values: list[int]
     calldatas: list[bytes]
     created_block: int
-    snapshot: int = 0
-    deadline: int = 0
+    snapshot: int = 0  # unix seconds: votes are counted as they stood then
+    deadline: int = 0  # unix seconds: the vote closes
     state: ProposalState = ProposalState.Pending
     against: int = 0
     for_: int = 0
@@ -101,8 +104,8 @@ def _fill(client: DaoClient, proposals: list[Proposal], block: str = "latest") -
     governor = client.governor
     per = ("state", "proposalSnapshot", "proposalDeadline", "proposalVotes", "proposalEta")
     calls = [governor.call_request(fn, p.id, block=block) for p in proposals for fn in per]
-    raw = client.rpc.batch([*calls, ("eth_blockNumber", [])])
-    current = int(raw[-1], 16)
+    raw = client.rpc.batch([*calls, ("eth_getBlockByNumber", ["latest", False])])
+    now = int(raw[-1]["timestamp"], 16)
     for i, proposal in enumerate(proposals):
         state, snapshot, deadline, votes, eta = (
             governor.functions[fn].decode_output(r)
@@ -115,7 +118,7 @@ def _fill(client: DaoClient, proposals: list[Proposal], block: str = "latest") -
         )
         proposal.against, proposal.for_, proposal.abstain = votes
         proposal.eta = eta
-    past = [p for p in proposals if p.snapshot < current]
+    past = [p for p in proposals if p.snapshot < now]
     quorums = client.rpc.batch([governor.call_request("quorum", p.snapshot) for p in past])
     for proposal, value in zip(past, quorums, strict=True):
         proposal.quorum = governor.functions["quorum"].decode_output(value)
@@ -204,39 +207,29 @@ def timing(client: DaoClient, proposal: Proposal) -> str:
     return timings(client, [proposal])[0]
 
 
-def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
-    """`timing` of many proposals, with the chain read in two batched round trips."""
-    latest = client.block()
-    current, now = int(latest["number"], 16), int(latest["timestamp"], 16)
-    closed = sorted({p.deadline for p in proposals if p.state is ProposalState.Defeated})
-    sample = min(current, 1_000)
-    wanted = [*closed, current - sample] if not client.is_local_chain() and sample else closed
-    found = client.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in wanted])
-    stamps = {n: int(b["timestamp"], 16) for n, b in zip(wanted, found, strict=True)}
-    seconds_per_block = (
-        (now - stamps[current - sample]) / sample if len(wanted) > len(closed) else None
-    )
+def opens_in(proposal: Proposal, now: int) -> int:
+    """Seconds until voting on `proposal` opens: the Governor counts votes once its clock
+    is past the snapshot, so one second after it."""
+    return max(proposal.snapshot + 1 - now, 1)
 
-    def when(count: int) -> str:
-        """When `count` more blocks will have been mined: on a local chain blocks come only
-        with transactions (so say how to mine them); elsewhere, estimated from recent ones."""
-        if seconds_per_block is None:
-            return f" (mine them: `datadao chain advance --blocks {count}`)"
-        at = int(now + count * seconds_per_block)
-        return f" (~{duration(at - now)}, at {utc(at, now)})"
+
+def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
+    """`timing` of many proposals, with the chain read in one round trip."""
+    now = int(client.block()["timestamp"], 16)
 
     def one(proposal: Proposal) -> str:
         state = proposal.state
         if state is ProposalState.Pending:
-            wait = proposal.snapshot - current
-            return (
-                f"voting opens in {blocks(wait)}{when(wait)}"
-                if wait
-                else ("voting opens with the next block")
+            wait = opens_in(proposal, now)
+            return f"voting opens in {duration(wait)} (at {utc(now + wait, now)})" + advance_hint(
+                client, seconds=wait
             )
         if state is ProposalState.Active:
-            left = proposal.deadline - current
-            return f"voting ends in {blocks(left)}{when(left)}"
+            left = max(proposal.deadline + 1 - now, 1)
+            return (
+                f"voting ends in {duration(left)} (at {utc(proposal.deadline, now)})"
+                + advance_hint(client, seconds=left)
+            )
         if state is ProposalState.Queued:
             if proposal.eta > now:
                 wait = proposal.eta - now
@@ -248,23 +241,18 @@ def timings(client: DaoClient, proposals: list[Proposal]) -> list[str]:
         if state is ProposalState.Succeeded:
             return "passed; queue it next"
         if state is ProposalState.Defeated:
-            return f"voting closed at {utc(stamps[proposal.deadline], now)}"
+            return f"voting closed at {utc(proposal.deadline, now)}"
         return state.name.lower()
 
     return [one(p) for p in proposals]
 
 
-def advance_hint(client: DaoClient, *, blocks: int = 0, seconds: int = 0) -> str:
-    """On a local chain, the command that moves it past a wait (blocks come only with
-    transactions there, and the clock only with blocks); elsewhere nothing."""
+def advance_hint(client: DaoClient, *, seconds: int) -> str:
+    """On a local chain, the command that moves it past a wait (the clock moves only with
+    blocks there, and blocks come only with transactions); elsewhere nothing."""
     if not client.is_local_chain():
         return ""
-    flags = (f" --blocks {blocks}" if blocks else "") + (f" --time {seconds}s" if seconds else "")
-    return f"; on the local chain: `datadao chain advance{flags}`"
-
-
-def _block_time(client: DaoClient, number: int) -> int:
-    return int(client.block(number)["timestamp"], 16)
+    return f"; on the local chain: `datadao chain advance --time {seconds}s`"
 
 
 def vote(
@@ -272,15 +260,15 @@ def vote(
 ) -> dict[str, Any]:
     """Cast `account`'s vote; refuses with a sentence when the Governor would revert."""
     proposal = get_proposal(client, reference, block="pending")
+    now = int(client.block()["timestamp"], 16)
     if proposal.state is ProposalState.Pending:
-        # The vote lands in the next block: voting is open there once it is past the snapshot.
-        wait = max(proposal.snapshot - client.block_number(), 1)
+        wait = opens_in(proposal, now)
         raise Refused(
-            f"voting opens in {blocks(wait)} (proposal #{proposal.number} is Pending)"
-            + advance_hint(client, blocks=wait)
+            f"voting opens in {duration(wait)} (proposal #{proposal.number} is Pending)"
+            + advance_hint(client, seconds=wait)
         )
     if proposal.state is not ProposalState.Active:
-        closed = utc(_block_time(client, proposal.deadline), int(client.block()["timestamp"], 16))
+        closed = utc(proposal.deadline, now)
         raise Refused(f"voting closed at {closed}; the proposal was {proposal.state.name}")
     # At the pending block, as the vote will be: at the latest block, right after voting
     # opened, the snapshot is not yet in the past and getVotes reverts (a future lookup).
@@ -289,7 +277,8 @@ def vote(
     if client.governor.call("getVotes", account.address, proposal.snapshot, block="pending") == 0:
         raise Refused(
             f"{account.address} held no votes when voting on proposal #{proposal.number} "
-            f"opened (block {proposal.snapshot}); tokens received later do not count"
+            f"opened ({utc(proposal.snapshot, now)}); tokens received later do not count, "
+            f"nor do new tokens before they mature"
         )
     return client.transact(
         account, client.governor, "castVoteWithReason", proposal.id, int(support), reason
@@ -336,16 +325,22 @@ def propose(
     description: str,
 ) -> int:
     """Open a proposal directly (holders above the threshold); returns its id."""
-    # The Governor counts the proposer's votes at the block before the proposal's: the
-    # proposal lands in the next block, so that is the latest one. Asked at the pending
-    # block, exactly as the transaction will ask it (tokens minted in the latest block count).
-    current = client.block_number()
+    # The Governor counts the proposer's votes a second before the proposal's timestamp;
+    # the proposal lands in the next block, at the latest block's second or later. Asked at
+    # the pending block, as the transaction will ask it.
+    now = int(client.block()["timestamp"], 16)
     threshold = client.governor.call("proposalThreshold", block="pending")
-    votes = client.governor.call("getVotes", account.address, current, block="pending")
+    votes = client.governor.call("getVotes", account.address, now - 1, block="pending")
+    if votes < threshold <= client.token.call("getVotes", account.address):
+        # The votes arrived in the latest block's second (just minted, say): they count for
+        # a proposal in a later second, which comes within a block or two.
+        now = _second_after(client, now)
+        votes = client.governor.call("getVotes", account.address, now - 1, block="pending")
     if votes < threshold:
         raise Refused(
             f"proposing directly needs {tokens(threshold)} votes (you have {tokens(votes)} at "
-            f"block {current}); renters propose a rental instead (`datadao rent propose --help`)"
+            f"{utc(now - 1, now)}); renters propose a rental instead "
+            f"(`datadao rent propose --help`)"
         )
     targets = [a[0] for a in actions]
     receipt = client.transact(
@@ -359,6 +354,24 @@ def propose(
     )
     (created,) = client.events_in(receipt, client.governor, "ProposalCreated")
     return int(created["proposalId"])
+
+
+SECOND_WAIT_LIMIT = 30.0  # seconds to wait for the chain's clock to pass a second
+
+
+def _second_after(client: DaoClient, second: int) -> int:
+    """The timestamp of the block a transaction sent now lands in, once it is past
+    `second` (the pending block's, which anvil stamps with its clock; a chain that does not
+    report it is taken at its latest block's)."""
+    import time
+
+    waited = time.monotonic() + SECOND_WAIT_LIMIT
+    while True:
+        pending = client.block("pending") or client.block()
+        stamp = int(pending["timestamp"], 16)
+        if stamp > second or time.monotonic() > waited:
+            return stamp
+        time.sleep(0.2)
 
 
 def encode_action(client: DaoClient, text: str) -> tuple[str, int, bytes]:

@@ -22,6 +22,8 @@ class Balance:
     claimable_wei: dict[int, int]  # per dataset, by score and by measured value together
     eth_wei: int
     income: "Income"
+    maturing: int = 0  # tokens the registry holds for the account until they mature
+    next_maturity: int | None = None  # when the first of them does (unix seconds)
 
 
 def datasets_of(client: DaoClient, address: str | None = None) -> list[int]:
@@ -45,7 +47,10 @@ def balance(client: DaoClient, address: str) -> Balance:
         ]
     )
     owed = income(client, address)
+    maturing, next_maturity = _maturing(client, address)
     return Balance(
+        maturing=maturing,
+        next_maturity=next_maturity,
         address=address,
         tokens=token.functions["balanceOf"].decode_output(raw[0]),
         votes=token.functions["getVotes"].decode_output(raw[1]),
@@ -54,6 +59,29 @@ def balance(client: DaoClient, address: str) -> Balance:
         eth_wei=int(raw[3], 16),
         income=owed,
     )
+
+
+def _maturing(client: DaoClient, address: str) -> tuple[int, int | None]:
+    """Tokens of `address`'s contributions still in the registry's custody (no votes, no
+    income until released), and when the first matures."""
+    registry = client.registry
+    recorded = registry.logs("ContributionRecorded", client.deployed_at, contributor=address)
+    fingerprints = [log.args["fingerprint"] for log in recorded]
+    raw = client.rpc.batch(
+        [
+            registry.call_request(fn, f)
+            for f in fingerprints
+            for fn in ("maturityOf", "contributionOf")
+        ]
+    )
+    held, first = 0, None
+    for i in range(len(fingerprints)):
+        matures_at, released = registry.functions["maturityOf"].decode_output(raw[2 * i])
+        minted = registry.functions["contributionOf"].decode_output(raw[2 * i + 1])[3]
+        if not released and minted:  # voided: nothing minted any more
+            held += minted
+            first = matures_at if first is None else min(first, matures_at)
+    return held, first
 
 
 def delegate(client: DaoClient, account: Any, to: str) -> dict[str, Any]:
@@ -79,8 +107,34 @@ def claim(client: DaoClient, account: Any, dataset_id: int | None = None) -> dic
         paid[call.dataset_id] = paid.get(call.dataset_id, 0) + int(event["amount"])
     if not paid:
         where = f"dataset {dataset_id}" if dataset_id is not None else "any dataset"
-        raise Refused(f"{account.address} has no rental income to claim from {where}")
+        raise Refused(
+            f"{account.address} has no rental income to claim from {where}"
+            + _waiting(client, account.address, dataset_id)
+        )
     return paid
+
+
+def _waiting(client: DaoClient, address: str, dataset_id: int | None) -> str:
+    """What becomes claimable once an earnings root has waited out its challenge delay."""
+    from dao_service.client.governance import advance_hint, eth
+    from dao_service.client.income import income
+    from dao_service.client.timefmt import duration, utc
+
+    now = int(client.block()["timestamp"], 16)
+    waits = [
+        d.by_value
+        for d in income(client, address).datasets
+        if d.by_value and d.by_value.pending_wei and d.by_value.claimable_at
+        if dataset_id is None or d.dataset_id == dataset_id
+    ]
+    return "".join(
+        f"; {eth(w.pending_wei)} of dataset {w.dataset_id}'s is claimable after "
+        f"{utc(w.claimable_at, now)} (in {duration(w.claimable_at - now)}, when its earnings "
+        f"root has waited out the challenge delay)"
+        + advance_hint(client, seconds=max(w.claimable_at - now, 1))
+        for w in waits
+        if w.claimable_at
+    )
 
 
 def withdraw(client: DaoClient, account: Any, contribution_id: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class RentalIncome:
     value: float | None = None  # the measured value that earned it (split by value only)
     table_cid: str | None = None  # the published table (split by value only)
     tx: str = ""
+    claimable_at: int | None = None  # while its earnings root waits out the challenge delay
 
 
 @dataclass
@@ -183,6 +184,7 @@ def income(client: DaoClient, address: str) -> Income:
                 amount_wei=r.amount_wei,
                 value=r.value,
                 table_cid=r.table_cid,
+                claimable_at=r.claimable_at,
             )
             for r in (by_value.rentals if by_value else [])
         ]

@@ -50,8 +50,12 @@ def request_rental(
     """Escrow `payment_wei` and open the rental's proposal; returns the pending rental.
     With a validation `sample` (the plaintext), the sample goes to the service encrypted,
     and the payment will be split by each contribution's measured value to it."""
-    if payment_wei <= 0:
-        raise Refused("a rental needs a price above zero")
+    minimum = client.escrow.call("minimumPayment")
+    if payment_wei <= 0 or payment_wei < minimum:
+        raise Refused(
+            f"a rental pays at least the DAO's minimum, {minimum / 10**18:g} ETH "
+            f"({payment_wei / 10**18:g} ETH offered)"
+        )
     if duration_seconds <= 0:
         raise Refused("a rental needs a duration above zero")
     funded = datasets_of(client)

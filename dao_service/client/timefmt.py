@@ -1,4 +1,4 @@
-"""Times as people read them: "1h 59m", "16:04 UTC", "in 3 blocks"."""
+"""Times as people read them: "1h 59m", "16:04 UTC"."""
 
 from datetime import UTC, datetime
 
@@ -20,7 +20,3 @@ def utc(timestamp: int, now: int | None = None) -> str:
     moment = datetime.fromtimestamp(timestamp, UTC)
     today = datetime.fromtimestamp(now, UTC).date() if now is not None else None
     return f"{moment:%H:%M} UTC" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def blocks(count: int) -> str:
-    return f"{count} block" if count == 1 else f"{count} blocks"

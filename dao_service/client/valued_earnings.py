@@ -1,6 +1,10 @@
 """Rental income split by measured value: an account's earnings per rental, read from the
 tables the service published on IPFS and checked against the roots on-chain, and claims
-with their Merkle proofs."""
+with their Merkle proofs.
+
+A posted root waits out the pool's challenge delay before claims may use it (the guardian
+or the timelock may cancel it meanwhile): its rentals show with the time they become
+claimable, and a cancelled root's table is not counted at all."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +25,18 @@ class RentalEarning:
     value: float  # the sum of its contributions' KNN-Shapley values to the renter's sample
     table_cid: str
     split_by: str = "measured value"  # or by score, when no contribution helped the sample
+    claimable_at: int | None = None  # unix seconds while its root waits out the challenge delay
 
 
 @dataclass
 class DatasetEarnings:
     dataset_id: int
-    cumulative_wei: int  # everything earned so far, as the latest root proves it
+    cumulative_wei: int  # everything earned so far, as the claimable root proves it
     claimed_wei: int
     proof: list[bytes]
     rentals: list[RentalEarning] = field(default_factory=list)
+    pending_wei: int = 0  # earned under the root still waiting out its challenge delay
+    claimable_at: int | None = None  # when that root becomes claimable (unix seconds)
 
     @property
     def claimable_wei(self) -> int:
@@ -79,12 +86,20 @@ def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
     """Per dataset with earnings roots: what `address` earned per rental, its cumulative
     amount and proof under the current root (checked against the chain), and its claims."""
     pool = client.pool
+    cancelled = {
+        (log.args["datasetId"], log.args["epoch"])
+        for log in pool.logs("EarningsRootCancelled", client.deployed_at)
+    }
     posted: dict[int, list[Any]] = {}
     for log in pool.logs("EarningsRootPosted", client.deployed_at):
-        posted.setdefault(log.args["datasetId"], []).append(log)
+        if (log.args["datasetId"], log.args["epoch"]) not in cancelled:
+            posted.setdefault(log.args["datasetId"], []).append(log)
     found = []
     for dataset_id, logs in sorted(posted.items()):
         logs.sort(key=lambda log: log.args["epoch"])
+        _, pending_epoch, _, claimable_at = pool.call("pendingEarningsRoot", dataset_id)
+        waiting = [log for log in logs if claimable_at and log.args["epoch"] == pending_epoch]
+        accepted = [log for log in logs if log not in waiting]
         rentals = []
         tables = [_table(client, log.args["cid"]) for log in logs]
         for log, table in zip(logs, tables, strict=True):
@@ -98,19 +113,50 @@ def earnings(client: DaoClient, address: str) -> list[DatasetEarnings]:
                         value=sum(r.value for r in rows),
                         table_cid=log.args["cid"],
                         split_by=table.split_by,
+                        claimable_at=claimable_at if log in waiting else None,
                     )
                 )
-        tree = EarningsTree.of(tables[-1].cumulative)
-        root = pool.call("earningsOf", dataset_id)[0]
-        if tree.root != root:
-            raise Refused(
-                f"dataset {dataset_id}'s published table {logs[-1].args['cid']} does not give "
-                f"the root on-chain (0x{root.hex()}); do not claim with it"
-            )
-        try:
-            cumulative, proof = tree.proof(address)
-        except KeyError:
-            cumulative, proof = 0, []
+        table_of = {log.args["epoch"]: table for log, table in zip(logs, tables, strict=True)}
+        newest = table_of[accepted[-1].args["epoch"]] if accepted else None
+        cumulative, proof = _proven(client, dataset_id, newest, address)
+        pending = 0
+        if waiting:
+            owed = _cumulative_of(table_of[waiting[-1].args["epoch"]], address)
+            pending = max(owed - cumulative, 0)
         claimed = pool.call("claimedEarnings", dataset_id, address)
-        found.append(DatasetEarnings(dataset_id, cumulative, claimed, proof, rentals))
+        found.append(
+            DatasetEarnings(
+                dataset_id,
+                cumulative,
+                claimed,
+                proof,
+                rentals,
+                pending_wei=pending,
+                claimable_at=claimable_at if waiting else None,
+            )
+        )
     return found
+
+
+def _cumulative_of(table: PublishedTable, address: str) -> int:
+    return sum(v for k, v in table.cumulative.items() if k.lower() == address.lower())
+
+
+def _proven(
+    client: DaoClient, dataset_id: int, newest: PublishedTable | None, address: str
+) -> tuple[int, list[bytes]]:
+    """`address`'s cumulative amount and proof under the dataset's claimable root: the
+    newest accepted table's, which must give that root."""
+    if newest is None:
+        return 0, []
+    root = client.pool.call("earningsOf", dataset_id)[0]
+    tree = EarningsTree.of(newest.cumulative)
+    if tree.root != root:
+        raise Refused(
+            f"dataset {dataset_id}'s published table (root 0x{tree.root.hex()}) does not give "
+            f"the root on-chain (0x{root.hex()}); do not claim with it"
+        )
+    try:
+        return tree.proof(address)
+    except KeyError:
+        return 0, []

@@ -89,7 +89,7 @@ def live_contributions(
     ipfs: IpfsStore,
     dataset_id: int,
 ) -> list[tuple[ContributionRecords, Contribution]]:
-    """The dataset's contributions still earning (not withdrawn or voided on-chain), in
+    """The dataset's contributions earning now (matured, not withdrawn or voided on-chain), in
     the order they came in, each with its records read in memory."""
     with sessions() as session:
         rows = session.scalars(
@@ -107,7 +107,7 @@ def live_contributions(
         # once `datadao data refine-stored` has refined it.
         if row.wrapped_key is None or not row.fingerprint or not row.cid or not row.schema_id:
             continue
-        if chain.live_weight(bytes.fromhex(row.fingerprint[2:])) == 0:
+        if not chain.earns(bytes.fromhex(row.fingerprint[2:])):
             continue
         plaintext = open_upload(custody.unwrap(row.wrapped_key), row.iv, ipfs.cat(row.cid))
         try:

@@ -6,7 +6,9 @@ A sent contribution is "minting" until enough blocks confirm its transaction, th
 "minted". One whose transaction the chain no longer knows (it lost state: the receipt is
 gone, the nonce reused) goes back to "stored" and is sent again; sending always asks the
 chain's own record first, and the registry refuses a fingerprint twice. Minted ones are
-checked again for a while (`recheck_minted`): a record the chain lost is minted again."""
+checked again for a while (`recheck_minted`): a record the chain lost is minted again.
+Where the registry keeps new tokens in custody until they mature, the worker releases
+them once they have (`release_matured`)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -41,8 +43,10 @@ class RegistryChain(Protocol):
 
 def attestation(contribution: Contribution, deadline: int) -> Attestation:
     assert contribution.fingerprint and contribution.cid
+    account = contribution.account_hash
     return Attestation(
         contributor=contribution.contributor,
+        account=bytes.fromhex(account[2:]) if account else bytes(32),
         dataset_id=contribution.dataset_id,
         fingerprint=bytes.fromhex(contribution.fingerprint[2:]),
         cid=contribution.cid,
@@ -230,6 +234,22 @@ def _send(
             continue
         advance(sessions, contribution, stage=Stage.MINTING, tx_hash=tx_hash, last_error=None)
     return refused
+
+
+class MaturingChain(Protocol):
+    """What releasing needs of the chain (`DaoChain`)."""
+
+    def release_matured(self) -> int: ...
+
+
+def release_matured(chain: MaturingChain) -> int:
+    """Release the matured contributions' tokens to their contributors; how many. While
+    the registry is paused nothing is released (said in the log, tried again later)."""
+    try:
+        return chain.release_matured()
+    except ChainRefused as refused:
+        log.info("intake worker: matured tokens not released: %s", refused)
+        return 0
 
 
 def recheck_minted(

@@ -30,8 +30,9 @@ def receipt_extras(contribution: Contribution) -> dict[str, Any]:
     signed = attestation(contribution, contribution.attestation_deadline or 0)
     return {
         "attestation": {
-            **signed.model_dump(mode="json", exclude={"fingerprint"}),
+            **signed.model_dump(mode="json", exclude={"fingerprint", "account"}),
             "fingerprint": contribution.fingerprint,
+            "account": "0x" + signed.account.hex(),
         },
         "signatures": [contribution.attestation_signature],
     }

@@ -78,6 +78,7 @@ class IntakeService:
                 if settings.mint_recheck_seconds
                 else None
             ),
+            release=lambda: minting.release_matured(self._chain()),
         )
 
     # --- request side -------------------------------------------------------------

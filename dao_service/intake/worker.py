@@ -35,7 +35,8 @@ def note_error(sessions: sessionmaker[Session], contribution: Contribution, mess
 
 class IntakeWorker:
     """`store` advances one contribution; `mint` a list of stored or minting ones;
-    `recheck` (every RECHECK_EVERY seconds) sends the minted the chain lost back to stored."""
+    `recheck` (every RECHECK_EVERY seconds) sends the minted the chain lost back to stored,
+    and `release` (as often) releases matured contributions' tokens."""
 
     def __init__(
         self,
@@ -45,9 +46,11 @@ class IntakeWorker:
         lease_seconds: float = 60,
         batch_size: int = 32,
         recheck: Callable[[], int] | None = None,
+        release: Callable[[], int] | None = None,
     ) -> None:
         self.sessions = sessions
         self._store, self._mint, self._recheck = store, mint, recheck
+        self._release = release
         self._rechecked = 0.0
         self.lease_seconds, self.batch_size = lease_seconds, batch_size
         self.name = queue.worker_name()
@@ -74,8 +77,10 @@ class IntakeWorker:
             progressed = False
             try:
                 progressed = self.process_pending()
-                if self._recheck and time.monotonic() - self._rechecked >= RECHECK_EVERY:
-                    progressed |= self._recheck() > 0
+                if time.monotonic() - self._rechecked >= RECHECK_EVERY:
+                    for periodic in (self._recheck, self._release):
+                        if periodic:
+                            progressed |= periodic() > 0
                     self._rechecked = time.monotonic()
                 backoff = 0.5
             except Exception as exc:  # the chain or IPFS is down: wait and retry

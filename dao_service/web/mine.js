@@ -97,7 +97,8 @@ function renderEarnings() {
         cell(r.rental_id === null ? "deposit" : `#${r.rental_id}`),
         cell(r.split_by),
         cell(r.value === null ? "-" : r.value.toFixed(4)),
-        cell(r.amount),
+        // A root still waiting out its challenge delay: earned, not yet claimable.
+        cell(r.claimable_at ? `${r.amount} (claimable after ${new Date(r.claimable_at * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC)` : r.amount),
         cell(r.table_cid ?? "-"),
       );
       return row;

@@ -115,7 +115,8 @@ def test_profiles_on_a_chain_that_is_not_anvils(tmp_path: Path) -> None:
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     printed = deployed.stdout.split("Compiling")[0]  # the parameters come before any deploying
     assert "profile production, chain 5151" in printed
-    assert "voting_period_blocks     50400" in printed and "required_signatures      2" in printed
+    assert "voting_period_seconds    604800" in printed and "required_signatures      2" in printed
+    assert "maturity_seconds         1209600" in printed
     parameters = load_manifest(path).parameters
     assert parameters["profile"] == "production" and parameters["guardian"] == guardian
     assert parameters["timelock_delay_seconds"] == 2 * 86_400

@@ -282,14 +282,14 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
 
     # Each "too early" says what moves the local chain on; run as printed, it does.
     early_vote = refused(stack, "vote", number, "for", "--account", "test2")
-    assert "voting opens in 1 block" in unwrapped(early_vote.stderr)
-    run_hint(stack, the_hint(early_vote, "datadao chain advance --blocks"), tmp_path)
+    assert "voting opens in " in unwrapped(early_vote.stderr)  # the voting delay, in seconds
+    run_hint(stack, the_hint(early_vote, "datadao chain advance --time"), tmp_path)
     for voter in ("test2", "test3"):
         datadao(stack, "vote", number, "for", "--reason", "fair price", "--account", voter)
     too_soon = refused(stack, "queue", number, "--account", "test7")
     said = unwrapped(too_soon.stderr)
     assert "queue needs a Succeeded proposal (this one is Active: voting ends in" in said
-    run_hint(stack, the_hint(too_soon, "datadao chain advance --blocks"), tmp_path)
+    run_hint(stack, the_hint(too_soon, "datadao chain advance --time"), tmp_path)
     listed = datadao(stack, "proposals")
     assert listed[0]["state"] == "Succeeded" and listed[0]["quorum_reached"] is True
     datadao(stack, "queue", number, "--account", "test7")
@@ -363,12 +363,12 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     (action,) = datadao(stack, "proposal", "show", str(second["proposal"]))["actions"]
     digest = hashlib.sha256(sample.read_bytes()).hexdigest()
     assert f"validation sample (SHA-256 0x{digest}, 58 bytes)" in action
-    run_hint(stack, hint_in(second["when"], "datadao chain advance --blocks"), tmp_path)
+    run_hint(stack, hint_in(second["when"], "datadao chain advance --time"), tmp_path)
     for voter in ("test2", "test3"):
         datadao(stack, "vote", str(second["proposal"]), "against", "--account", voter)
     (voting,) = [p for p in datadao(stack, "proposals") if p["number"] == second["proposal"]]
     assert voting["state"] == "Active"
-    run_hint(stack, hint_in(voting["when"], "datadao chain advance --blocks"), tmp_path)
+    run_hint(stack, hint_in(voting["when"], "datadao chain advance --time"), tmp_path)
     closed = refusal(stack, "vote", str(second["proposal"]), "for", "--account", "test4")
     assert "voting closed at" in closed and "the proposal was Defeated" in closed
     defeated = datadao(stack, "rent", "status", str(second["rental"]))
@@ -444,7 +444,7 @@ def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
         "test8",
     )
     said = unwrapped(no_votes.stderr)
-    assert "proposing directly needs 1 votes (you have 0 at block" in said
+    assert "proposing directly needs 1 votes (you have 0 at " in said and " UTC)" in said
     assert "renters propose a rental instead (`datadao rent propose --help`)" in said
     no_grant = refused(stack, "data", "fetch", "--out", str(tmp_path), "--account", "test8")
     said = unwrapped(no_grant.stderr)
@@ -460,8 +460,9 @@ def test_refusals_read_as_sentences(stack: Settings, tmp_path: Path) -> None:
 
 
 def test_a_new_holder_proposes_right_after_minting(stack: Settings, tmp_path: Path) -> None:
-    """The Governor counts the votes of the block before the proposal's: tokens minted in
-    the latest block count for a proposal sent now (it lands in the next)."""
+    """The Governor counts the votes of the second before the proposal's: tokens minted
+    in the latest block's second count for a proposal in a later one, which `proposal new`
+    waits for."""
     erin = export(tmp_path, "erin", 15)
     datadao(stack, "platform", "publish", str(erin))
     minted = datadao(stack, "contribute", str(erin), "--account", "test7")
@@ -514,9 +515,9 @@ def test_a_revert_nobody_foresaw_names_the_custom_error(stack: Settings) -> None
         "test3",
     )
     number = str(proposal["number"])
-    datadao(stack, "chain", "advance", "--blocks", "2")
+    datadao(stack, "chain", "advance", "--time", "61s")
     datadao(stack, "vote", number, "for", "--account", "test3")
-    datadao(stack, "chain", "advance", "--blocks", "21")
+    datadao(stack, "chain", "advance", "--time", "10m")
     datadao(stack, "queue", number, "--account", "test3")
     datadao(stack, "chain", "advance", "--time", "2m")
     refused = refusal(stack, "execute", number, "--account", "test3")
@@ -550,7 +551,7 @@ def test_refused_before_sending_what_would_waste_money_or_gas(
     rental = datadao(
         stack, "rent", "propose", "--days", "1", "--price", "0.1", "--account", "test6"
     )
-    datadao(stack, "chain", "advance", "--blocks", "2")
+    datadao(stack, "chain", "advance", "--time", "61s")
     empty = refusal(stack, "vote", str(rental["proposal"]), "for", "--account", "test8")
     assert "held no votes when voting on proposal" in empty
     env = {"DATADAO_PASSWORD": "pw"}

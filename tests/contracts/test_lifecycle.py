@@ -65,11 +65,12 @@ def test_rental_lifecycle_grants_access_and_pays_contributors_pro_rata(
     assert dao.w3.eth.get_balance(dao.escrow.address) == escrow_before + 4 * ETH
     assert dao.governor.functions.proposalProposer(proposal_id).call() == dao.escrow.address
 
-    dao.mine(2)
+    assert dao.governor.functions.state(proposal_id).call() == 0  # Pending: the voting delay
+    dao.open_vote(proposal_id)
     assert dao.governor.functions.state(proposal_id).call() == ACTIVE
     dao.transact(dao.governor.functions.castVote(proposal_id, FOR), alice)
     dao.transact(dao.governor.functions.castVote(proposal_id, FOR), bob)
-    dao.mine(21)
+    dao.close_vote(proposal_id)
     assert dao.governor.functions.state(proposal_id).call() == SUCCEEDED
 
     call = dao.rental_call(rental_id)
@@ -109,9 +110,9 @@ def test_defeated_rental_refunds_the_renter_once(
     rental_id, proposal_id = dao.rent(renter, payment=2 * ETH)
     with dao.reverts("RentalEscrowNotRefundable", rental_id, 0):  # still pending a vote
         dao.transact(dao.escrow.functions.refund(rental_id), outsider)
-    dao.mine(2)
+    dao.open_vote(proposal_id)
     dao.transact(dao.governor.functions.castVote(proposal_id, AGAINST), alice)
-    dao.mine(21)
+    dao.close_vote(proposal_id)
     assert dao.governor.functions.state(proposal_id).call() == DEFEATED
 
     before = dao.w3.eth.get_balance(renter.address)
@@ -137,7 +138,7 @@ def test_tokens_acquired_after_the_snapshot_do_not_vote(
     relayer: LocalAccount,
 ) -> None:
     _, proposal_id = dao.rent(renter, payment=ETH)
-    dao.mine(2)
+    dao.open_vote(proposal_id)
     dao.contribute(dao.attestation(carol.address, score=1000), [validator], relayer)  # minted late
     dao.transact(dao.token.functions.transfer(bob.address, 100 * ETH), alice)  # bought late
     for late in (carol, bob):

@@ -176,14 +176,31 @@ class Dao:
         ).call()
         return targets, values, calldatas, keccak(text=description)
 
+    def open_vote(self, proposal_id: int) -> None:
+        """Move the clock past the proposal's snapshot: voting is open."""
+        snapshot = self.governor.functions.proposalSnapshot(proposal_id).call()
+        self.advance_time(max(snapshot + 1 - self.now(), 1))
+
+    def close_vote(self, proposal_id: int) -> None:
+        """Move the clock past the proposal's deadline: voting is over."""
+        deadline = self.governor.functions.proposalDeadline(proposal_id).call()
+        self.advance_time(max(deadline + 1 - self.now(), 1))
+
     def vote_through(self, proposal_id: int, voters: list[LocalAccount], support: int = 1) -> None:
         """Wait out the voting delay, cast `support` for each voter, and close the vote."""
-        self.mine(2)
+        self.open_vote(proposal_id)
         for voter in voters:
             self.transact(self.governor.functions.castVote(proposal_id, support), voter)
-        self.mine(21)
+        self.close_vote(proposal_id)
 
     def queue_and_execute(self, call: tuple[Any, ...], sender: LocalAccount) -> TxReceipt:
         self.transact(self.governor.functions.queue(*call), sender)
-        self.advance_time(61)
+        self.advance_time(self.timelock.functions.getMinDelay().call() + 1)
         return self.transact(self.governor.functions.execute(*call), sender)
+
+    def mature(self, fingerprints: list[bytes], relayer: LocalAccount) -> TxReceipt:
+        """Wait out the contributions' maturity and release their tokens."""
+        latest = max(self.registry.functions.maturityOf(f).call()[0] for f in fingerprints)
+        if latest > self.now():
+            self.advance_time(latest - self.now())
+        return self.transact(self.registry.functions.release(fingerprints), relayer)
