@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.chain.validator_set import Verdict
 from dao_service.core.custody import CustodyKey
 from dao_service.core.files import write_private_file
 from dao_service.exceptions import IntakeRefused
@@ -121,6 +122,29 @@ def reject_as_duplicate(contribution: Contribution) -> None:
     contribution.refined_sha256 = None
     contribution.report["accepted"] = False
     contribution.report["rejection_reasons"] = [ALREADY_IN_DATASET]
+
+
+def with_verdicts(contribution: Contribution, verdicts: list[Verdict], required: int) -> None:
+    """Put every validator's verdict on the contribution's report, side by side; rejected
+    (nothing kept to mint) when fewer than `required` agree."""
+    contribution.report["verdicts"] = [v.model_dump(mode="json") for v in verdicts]
+    agreeing = sum(v.status == "agrees" for v in verdicts)
+    if agreeing >= required:
+        return
+    contribution.stage = Stage.REJECTED
+    contribution.fingerprint = None
+    contribution.wrapped_key = None
+    contribution.refined_sha256 = None
+    contribution.report["accepted"] = False
+    contribution.report["rejection_reasons"] = [
+        f"{agreeing} of {len(verdicts)} validators agreed on this export, and "
+        f"{required} must sign it: "
+        + "; ".join(
+            f"{v.validator or v.url} {v.status}"
+            + (f" ({', '.join(v.reasons)})" if v.reasons else "")
+            for v in verdicts
+        )
+    ]
 
 
 def persist(
