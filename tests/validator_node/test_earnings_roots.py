@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
+from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, VALIDATOR_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.core.config import Settings, get_settings
 from dao_service.main import create_app
@@ -22,13 +22,13 @@ from tests.utils.participants import contribute
 from tests.utils.platform_standin import StandIn
 from tests.utils.validator_nodes import ValidatorNodeProcess, validator_nodes
 
-VALIDATORS = [dev_account(VALIDATOR_INDEX), dev_account(6), dev_account(7)]
+VALIDATORS = [dev_account(i) for i in (VALIDATOR_INDEX, *CO_VALIDATOR_INDEXES)]
 
 
 @pytest.fixture
 def manifest(deploy_dao: DeployDao) -> DeploymentManifest:
-    """The local profile's votes (a rental passes in a few blocks), 2 of 3 signatures."""
-    return deploy_dao(validators=[v.address for v in VALIDATORS], required_signatures=2)
+    """The local profile (a rental passes in a few blocks): 2 of 3 signatures."""
+    return deploy_dao(validators=[v.address for v in VALIDATORS])
 
 
 @pytest.fixture

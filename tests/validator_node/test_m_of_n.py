@@ -13,7 +13,7 @@ from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 
 from dao_service.chain.attestations import Attestation, attestation_typed_data
-from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
+from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, VALIDATOR_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.core.config import Settings, get_settings
 from dao_service.intake import records
@@ -27,7 +27,7 @@ from tests.utils.platform_standin import StandIn
 from tests.utils.validator_nodes import ValidatorNodeProcess, validator_nodes
 
 SERVICE_VALIDATOR = dev_account(VALIDATOR_INDEX)
-CO_VALIDATORS = [dev_account(6), dev_account(7)]
+CO_VALIDATORS = [dev_account(i) for i in CO_VALIDATOR_INDEXES]
 GUARDIAN = dev_account(8)
 ALICE, BOB, CAROL = dev_account(2), dev_account(3), dev_account(4)
 
