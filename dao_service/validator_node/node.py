@@ -32,6 +32,7 @@ class NodeChain:
         self.w3, self.manifest, self.signer = w3, manifest, signer
         self.registry: Contract = connection.contract(w3, manifest, "ContributionRegistry")
         self.pool: Contract = connection.contract(w3, manifest, "RevenuePool")
+        self.escrow: Contract = connection.contract(w3, manifest, "RentalEscrow")
 
     @property
     def chain_id(self) -> int:
@@ -55,6 +56,17 @@ class NodeChain:
         """(epoch, funded) of the dataset's valued income."""
         _, epoch, _, funded, _ = self.pool.functions.earningsOf(dataset_id).call()
         return int(epoch), int(funded)
+
+    def live_contributor(self, fingerprint: bytes) -> str | None:
+        """The contributor of a recorded contribution with revenue weight (not withdrawn
+        nor voided); None otherwise."""
+        contributor, _, weight, _ = self.registry.functions.contributionOf(fingerprint).call()
+        return str(contributor) if int(contributor, 16) and int(weight) else None
+
+    def rental_payment(self, rental_id: int) -> tuple[int, int]:
+        """(datasetId, payment) of a rental."""
+        _, dataset_id, _, _, payment, _ = self.escrow.functions.rentalOf(rental_id).call()
+        return int(dataset_id), int(payment)
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])

@@ -8,10 +8,14 @@ content (fetched from its IPFS node) is the blob it sealed itself: so the CID ho
 records it refined.
 
 Earnings root: the table at the root's CID names the same dataset, epoch, root and
-total; its cumulative amounts make that Merkle root; no account's cumulative amount is
-below the previous table's; the epoch follows the chain's; the total is within what the
-pool holds for the dataset. What it does not redo: the valuation itself (that needs the
-renter's sample and every contribution's records)."""
+total; its cumulative amounts make that Merkle root; each account's cumulative amount
+rose from the previous table's by exactly what this table pays it; every row pays a live
+contribution recorded on-chain for that contributor; the rows pay at most what the table
+splits, and the table's payment is its rental's on-chain; the epoch follows the chain's;
+the total is within what the pool holds for the dataset. So a root it signs pays only
+the dataset's contributors, only the rental's money. What it does not redo: the valuation
+itself (that needs the renter's sample and every contribution's records), so how the
+payment is split among the contributors is the collecting node's word."""
 
 import hashlib
 
@@ -82,12 +86,8 @@ def sign_earnings_root(node: ValidatorNode, claim: EarningsRootClaim) -> Signatu
         refusals.append(f"the table's cumulative amounts make no tree: {exc}")
     if tree is not None and (tree.root, tree.total) != (root.root, root.total):
         refusals.append("the table's cumulative amounts do not make this root and total")
-    if table.previous:
-        before = _table(node, table.previous).cumulative
-        lower = [a for a, amount in before.items() if table.cumulative.get(a, 0) < amount]
-        if lower:
-            refusals.append(f"it pays {', '.join(lower)} less than the previous table")
     chain = node.chain()
+    refusals += _payments_checked(node, table)
     epoch, funded = chain.earnings_of(root.dataset_id)
     if root.epoch != epoch + 1:
         refusals.append(f"the chain is at epoch {epoch}, so the next root is {epoch + 1}")
@@ -97,6 +97,29 @@ def sign_earnings_root(node: ValidatorNode, claim: EarningsRootClaim) -> Signatu
         raise AttestationRefused("This node will not sign the root: " + "; ".join(refusals) + ".")
     signature = chain.sign_earnings_root(root)
     return SignatureResponse(validator=chain.address, signature="0x" + signature.hex())
+
+
+def _payments_checked(node: ValidatorNode, table: PublishedTable) -> list[str]:
+    """What is wrong with whom the table pays, and how much (nothing: it pays this
+    rental's contributors, this rental's money)."""
+    chain, refusals = node.chain(), []
+    earlier = _table(node, table.previous).cumulative if table.previous else {}
+    before = {account.lower(): amount for account, amount in earlier.items()}
+    after = {account.lower(): amount for account, amount in table.cumulative.items()}
+    paid: dict[str, int] = {}
+    for row in table.contributions:
+        paid[row.contributor.lower()] = paid.get(row.contributor.lower(), 0) + row.amount
+        live = chain.live_contributor(bytes.fromhex(row.contribution.removeprefix("0x")))
+        if live is None or live.lower() != row.contributor.lower():
+            refusals.append(f"{row.contribution} is no live contribution of {row.contributor}")
+    rises = {a: after.get(a, 0) - before.get(a, 0) for a in before.keys() | after.keys()}
+    if {a: r for a, r in rises.items() if r} != {a: p for a, p in paid.items() if p}:
+        refusals.append("its cumulative amounts do not rise by what it pays each account")
+    if sum(paid.values()) > table.split:
+        refusals.append(f"it pays {sum(paid.values())} wei of the {table.split} it splits")
+    if chain.rental_payment(table.rental_id) != (table.dataset_id, table.payment):
+        refusals.append(f"rental {table.rental_id} did not pay {table.payment} wei to it")
+    return refusals
 
 
 def _table(node: ValidatorNode, cid: str) -> PublishedTable:

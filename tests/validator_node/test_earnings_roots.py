@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, VALIDATOR_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest
+from dao_service.chain.merkle import EarningsTree
 from dao_service.core.config import Settings, get_settings
+from dao_service.earnings.table import PublishedTable
 from dao_service.main import create_app
 from tests.api.conftest import wait_for_stage
 from tests.api.test_earnings import ALICE, CAROL, ETH, GARDEN, ROUTER, export, rent_with_sample
@@ -22,6 +24,7 @@ from tests.utils.participants import contribute
 from tests.utils.platform_standin import StandIn
 from tests.utils.validator_nodes import ValidatorNodeProcess, validator_nodes
 
+MALLORY = dev_account(5)
 VALIDATORS = [dev_account(i) for i in (VALIDATOR_INDEX, *CO_VALIDATOR_INDEXES)]
 
 
@@ -79,6 +82,38 @@ def test_a_rental_root_goes_on_chain_with_the_co_validators_signatures(
     detail = refused.json()["detail"]
     assert "is not the one of this root" in detail and "the next root is 2" not in detail
     assert "do not make this root and total" in detail
+
+    # A forged table whose arithmetic holds but which pays someone who contributed
+    # nothing is refused too: each row must be a live contribution of its contributor.
+    ipfs = collector.app.state.ipfs  # type: ignore[attr-defined]
+    first = PublishedTable.model_validate_json(ipfs.cat(table["cid"]))
+    rows = [r.model_copy(update={"contributor": MALLORY.address}) for r in first.contributions]
+    cumulative = {**first.cumulative, MALLORY.address: sum(r.amount for r in rows)}
+    tree = EarningsTree.of(cumulative)
+    forged = first.model_copy(
+        update={
+            "epoch": 2,
+            "previous": table["cid"],
+            "contributions": rows,
+            "cumulative": cumulative,
+            "root": "0x" + tree.root.hex(),
+            "total": tree.total,
+        }
+    )
+    forged_claim = {
+        "dataset_id": 1,
+        "epoch": 2,
+        "root": forged.root,
+        "total": str(tree.total),
+        "cid": ipfs.add(forged.model_dump_json().encode(), pin=True),
+    }
+    refused = httpx.post(
+        f"{nodes[1].url}/api/earnings-roots/signature", json=forged_claim, timeout=60
+    )
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert f"is no live contribution of {MALLORY.address}" in detail
+    assert "is not the one of this root" not in detail
 
     # With both co-validators away, one signature of two: nothing is posted, and the
     # settlement says which validators did not sign.
