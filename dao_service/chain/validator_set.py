@@ -110,7 +110,9 @@ class Verdict(BaseModel):
 
     validator: str = Field(description="its signing address (empty if it did not answer)")
     url: str = ""
-    status: Literal["agrees", "disagrees", "unavailable"]
+    # away: it did not answer (down, restarting, too slow): the upload may be tried again;
+    # unable: it could not judge this upload (no file key wrapped to it, a refused request).
+    status: Literal["agrees", "disagrees", "away", "unable"]
     accepted: bool | None = Field(default=None, description="its own judgement of the export")
     fingerprint: str | None = None
     score: int | None = None
@@ -235,14 +237,10 @@ class CoValidators:
         def ask(url: str) -> Verdict:
             identity = self.identity(url)
             if identity is None:
-                return Verdict(
-                    validator="", url=url, status="unavailable", reasons=["did not answer"]
-                )
+                return Verdict(validator="", url=url, status="away", reasons=["did not answer"])
             body = request(identity)
             if isinstance(body, str):
-                return Verdict(
-                    validator=identity.address, url=url, status="unavailable", reasons=[body]
-                )
+                return Verdict(validator=identity.address, url=url, status="unable", reasons=[body])
             try:
                 answer = self._http.post(
                     f"{url}/api/verdicts",
@@ -251,16 +249,18 @@ class CoValidators:
                     timeout=self.timeout,
                 )
                 if answer.status_code != 200:
-                    why = _detail(answer)
                     return Verdict(
-                        validator=identity.address, url=url, status="unavailable", reasons=[why]
+                        validator=identity.address,
+                        url=url,
+                        status="away" if answer.status_code >= 500 else "unable",
+                        reasons=[_detail(answer)],
                     )
                 verdict = Verdict.model_validate(answer.json())
             except (requests.RequestException, ValueError, ValidationError) as exc:
                 return Verdict(
                     validator=identity.address,
                     url=url,
-                    status="unavailable",
+                    status="away",
                     reasons=[f"did not answer: {type(exc).__name__}"],
                 )
             return verdict.model_copy(update={"validator": identity.address, "url": url})

@@ -11,6 +11,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from dao_service.chain.attestations import Attestation, attestation_typed_data
 from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, VALIDATOR_INDEX, dev_account
@@ -18,6 +19,7 @@ from dao_service.chain.manifest import DeploymentManifest
 from dao_service.core.config import Settings, get_settings
 from dao_service.intake import records
 from dao_service.main import create_app
+from dao_service.models import Contribution
 from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.api.conftest import wait_for_stage
 from tests.conftest import DeployDao
@@ -29,7 +31,7 @@ from tests.utils.validator_nodes import ValidatorNodeProcess, validator_nodes
 SERVICE_VALIDATOR = dev_account(VALIDATOR_INDEX)
 CO_VALIDATORS = [dev_account(i) for i in CO_VALIDATOR_INDEXES]
 GUARDIAN = dev_account(8)
-ALICE, BOB, CAROL = dev_account(2), dev_account(3), dev_account(4)
+ALICE, BOB, CAROL, DORA = dev_account(2), dev_account(3), dev_account(4), dev_account(5)
 
 
 @pytest.fixture
@@ -97,7 +99,7 @@ def test_production_mints_with_two_of_three_validators_one_stopped(
     assert verdicts[nodes[0].account.address]["status"] == "agrees"
     assert verdicts[nodes[0].account.address]["score"] == receipt["score"]
     assert verdicts[nodes[0].account.address]["refined_sha256"] == receipt["refined_sha256"]
-    assert [v["status"] for v in receipt["verdicts"]].count("unavailable") == 1
+    assert [v["status"] for v in receipt["verdicts"]].count("away") == 1
 
     minted = wait_for_stage(collector, receipt["id"], "minted", timeout=120)
     assert dao.token.functions.balanceOf(ALICE.address).call() == minted["score"] * 10**18
@@ -184,3 +186,22 @@ def test_fewer_than_m_agreeing_rejects_with_the_verdicts_side_by_side(
     assert "1 of 3 validators agreed" in reason and "2 must sign" in reason
     assert all(n.account.address in reason for n in nodes)
     assert dao.token.functions.balanceOf(BOB.address).call() == 0
+
+
+def test_validators_away_is_try_again_not_a_rejection(
+    collector: TestClient, nodes: list[ValidatorNodeProcess], dao: Dao
+) -> None:
+    """With both co-validators down, 2 of 3 cannot agree now but could once they are back:
+    the upload is answered 503 with Retry-After and nothing is kept (the same upload may
+    be sent again)."""
+    for node in nodes:
+        node.stop()
+    export = reddit_export(reddit_spec(seed=2104, account="dora"))
+    response = contribute(collector, DORA, export)
+    assert response.status_code == 503 and response.headers["Retry-After"], response.text
+    detail = response.json()["detail"]
+    assert "1 of the 2 validators this export needs agreed" in detail
+    assert "2 did not answer" in detail and "send it again shortly" in detail
+    with collector.app.state.intake.sessions() as session:  # type: ignore[attr-defined]
+        kept = session.scalars(select(Contribution).where(Contribution.contributor == DORA.address))
+        assert kept.all() == []
