@@ -30,7 +30,9 @@ class ServiceConfig(BaseModel):
         "one's key too and send them as `co_wrapped_keys`; each judges the upload itself",
     )
     required_signatures: int = Field(
-        1, description="Validators that must agree (and sign) for a contribution to mint"
+        1,
+        description="Validators that must agree (and sign) for a contribution to mint, as "
+        "deployed (the DAO may change it)",
     )
     max_upload_bytes: int
     statement_domain: dict[str, Any]

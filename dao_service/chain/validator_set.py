@@ -110,8 +110,9 @@ class Verdict(BaseModel):
 
     validator: str = Field(description="its signing address (empty if it did not answer)")
     url: str = ""
-    # away: it did not answer (down, restarting, too slow): the upload may be tried again;
-    # unable: it could not judge this upload (no file key wrapped to it, a refused request).
+    # away: it did not answer (down, restarting, too slow), or the upload carries no file
+    # key for it (it was away when the client asked for the keys): send the upload again;
+    # unable: it refused to judge this upload (its statement, its ciphertext).
     status: Literal["agrees", "disagrees", "away", "unable"]
     accepted: bool | None = Field(default=None, description="its own judgement of the export")
     fingerprint: str | None = None
@@ -232,7 +233,8 @@ class CoValidators:
         ciphertext: bytes,
     ) -> list[Verdict]:
         """Every co-validator's verdict, asked in parallel. `request` builds the request
-        for one validator, or says why it cannot be asked (no file key wrapped to it)."""
+        for one validator, or says why it cannot be asked (no file key wrapped to it: the
+        client did not see it, so it counts as away)."""
 
         def ask(url: str) -> Verdict:
             identity = self.identity(url)
@@ -240,7 +242,7 @@ class CoValidators:
                 return Verdict(validator="", url=url, status="away", reasons=["did not answer"])
             body = request(identity)
             if isinstance(body, str):
-                return Verdict(validator=identity.address, url=url, status="unable", reasons=[body])
+                return Verdict(validator=identity.address, url=url, status="away", reasons=[body])
             try:
                 answer = self._http.post(
                     f"{url}/api/verdicts",

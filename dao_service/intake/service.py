@@ -204,7 +204,10 @@ class IntakeService:
         def request(identity: ValidatorIdentity) -> JudgeRequest | str:
             wrapped = upload.co_wrapped_keys.get(identity.address.lower())
             if wrapped is None:
-                return "the upload carries no file key wrapped to this validator's key"
+                return (
+                    "the upload carries no file key wrapped to its key (it did not answer "
+                    "when the client asked /api/config)"
+                )
             return JudgeRequest(
                 contributor=upload.contributor,
                 sha256="0x" + upload.sha256.hex(),

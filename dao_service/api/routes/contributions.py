@@ -147,7 +147,8 @@ def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> Service
             ValidatorKey(address=i.address, intake_public_key=i.intake_public_key)
             for i in intake.co_validators.identities()
         ],
-        required_signatures=dao.required_signatures(),
+        # As deployed (the page must not wait on the chain for it; the DAO may change it).
+        required_signatures=int(dao.manifest.parameters.get("required_signatures", 1)),
         max_upload_bytes=settings.max_upload_bytes,
         statement_domain=typed["domain"],
         statement_types={
