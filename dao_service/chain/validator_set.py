@@ -9,12 +9,14 @@ never stored) and the CID only once the refined records are stored:
 
 1. `judge`, while the upload is in memory: each co-validator is sent the sealed upload,
    its own wrapped file key, the contributor's signed statement and the collecting node's
-   proposal (fingerprint, score, refined records' SHA-256 and count). It opens and
-   validates the export itself, refines it with the dataset's pseudonym key and seals it
-   with the proposal's blob key (both sent sealed to its intake key, used in memory,
-   then forgotten), and agrees only if it finds the same fingerprint, the same records
-   and a score at least the proposed one. Fewer than the registry's required signatures
-   agreeing (this node included) rejects the contribution, every verdict on its receipt.
+   proposal (fingerprint, score, refined records' SHA-256). It opens and validates the
+   export itself, refines it with the dataset's pseudonym key and seals it with the
+   proposal's blob key (both sent sealed to its intake key, used in memory, then
+   forgotten), and agrees only if it finds the same fingerprint, the same records and a
+   score at least the proposed one. Fewer than the registry's required signatures
+   agreeing (this node included) rejects the contribution, every verdict on its receipt;
+   unless the nodes that did not answer could still make them: then the upload is to be
+   sent again (`intake.records.with_verdicts`).
 2. `sign_attestation`, at mint time: the attestation (with its CID) goes to those that
    agreed; each signs only for the upload it agreed on, at no higher a score, and only if
    the CID's content is the blob it sealed itself. The registry takes the signatures
@@ -23,7 +25,7 @@ never stored) and the CID only once the refined records are stored:
 What a co-validator takes on trust from the collecting node: the demand factors of
 recent rentals (bounded to 0.5-2, see `validators.scoring`), the platform sign-in the
 upload claims (the pass is the collecting node's), and that the statement's nonce was
-issued once (it refuses a nonce it judged for another export itself)."""
+issued to the contributor once (a node refuses a nonce it judged for another wallet)."""
 
 import base64
 import logging
@@ -77,7 +79,6 @@ class Proposal(BaseModel):
     fingerprint: str = Field(pattern=r"^0x[0-9a-f]{64}$")
     score: int = Field(gt=0)
     refined_sha256: str = Field(pattern=r"^0x[0-9a-f]{64}$")
-    records: int = Field(ge=0)
 
 
 class JudgeRequest(BaseModel):

@@ -63,11 +63,11 @@ def publish(
     )
     if tree.total > plan.funded:  # the chain would refuse it; say why here
         raise SettlementError(f"The table pays {tree.total} wei, the pool holds {plan.funded}.")
-    own = (chain.validator_address, chain.sign_earnings_root(root))
-    signatures = (
-        collect(own, cosign(root), chain.required_signatures(), f"rental {plan.rental_id}'s root")
-        if cosign is not None
-        else [own[1]]
+    signatures = collect(
+        (chain.validator_address, chain.sign_earnings_root(root)),
+        cosign(root) if cosign is not None else ([], []),
+        chain.required_signatures(),
+        f"rental {plan.rental_id}'s root",
     )
     tx_hash = chain.post_earnings_root(root, signatures)
     settled = EarningsTable(

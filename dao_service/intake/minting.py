@@ -98,16 +98,11 @@ def _signed(
     if deadline <= chain.now() + DEADLINE_MARGIN:
         deadline = chain.now() + ttl
     signed = attestation(contribution, deadline)
-    own = (chain.validator_address, chain.sign(signed))
-    signatures = (
-        collect(
-            own,
-            cosign(contribution, signed),
-            chain.required_signatures(),
-            f"contribution {contribution.public_id}",
-        )
-        if cosign is not None
-        else [own[1]]
+    signatures = collect(
+        (chain.validator_address, chain.sign(signed)),
+        cosign(contribution, signed) if cosign is not None else ([], []),
+        chain.required_signatures(),
+        f"contribution {contribution.public_id}",
     )
     # The receipt carries them even if minting waits (the contributor may submit them).
     advance(

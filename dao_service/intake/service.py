@@ -30,7 +30,7 @@ from dao_service.chain.validator_set import (
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings.demand import recent_demand
-from dao_service.exceptions import IntakeRefused
+from dao_service.exceptions import ConfigurationError, IntakeRefused
 from dao_service.intake import (
     minting,
     opening,
@@ -118,6 +118,13 @@ class IntakeService:
     def submit(self, upload: Upload) -> Contribution:
         check_upload_limits(self.settings, self.limits, upload)
         chain = self._chain()
+        required = chain.required_signatures()
+        if required > 1 + len(self.co_validators.urls):
+            raise ConfigurationError(
+                f"The registry takes a contribution with {required} validators' signatures "
+                f"and this service knows {1 + len(self.co_validators.urls)} validator(s): "
+                "set DATADAO_CO_VALIDATORS to the other validator nodes' URLs."
+            )
         statement.check_signature(upload, chain.chain_id, chain.registry_address)
         with self.sessions() as session:
             existing = statement.earlier_contribution(session, upload)
@@ -162,7 +169,7 @@ class IntakeService:
                 )
                 if refined is not None and self.co_validators:
                     verdicts = self._verdicts(chain, upload, contribution, refined, demand)
-                    records.with_verdicts(contribution, verdicts, chain.required_signatures())
+                    records.with_verdicts(contribution, verdicts, required)
                 try:
                     records.persist(
                         self.sessions,
@@ -197,7 +204,6 @@ class IntakeService:
             fingerprint=contribution.fingerprint,
             score=contribution.score,
             refined_sha256=contribution.refined_sha256,
-            records=refined.records,
         )
         signed_in = upload.signed_in
 

@@ -205,3 +205,18 @@ def test_validators_away_is_try_again_not_a_rejection(
     with collector.app.state.intake.sessions() as session:  # type: ignore[attr-defined]
         kept = session.scalars(select(Contribution).where(Contribution.contributor == DORA.address))
         assert kept.all() == []
+
+
+def test_a_service_without_its_co_validators_says_so_instead_of_relaying_in_vain(
+    service_settings: Settings, dao: Dao
+) -> None:
+    """F9 as it was: a service that signs alone on a deployment requiring two signatures.
+    It refuses the upload naming the setting (503), rather than accept it and have every
+    relay revert RegistryNotEnoughSignatures(1, 2)."""
+    with TestClient(create_app()) as alone:
+        response = contribute(alone, ALICE, reddit_export(reddit_spec(seed=2106)))
+    assert response.status_code == 503, response.text
+    detail = response.json()["detail"]
+    assert "with 2 validators' signatures" in detail and "knows 1 validator(s)" in detail
+    assert "DATADAO_CO_VALIDATORS" in detail
+    get_settings.cache_clear()
