@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, Field, ValidationError
 
-from dao_service.chain.attestations import Attestation
+from dao_service.chain.attestations import Attestation, recover_typed_signer
 from dao_service.chain.earnings_roots import EarningsRoot
 from dao_service.core.custody import OAEP
 from dao_service.exceptions import SignaturesMissing
@@ -272,10 +272,11 @@ class CoValidators:
             return list(pool.map(ask, self.urls))
 
     def signatures(
-        self, urls: list[str], path: str, body: BaseModel
+        self, urls: list[str], path: str, body: BaseModel, typed: dict[str, Any]
     ) -> tuple[list[tuple[str, bytes]], list[str]]:
-        """Signatures from the validators at `urls` (in parallel): (address, signature) of
-        those that signed, and why each other did not."""
+        """Signatures of `typed` (EIP-712) from the validators at `urls` (in parallel):
+        (address, signature) of those that signed it with their published key, and why
+        each other did not (a signature by another key would make the relay revert)."""
 
         def ask(url: str) -> tuple[str, bytes] | str:
             identity = self.identity(url)
@@ -292,8 +293,15 @@ class CoValidators:
                 return f"{identity.address}: did not answer ({type(exc).__name__})"
             if answer.status_code != 200:
                 return f"{identity.address}: {_detail(answer)}"
-            signed = SignatureResponse.model_validate(answer.json())
-            return identity.address, bytes.fromhex(signed.signature.removeprefix("0x"))
+            try:
+                signed = SignatureResponse.model_validate(answer.json())
+                signature = bytes.fromhex(signed.signature.removeprefix("0x"))
+                signer = recover_typed_signer(typed, signature)
+            except (ValueError, ValidationError):
+                return f"{identity.address}: answered no signature"
+            if signer.lower() != identity.address.lower():
+                return f"{identity.address}: signed with another key ({signer})"
+            return identity.address, signature
 
         if not urls:
             return [], []
@@ -314,8 +322,12 @@ def collect(
     """This node's signature and the others', ordered for the registry; SignaturesMissing
     (naming each refusal) when fewer than `required` signed."""
     signed, refusals = others
-    # One signature per signer: a node answering with this node's key counts once.
-    signed = list({address.lower(): (address, sig) for address, sig in [own, *signed]}.values())
+    # One signature per signer, this node's own first: a node answering with another
+    # node's key (this one's, say) counts once.
+    by_signer: dict[str, tuple[str, bytes]] = {}
+    for address, signature in [own, *signed]:
+        by_signer.setdefault(address.lower(), (address, signature))
+    signed = list(by_signer.values())
     if len(signed) < required:
         raise SignaturesMissing(
             f"{what}: {len(signed)} of the {required} validator signatures needed"

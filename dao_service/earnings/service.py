@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.earnings_roots import EarningsRoot
+from dao_service.chain.earnings_roots import EarningsRoot, earnings_root_typed_data
 from dao_service.chain.provider import ChainProvider
 from dao_service.chain.validator_set import CoValidators, EarningsRootClaim
 from dao_service.core.config import Settings
@@ -166,8 +166,12 @@ class EarningsService:
 
     def _cosign_root(self, root: EarningsRoot) -> tuple[list[tuple[str, bytes]], list[str]]:
         """Every other validator's signature of `root` (each checks the table itself)."""
+        chain = self._chain()
         return self.co_validators.signatures(
-            self.co_validators.urls, "/api/earnings-roots/signature", EarningsRootClaim.of(root)
+            self.co_validators.urls,
+            "/api/earnings-roots/signature",
+            EarningsRootClaim.of(root),
+            earnings_root_typed_data(root, chain.chain_id, str(chain.pool.address)),
         )
 
     def latest(self, dataset_id: int) -> EarningsTable | None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.attestations import Attestation
+from dao_service.chain.attestations import Attestation, attestation_typed_data
 from dao_service.chain.dao import DaoChain
 from dao_service.chain.validator_set import (
     AttestationClaim,
@@ -256,6 +256,7 @@ class IntakeService:
             for verdict in contribution.report.get("verdicts") or []
             if verdict["status"] == "agrees"
         }
+        chain = self._chain()
         return self.co_validators.signatures(
             [url for url in self.co_validators.urls if url in agreed],
             "/api/attestations/signature",
@@ -263,6 +264,7 @@ class IntakeService:
                 statement_nonce=contribution.statement_nonce,
                 attestation=AttestationClaim.of(attestation),
             ),
+            attestation_typed_data(attestation, chain.chain_id, chain.registry_address),
         )
 
     def preview(self, upload: Upload, limit: int) -> list[dict[str, Any]]:
