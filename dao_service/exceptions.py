@@ -131,6 +131,21 @@ class SignInRefused(DataDaoError, PermissionError):
     status = 403
 
 
+class AttestationRefused(DataDaoError, PermissionError):
+    """A validator node will not sign what it was asked to: its own verdict differs, or
+    the proposal does not match what it judged (HTTP 409, its reasons in the message)."""
+
+    status = 409
+
+
+class SignaturesMissing(DataDaoError, RuntimeError):
+    """Fewer validators signed than the registry requires; the worker tries again later
+    (a validator node restarting, say). The message names each one's answer."""
+
+    status = 503
+    retry_after = DEPENDENCY_RETRY_AFTER
+
+
 class LeaseLost(DataDaoError, RuntimeError):
     """Another worker took this contribution over (our lease expired): leave it to them."""
 

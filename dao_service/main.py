@@ -61,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             parts.ipfs,
             parts.chain,
             SharedLock(parts.engine, "earnings").held,
+            parts.co_validators,
         )
         app.state.sign_in = SignIn(settings, parts.custody)
         parts.intake.start()  # resumes whatever a crash or restart left unfinished

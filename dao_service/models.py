@@ -118,6 +118,26 @@ class StatementNonce(Base):
     used: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ValidatorVerdict(Base):
+    """A co-validator node's own verdict on one upload it was asked to judge (its own
+    database): what it signs attestations against."""
+
+    __tablename__ = "validator_verdicts"
+
+    statement_nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contributor: Mapped[str] = mapped_column(String(42))
+    contribution_id: Mapped[str] = mapped_column(String(36))
+    accepted: Mapped[bool] = mapped_column(Boolean)  # its own judgement of the export
+    agreed: Mapped[bool] = mapped_column(Boolean)  # with the collecting node's proposal
+    fingerprint: Mapped[str | None] = mapped_column(String(66), index=True, nullable=True)
+    score: Mapped[int] = mapped_column(Integer)
+    refined_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    # SHA-256 of its refinement sealed with the proposal's key: the stored blob's content.
+    sealed_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class KeyChallenge(Base):
     """A key-release challenge that has been used. Challenges are issued without storage
     (or composed by the renter); this table makes each nonce usable once."""

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.provider import ChainProvider
+from dao_service.chain.validator_set import CoValidators
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey
 from dao_service.intake import IntakeService
@@ -26,6 +27,7 @@ class Runtime:
     ipfs: IpfsStore
     custody: CustodyKey
     chain: ChainProvider
+    co_validators: CoValidators
     intake: IntakeService
 
 
@@ -40,6 +42,7 @@ def open_runtime(settings: Settings) -> Iterator[Runtime]:
     custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
     # Every process relaying from the same account takes turns (one nonce sequence).
     chain = ChainProvider(settings, SharedLock(engine, "relayer").held)
+    co_validators = CoValidators(settings.co_validator_urls, settings.co_validator_timeout_seconds)
     intake = IntakeService(
         settings,
         sessions,
@@ -48,9 +51,10 @@ def open_runtime(settings: Settings) -> Iterator[Runtime]:
         custody,
         ipfs,
         chain,
+        co_validators,
     )
     try:
-        yield Runtime(settings, engine, sessions, ipfs, custody, chain, intake)
+        yield Runtime(settings, engine, sessions, ipfs, custody, chain, co_validators, intake)
     finally:
         index.close()
         ipfs.close()

@@ -5,21 +5,22 @@
     python scripts/deploy.py --profile production --rpc-url URL --manifest deployment.json \
         --validator 0x... --validator 0x... --guardian 0x...
 
-Profiles: `local` (fast votes, one validator, no mint caps, no maturity or challenge
-delay) is the default and is refused on any chain but anvil's unless --allow-local-profile
-is given; `production` (day-long voting delay, week-long vote, two-day timelock, two
-validator signatures, mint budgets relative to the voting supply, two-week maturity,
-eleven-day challenge of earnings roots, a minimum rental payment). Every window is in
-seconds: the token, the Governor, the timelock and the escrow all count by the block's
-timestamp, whatever the chain's block time. A profile whose windows do not fit inside each
-other is refused. The chosen parameters are printed before deploying and recorded in the
-manifest.
+Profiles: `local` (fast votes, two of three validators' signatures, no mint caps, no
+maturity or challenge delay) is the default and is refused on any chain but anvil's unless
+--allow-local-profile is given; `production` (day-long voting delay, week-long vote,
+two-day timelock, two validator signatures, mint budgets relative to the voting supply,
+two-week maturity, eleven-day challenge of earnings roots, a minimum rental payment).
+--required-signatures sets another M for either. Every window is in seconds: the token,
+the Governor, the timelock and the escrow all count by the block's timestamp, whatever
+the chain's block time. A profile whose windows do not fit inside each other is refused.
+The chosen parameters are printed before deploying and recorded in the manifest.
 
 Idempotent: when the manifest describes a deployment that is live on this chain (same
 chain id, code at every address, same builds and parameters) it is reused as it is.
 On anvil's chain the well-known test keys deploy and validate unless keys are given
-(DATADAO_DEPLOYER_KEY, --validator). Afterwards the deployer holds no power: every
-governed setting belongs to the timelock.
+(DATADAO_DEPLOYER_KEY, --validator): the service's validator (account 1) and the local
+stack's two co-validator nodes (accounts 10 and 11 of anvil's mnemonic). Afterwards the
+deployer holds no power: every governed setting belongs to the timelock.
 """
 
 import argparse
@@ -35,6 +36,7 @@ from web3 import Web3
 from dao_service.chain import connection
 from dao_service.chain.compiler import CompiledContract, compile_project
 from dao_service.chain.dev_accounts import (
+    CO_VALIDATOR_INDEXES,
     DEPLOYER_INDEX,
     VALIDATOR_INDEX,
     dev_account,
@@ -72,7 +74,7 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     "quorum_percent": 4,
     "timelock_delay_seconds": 60,
     "reward_rate": TOKEN,
-    "required_signatures": 1,
+    "required_signatures": 2,  # of the three validator nodes `datadao up` runs
     "execution_window_seconds": 14 * DAY_SECONDS,
     # Mint caps off: the largest values the contract stores.
     "max_score": 2**40 - 1,
@@ -309,15 +311,18 @@ def profile_parameters(
     validators: list[str],
     guardian: str | None,
     allow_local: bool = False,
+    required_signatures: int | None = None,
 ) -> dict[str, Any]:
-    """The profile's parameters with this deployment's validators and guardian, or a refusal."""
+    """The profile's parameters with this deployment's validators, guardian and (if given)
+    number of required signatures, or a refusal."""
     params = PROFILES[profile]
+    if required_signatures is not None:
+        params = {**params, "required_signatures": required_signatures}
     if profile == "local" and chain_id != ANVIL_CHAIN_ID and not allow_local:
         raise DeploymentError(
             f"Chain {chain_id} is not anvil's ({ANVIL_CHAIN_ID}): deploy with --profile "
             f"production, or pass --allow-local-profile to deploy the local profile "
-            f"(one validator signature, a 10-minute vote, a 60 s timelock, no mint caps, no "
-            f"maturity) anyway."
+            f"(a 10-minute vote, a 60 s timelock, no mint caps, no maturity) anyway."
         )
     if len(validators) < params["required_signatures"]:
         raise DeploymentError(
@@ -352,7 +357,14 @@ def main(argv: list[str] | None = None) -> int:
         "--validator",
         action="append",
         default=[],
-        help="validator signing address (repeat); default on anvil: test account #1",
+        help="validator signing address (repeat); default on anvil: test account #1 and "
+        "the local stack's co-validator nodes (mnemonic accounts #10, #11)",
+    )
+    parser.add_argument(
+        "--required-signatures",
+        type=int,
+        help="validator signatures each attestation and earnings root needs (M of the N "
+        "--validator addresses); default: the profile's",
     )
     parser.add_argument(
         "--profile",
@@ -379,13 +391,20 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.get(args.deployer_key_env), chain_id, DEPLOYER_INDEX, "deployer"
         )
         validators = args.validator or (
-            [dev_account(VALIDATOR_INDEX).address] if chain_id == ANVIL_CHAIN_ID else []
+            [dev_account(i).address for i in (VALIDATOR_INDEX, *CO_VALIDATOR_INDEXES)]
+            if chain_id == ANVIL_CHAIN_ID
+            else []
         )
         if not validators:
             raise DeploymentError("Give at least one --validator address for this chain.")
         validators = sorted(Web3.to_checksum_address(v) for v in validators)
         params = profile_parameters(
-            args.profile, chain_id, validators, args.guardian, args.allow_local_profile
+            args.profile,
+            chain_id,
+            validators,
+            args.guardian,
+            args.allow_local_profile,
+            args.required_signatures,
         )
         print_parameters(params, chain_id)
         print("Compiling contracts ...", flush=True)

@@ -76,17 +76,23 @@ DeployDao = Callable[..., DeploymentManifest]
 def deploy_dao(
     w3: Web3, compiled: dict[str, CompiledContract], deploy_script: ModuleType
 ) -> DeployDao:
-    """Deploys the DAO through scripts/deploy.py: `profile`, `validators` and `guardian` as
-    the script takes them, any other keyword replaces that profile parameter."""
+    """Deploys the DAO through scripts/deploy.py: `profile`, `validators`, `guardian` and
+    `required_signatures` as the script takes them, any other keyword replaces that profile
+    parameter. By default the service's validator alone signs (most tests run the service
+    without co-validator nodes; tests/validator_node runs them)."""
 
     def deploy(
         profile: str = "local",
         validators: list[str] | None = None,
         guardian: str | None = None,
+        required_signatures: int | None = None,
         **overrides: Any,
     ) -> DeploymentManifest:
-        validators = validators or [dev_account(VALIDATOR_INDEX).address]
-        params = deploy_script.profile_parameters(profile, w3.eth.chain_id, validators, guardian)
+        if validators is None:
+            validators, required_signatures = [dev_account(VALIDATOR_INDEX).address], 1
+        params = deploy_script.profile_parameters(
+            profile, w3.eth.chain_id, validators, guardian, required_signatures=required_signatures
+        )
         return deploy_script.deploy_all(
             w3,
             dev_account(DEPLOYER_INDEX),

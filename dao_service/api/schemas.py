@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dao_service.chain.validator_set import Verdict
 from dao_service.earnings.table import PublishedTable
 
 
@@ -19,6 +20,19 @@ class ServiceConfig(BaseModel):
     dataset_id: int
     intake_public_key: str = Field(
         description="SPKI, base64: wrap each file's AES key to it (RSA-OAEP, SHA-256)"
+    )
+    validator: str = Field(
+        "", description="This node's validator address (the key `intake_public_key` is its)"
+    )
+    co_validators: list["ValidatorKey"] = Field(
+        default_factory=list,
+        description="The other validator nodes that answer now: wrap the file key to each "
+        "one's key too and send them as `co_wrapped_keys`; each judges the upload itself",
+    )
+    required_signatures: int = Field(
+        1,
+        description="Validators that must agree (and sign) for a contribution to mint, as "
+        "deployed (the DAO may change it)",
     )
     max_upload_bytes: int
     statement_domain: dict[str, Any]
@@ -41,6 +55,13 @@ class ServiceConfig(BaseModel):
         description="Per source, the files an upload may carry (`taken`, patterns), the "
         "fields kept of a JSON file, and why each known private file stays home",
     )
+
+
+class ValidatorKey(BaseModel):
+    """A validator node's address and the key the file key is wrapped to for it."""
+
+    address: str
+    intake_public_key: str = Field(description="SPKI, base64 (RSA-OAEP, SHA-256)")
 
 
 class CheckPolicy(BaseModel):
@@ -101,6 +122,11 @@ class ContributionReceipt(BaseModel):
     )
     # Set when this export was contributed before (by this wallet): that receipt, again.
     already_contributed_at: int | None = None
+    verdicts: list[Verdict] = Field(
+        default_factory=list,
+        description="Each validator's verdict on the upload, side by side (with other "
+        "validator nodes configured): whether it agrees, and what it found",
+    )
     attestation: dict[str, Any] | None = None
     signatures: list[str] | None = None
     # Once minted: the tokens the registry minted for it (units of 10^-18), as recorded.

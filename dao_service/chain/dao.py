@@ -63,23 +63,33 @@ class DaoChain:
     def access_registry(self) -> str:
         return str(self.access.address)
 
+    @property
+    def validator_address(self) -> str:
+        return str(self.validator.address)
+
     def sign(self, attestation: Attestation) -> bytes:
         return sign_attestation(self.validator, attestation, self.chain_id, self.registry_address)
+
+    def required_signatures(self) -> int:
+        """Distinct validators' signatures the registry takes an attestation (or an
+        earnings root) with: the DAO's setting, read each time (the timelock may change it)."""
+        return int(self.registry.functions.requiredSignatures().call())
 
     def recorded_contributor(self, fingerprint: bytes) -> str | None:
         contributor, *_ = self.registry.functions.contributionOf(fingerprint).call()
         return None if int(contributor, 16) == 0 else str(contributor)
 
-    def record(self, attestation: Attestation, signature: bytes) -> str:
-        """Relay the attestation; returns the transaction hash."""
-        fn = self.registry.functions.contribute(attestation.as_tuple(), [signature])
+    def record(self, attestation: Attestation, signatures: list[bytes]) -> str:
+        """Relay the attestation with its validators' signatures (signers in increasing
+        address order); returns the transaction hash."""
+        fn = self.registry.functions.contribute(attestation.as_tuple(), signatures)
         return self._send(fn)
 
-    def record_batch(self, signed: list[tuple[Attestation, bytes]]) -> tuple[str, set[bytes]]:
+    def record_batch(self, signed: list[tuple[Attestation, list[bytes]]]) -> tuple[str, set[bytes]]:
         """Relay many attestations in one `contributeBatch`; returns the transaction hash and
         the fingerprints it recorded (one already recorded is skipped by the registry)."""
         fn = self.registry.functions.contributeBatch(
-            [a.as_tuple() for a, _ in signed], [[signature] for _, signature in signed]
+            [a.as_tuple() for a, _ in signed], [signatures for _, signatures in signed]
         )
         receipt = self._send_receipt(fn)
         events = self.registry.events.ContributionRecorded().process_receipt(
@@ -221,10 +231,13 @@ class DaoChain:
             root, total = pending, pending_total
         return bytes(root), int(epoch), int(total), int(funded), int(paid)
 
-    def post_earnings_root(self, root: EarningsRoot) -> str:
-        """Sign `root` as the validator and relay it; returns the transaction hash."""
-        signature = sign_earnings_root(self.validator, root, self.chain_id, self.pool.address)
-        return self._send(self.pool.functions.postEarningsRoot(root.as_tuple(), [signature]))
+    def sign_earnings_root(self, root: EarningsRoot) -> bytes:
+        return sign_earnings_root(self.validator, root, self.chain_id, self.pool.address)
+
+    def post_earnings_root(self, root: EarningsRoot, signatures: list[bytes]) -> str:
+        """Relay `root` with its validators' signatures (signers in increasing address
+        order); returns the transaction hash."""
+        return self._send(self.pool.functions.postEarningsRoot(root.as_tuple(), signatures))
 
     def holdings(self, account: str) -> tuple[int, int, str]:
         """(tokens, votes, delegate) of `account`."""

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 ANVIL_TEST_MNEMONIC = "test test test test test test test test test test test junk"
 DEPLOYER_INDEX = 0
 VALIDATOR_INDEX = 1
+# The local stack's two co-validator nodes sign with the mnemonic's accounts 10 and 11:
+# beyond anvil's ten funded ones, so no test or demo account doubles as a validator (a
+# validator sends nothing; the service relays).
+CO_VALIDATOR_INDEXES = (10, 11)
 # The addresses of accounts 0-9, as anvil prints them: listing accounts needs no key
 # derivation (eth_account's import alone costs a command line ~0.13 s). A test derives them.
 DEV_ADDRESSES = (

@@ -171,6 +171,16 @@ def _probe(settings: "Settings") -> dict[str, dict[str, Any]]:
         }
     except (requests.RequestException, ValueError):
         parts["service"] = {"up": False, "address": settings.service_url, "detail": "no answer"}
+    for number, url in enumerate(settings.co_validator_urls, 1):
+        try:
+            reply = requests.get(url + "/api/validator", timeout=5)
+            parts[f"validator node {number}"] = {
+                "up": reply.status_code == 200,
+                "address": url,
+                "detail": reply.json().get("address") or reply.json().get("detail", ""),
+            }
+        except (requests.RequestException, ValueError):
+            parts[f"validator node {number}"] = {"up": False, "address": url, "detail": "no answer"}
     return parts
 
 

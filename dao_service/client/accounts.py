@@ -19,6 +19,8 @@ DEV_ROLES = {
     1: "validator (signs attestations; do not contribute from it)",
     9: "relayer (the service sends contributions with it)",
 }
+# The local stack's co-validator nodes sign with the mnemonic's accounts 10 and 11
+# (dao_service.chain.dev_accounts.CO_VALIDATOR_INDEXES), outside these ten.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 

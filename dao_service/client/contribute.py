@@ -1,6 +1,7 @@
 """Contributing from Python, exactly as the web form does it: the export is encrypted here
-(AES-256-GCM, a fresh key), the key wrapped to the service's public key (RSA-OAEP,
-SHA-256), the wallet signs the EIP-712 statement over the plaintext's SHA-256, and only
+(AES-256-GCM, a fresh key), the key wrapped to the service's public key and to each other
+validator node's (RSA-OAEP, SHA-256; `/api/config` lists them: each judges the upload
+itself), the wallet signs the EIP-712 statement over the plaintext's SHA-256, and only
 ciphertext is uploaded."""
 
 import base64
@@ -37,17 +38,33 @@ class SealedExport:
     iv: bytes
     ciphertext: bytes
     wrapped_key: bytes
+    # The same key wrapped to each other validator node's key, by its address.
+    co_wrapped_keys: dict[str, bytes] = field(default_factory=dict)
 
 
-def seal_export(plaintext: bytes, service_public_key_b64: str) -> SealedExport:
+def seal_export(
+    plaintext: bytes,
+    service_public_key_b64: str,
+    co_validators: Sequence[dict[str, str]] = (),
+) -> SealedExport:
+    """`plaintext` encrypted under a fresh key, wrapped to the service's key and to each of
+    `co_validators` (`/api/config`'s: address and intake_public_key)."""
     key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
-    public = serialization.load_der_public_key(base64.b64decode(service_public_key_b64))
+    return SealedExport(
+        iv,
+        AESGCM(key).encrypt(iv, plaintext, None),
+        wrap_key(key, service_public_key_b64),
+        {v["address"]: wrap_key(key, v["intake_public_key"]) for v in co_validators},
+    )
+
+
+def wrap_key(key: bytes, public_key_b64: str) -> bytes:
+    public = serialization.load_der_public_key(base64.b64decode(public_key_b64))
     if not isinstance(public, rsa.RSAPublicKey):
-        raise ContributionFailed("The service's intake key is not an RSA key.")
-    wrapped = public.encrypt(
+        raise ContributionFailed("A validator's intake key is not an RSA key.")
+    return public.encrypt(
         key, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
     )
-    return SealedExport(iv, AESGCM(key).encrypt(iv, plaintext, None), wrapped)
 
 
 @dataclass(frozen=True)
@@ -258,6 +275,9 @@ def upload_fields(
         "signature": signature,
         "wrapped_key": base64.b64encode(sealed.wrapped_key).decode(),
         "iv": base64.b64encode(sealed.iv).decode(),
+        "co_wrapped_keys": json.dumps(
+            {address: base64.b64encode(k).decode() for address, k in sealed.co_wrapped_keys.items()}
+        ),
     }
 
 
@@ -283,7 +303,7 @@ def contribute(
             f"{config['max_upload_bytes']:,} bytes."
         )
     sha256 = hashlib.sha256(plaintext).digest()
-    sealed = seal_export(plaintext, config["intake_public_key"])
+    sealed = seal_export(plaintext, config["intake_public_key"], config.get("co_validators", []))
     del plaintext
     nonce = service.nonce(account.address)
     signature = sign_typed(account, statement(config, account.address, sha256, nonce))

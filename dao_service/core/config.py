@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     validator_key: str = ""
     relayer_key: str = ""
     custody_key: str = ""  # base64 of 32 bytes; else <data_dir>/keys/custody.key
+    # The other validator nodes (`python -m uvicorn dao_service.covalidator:app`), by URL,
+    # comma-separated: each judges every upload itself and signs only its own verdict;
+    # a contribution or earnings root goes on-chain with the registry's required number
+    # of signatures (this node's included). Empty: this node is the only validator.
+    co_validators: str = ""
+    # Seconds a validator node is given to judge an upload (it opens, validates and
+    # refines it itself) or to sign; one that does not answer in time counts as away.
+    co_validator_timeout_seconds: float = 120.0
 
     dataset_id: int = 1
     require_verification_code: bool = False
@@ -192,6 +200,10 @@ class Settings(BaseSettings):
             timeout=self.platform_timeout_seconds,
             required=self.require_platform_check,
         )
+
+    @property
+    def co_validator_urls(self) -> list[str]:
+        return [url.strip().rstrip("/") for url in self.co_validators.split(",") if url.strip()]
 
     @property
     def confirmations_needed(self) -> int:

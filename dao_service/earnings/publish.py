@@ -3,12 +3,14 @@ earnings root (naming the table) signed and posted on-chain, and the settlement
 recorded here once the chain took it."""
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
 from dao_service.chain.earnings_roots import EarningsRoot
 from dao_service.chain.merkle import EarningsTree
+from dao_service.chain.validator_set import collect
 from dao_service.earnings.plan import Plan
 from dao_service.earnings.shares import Shares
 from dao_service.earnings.table import PublishedTable
@@ -19,6 +21,10 @@ from dao_service.storage.ipfs import IpfsStore
 
 log = logging.getLogger("dao_service.earnings")
 
+# The other validators' signatures of a root: (address, signature) of each that signed
+# (each checked the table itself), and why each other did not.
+RootCosign = Callable[[EarningsRoot], tuple[list[tuple[str, bytes]], list[str]]]
+
 
 def publish(
     sessions: sessionmaker[Session],
@@ -28,8 +34,10 @@ def publish(
     shares: Shares,
     *,
     sample_held: bool,
+    cosign: RootCosign | None = None,
 ) -> EarningsTable:
-    """Pin the rental's table, post its root and record the settlement."""
+    """Pin the rental's table, post its root (signed by this node and, with `cosign`,
+    by as many other validators as the registry requires) and record the settlement."""
     tree = EarningsTree.of(shares.cumulative)
     epoch = plan.epoch + 1
     table = PublishedTable(
@@ -55,7 +63,13 @@ def publish(
     )
     if tree.total > plan.funded:  # the chain would refuse it; say why here
         raise SettlementError(f"The table pays {tree.total} wei, the pool holds {plan.funded}.")
-    tx_hash = chain.post_earnings_root(root)
+    signatures = collect(
+        (chain.validator_address, chain.sign_earnings_root(root)),
+        cosign(root) if cosign is not None else ([], []),
+        chain.required_signatures(),
+        f"rental {plan.rental_id}'s root",
+    )
+    tx_hash = chain.post_earnings_root(root, signatures)
     settled = EarningsTable(
         rental_id=plan.rental_id,
         dataset_id=plan.dataset_id,

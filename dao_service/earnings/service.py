@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.chain.earnings_roots import EarningsRoot, earnings_root_typed_data
 from dao_service.chain.provider import ChainProvider
+from dao_service.chain.validator_set import CoValidators, EarningsRootClaim
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings import plan, publish, samples, shares
@@ -39,8 +41,10 @@ class EarningsService:
         ipfs: IpfsStore,
         chain: ChainProvider,
         settle_lock: Callable[[], AbstractContextManager[None]],
+        co_validators: CoValidators,
     ) -> None:
         self.settings, self.sessions = settings, sessions
+        self.co_validators = co_validators
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self.limits = RateLimiter(sessions)
         self._stop = threading.Event()
@@ -151,7 +155,23 @@ class EarningsService:
         )
         split = shares.split_payment(planned, contributions, texts)
         return publish.publish(
-            self.sessions, self.ipfs, chain, planned, split, sample_held=sample is not None
+            self.sessions,
+            self.ipfs,
+            chain,
+            planned,
+            split,
+            sample_held=sample is not None,
+            cosign=self._cosign_root if self.co_validators else None,
+        )
+
+    def _cosign_root(self, root: EarningsRoot) -> tuple[list[tuple[str, bytes]], list[str]]:
+        """Every other validator's signature of `root` (each checks the table itself)."""
+        chain = self._chain()
+        return self.co_validators.signatures(
+            self.co_validators.urls,
+            "/api/earnings-roots/signature",
+            EarningsRootClaim.of(root),
+            earnings_root_typed_data(root, chain.chain_id, str(chain.pool.address)),
         )
 
     def latest(self, dataset_id: int) -> EarningsTable | None:

@@ -5,6 +5,8 @@ on-chain.
 Stages, each committed before the next starts:
   received+validated (one transaction, with the ciphertext already fsynced to the spool)
   -> stored (pinned on IPFS, CID recorded) -> minted (registry transaction confirmed).
+With other validator nodes (`DATADAO_CO_VALIDATORS`), each judges the upload itself
+before it is persisted, and minting collects their signatures (`chain.validator_set`).
 A crash at any point resumes from the last committed stage. Minting is exactly-once
 because the registry refuses a fingerprint twice and the worker asks the chain whether
 the fingerprint is already recorded before sending.

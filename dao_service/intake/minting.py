@@ -11,6 +11,7 @@ Where the registry keeps new tokens in custody until they mature, the worker rel
 them once they have (`release_matured`)."""
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -18,13 +19,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import Attestation
-from dao_service.exceptions import ChainRefused
+from dao_service.chain.validator_set import collect
+from dao_service.exceptions import ChainRefused, SignaturesMissing
 from dao_service.intake.queue import advance, defer
 from dao_service.models import Contribution, Stage
 
 DEADLINE_MARGIN = 60  # seconds: a deadline nearer than this is renewed before sending
 CONFIRMATION_POLL = 2.0  # seconds between looks at a transaction waiting for confirmations
 RECHECK_BATCH = 500  # minted contributions checked against the chain per pass
+SIGNATURES_RETRY = 5.0  # seconds before asking validators that did not sign again
+
+# The other validators' signatures of a contribution's attestation: (address, signature)
+# of each that signed, and why each other did not (`IntakeService.cosign`).
+Cosign = Callable[[Contribution, Attestation], tuple[list[tuple[str, bytes]], list[str]]]
 
 log = logging.getLogger("dao_service.intake")
 
@@ -32,10 +39,15 @@ log = logging.getLogger("dao_service.intake")
 class RegistryChain(Protocol):
     """What minting needs of the chain (`DaoChain`; a fake in unit tests)."""
 
+    @property
+    def validator_address(self) -> str: ...
     def sign(self, attestation: Attestation) -> bytes: ...
+    def required_signatures(self) -> int: ...
     def recorded_contributor(self, fingerprint: bytes) -> str | None: ...
-    def record(self, attestation: Attestation, signature: bytes) -> str: ...
-    def record_batch(self, signed: list[tuple[Attestation, bytes]]) -> tuple[str, set[bytes]]: ...
+    def record(self, attestation: Attestation, signatures: list[bytes]) -> str: ...
+    def record_batch(
+        self, signed: list[tuple[Attestation, list[bytes]]]
+    ) -> tuple[str, set[bytes]]: ...
     def recording_tx(self, fingerprint: bytes) -> str | None: ...
     def confirmations(self, tx_hash: str) -> int | None: ...
     def now(self) -> int: ...
@@ -78,21 +90,32 @@ def _already_recorded(
 
 
 def _signed(
-    sessions: sessionmaker[Session], chain: RegistryChain, ttl: int, contribution: Contribution
-) -> tuple[Attestation, bytes]:
+    sessions: sessionmaker[Session],
+    chain: RegistryChain,
+    ttl: int,
+    contribution: Contribution,
+    cosign: Cosign | None = None,
+) -> tuple[Attestation, list[bytes]]:
+    """The attestation and its validators' signatures, this node's and (with `cosign`) the
+    other validators'; SignaturesMissing while fewer sign than the registry requires."""
     deadline = contribution.attestation_deadline or 0
     if deadline <= chain.now() + DEADLINE_MARGIN:
         deadline = chain.now() + ttl
     signed = attestation(contribution, deadline)
-    signature = chain.sign(signed)
-    # The receipt carries it even if minting waits (the contributor may submit it).
+    signatures = collect(
+        (chain.validator_address, chain.sign(signed)),
+        cosign(contribution, signed) if cosign is not None else ([], []),
+        chain.required_signatures(),
+        f"contribution {contribution.public_id}",
+    )
+    # The receipt carries them even if minting waits (the contributor may submit them).
     advance(
         sessions,
         contribution,
         attestation_deadline=deadline,
-        attestation_signature="0x" + signature.hex(),
+        attestation_signature=",".join("0x" + s.hex() for s in signatures),
     )
-    return signed, signature
+    return signed, signatures
 
 
 def confirm(
@@ -145,9 +168,11 @@ def mint(
     attestation_ttl: int,
     contribution: Contribution,
     confirmations: int = 1,
+    cosign: Cosign | None = None,
 ) -> None:
     if not _already_recorded(sessions, chain, contribution):
-        tx_hash = chain.record(*_signed(sessions, chain, attestation_ttl, contribution))
+        signed = _signed(sessions, chain, attestation_ttl, contribution, cosign)
+        tx_hash = chain.record(*signed)
         advance(sessions, contribution, stage=Stage.MINTING, tx_hash=tx_hash, last_error=None)
     confirm(sessions, chain, confirmations, contribution)
 
@@ -158,10 +183,12 @@ def mint_batch(
     attestation_ttl: int,
     contributions: list[Contribution],
     confirmations: int = 1,
+    cosign: Cosign | None = None,
 ) -> list[tuple[Contribution, ChainRefused]]:
     """Mint the stored ones, in one transaction when several wait, and confirm the minting
     ones (sending again those whose transaction the chain lost); returns the ones the chain
-    refused."""
+    refused. One that fewer validators sign than the registry requires waits
+    SIGNATURES_RETRY seconds, its receipt saying which did not sign and why."""
     refused: list[tuple[Contribution, ChainRefused]] = []
     to_send: list[Contribution] = []
     for contribution in contributions:
@@ -173,7 +200,7 @@ def mint_batch(
             continue
         if contribution.stage == Stage.STORED:
             to_send.append(contribution)
-    refused += _send(sessions, chain, attestation_ttl, to_send)
+    refused += _send(sessions, chain, attestation_ttl, to_send, cosign)
     refused_ids = {c.id for c, _ in refused}
     for contribution in to_send:
         if contribution.stage == Stage.MINTING and contribution.id not in refused_ids:
@@ -189,28 +216,30 @@ def _send(
     chain: RegistryChain,
     attestation_ttl: int,
     contributions: list[Contribution],
+    cosign: Cosign | None,
 ) -> list[tuple[Contribution, ChainRefused]]:
     """Send all in one transaction when several wait; returns the ones the chain refused.
     A batch the registry reverts is retried one by one, so one bad item delays no other."""
     refused: list[tuple[Contribution, ChainRefused]] = []
-    waiting: list[Contribution] = []
+    waiting: list[tuple[Contribution, tuple[Attestation, list[bytes]]]] = []
     for contribution in contributions:
         try:
             if not _already_recorded(sessions, chain, contribution):
-                waiting.append(contribution)
+                signed = _signed(sessions, chain, attestation_ttl, contribution, cosign)
+                waiting.append((contribution, signed))
         except ChainRefused as exc:
             refused.append((contribution, exc))
+        except SignaturesMissing as exc:
+            defer(sessions, contribution, SIGNATURES_RETRY, exc.user_message)
     if not waiting:
         return refused
     if len(waiting) > 1:
         try:
-            tx_hash, recorded = chain.record_batch(
-                [_signed(sessions, chain, attestation_ttl, c) for c in waiting]
-            )
+            tx_hash, recorded = chain.record_batch([signed for _, signed in waiting])
         except ChainRefused:
             pass  # one by one below
         else:
-            for contribution in waiting:
+            for contribution, _ in waiting:
                 if _fingerprint(contribution) in recorded:
                     advance(
                         sessions,
@@ -226,9 +255,9 @@ def _send(
                     except ChainRefused as exc:
                         refused.append((contribution, exc))
             return refused
-    for contribution in waiting:
+    for contribution, signed in waiting:
         try:
-            tx_hash = chain.record(*_signed(sessions, chain, attestation_ttl, contribution))
+            tx_hash = chain.record(*signed)
         except ChainRefused as exc:
             refused.append((contribution, exc))
             continue

@@ -24,7 +24,8 @@ def find_contribution(sessions: sessionmaker[Session], public_id: str) -> Contri
 
 
 def receipt_extras(contribution: Contribution) -> dict[str, Any]:
-    """The signed attestation as the registry takes it, for self-submission."""
+    """The signed attestation as the registry takes it, for self-submission (its
+    validators' signatures in the order the registry takes them)."""
     if not contribution.attestation_signature or not contribution.cid:
         return {}
     signed = attestation(contribution, contribution.attestation_deadline or 0)
@@ -34,5 +35,5 @@ def receipt_extras(contribution: Contribution) -> dict[str, Any]:
             "fingerprint": contribution.fingerprint,
             "account": "0x" + signed.account.hex(),
         },
-        "signatures": [contribution.attestation_signature],
+        "signatures": contribution.attestation_signature.split(","),
     }

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.chain.validator_set import Verdict
 from dao_service.core.custody import CustodyKey
 from dao_service.core.files import write_private_file
-from dao_service.exceptions import IntakeRefused
+from dao_service.exceptions import DEPENDENCY_RETRY_AFTER, IntakeRefused, ServiceBusy
 from dao_service.intake import ownership
 from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import Upload
@@ -121,6 +122,39 @@ def reject_as_duplicate(contribution: Contribution) -> None:
     contribution.refined_sha256 = None
     contribution.report["accepted"] = False
     contribution.report["rejection_reasons"] = [ALREADY_IN_DATASET]
+
+
+def with_verdicts(contribution: Contribution, verdicts: list[Verdict], required: int) -> None:
+    """Put every validator's verdict on the contribution's report, side by side; rejected
+    (nothing kept to mint) when fewer than `required` agree. ServiceBusy (nothing kept, the
+    nonce unused: the same upload may be sent again) when the validators that did not
+    answer could still make `required`: a node restarting does not reject an export."""
+    agreeing = sum(v.status == "agrees" for v in verdicts)
+    away = [v for v in verdicts if v.status == "away"]
+    if agreeing < required <= agreeing + len(away):
+        raise ServiceBusy(
+            f"{agreeing} of the {required} validators this export needs agreed, and "
+            f"{len(away)} did not answer ({', '.join(v.validator or v.url for v in away)}); "
+            "send it again shortly.",
+            DEPENDENCY_RETRY_AFTER,
+        )
+    contribution.report["verdicts"] = [v.model_dump(mode="json") for v in verdicts]
+    if agreeing >= required:
+        return
+    contribution.stage = Stage.REJECTED
+    contribution.fingerprint = None
+    contribution.wrapped_key = None
+    contribution.refined_sha256 = None
+    contribution.report["accepted"] = False
+    contribution.report["rejection_reasons"] = [
+        f"{agreeing} of {len(verdicts)} validators agreed on this export, and "
+        f"{required} must sign it: "
+        + "; ".join(
+            f"{v.validator or v.url} {v.status}"
+            + (f" ({', '.join(v.reasons)})" if v.reasons else "")
+            for v in verdicts
+        )
+    ]
 
 
 def persist(

@@ -32,7 +32,16 @@ class Refiner:
     def __init__(self, pseudonym_key: bytes) -> None:
         self.pseudonyms = Pseudonyms(pseudonym_key)
 
-    def refine(self, validation: Validation, contribution_id: str, contributor: str) -> RefinedBlob:
+    def refine(
+        self,
+        validation: Validation,
+        contribution_id: str,
+        contributor: str,
+        sealing: tuple[bytes, bytes] | None = None,
+    ) -> RefinedBlob:
+        """The export's records sealed under a fresh key, or under `sealing` (key, IV): a
+        co-validator seals its own refinement as the collecting node did, to know the
+        stored blob by its hash."""
         refinable = validation.refinable
         if refinable is None:
             raise ValueError("only an accepted export is refined")
@@ -40,7 +49,7 @@ class Refiner:
         scrubber = Scrubber(lambda handle: self.pseudonyms.of(source, handle))
         table = refinable.table(contribution_id, contributor, self.pseudonyms, scrubber.scrub)
         parquet = to_parquet(table)
-        key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
+        key, iv = sealing or (AESGCM.generate_key(bit_length=256), os.urandom(12))
         return RefinedBlob(
             key,
             iv,

@@ -1,6 +1,8 @@
 """IntakeService: the stages composed for the API (request side) and the worker
 (background side)."""
 
+import base64
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable
@@ -11,11 +13,24 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.chain.attestations import Attestation, attestation_typed_data
 from dao_service.chain.dao import DaoChain
+from dao_service.chain.validator_set import (
+    AttestationClaim,
+    CoValidators,
+    DemandClaim,
+    JudgeRequest,
+    Proposal,
+    SignAttestationRequest,
+    SignedInClaim,
+    ValidatorIdentity,
+    Verdict,
+    seal_to,
+)
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings.demand import recent_demand
-from dao_service.exceptions import IntakeRefused
+from dao_service.exceptions import ConfigurationError, IntakeRefused
 from dao_service.intake import (
     minting,
     opening,
@@ -26,14 +41,14 @@ from dao_service.intake import (
     withdrawal,
 )
 from dao_service.intake.limits import check_upload_limits
-from dao_service.intake.refining import Refiner
+from dao_service.intake.refining import RefinedBlob, Refiner
 from dao_service.intake.upload import Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
 from dao_service.storage.ipfs import IpfsStore
 from dao_service.storage.locks import SharedLock
 from dao_service.storage.rate_limits import RateLimiter
-from validators import DedupIndex, ExportRejected, IndexConflict
+from validators import DedupIndex, Demand, ExportRejected, IndexConflict
 from validators.pipeline import preview_rows
 
 VALIDATION_ATTEMPTS = 20  # against other exports committing the same records meanwhile
@@ -49,8 +64,10 @@ class IntakeService:
         custody: CustodyKey,
         ipfs: IpfsStore,
         chain: Callable[[], DaoChain],
+        co_validators: CoValidators,
     ) -> None:
         self.settings, self.sessions, self.index = settings, sessions, index
+        self.co_validators = co_validators
         self.intake_key, self.custody, self.ipfs, self._chain = intake_key, custody, ipfs, chain
         self.limits = RateLimiter(sessions)
         self.refiner = Refiner(intake_key.pseudonym_key)
@@ -66,6 +83,7 @@ class IntakeService:
                 self.settings.attestation_ttl_seconds,
                 cs,
                 self.settings.confirmations_needed,
+                self.cosign if co_validators else None,
             ),
             lease_seconds=settings.work_lease_seconds,
             batch_size=settings.mint_batch_size,
@@ -101,6 +119,13 @@ class IntakeService:
     def submit(self, upload: Upload) -> Contribution:
         check_upload_limits(self.settings, self.limits, upload)
         chain = self._chain()
+        required = chain.required_signatures()
+        if required > 1 + len(self.co_validators.urls):
+            raise ConfigurationError(
+                f"The registry takes a contribution with {required} validators' signatures "
+                f"and this service knows {1 + len(self.co_validators.urls)} validator(s): "
+                "set DATADAO_CO_VALIDATORS to the other validator nodes' URLs."
+            )
         statement.check_signature(upload, chain.chain_id, chain.registry_address)
         with self.sessions() as session:
             existing = statement.earlier_contribution(session, upload)
@@ -109,6 +134,7 @@ class IntakeService:
             statement.check_nonce(session, upload)
 
         file_key, plaintext = opening.open_plaintext(self.intake_key, upload)
+        demand = recent_demand(self.sessions, self.settings.dataset_id)
         context = opening.validation_context(
             upload,
             chain.chain_id,
@@ -118,7 +144,7 @@ class IntakeService:
             self.settings.platform_policy(),
             self.intake_key.sample_key,
             chain.max_score(),
-            recent_demand(self.sessions, self.settings.dataset_id),
+            demand,
         )
         # No lock: exports validate in parallel, and the database refuses a commit whose
         # new records another export committed meanwhile; that export is judged again
@@ -142,6 +168,9 @@ class IntakeService:
                 contribution = records.new_contribution(
                     upload, validation, self.settings.dataset_id, public_id, refined, self.custody
                 )
+                if refined is not None and self.co_validators:
+                    verdicts = self._verdicts(chain, upload, contribution, refined, demand)
+                    records.with_verdicts(contribution, verdicts, required)
                 try:
                     records.persist(
                         self.sessions,
@@ -159,6 +188,85 @@ class IntakeService:
         validation.refinable = None
         self.worker.wake()
         return contribution
+
+    def _verdicts(
+        self,
+        chain: DaoChain,
+        upload: Upload,
+        contribution: Contribution,
+        refined: RefinedBlob,
+        demand: dict[str, Demand],
+    ) -> list[Verdict]:
+        """This node's verdict and every co-validator's on the same upload (each opens it
+        with the file key wrapped to it, judges, refines and seals it itself)."""
+        assert contribution.fingerprint is not None and contribution.refined_sha256
+        proposal = Proposal(
+            contribution_id=contribution.public_id,
+            fingerprint=contribution.fingerprint,
+            score=contribution.score,
+            refined_sha256=contribution.refined_sha256,
+        )
+        signed_in = upload.signed_in
+
+        def request(identity: ValidatorIdentity) -> JudgeRequest | str:
+            wrapped = upload.co_wrapped_keys.get(identity.address.lower())
+            if wrapped is None:
+                return (
+                    "the upload carries no file key wrapped to its key (it did not answer "
+                    "when the client asked /api/config)"
+                )
+            return JudgeRequest(
+                contributor=upload.contributor,
+                sha256="0x" + upload.sha256.hex(),
+                source=upload.source,
+                nonce=upload.nonce,
+                signature="0x" + upload.signature.hex(),
+                wrapped_key=base64.b64encode(wrapped).decode(),
+                iv=base64.b64encode(upload.iv).decode(),
+                signed_in=SignedInClaim(**dataclasses.asdict(signed_in)) if signed_in else None,
+                demand={
+                    source: DemandClaim(factor=d.factor, reason=d.reason)
+                    for source, d in demand.items()
+                },
+                sealed_pseudonym_key=seal_to(
+                    identity.intake_public_key, self.intake_key.pseudonym_key
+                ),
+                sealed_blob_key=seal_to(identity.intake_public_key, refined.key),
+                blob_iv=base64.b64encode(refined.iv).decode(),
+                proposal=proposal,
+            )
+
+        own = Verdict(
+            validator=chain.validator_address,
+            url=self.settings.public_url,
+            status="agrees",
+            accepted=True,
+            fingerprint=proposal.fingerprint,
+            score=proposal.score,
+            refined_sha256=proposal.refined_sha256,
+        )
+        return [own, *self.co_validators.judge(request, upload.ciphertext)]
+
+    def cosign(
+        self, contribution: Contribution, attestation: Attestation
+    ) -> tuple[list[tuple[str, bytes]], list[str]]:
+        """The signatures of the co-validators that agreed on the contribution's upload
+        (each checks the attestation against its own verdict and the CID's content)."""
+        agreed = {
+            verdict["url"]
+            for verdict in contribution.report.get("verdicts") or []
+            if verdict["status"] == "agrees"
+        }
+        chain = self._chain()
+        return self.co_validators.signatures(
+            [url for url in self.co_validators.urls if url in agreed],
+            "/api/attestations/signature",
+            SignAttestationRequest(
+                statement_nonce=contribution.statement_nonce,
+                attestation=AttestationClaim.of(attestation),
+            ),
+            attestation_typed_data(attestation, chain.chain_id, chain.registry_address),
+        )
 
     def preview(self, upload: Upload, limit: int) -> list[dict[str, Any]]:
         """What renters would receive of a sealed export's first records, before the

@@ -1,7 +1,8 @@
 """`datadao up`: start every part of the local stack in order, watch it, stop it cleanly.
 
-Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> service. A lock file in
-the data directory keeps one supervisor per data directory; `run/stack.json` tells
+Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> the two co-validator nodes
+-> service (which collects their verdicts and signatures: 2 of the 3 validators sign).
+A lock file in the data directory keeps one supervisor per data directory; `run/stack.json` tells
 `status` and `down` what runs where. A part that dies is started again, after a delay
 that doubles with each failure in a row (RESTART_DELAYS); meanwhile the service answers
 503 and uploads wait in the spool. Stopping goes in reverse order with SIGTERM, so anvil
@@ -12,6 +13,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ from typing import IO, Any
 
 import requests
 
+from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, dev_account
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.exceptions import DeploymentError, StackError
@@ -78,6 +81,40 @@ def service_env(settings: Settings) -> dict[str, str]:
         # proof, its binding flagged unproven (the owner who signs in takes it back).
         "DATADAO_REQUIRE_OWNERSHIP_PROOF": "false",
     }
+
+
+def co_validator_process(settings: Settings, number: int, port: int) -> ManagedProcess:
+    """Co-validator node `number` (1, 2): its own data directory (database, intake key),
+    its own signing key (anvil's mnemonic account, given here: a node never defaults to
+    one), the stack's chain, IPFS node and platform stand-in."""
+    data_dir = settings.data_dir / "validators" / str(number)
+    signer = dev_account(CO_VALIDATOR_INDEXES[number - 1])
+    env = {
+        **service_env(settings),
+        "DATADAO_DATA_DIR": str(data_dir),
+        "DATADAO_DATABASE_URL": f"sqlite:///{data_dir / 'validator.sqlite3'}",
+        "DATADAO_SERVICE_PORT": str(port),
+        "DATADAO_VALIDATOR_KEY": "0x" + bytes(signer.key).hex(),
+    }
+    return ManagedProcess(
+        f"validator node {number}",
+        [sys.executable, "-m", "dao_service.covalidator"],
+        settings.logs_dir / f"validator-{number}.log",
+        env=env,
+    )
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def validator_answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/api/validator", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def migrate_database(settings: Settings) -> None:
@@ -187,10 +224,25 @@ def run_stack(
             run_deploy(settings, log)
 
             migrate_database(settings)  # once, before several processes open it
+            co_validators = []
+            for number in range(1, len(CO_VALIDATOR_INDEXES) + 1):
+                url = f"http://{settings.host}:{free_port(settings.host)}"
+                log(f"Starting validator node {number} on {url} ...")
+                node = co_validator_process(settings, number, int(url.rsplit(":", 1)[1]))
+                node.start()
+                started.append(node)
+                co_validators.append(url)
+            for node, url in zip(started[-len(co_validators) :], co_validators, strict=True):
+                node.wait_ready(lambda url=url: validator_answers(url), 60)  # type: ignore[misc]
             workers = settings.api_workers or os.cpu_count() or 1
             log(f"Starting the service on {settings.service_url} ({workers} API processes) ...")
-            # The API processes take uploads; one worker process stores and mints.
-            env = {**service_env(settings), "DATADAO_EMBEDDED_WORKER": "false"}
+            # The API processes take uploads; one worker process stores and mints, with the
+            # co-validators' signatures.
+            env = {
+                **service_env(settings),
+                "DATADAO_EMBEDDED_WORKER": "false",
+                "DATADAO_CO_VALIDATORS": ",".join(co_validators),
+            }
             service = ManagedProcess(
                 "service",
                 [sys.executable, "-m", "uvicorn", "dao_service.main:app",
@@ -221,6 +273,7 @@ def run_stack(
                     "ipfs_gateway_port": settings.ipfs_gateway_port,
                     "service_port": settings.service_port,
                     "platform_port": settings.platform_port,
+                    "co_validators": ",".join(co_validators),
                 },
                 "pids": {p.name: p.pid for p in started},
             }

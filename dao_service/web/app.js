@@ -1,5 +1,5 @@
 // The contribution form. The export is encrypted here (AES-256-GCM, a fresh key per file),
-// the key is wrapped to the service's public key (RSA-OAEP, SHA-256), and the wallet signs
+// the key is wrapped to the service's public key and each other validator's (RSA-OAEP, SHA-256), and the wallet signs
 // an EIP-712 statement over the plaintext's SHA-256. Only ciphertext leaves the page.
 "use strict";
 
@@ -309,11 +309,20 @@ async function encrypt(plaintext) {
   const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt"]);
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plaintext);
-  const serviceKey = await crypto.subtle.importKey(
-    "spki", fromBase64(config.intake_public_key), { name: "RSA-OAEP", hash: "SHA-256" }, false, ["encrypt"]);
   const rawKey = await crypto.subtle.exportKey("raw", key);
-  const wrapped = await crypto.subtle.encrypt({ name: "RSA-OAEP" }, serviceKey, rawKey);
-  return { iv, ciphertext, wrapped };
+  const wrapped = await wrapTo(config.intake_public_key, rawKey);
+  // Every other validator node opens and judges the upload itself: the key is wrapped to each.
+  const coWrapped = {};
+  for (const validator of config.co_validators ?? []) {
+    coWrapped[validator.address] = base64(await wrapTo(validator.intake_public_key, rawKey));
+  }
+  return { iv, ciphertext, wrapped, coWrapped };
+}
+
+async function wrapTo(publicKey, rawKey) {
+  const key = await crypto.subtle.importKey(
+    "spki", fromBase64(publicKey), { name: "RSA-OAEP", hash: "SHA-256" }, false, ["encrypt"]);
+  return crypto.subtle.encrypt({ name: "RSA-OAEP" }, key, rawKey);
 }
 
 function upload(form) {
@@ -405,7 +414,7 @@ async function contribute() {
     const digest = await crypto.subtle.digest("SHA-256", plaintext);
     progress("Encrypting in your browser…", 15);
     const sealed = await encrypt(plaintext);
-    const { iv, ciphertext, wrapped } = sealed;
+    const { iv, ciphertext, wrapped, coWrapped } = sealed;
     if (ciphertext.byteLength <= config.preview_max_bytes) {
       progress("Refining a preview of what renters will see…", 20);
       await showPreview(sealed).catch((err) => noPreview(`no preview: ${err.message}`));
@@ -432,6 +441,7 @@ async function contribute() {
     form.append("nonce", nonce);
     form.append("signature", signature);
     form.append("wrapped_key", base64(wrapped));
+    form.append("co_wrapped_keys", JSON.stringify(coWrapped));
     form.append("iv", base64(iv));
     if (signInPass) form.append("sign_in", signInPass);
     form.append("ciphertext", new Blob([ciphertext]), "export.enc");

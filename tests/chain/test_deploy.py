@@ -9,7 +9,12 @@ from pathlib import Path
 from web3 import Web3
 
 from dao_service.chain import connection
-from dao_service.chain.dev_accounts import DEPLOYER_INDEX, dev_account
+from dao_service.chain.dev_accounts import (
+    CO_VALIDATOR_INDEXES,
+    DEPLOYER_INDEX,
+    VALIDATOR_INDEX,
+    dev_account,
+)
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.core import paths
 from tests.utils.processes import running_anvil, settings_for
@@ -58,6 +63,11 @@ def test_deploy_script_writes_a_manifest_and_reuses_it(anvil_url: str, tmp_path:
         "RevenuePool", "ContributionRegistry", "RentalEscrow",
     }  # fmt: skip
     w3 = connection.connect(anvil_url)
+    # On anvil: the service's validator and the local stack's two co-validator nodes, 2 of 3.
+    registry = connection.contract(w3, manifest, "ContributionRegistry").functions
+    for index in (VALIDATOR_INDEX, *CO_VALIDATOR_INDEXES):
+        assert registry.isValidator(dev_account(index).address).call()
+    assert registry.validatorCount().call() == 3 and registry.requiredSignatures().call() == 2
     nonce = w3.eth.get_transaction_count(manifest.deployer)
 
     second = run_deploy(anvil_url, path, tmp_path / "build")
@@ -99,9 +109,11 @@ def test_profiles_on_a_chain_that_is_not_anvils(tmp_path: Path) -> None:
         assert (
             "--profile production" in refused.stderr and "--allow-local-profile" in refused.stderr
         )
-        forced = run_deploy(url, path, cache, *flags, "--allow-local-profile", env=key)
+        one = ("--allow-local-profile", "--required-signatures", "1")
+        forced = run_deploy(url, path, cache, *flags, *one, env=key)
         assert forced.returncode == 0, forced.stdout + forced.stderr
         assert load_manifest(path).parameters["profile"] == "local"
+        assert load_manifest(path).parameters["required_signatures"] == 1
 
         path = tmp_path / "production.json"
         production = ("--profile", "production", "--validator", validators[0])

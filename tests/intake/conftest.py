@@ -41,8 +41,13 @@ class FakeChain:
         self.time = 1_700_000_000
         self.depth = 1  # blocks confirming each recording transaction
 
+    validator_address = "0x" + "11" * 20
+
     def sign(self, attestation: Attestation) -> bytes:
         return b"\x01" * 65
+
+    def required_signatures(self) -> int:
+        return 1
 
     def max_score(self) -> int:
         return 10_000_000
@@ -51,13 +56,13 @@ class FakeChain:
         entry = self.recorded.get(fingerprint)
         return entry[0] if entry else None
 
-    def record(self, attestation: Attestation, signature: bytes) -> str:
+    def record(self, attestation: Attestation, signatures: list[bytes]) -> str:
         self.sent.append(attestation)
         tx = "0x" + secrets.token_hex(32)
         self.recorded[attestation.fingerprint] = (attestation.contributor, tx)
         return tx
 
-    def record_batch(self, signed: list[tuple[Attestation, bytes]]) -> tuple[str, set[bytes]]:
+    def record_batch(self, signed: list[tuple[Attestation, list[bytes]]]) -> tuple[str, set[bytes]]:
         self.batches.append(len(signed))
         tx = "0x" + secrets.token_hex(32)
         fresh = {a.fingerprint for a, _ in signed if a.fingerprint not in self.recorded}

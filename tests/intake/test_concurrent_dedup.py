@@ -13,6 +13,7 @@ import pytest
 from eth_account import Account
 
 from dao_service.chain.attestations import statement_typed_data
+from dao_service.chain.validator_set import CoValidators
 from dao_service.client.contribute import seal_export, sign_typed
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey
@@ -91,6 +92,7 @@ def test_exports_sharing_records_validated_at_once_count_them_once(
         CustodyKey("", tmp_path / "custody.key"),
         FakeIpfs(),  # type: ignore[arg-type]
         lambda: chain,  # type: ignore[arg-type,return-value]
+        CoValidators([], timeout=1),
     )
     # Both validations finish before either commits: the moment a lock used to prevent.
     both_validated = threading.Barrier(2)

@@ -124,6 +124,16 @@ def test_killed_ipfs_and_chain_are_restarted_and_no_upload_is_lost(
             orphans = [p for p in psutil.process_iter() if safe_pgid(p.pid) == service]
             assert not orphans  # the dead master's children went with it
 
+            # Both co-validator nodes die hard: started again, each with its own database
+            # (its index and verdicts kept), and 2 of 3 sign again.
+            nodes = {n: pids(settings)[n] for n in ("validator node 1", "validator node 2")}
+            for pid in nodes.values():
+                os.kill(pid, signal.SIGKILL)
+            for name, pid in nodes.items():
+                wait_until(lambda name=name, pid=pid: pids(settings)[name] != pid, timeout=30)  # type: ignore[misc]
+            ids.append(upload(api, 6)["id"])  # 503 with Retry-After until they answer
+            wait_until(all_minted_on_chain, timeout=90, interval=0.5)
+
         fingerprints = recorded()
         assert len(set(fingerprints)) == len(fingerprints) == len(ids)  # none twice, none lost
         log = (settings.logs_dir / "supervisor.log").read_text()
@@ -131,6 +141,7 @@ def test_killed_ipfs_and_chain_are_restarted_and_no_upload_is_lost(
         assert "The chain (anvil) stopped unexpectedly; starting it again" in log
         assert "The service stopped unexpectedly; starting it again" in log
         assert "The intake worker stopped unexpectedly; starting it again" in log
+        assert "The validator node 1 stopped unexpectedly; starting it again" in log
     finally:
         down = run_cli("down", "--data-dir", str(settings.data_dir))
         assert down.returncode == 0, down.stdout + down.stderr

@@ -43,6 +43,15 @@ def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> No
         report = json.loads(status.stdout)
         assert report["up"] is True
         assert report["parts"]["chain"]["address"] == settings.chain_rpc_url
+        # Three validators, each its own process and key: the service's and two nodes.
+        nodes = [report["parts"][f"validator node {n}"] for n in (1, 2)]
+        assert {"validator node 1", "validator node 2"} <= set(pids)
+        config = requests.get(f"{settings.service_url}/api/config", timeout=10).json()
+        assert config["required_signatures"] == 2
+        assert sorted(v["address"] for v in config["co_validators"]) == sorted(
+            n["detail"] for n in nodes
+        )
+        assert len({config["validator"], *(n["detail"] for n in nodes)}) == 3
 
         again = run_cli("up", "--detach", *port_flags(settings))  # safe to run twice
         assert again.returncode == 0 and "already running" in again.stdout

@@ -32,7 +32,7 @@ def contribute(client: TestClient, account: LocalAccount, plaintext: bytes, **ta
     digest = hashlib.sha256(plaintext).digest()
     signer = tamper.pop("signer", account)
     signature = sign_typed(signer, statement(config, account.address, digest, nonce["nonce"]))
-    sealed = seal_export(plaintext, config["intake_public_key"])
+    sealed = seal_export(plaintext, config["intake_public_key"], config["co_validators"])
     fields = {
         **upload_fields(account.address, digest, nonce["nonce"], signature, sealed),
         **tamper.pop("fields", {}),

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import json
 from datetime import UTC
 from typing import Any
 
@@ -21,6 +22,7 @@ from dao_service.api.schemas import (
     RecordPreview,
     ServiceConfig,
     Stage,
+    ValidatorKey,
     WithdrawRequest,
 )
 from dao_service.chain.attestations import (
@@ -69,6 +71,19 @@ def _b64(value: str, what: str) -> bytes:
         raise IntakeRefused(f"{what} is not base64.") from None
 
 
+def _wrapped_keys(value: str) -> dict[str, bytes]:
+    try:
+        keys = json.loads(value)
+    except ValueError:
+        raise IntakeRefused("co_wrapped_keys is not JSON.") from None
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise IntakeRefused("co_wrapped_keys must map validator addresses to base64 keys.")
+    return {
+        _address(address, "co_wrapped_keys' validator").lower(): _b64(wrapped, "a co_wrapped_key")
+        for address, wrapped in keys.items()
+    }
+
+
 def receipt(
     intake: IntakeService, row: Contribution, chain: ChainProvider | None = None
 ) -> ContributionReceipt:
@@ -105,6 +120,7 @@ def receipt(
         record_schema=row.schema_id,
         refined_sha256=row.refined_sha256,
         tokens_wei=tokens,
+        verdicts=row.report.get("verdicts") or [],
         **intake.receipt_extras(row),
     )
 
@@ -126,6 +142,13 @@ def config(settings: SettingsDep, intake: IntakeDep, chain: ChainDep) -> Service
         registry=dao.registry_address,
         dataset_id=settings.dataset_id,
         intake_public_key=intake.intake_key.public_spki_base64(),
+        validator=dao.validator_address,
+        co_validators=[
+            ValidatorKey(address=i.address, intake_public_key=i.intake_public_key)
+            for i in intake.co_validators.identities()
+        ],
+        # As deployed (the page must not wait on the chain for it; the DAO may change it).
+        required_signatures=int(dao.manifest.parameters.get("required_signatures", 1)),
         max_upload_bytes=settings.max_upload_bytes,
         statement_domain=typed["domain"],
         statement_types={
@@ -207,6 +230,11 @@ async def contribute(
     iv: str = Form(..., description="base64 12-byte AES-GCM IV"),
     ciphertext: UploadFile = File(..., description="AES-256-GCM ciphertext with the tag appended"),
     sign_in: str = Form("", description="a pass from /api/signin: the platform's account"),
+    co_wrapped_keys: str = Form(
+        "{}",
+        description="JSON object: each co-validator's address (from /api/config) to the "
+        "file key wrapped to its key, base64",
+    ),
 ) -> ContributionReceipt:
     declared = int(request.headers.get("content-length") or 0)
     if declared > settings.max_upload_bytes + 1024 * 1024:
@@ -224,6 +252,7 @@ async def contribute(
         ciphertext=data,
         client=request.client.host if request.client else "unknown",
         signed_in=request.app.state.sign_in.account_for(sign_in, wallet) if sign_in else None,
+        co_wrapped_keys=_wrapped_keys(co_wrapped_keys),
     )
     row = await run_in_threadpool(intake.submit, upload)
     answer = await run_in_threadpool(receipt, intake, row, chain)
