@@ -134,6 +134,9 @@ class ValidatorVerdict(Base):
     refined_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
     # SHA-256 of its refinement sealed with the proposal's key: the stored blob's content.
     sealed_sha256: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    # The platform account it bound the export to (the dedup index's hash), as attested:
+    # the registry keys mint budgets by it.
+    account_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     reasons: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

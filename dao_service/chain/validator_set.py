@@ -126,6 +126,7 @@ class AttestationClaim(BaseModel):
     """The attestation a validator is asked to sign, as the registry takes it."""
 
     contributor: str
+    account: str = Field(pattern=r"^0x[0-9a-f]{64}$", description="the platform account's hash")
     dataset_id: int
     fingerprint: str = Field(pattern=r"^0x[0-9a-f]{64}$")
     cid: str
@@ -136,14 +137,16 @@ class AttestationClaim(BaseModel):
     @classmethod
     def of(cls, attestation: Attestation) -> "AttestationClaim":
         return cls(
-            **attestation.model_dump(exclude={"fingerprint"}),
+            **attestation.model_dump(exclude={"fingerprint", "account"}),
             fingerprint="0x" + attestation.fingerprint.hex(),
+            account="0x" + attestation.account.hex(),
         )
 
     def attestation(self) -> Attestation:
         return Attestation(
-            **self.model_dump(exclude={"fingerprint"}),
+            **self.model_dump(exclude={"fingerprint", "account"}),
             fingerprint=bytes.fromhex(self.fingerprint[2:]),
+            account=bytes.fromhex(self.account[2:]),
         )
 
 

@@ -115,6 +115,7 @@ def _row(
         score=report.score,
         refined_sha256=refined.sha256 if refined is not None else None,
         sealed_sha256="0x" + hashlib.sha256(refined.ciphertext).hexdigest() if refined else None,
+        account_hash="0x" + validation.binding[0].hex() if refined and validation.binding else None,
         reasons=list(stored.get("rejection_reasons") or []),
     )
     row.reasons = row.reasons if not row.accepted else _differences(row, proposal)

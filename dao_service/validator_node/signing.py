@@ -2,8 +2,8 @@
 upload itself; of an earnings root, only for a table whose arithmetic it checked.
 
 Attestation: the node agreed on the upload (its verdict, by the statement's nonce), the
-contributor and fingerprint are the ones it found, the score is at most its own, the
-dataset is its own, the deadline is within its attestation lifetime, and the CID's
+contributor, platform account and fingerprint are the ones it found, the score is at most
+its own, the dataset is its own, the deadline is within its attestation lifetime, and the CID's
 content (fetched from its IPFS node) is the blob it sealed itself: so the CID holds the
 records it refined.
 
@@ -50,6 +50,9 @@ def sign_attestation(node: ValidatorNode, request: SignAttestationRequest) -> Si
         refusals.append(f"it judged the upload of {verdict.contributor}, not {claim.contributor}")
     if claim.fingerprint != verdict.fingerprint:
         refusals.append(f"its fingerprint is {verdict.fingerprint}, not {claim.fingerprint}")
+    own_account = verdict.account_hash or "0x" + "00" * 32
+    if claim.account != own_account:  # the mint budget it would be charged to
+        refusals.append(f"it bound the export to account {own_account}, not {claim.account}")
     if claim.score > verdict.score:
         refusals.append(f"it scored the export {verdict.score}, below {claim.score}")
     if claim.dataset_id != node.settings.dataset_id:

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("refined_sha256", sa.String(66), nullable=True),
         sa.Column("sealed_sha256", sa.String(66), nullable=True),
+        sa.Column("account_hash", sa.String(66), nullable=True),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
