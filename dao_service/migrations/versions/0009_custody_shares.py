@@ -37,8 +37,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "pending_shares",
-        sa.Column("contribution_id", sa.Integer(), sa.ForeignKey("contributions.id"),
-                  primary_key=True),  # fmt: skip
+        sa.Column(
+            "contribution_id", sa.Integer(), sa.ForeignKey("contributions.id"), primary_key=True
+        ),
         sa.Column("node_public_key", sa.String(130), primary_key=True),
         sa.Column("sealed_share", sa.LargeBinary(), nullable=False),
     )
