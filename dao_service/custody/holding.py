@@ -62,7 +62,9 @@ def deposit(engine: Engine, key: NodeKey, chain: NodeChain, given: Deposit) -> i
         "stored_share": key.store(share, given.contribution_id),
     }
     with engine.begin() as connection:
-        connection.execute(dialect_insert(engine)(CustodyShare).values(row).on_conflict_do_nothing())
+        connection.execute(
+            dialect_insert(engine)(CustodyShare).values(row).on_conflict_do_nothing()
+        )
         held = connection.execute(
             select(CustodyShare.contribution_id, CustodyShare.fingerprint).where(
                 CustodyShare.id == given.sequence
