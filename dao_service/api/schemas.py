@@ -70,6 +70,18 @@ class Stage(BaseModel):
     done: bool
 
 
+class KeyDestructionModel(BaseModel):
+    """What the custody nodes confirmed of a withdrawal's crypto-shredding."""
+
+    nodes: int = Field(description="N: nodes in the set")
+    threshold: int = Field(description="M: shares that give the key")
+    confirmed: list[str] = Field(description="nodes that destroyed (or never held) their share")
+    unconfirmed: dict[str, str] = Field(description="node -> why it did not confirm")
+    needed: int = Field(description="N - M + 1: confirmations after which the key is gone")
+    key_gone: bool
+    summary: str
+
+
 class ContributionReceipt(BaseModel):
     id: str
     contributor: str
@@ -99,6 +111,9 @@ class ContributionReceipt(BaseModel):
     )
     # Set when this export was contributed before (by this wallet): that receipt, again.
     already_contributed_at: int | None = None
+    key_destruction: KeyDestructionModel | None = Field(
+        None, description="On a withdrawal: what the custody nodes confirmed"
+    )
     attestation: dict[str, Any] | None = None
     signatures: list[str] | None = None
     # Once minted: the tokens the registry minted for it (units of 10^-18), as recorded.

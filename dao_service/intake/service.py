@@ -17,16 +17,19 @@ from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings.demand import recent_demand
 from dao_service.exceptions import IntakeRefused
 from dao_service.intake import (
+    delivery,
     minting,
     opening,
     receipt,
     records,
+    sharing,
     statement,
     storing,
     withdrawal,
 )
 from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.refining import Refiner
+from dao_service.intake.sharing import KeptKey
 from dao_service.intake.upload import Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
@@ -66,6 +69,9 @@ class IntakeService:
                 self.settings.attestation_ttl_seconds,
                 cs,
                 self.settings.confirmations_needed,
+            ),
+            deliver=lambda: delivery.deliver_pending(
+                self.sessions, self._chain().manifest.custody, self._chain().validator
             ),
             lease_seconds=settings.work_lease_seconds,
             batch_size=settings.mint_batch_size,
@@ -127,6 +133,11 @@ class IntakeService:
         validation = opening.validate(plaintext, context, self.index)
         del plaintext, file_key
         public_id = str(uuid.uuid4())
+        node_set = chain.manifest.custody
+
+        def keep(contribution_id: str, key: bytes) -> KeptKey:
+            return sharing.keep_key(node_set, self.custody, contribution_id, key)
+
         for attempt in range(VALIDATION_ATTEMPTS):
             with self._retry_lock.held() if attempt else nullcontext():
                 if attempt:
@@ -134,12 +145,12 @@ class IntakeService:
                 # The upload is never stored: an accepted one is refined into the dataset's
                 # records, and those are sealed under a key of the service's making.
                 refined = (
-                    self.refiner.refine(validation, public_id, upload.contributor)
+                    self.refiner.refine(validation, public_id, upload.contributor, keep)
                     if validation.report.accepted
                     else None
                 )
                 contribution = records.new_contribution(
-                    upload, validation, self.settings.dataset_id, public_id, refined, self.custody
+                    upload, validation, self.settings.dataset_id, public_id, refined
                 )
                 try:
                     records.persist(
@@ -149,6 +160,7 @@ class IntakeService:
                         refined.ciphertext if refined is not None else b"",
                         self.index,
                         validation,
+                        refined.kept.sealed_shares if refined is not None else None,
                     )
                     break
                 except IndexConflict:
@@ -204,5 +216,5 @@ class IntakeService:
 
     def withdraw(
         self, dao: DaoChain, public_id: str, deadline: int, signature: bytes
-    ) -> Contribution:
+    ) -> tuple[Contribution, withdrawal.KeyDestruction | None]:
         return withdrawal.withdraw(self.sessions, dao, public_id, deadline, signature)

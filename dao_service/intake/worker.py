@@ -35,7 +35,8 @@ def note_error(sessions: sessionmaker[Session], contribution: Contribution, mess
 
 class IntakeWorker:
     """`store` advances one contribution; `mint` a list of stored or minting ones;
-    `recheck` (every RECHECK_EVERY seconds) sends the minted the chain lost back to stored."""
+    `recheck` (every RECHECK_EVERY seconds) sends the minted the chain lost back to stored;
+    `deliver` hands the minted ones' sealed key shares to the custody nodes."""
 
     def __init__(
         self,
@@ -45,9 +46,11 @@ class IntakeWorker:
         lease_seconds: float = 60,
         batch_size: int = 32,
         recheck: Callable[[], int] | None = None,
+        deliver: Callable[[], int] | None = None,
     ) -> None:
         self.sessions = sessions
         self._store, self._mint, self._recheck = store, mint, recheck
+        self._deliver = deliver
         self._rechecked = 0.0
         self.lease_seconds, self.batch_size = lease_seconds, batch_size
         self.name = queue.worker_name()
@@ -74,6 +77,8 @@ class IntakeWorker:
             progressed = False
             try:
                 progressed = self.process_pending()
+                if self._deliver:
+                    progressed |= self._deliver() > 0
                 if self._recheck and time.monotonic() - self._rechecked >= RECHECK_EVERY:
                     progressed |= self._recheck() > 0
                     self._rechecked = time.monotonic()
