@@ -1,7 +1,7 @@
 """`datadao up`: start every part of the local stack in order, watch it, stop it cleanly.
 
-Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> service. A lock file in
-the data directory keeps one supervisor per data directory; `run/stack.json` tells
+Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> custody nodes -> service.
+A lock file in the data directory keeps one supervisor per data directory; `run/stack.json` tells
 `status` and `down` what runs where. A part that dies is started again, after a delay
 that doubles with each failure in a row (RESTART_DELAYS); meanwhile the service answers
 503 and uploads wait in the spool. Stopping goes in reverse order with SIGTERM, so anvil
@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import IO, Any
 
 import requests
@@ -24,7 +25,7 @@ import requests
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.exceptions import DeploymentError, StackError
-from dao_service.stack import chain_node, ipfs_node, platform_standin
+from dao_service.stack import chain_node, custody_nodes, ipfs_node, platform_standin
 from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_alive, tail
 from dao_service.stack.running import read_stack, stack_file
 
@@ -146,6 +147,10 @@ def run_stack(
                 ("IPFS gateway", settings.ipfs_gateway_port),
                 ("service", settings.service_port),
                 ("platform stand-in", settings.platform_port),
+                *(
+                    (f"custody node {i + 1}", settings.custody_port + i)
+                    for i in range(settings.custody_nodes)
+                ),
             ):
                 ensure_port_free(part, settings.host, port)
 
@@ -186,6 +191,20 @@ def run_stack(
             log("Deploying the contracts ...")
             run_deploy(settings, log)
 
+            nodes = custody_nodes.record_node_set(settings)
+            log(
+                f"Starting {len(nodes.nodes)} custody nodes (any {nodes.threshold} give a key) "
+                f"on {', '.join(n.url for n in nodes.nodes)} ..."
+            )
+            custody = [
+                custody_nodes.node_process(settings, i) for i in range(1, len(nodes.nodes) + 1)
+            ]
+            for node in custody:
+                node.start()
+                started.append(node)
+            for node, listed in zip(custody, nodes.nodes, strict=True):
+                node.wait_ready(partial(custody_nodes.node_answers, listed.url), 60)
+
             migrate_database(settings)  # once, before several processes open it
             workers = settings.api_workers or os.cpu_count() or 1
             log(f"Starting the service on {settings.service_url} ({workers} API processes) ...")
@@ -221,6 +240,7 @@ def run_stack(
                     "ipfs_gateway_port": settings.ipfs_gateway_port,
                     "service_port": settings.service_port,
                     "platform_port": settings.platform_port,
+                    "custody_port": settings.custody_port,
                 },
                 "pids": {p.name: p.pid for p in started},
             }
