@@ -51,12 +51,10 @@ WAITING = (
 
 
 def deliver_pending(
-    sessions: sessionmaker[Session], node_set: CustodyNodeSet | None, validator: object
+    sessions: sessionmaker[Session], node_set: CustodyNodeSet, validator: object
 ) -> int:
     """One pass; how many shares nodes confirmed. A node that fails is skipped for the
     rest of the pass (and said once in the log)."""
-    if node_set is None:
-        return 0
     with sessions() as session:
         waiting = [Waiting(*cast(tuple[Any, ...], row)) for row in session.execute(WAITING)]
     nodes = {node.public_key: node for node in node_set.nodes}

@@ -70,9 +70,7 @@ class IntakeService:
                 cs,
                 self.settings.confirmations_needed,
             ),
-            deliver=lambda: delivery.deliver_pending(
-                self.sessions, self._chain().manifest.custody, self._chain().validator
-            ),
+            deliver=self._deliver_shares,
             lease_seconds=settings.work_lease_seconds,
             batch_size=settings.mint_batch_size,
             recheck=(
@@ -85,6 +83,12 @@ class IntakeService:
                 else None
             ),
         )
+
+    def _deliver_shares(self) -> int:
+        chain = self._chain()
+        if chain.custody_nodes is None:
+            return 0
+        return delivery.deliver_pending(self.sessions, chain.custody_nodes, chain.validator)
 
     # --- request side -------------------------------------------------------------
 
@@ -133,7 +137,7 @@ class IntakeService:
         validation = opening.validate(plaintext, context, self.index)
         del plaintext, file_key
         public_id = str(uuid.uuid4())
-        node_set = chain.manifest.custody
+        node_set = chain.custody_nodes
 
         def keep(contribution_id: str, key: bytes) -> KeptKey:
             return sharing.keep_key(node_set, self.custody, contribution_id, key)

@@ -71,7 +71,7 @@ def withdraw(
     """The contribution `public_id`, withdrawn (as it was, if it already is), and what
     the custody nodes confirmed (asked again on a repeated withdrawal, so a node that was
     down then confirms now)."""
-    node_set = dao.manifest.custody
+    node_set = dao.custody_nodes
     row = find_contribution(sessions, public_id)
     if row.withdrawn:
         shredded = destroy_shares(node_set, row.fingerprint or "") if node_set else None
