@@ -82,6 +82,14 @@ class KeyDestructionModel(BaseModel):
     summary: str
 
 
+class KeyCustodyModel(BaseModel):
+    """How many custody nodes hold a share of the contribution's file key."""
+
+    nodes: int
+    threshold: int
+    holding: int = Field(description="nodes that confirmed they hold their share")
+
+
 class ContributionReceipt(BaseModel):
     id: str
     contributor: str
@@ -111,6 +119,9 @@ class ContributionReceipt(BaseModel):
     )
     # Set when this export was contributed before (by this wallet): that receipt, again.
     already_contributed_at: int | None = None
+    key_custody: KeyCustodyModel | None = Field(
+        None, description="With custody nodes: how many hold a share of its key"
+    )
     key_destruction: KeyDestructionModel | None = Field(
         None, description="On a withdrawal: what the custody nodes confirmed"
     )

@@ -216,7 +216,11 @@ class IntakeService:
         return receipt.find_contribution(self.sessions, public_id)
 
     def receipt_extras(self, contribution: Contribution) -> dict[str, Any]:
-        return receipt.receipt_extras(contribution)
+        extras = receipt.receipt_extras(contribution)
+        node_set = self._chain().custody_nodes
+        if node_set is not None and contribution.fingerprint and contribution.wrapped_key is None:
+            extras["key_custody"] = receipt.key_custody(self.sessions, contribution, node_set)
+        return extras
 
     def withdraw(
         self, dao: DaoChain, public_id: str, deadline: int, signature: bytes
