@@ -14,7 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import ecies
 import requests
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.core.shares import Share, combine_key
@@ -50,12 +53,51 @@ class NodeRelease:
     failed: dict[int, str] = field(default_factory=dict)  # node index -> why unusable
 
 
+class SealedOpener:
+    """Opens what a node sealed to this wallet's key (eciespy's layout: ephemeral public key,
+    16-byte nonce, tag, ciphertext). A node seals every item of a minute to one ephemeral
+    key (`core.custody.SealingKeys`), so the key agreement is done once per ephemeral key
+    here too, and each item costs one AES-GCM decryption, not an ECDH."""
+
+    LIMIT = 1000  # ephemeral keys remembered
+
+    def __init__(self, private_key: bytes) -> None:
+        from ecies.keys import PrivateKey
+
+        self._config = ecies.ECIES_CONFIG
+        self._key = PrivateKey(self._config.elliptic_curve, private_key)
+        self._ciphers: dict[bytes, AESGCM] = {}
+
+    def open(self, sealed: bytes) -> bytes:
+        from ecies.keys import PublicKey
+
+        size = self._config.ephemeral_key_size
+        head, nonce, tag, body = (
+            sealed[:size],
+            sealed[size : size + 16],
+            sealed[size + 16 : size + 32],
+            sealed[size + 32 :],
+        )
+        cipher = self._ciphers.get(head)
+        if cipher is None:
+            ephemeral = PublicKey(self._config.elliptic_curve, head)
+            cipher = AESGCM(ephemeral.decapsulate(self._key, self._config.is_hkdf_key_compressed))
+            if len(self._ciphers) >= self.LIMIT:
+                self._ciphers.clear()
+            self._ciphers[head] = cipher
+        try:
+            return cipher.decrypt(nonce, body + tag, None)
+        except InvalidTag as exc:
+            raise FetchFailed("a share does not open with this wallet's key") from exc
+
+
 class CustodyClient:
     def __init__(self, node_set: CustodyNodeSet, timeout: float = 30.0) -> None:
         self.node_set, self.timeout = node_set, timeout
         self._sessions = {i: requests.Session() for i in range(1, len(node_set.nodes) + 1)}
         self._pool = ThreadPoolExecutor(max_workers=len(node_set.nodes))
         self.failed: dict[int, str] = {}  # the nodes not used, and why, once a release ran
+        self._openers: dict[bytes, SealedOpener] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -176,15 +218,14 @@ class CustodyClient:
         return "; ".join(f"{self.node_set.named(i)} {why}" for i, why in sorted(failed.items()))
 
     def _complete(self, account: Any, state: NodeRelease, threshold: int) -> list[CombinedKey]:
-        import ecies
-
+        opener = self._openers.setdefault(bytes(account.key), SealedOpener(bytes(account.key)))
         done = []
         for contribution_id, held in list(state.waiting.items()):
             if len(held["shares"]) < threshold:
                 continue
             shares = []
             for index, key in held["shares"].items():
-                value = ecies.decrypt(account.key.hex(), bytes.fromhex(key["encrypted_share"]))
+                value = opener.open(bytes.fromhex(key["encrypted_share"]))
                 if key["share_index"] != int(index):  # a node's share is its own position
                     raise FetchFailed(
                         f"{self.node_set.named(int(index))} sent share {key['share_index']} "
