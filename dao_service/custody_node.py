@@ -12,7 +12,13 @@ from dao_service.exceptions import DataDaoError
 
 def main() -> None:
     settings = get_node_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,  # a line per release would cost more than the release
+    )
 
 
 if __name__ == "__main__":

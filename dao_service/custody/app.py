@@ -1,5 +1,6 @@
 """Builds a custody node's FastAPI application from its settings."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,10 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         app.state.key, app.state.engine, app.state.chain = key, engine, chain
         app.state.release = ShareRelease(chosen, engine, key, chain, grants)
         grants.start()
+        # As in the service (main.py): what start-up loaded is kept out of the collector's
+        # sight, so that a full collection does not stall releases.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
