@@ -49,6 +49,63 @@ def nodes(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
     raise typer.Exit(0 if answering >= node_set.threshold else 1)
 
 
+@with_client
+def record(
+    nodes: list[str] = typer.Option(
+        ..., "--node", help="A node as URL=PUBLIC_KEY (hex, uncompressed); once per node, in order."
+    ),
+    threshold: int = typer.Option(..., "--threshold", min=1, help="M: shares that give a key."),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Record the deployment's custody node set (M of N) in its manifest, after checking
+    that each node answers with the public key given for it.
+
+    The node set lives in the deployment manifest until a contract owned by the timelock
+    holds it; new contributions are split for the set recorded here."""
+    import requests
+    from pydantic import ValidationError
+
+    from dao_service.chain.manifest import CustodyNode, CustodyNodeSet, write_manifest
+
+    listed = []
+    for given in nodes:
+        url, _, public_key = given.partition("=")
+        if not public_key:
+            raise typer.BadParameter(f"{given!r} is not URL=PUBLIC_KEY")
+        listed.append({"url": url, "public_key": public_key.lower().removeprefix("0x")})
+    try:
+        node_set = CustodyNodeSet(
+            threshold=threshold, nodes=[CustodyNode(**node) for node in listed]
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(
+            "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'node set'}: {e['msg']}" for e in exc.errors()
+            )
+        ) from exc
+    for index, node in enumerate(node_set.nodes, start=1):
+        try:
+            answered = requests.get(f"{node.url.rstrip('/')}/healthz", timeout=10).json()
+        except (requests.RequestException, ValueError) as exc:
+            raise typer.BadParameter(f"{node_set.named(index)} does not answer") from exc
+        if answered.get("public_key") != node.public_key:
+            raise typer.BadParameter(
+                f"{node_set.named(index)} answers with another public key than the one given"
+            )
+    manifest = client.manifest
+    manifest.custody = node_set
+    write_manifest(client.endpoints.manifest_path, manifest)
+    if as_json:
+        echo_json(node_set.model_dump())
+    else:
+        typer.echo(
+            f"Recorded {len(node_set.nodes)} custody nodes (any {threshold} give a key) in "
+            f"{client.endpoints.manifest_path}."
+        )
+
+
 def migrate(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """Split every file key still wrapped under the custody key among the custody nodes,
     then destroy the custody key.
@@ -99,5 +156,6 @@ def migrate(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -
 
 def register(app: typer.Typer) -> None:
     custody_app.command()(nodes)
+    custody_app.command()(record)
     custody_app.command()(migrate)
     app.add_typer(custody_app, name="custody")

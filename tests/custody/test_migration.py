@@ -20,7 +20,7 @@ from dao_service.storage.ipfs import IpfsStore
 from tests.api.conftest import wait_for_stage
 from tests.custody.test_release import node_holdings
 from tests.utils.chain import Dao
-from tests.utils.custody import running_nodes
+from tests.utils.custody import RunningNodes, running_nodes
 from tests.utils.participants import contribute, request_keys
 from tests.utils.processes import run_cli
 
@@ -77,3 +77,35 @@ def test_migrate_moves_every_key_to_the_nodes_and_destroys_the_custody_key(
         fetched = fetch_dataset(client, RENTER, 1, tmp_path / "rented", ipfs)
         assert [f.contribution_id for f in fetched.files] == [receipt["id"]]
         assert fetched.records == receipt["records"]
+
+
+def test_record_writes_the_node_set_only_if_each_node_answers_with_its_key(
+    custody_nodes: RunningNodes, stack_settings: Settings
+) -> None:
+    from dao_service.chain.manifest import load_manifest
+
+    path = stack_settings.manifest_file
+    recorded = load_manifest(path).custody
+    assert recorded is not None
+    flags = ["--manifest", str(path), "--rpc", stack_settings.chain_rpc_url]
+    given = [f"{n.url}={n.public_key}" for n in recorded.nodes]
+    (url_1, key_1), (url_2, key_2) = (g.split("=") for g in given[:2])
+    swapped = [f"{url_1}={key_2}", f"{url_2}={key_1}", given[2]]
+    refused = run_cli("custody", "record", *flags, "--threshold", "2",
+                      *[a for node in swapped for a in ("--node", node)])  # fmt: skip
+    assert refused.returncode == 2
+    assert "custody node 1" in refused.stderr and "another public key" in refused.stderr
+    shared = run_cli("custody", "record", *flags, "--threshold", "2",
+                     *[a for node in (given[0], given[0]) for a in ("--node", node)])  # fmt: skip
+    assert shared.returncode == 2 and "two custody nodes share a public key" in shared.stderr
+    custody_nodes.stop(3)
+    down = run_cli("custody", "record", *flags, "--threshold", "2",
+                   *[a for node in given for a in ("--node", node)])  # fmt: skip
+    assert down.returncode == 2 and "custody node 3" in down.stderr
+    assert "does not answer" in down.stderr
+    custody_nodes.start(3)
+    done = run_cli("custody", "record", *flags, "--threshold", "3",
+                   *[a for node in given for a in ("--node", node)])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = load_manifest(path).custody
+    assert after is not None and after.threshold == 3 and after.nodes == recorded.nodes
