@@ -20,6 +20,8 @@ log = logging.getLogger("dao_service.intake.delivery")
 
 BATCH = 200  # shares a pass delivers, at most
 NODE_TIMEOUT = 10.0
+# Nodes that failed their last delivery in this process: said once in the log, not each pass.
+_FAILING: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,14 @@ def deliver_pending(
                 reply.raise_for_status()
             except requests.RequestException as exc:
                 unreachable.add(node.public_key)
-                log.warning("custody node %s did not take a share: %s", node.url, exc)
+                if node.url not in _FAILING:
+                    _FAILING.add(node.url)
+                    log.warning("custody node %s did not take a share (%s); its shares "
+                                "wait, sealed to it", node.url, exc)  # fmt: skip
                 continue
+            if node.url in _FAILING:
+                _FAILING.discard(node.url)
+                log.info("custody node %s takes shares again", node.url)
             with sessions.begin() as session:
                 session.execute(
                     delete(PendingShare).where(
