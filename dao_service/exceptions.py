@@ -171,6 +171,29 @@ class KeyRequestsLimited(KeyRefused):
     status = 429
 
 
+# --- custody nodes (threshold custody of file keys) ---------------------------------
+
+
+class CustodyError(DataDaoError, ValueError):
+    """A share, a node set or a deposit that does not fit (HTTP 400); the message names it."""
+
+    status = 400
+
+
+class DepositRefused(DataDaoError, PermissionError):
+    """A custody node refuses a deposit or a destruction: not signed by a validator of
+    the chain, or the chain does not record what was claimed (HTTP 403)."""
+
+    status = 403
+
+
+class NodesUnavailable(DataDaoError, RuntimeError):
+    """Fewer custody nodes than the threshold answered; the message names those that did
+    not, and why (HTTP 503)."""
+
+    status, retry_after = 503, DEPENDENCY_RETRY_AFTER
+
+
 # --- earnings ------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    ForeignKey,
     Integer,
     LargeBinary,
     String,
@@ -182,6 +183,40 @@ class ValidationSample(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)  # under the custody key
     iv: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CustodyShare(Base):
+    """A custody node's share of one contribution's file key (the node's own database):
+    `stored_share` is the share encrypted under the node's storage key, so the database
+    alone holds nothing usable, and the key file with it holds one share of M needed."""
+
+    __tablename__ = "custody_shares"
+
+    # The service's contribution id (its sequence): every node pages in the same order.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    contribution_id: Mapped[str] = mapped_column(String(36), unique=True)
+    dataset_id: Mapped[int] = mapped_column(Integer, index=True)
+    contributor: Mapped[str] = mapped_column(String(42), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(66), unique=True)
+    cid: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(66))
+    iv: Mapped[bytes] = mapped_column(LargeBinary)
+    share_index: Mapped[int] = mapped_column(Integer)
+    stored_share: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PendingShare(Base):
+    """A share of a contribution's file key sealed (ECIES) to one custody node, waiting to
+    be delivered; deleted once that node holds it. Only that node's key opens it."""
+
+    __tablename__ = "pending_shares"
+
+    contribution_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("contributions.id"), primary_key=True
+    )
+    node_public_key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    sealed_share: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class EarningsTable(Base):

@@ -20,6 +20,7 @@ from dao_service.stack.platform_standin import stand_in_env
 from dao_service.storage.database import make_engine, migrate, session_factory
 from dao_service.storage.ipfs import IpfsStore
 from tests.utils.chain import Dao
+from tests.utils.custody import RunningNodes
 from tests.utils.platform_standin import StandIn, platform_stand_in
 from tests.utils.processes import running_anvil, running_ipfs, settings_for
 
@@ -151,3 +152,14 @@ def platform() -> Iterator[StandIn]:
     """A local stand-in for Reddit and X (info.json, oEmbed, OAuth 2.0), empty at first."""
     with platform_stand_in() as stand_in:
         yield stand_in
+
+
+@pytest.fixture
+def custody_nodes(
+    stack_settings: Settings, manifest: DeploymentManifest, anvil_url: str
+) -> Iterator[RunningNodes]:
+    """Three custody node processes (M = 2) on the test's chain, recorded in `manifest`."""
+    from tests.utils.custody import running_nodes
+
+    with running_nodes(stack_settings, manifest) as nodes:
+        yield nodes

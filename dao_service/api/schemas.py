@@ -93,6 +93,26 @@ class Stage(BaseModel):
     done: bool
 
 
+class KeyDestructionModel(BaseModel):
+    """What the custody nodes confirmed of a withdrawal's crypto-shredding."""
+
+    nodes: int = Field(description="N: nodes in the set")
+    threshold: int = Field(description="M: shares that give the key")
+    confirmed: list[str] = Field(description="nodes that destroyed (or never held) their share")
+    unconfirmed: dict[str, str] = Field(description="node -> why it did not confirm")
+    needed: int = Field(description="N - M + 1: confirmations after which the key is gone")
+    key_gone: bool
+    summary: str
+
+
+class KeyCustodyModel(BaseModel):
+    """How many custody nodes hold a share of the contribution's file key."""
+
+    nodes: int
+    threshold: int
+    holding: int = Field(description="nodes that confirmed they hold their share")
+
+
 class ContributionReceipt(BaseModel):
     id: str
     contributor: str
@@ -126,6 +146,12 @@ class ContributionReceipt(BaseModel):
         default_factory=list,
         description="Each validator's verdict on the upload, side by side (with other "
         "validator nodes configured): whether it agrees, and what it found",
+    )
+    key_custody: KeyCustodyModel | None = Field(
+        None, description="With custody nodes: how many hold a share of its key"
+    )
+    key_destruction: KeyDestructionModel | None = Field(
+        None, description="On a withdrawal: what the custody nodes confirmed"
     )
     attestation: dict[str, Any] | None = None
     signatures: list[str] | None = None

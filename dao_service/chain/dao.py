@@ -16,7 +16,7 @@ from web3.types import TxReceipt
 from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation, sign_refinement
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
-from dao_service.chain.manifest import DeploymentManifest
+from dao_service.chain.manifest import CustodyNodeSet, DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
 from dao_service.exceptions import ChainRefused, DeploymentError
 
@@ -66,6 +66,11 @@ class DaoChain:
     @property
     def validator_address(self) -> str:
         return str(self.validator.address)
+
+    @property
+    def custody_nodes(self) -> CustodyNodeSet | None:
+        """The deployment's custody nodes (None: file keys stay under the custody key)."""
+        return self.manifest.custody
 
     def sign(self, attestation: Attestation) -> bytes:
         return sign_attestation(self.validator, attestation, self.chain_id, self.registry_address)

@@ -13,6 +13,7 @@ import typer
 from dao_service.cli import (
     accounts,
     chain,
+    custody,
     demo,
     governance,
     holdings,
@@ -39,6 +40,7 @@ for group in (
     rent,
     accounts,
     chain,
+    custody,
     demo,
     index,
     platform_standin,

@@ -417,7 +417,13 @@ def withdraw(
     if as_json:
         echo_json(done)
     else:
-        typer.echo(f"Withdrew contribution {contribution_id}; its key is destroyed.")
+        shredded = done.get("key_destruction")
+        if shredded is None:
+            typer.echo(f"Withdrew contribution {contribution_id}; its key is destroyed.")
+        else:
+            typer.echo(f"Withdrew contribution {contribution_id}: {shredded['summary']}.")
+            for node, why in shredded["unconfirmed"].items():
+                typer.echo(f"  {node} {why}; run the withdrawal again to ask it once more")
 
 
 @with_client

@@ -265,7 +265,8 @@ def fetch(
 
     signer = load_account(client, account)
     with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
-        task = bar.add_task("Asking the service for the keys", total=None)
+        asked = "the custody nodes" if client.manifest.custody else "the service"
+        task = bar.add_task(f"Asking {asked} for the keys", total=None)
 
         def progress(contribution_id: str, done: int, total: int) -> None:
             bar.update(
@@ -295,6 +296,7 @@ def fetch(
                 "skipped": result.skipped,
                 "removed": result.removed,
                 "manifest": result.manifest,
+                "unused_nodes": result.unused_nodes,
             }
         )
         return
@@ -308,6 +310,8 @@ def fetch(
         typer.echo(f"Note: {note}.")
     if result.removed:
         typer.echo(f"Removed {len(result.removed)} files withdrawn by their contributors.")
+    for unused in result.unused_nodes:  # enough others answered; this one is worth a look
+        typer.echo(f"Not used: {unused}.")
     typer.echo(f"Manifest: {result.manifest}")
 
 

@@ -33,7 +33,7 @@ PORT_HELP = "Port on 127.0.0.1 for the {}."
 def _urls_table(settings: "Settings") -> "Table":
     from rich.table import Table
 
-    from dao_service.stack import ipfs_node
+    from dao_service.stack import custody_nodes, ipfs_node
 
     table = Table(title=f"Data DAO stack ({settings.data_dir})", show_header=True)
     table.add_column("part")
@@ -43,6 +43,8 @@ def _urls_table(settings: "Settings") -> "Table":
     table.add_row("IPFS gateway", settings.ipfs_gateway_url)
     table.add_row("platform stand-in (Reddit, X)", settings.platform_stand_in_url)
     table.add_row("contracts manifest", str(settings.manifest_file))
+    for index in range(1, settings.custody_nodes + 1):
+        table.add_row(f"custody node {index}", custody_nodes.node_url(settings, index))
     table.add_row("web form", settings.service_url + "/")
     table.add_row("API docs", settings.service_url + "/docs")
     table.add_row("health", settings.service_url + "/healthz")
@@ -58,6 +60,9 @@ def up(
     service_port: int | None = typer.Option(None, help=PORT_HELP.format("service")),
     platform_port: int | None = typer.Option(
         None, help=PORT_HELP.format("platform stand-in (Reddit, X)")
+    ),
+    custody_port: int | None = typer.Option(
+        None, help="First port of the 3 custody nodes (consecutive; default 8101)."
     ),
     api_workers: int | None = typer.Option(
         None, "--api-workers", min=1, help="API processes (default: one per core)."
@@ -85,6 +90,7 @@ def up(
         service_port=service_port,
         api_workers=api_workers,
         platform_port=platform_port,
+        custody_port=custody_port,
     )
     if running.read_stack(settings) is not None:
         console.print("The stack is already running.")
@@ -97,6 +103,7 @@ def up(
                 "--gateway-port", str(settings.ipfs_gateway_port),
                 "--service-port", str(settings.service_port),
                 "--platform-port", str(settings.platform_port),
+                "--custody-port", str(settings.custody_port),
                 "--api-workers", str(settings.api_workers or os.cpu_count() or 1)]  # fmt: skip
         with console.status("Starting the stack in the background ..."):
             supervisor.start_detached(settings, argv)
@@ -130,7 +137,7 @@ def _probe(settings: "Settings") -> dict[str, dict[str, Any]]:
     from dao_service.chain.connection import contracts_without_code
     from dao_service.chain.manifest import load_manifest
     from dao_service.exceptions import DataDaoError
-    from dao_service.stack import chain_node, ipfs_node
+    from dao_service.stack import chain_node, custody_nodes, ipfs_node
 
     parts: dict[str, dict[str, Any]] = {}
     chain_id = chain_node.chain_answers(settings.chain_rpc_url)
@@ -181,6 +188,14 @@ def _probe(settings: "Settings") -> dict[str, dict[str, Any]]:
             }
         except (requests.RequestException, ValueError):
             parts[f"validator node {number}"] = {"up": False, "address": url, "detail": "no answer"}
+    for index in range(1, settings.custody_nodes + 1):
+        url = custody_nodes.node_url(settings, index)
+        try:
+            held = requests.get(url + "/healthz", timeout=5).json()["shares_held"]
+            parts[f"custody node {index}"] = {"up": True, "address": url,
+                                              "detail": f"{held} shares held"}  # fmt: skip
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            parts[f"custody node {index}"] = {"up": False, "address": url, "detail": "no answer"}
     return parts
 
 

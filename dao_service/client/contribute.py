@@ -324,14 +324,21 @@ def follow(
     on_status: Callable[[dict[str, Any]], None] | None = None,
     timeout: float = 300.0,
 ) -> dict[str, Any]:
-    """Poll a receipt until its final stage; `on_status` sees each change."""
+    """Poll a receipt until its final stage (for a minted one with custody nodes, until
+    M of them hold its key's shares, so that it can be fetched); `on_status` sees each
+    change."""
     deadline = time.monotonic() + timeout
     seen = None
     while True:
         if on_status and (receipt["status"], receipt.get("last_error")) != seen:
             on_status(receipt)
             seen = (receipt["status"], receipt.get("last_error"))
-        if receipt["status"] in FINAL_STATUSES:
+        custody = receipt.get("key_custody")
+        if receipt["status"] in FINAL_STATUSES and (
+            receipt["status"] != "minted"
+            or not custody
+            or custody["holding"] >= custody["threshold"]
+        ):
             return receipt
         if time.monotonic() > deadline:
             raise ContributionFailed(

@@ -15,13 +15,14 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from dao_service.client.core import DaoClient
+from dao_service.client.custody import CustodyClient
 from dao_service.client.governance import short
 from dao_service.exceptions import FetchFailed, Refused, ServiceRefused
 
@@ -66,6 +67,7 @@ class FetchResult:
     manifest: Path
     datacard: Path
     records: int
+    unused_nodes: list[str] = field(default_factory=list)  # custody nodes not used, and why
 
 
 def grant_refusal(client: DaoClient, address: str, dataset_id: int) -> str:
@@ -132,12 +134,15 @@ def sign_challenge(account: Any, text: str) -> str:
 
 
 def open_released(account: Any, key: dict[str, Any], ciphertext: bytes) -> bytes:
-    """Decrypt one blob with its released key (ECIES to `account`, then AES-256-GCM)."""
+    """Decrypt one blob with its key: combined from the custody nodes' shares, or released
+    by the service (ECIES to `account`), then AES-256-GCM."""
     import ecies
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    file_key = ecies.decrypt(account.key.hex(), bytes.fromhex(key["encrypted_key"]))
+    file_key = key.get("file_key") or ecies.decrypt(
+        account.key.hex(), bytes.fromhex(key["encrypted_key"])
+    )
     try:
         return AESGCM(file_key).decrypt(base64.b64decode(key["iv"]), ciphertext, None)
     except InvalidTag as exc:
@@ -224,6 +229,68 @@ def _resumed_page(
         raise
 
 
+Pages = Iterator[tuple[list[dict[str, Any]], Any]]  # (keys, where to resume after them)
+
+
+def _service_pages(
+    client: DaoClient, account: Any, dataset_id: int, out: Path, page_size: int
+) -> tuple[Pages, bool]:
+    """The service's pages of released keys (a deployment without custody nodes)."""
+    page = _resumed_page(client, account, dataset_id, out, page_size)
+    resumed = page is not None
+    if page is None:
+        page = _first_page(client, account, dataset_id, page_size)
+
+    def pages(page: dict[str, Any]) -> Pages:
+        while True:
+            cursor = page.get("next_cursor")
+            yield page["keys"], cursor
+            if not cursor:
+                return
+            page = client.service.next_keys(cursor, page_size)
+
+    return pages(page), resumed
+
+
+def _node_pages(
+    client: DaoClient,
+    nodes: CustodyClient,
+    account: Any,
+    dataset_id: int,
+    out: Path,
+    page_size: int,
+) -> tuple[Pages, bool]:
+    """Keys combined from the custody nodes' shares, a round of pages at a time."""
+    saved = None
+    try:
+        state = json.loads((out / FETCH_STATE).read_text())
+        if state["dataset_id"] == dataset_id and state["address"] == account.address:
+            saved = nodes.resumed(state["cursor"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        saved = None
+    signed = None
+    if saved is None:
+        signed = nodes.signed_request(
+            account, dataset_id, client.chain_id, client.access_registry_address
+        )
+
+    def pages() -> Pages:
+        try:
+            for done in nodes.release(account, signed, page_size, saved):
+                keys = [
+                    {"contribution_id": k.contribution_id, "cid": k.cid, "sha256": k.sha256,
+                     "iv": base64.b64encode(k.iv).decode(), "file_key": k.file_key}
+                    for k in done.keys
+                ]  # fmt: skip
+                yield keys, done.state
+        except ServiceRefused as exc:
+            if exc.status == 403 and "grant" in exc.user_message:
+                raise Refused(grant_refusal(client, account.address, dataset_id)) from exc
+            raise
+
+    return pages(), saved is not None
+
+
 def fetch_dataset(
     client: DaoClient,
     account: Any,
@@ -239,46 +306,48 @@ def fetch_dataset(
     if fmt not in FORMATS:
         raise FetchFailed(f"unknown format {fmt!r}: choose {' or '.join(FORMATS)}")
     previous = _previous(out)
-    page = _resumed_page(client, account, dataset_id, out, page_size)
-    resumed = page is not None
-    if page is None:
-        page = _first_page(client, account, dataset_id, page_size)
-    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)  # once something may be released
-    # Resuming, the files of the pages already done are kept as they are.
-    files: list[FetchedFile] = [FetchedFile(**e) for e in previous.values()] if resumed else []
-    downloaded = 0
-    live: set[str] | None = None
-    while True:
-        keys = page["keys"]
-        for key in keys:
-            if not CONTRIBUTION_ID.fullmatch(str(key.get("contribution_id", ""))):
-                raise FetchFailed(
-                    f"the service named a contribution {str(key.get('contribution_id'))[:80]!r}, "
-                    "which is not a contribution id"
-                )
-        if keys and live is None:
-            live = recorded_cids(client, dataset_id)
-        for key in keys:
-            if key["cid"] not in (live or set()):
-                raise FetchFailed(
-                    f"the service released contribution {key['contribution_id']} (CID "
-                    f"{str(key['cid'])[:80]}), which the chain does not record as live in "
-                    f"dataset {dataset_id}"
-                )
-        for key in keys:
-            if progress:
-                progress(key["contribution_id"], len(files), len(files) + len(keys))
-            fetched, was_downloaded = _fetch_one(account, key, out, previous, ipfs, fmt)
-            files = [f for f in files if f.contribution_id != fetched.contribution_id]
-            files.append(fetched)
-            downloaded += was_downloaded
-        _write_manifest(out, dataset_id, account.address, files)
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-        state = {"dataset_id": dataset_id, "address": account.address, "cursor": cursor}
-        write_atomically(out / FETCH_STATE, json.dumps(state).encode())
-        page = client.service.next_keys(cursor, page_size)
+    custody = client.manifest.custody
+    nodes = CustodyClient(custody) if custody is not None else None
+    try:
+        if nodes is not None:
+            pages, resumed = _node_pages(client, nodes, account, dataset_id, out, page_size)
+        else:
+            pages, resumed = _service_pages(client, account, dataset_id, out, page_size)
+        (out / DATA_DIR).mkdir(parents=True, exist_ok=True)  # once something may be released
+        # Resuming, the files of the pages already done are kept as they are.
+        files: list[FetchedFile] = [FetchedFile(**e) for e in previous.values()] if resumed else []
+        downloaded = 0
+        live: set[str] | None = None
+        for keys, cursor in pages:
+            for key in keys:
+                if not CONTRIBUTION_ID.fullmatch(str(key.get("contribution_id", ""))):
+                    named = str(key.get("contribution_id"))[:80]
+                    raise FetchFailed(
+                        f"the service named a contribution {named!r}: not a contribution id"
+                    )
+            if keys and live is None:
+                live = recorded_cids(client, dataset_id)
+            for key in keys:
+                if key["cid"] not in (live or set()):
+                    raise FetchFailed(
+                        f"the service released contribution {key['contribution_id']} (CID "
+                        f"{str(key['cid'])[:80]}), which the chain does not record as live in "
+                        f"dataset {dataset_id}"
+                    )
+            for key in keys:
+                if progress:
+                    progress(key["contribution_id"], len(files), len(files) + len(keys))
+                fetched, was_downloaded = _fetch_one(account, key, out, previous, ipfs, fmt)
+                files = [f for f in files if f.contribution_id != fetched.contribution_id]
+                files.append(fetched)
+                downloaded += was_downloaded
+            _write_manifest(out, dataset_id, account.address, files)
+            if cursor:
+                state = {"dataset_id": dataset_id, "address": account.address, "cursor": cursor}
+                write_atomically(out / FETCH_STATE, json.dumps(state).encode())
+    finally:
+        if nodes is not None:
+            nodes.close()
     (out / FETCH_STATE).unlink(missing_ok=True)
     current = {f.contribution_id for f in files}
     removed = [] if resumed else [cid for cid in previous if cid not in current]
@@ -303,6 +372,9 @@ def fetch_dataset(
         manifest,
         card,
         sum(f.records for f in files),
+        [f"{custody.named(i)} {why}" for i, why in sorted(nodes.failed.items())]
+        if nodes is not None and custody is not None
+        else [],
     )
 
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     ipfs_gateway_port: int = 8080
     service_port: int = 8000
     platform_port: int = 8090  # the local stack's platform stand-in (Reddit, X)
+    # The local stack's custody nodes: `custody_nodes` of them on consecutive ports from
+    # `custody_port`, any `custody_threshold` of which give a file key back.
+    custody_port: int = 8101
+    custody_nodes: int = Field(default=3, ge=1, le=255)
+    custody_threshold: int = Field(default=2, ge=1)
     chain_id: int = ANVIL_CHAIN_ID
 
     # Left empty, each is derived from the data directory and ports above.
@@ -245,6 +250,11 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def custody_dir(self) -> Path:
+        """The local stack's custody nodes, one folder each (key file, database)."""
+        return self.data_dir / "custody"
 
     @property
     def run_dir(self) -> Path:

@@ -31,7 +31,8 @@ OAEP = padding.OAEP(
 )
 
 
-def _read_secret(path: Path) -> bytes:
+def read_secret(path: Path) -> bytes:
+    """The bytes of an owner-only key file; ConfigurationError if others may read it."""
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(
@@ -52,12 +53,12 @@ class IntakeKey:
                     serialization.NoEncryption(),
                 ),
             )
-        loaded = serialization.load_pem_private_key(_read_secret(path), password=None)
+        loaded = serialization.load_pem_private_key(read_secret(path), password=None)
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise ConfigurationError(f"{path} does not hold an RSA private key.")
         self._key = loaded
-        self._sample_key = hmac.digest(_read_secret(path), b"spot-check sample", "sha256")
-        self._pseudonym_key = hmac.digest(_read_secret(path), b"record pseudonyms", "sha256")
+        self._sample_key = hmac.digest(read_secret(path), b"spot-check sample", "sha256")
+        self._pseudonym_key = hmac.digest(read_secret(path), b"record pseudonyms", "sha256")
 
     @property
     def sample_key(self) -> bytes:
@@ -99,7 +100,7 @@ class CustodyKey:
         else:
             if not path.exists():
                 write_private_file(path, AESGCM.generate_key(bit_length=256))
-            key = _read_secret(path)
+            key = read_secret(path)
         if len(key) != 32:
             raise ConfigurationError("The custody key must be 32 bytes.")
         self._aead = AESGCM(key)

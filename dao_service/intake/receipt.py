@@ -4,12 +4,13 @@ themselves)."""
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.exceptions import IntakeRefused
 from dao_service.intake.minting import attestation
-from dao_service.models import Contribution
+from dao_service.models import Contribution, PendingShare, Stage
 
 
 def find_contribution(sessions: sessionmaker[Session], public_id: str) -> Contribution:
@@ -37,3 +38,19 @@ def receipt_extras(contribution: Contribution) -> dict[str, Any]:
         },
         "signatures": contribution.attestation_signature.split(","),
     }
+
+
+def key_custody(
+    sessions: sessionmaker[Session], contribution: Contribution, node_set: CustodyNodeSet
+) -> dict[str, int]:
+    """How many custody nodes hold their share: shares go out once it is minted, and a
+    share still waiting here is one its node does not hold yet."""
+    with sessions() as session:
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(PendingShare)
+            .where(PendingShare.contribution_id == contribution.id)
+        )
+    nodes = len(node_set.nodes)
+    holding = nodes - (waiting or 0) if contribution.stage == Stage.MINTED else 0
+    return {"nodes": nodes, "threshold": node_set.threshold, "holding": holding}

@@ -11,13 +11,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.validator_set import Verdict
-from dao_service.core.custody import CustodyKey
 from dao_service.core.files import write_private_file
 from dao_service.exceptions import DEPENDENCY_RETRY_AFTER, IntakeRefused, ServiceBusy
 from dao_service.intake import ownership
 from dao_service.intake.refining import RefinedBlob
 from dao_service.intake.upload import Upload
-from dao_service.models import Contribution, Stage, StatementNonce
+from dao_service.models import Contribution, PendingShare, Stage, StatementNonce
 from validators import DedupIndex, Validation, ValidationReport
 
 ALREADY_IN_DATASET = "this export's content is already in the dataset"
@@ -71,10 +70,10 @@ def new_contribution(
     dataset_id: int,
     public_id: str,
     refined: RefinedBlob | None,
-    custody: CustodyKey,
 ) -> Contribution:
     """The row of a validated upload: an accepted one with its refined records' blob
-    (`refined`), whose key is kept only wrapped under the custody key."""
+    (`refined`), whose key the row keeps only wrapped under the custody key, if at all
+    (with custody nodes, `persist` records its sealed shares for delivery)."""
     report = validation.report
     accepted = report.accepted and refined is not None
     binding = validation.binding
@@ -96,7 +95,7 @@ def new_contribution(
         ),
         fingerprint=report.fingerprint if accepted else None,
         score=report.score,
-        wrapped_key=custody.wrap(refined.key) if refined is not None and accepted else None,
+        wrapped_key=refined.kept.wrapped if refined is not None and accepted else None,
         iv=refined.iv if refined is not None else upload.iv,
         ciphertext_size=len(refined.ciphertext) if refined is not None else 0,
         refined_sha256=refined.sha256 if refined is not None else None,
@@ -164,6 +163,7 @@ def persist(
     ciphertext: bytes,
     index: DedupIndex,
     validation: Validation,
+    sealed_shares: dict[str, bytes] | None = None,
 ) -> None:
     """Use the nonce and commit the row with the export's records in the dedup index, in
     one transaction; a validated one's sealed refined records are spooled first. IndexConflict (and
@@ -193,4 +193,8 @@ def persist(
             validation.commit(index, session.connection())
             if validation.binding_proven:  # the account's owner took it back, if it was not
                 ownership.disown_earlier(session, contribution)
+            session.add_all(
+                PendingShare(contribution_id=contribution.id, node_public_key=node, sealed_share=s)
+                for node, s in (sealed_shares or {}).items()
+            )
             spool.write(contribution.public_id, ciphertext)

@@ -17,6 +17,7 @@ from dao_service.client.contribute import export_data
 from dao_service.core.custody import CustodyKey, open_upload
 from dao_service.intake.records import Spool
 from dao_service.intake.refining import Refiner
+from dao_service.intake.sharing import KeptKey
 from dao_service.models import Contribution, Stage
 from dao_service.storage.ipfs import IpfsStore
 from validators import DedupIndex, ValidationContext, validate_export
@@ -93,7 +94,10 @@ def _refine_one(row: Contribution, parts: StoredParts, summary: RefineSummary) -
     if not validation.report.accepted:
         reasons = "; ".join(validation.report.rejection_reasons)
         raise ValueError(f"its upload no longer reads as an export ({reasons})")
-    refined = parts.refiner.refine(validation, row.public_id, row.contributor)
+    # Before custody nodes (`datadao custody migrate` splits these keys afterwards).
+    refined = parts.refiner.refine(
+        validation, row.public_id, row.contributor, lambda _, key: KeptKey(parts.custody.wrap(key))
+    )
     new_cid = None
     if row.stage == Stage.VALIDATED:  # not on IPFS yet: the worker stores the refined blob
         parts.spool.write(row.public_id, refined.ciphertext)
@@ -104,7 +108,7 @@ def _refine_one(row: Contribution, parts: StoredParts, summary: RefineSummary) -
     with parts.sessions.begin() as session:
         stored = session.get(Contribution, row.id)
         assert stored is not None
-        stored.wrapped_key = parts.custody.wrap(refined.key)
+        stored.wrapped_key = refined.kept.wrapped
         stored.iv = refined.iv
         stored.ciphertext_size = len(refined.ciphertext)
         stored.refined_sha256 = refined.sha256

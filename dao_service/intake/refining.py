@@ -1,13 +1,17 @@
 """Refine an accepted export into the dataset's record schema and seal it for storage:
 the records (Parquet) are encrypted under a fresh key this service makes, and only that
-ciphertext is spooled and pinned. The upload itself is never stored."""
+ciphertext is spooled and pinned. The upload itself is never stored. The fresh key
+leaves `refine` only as `keep` turns it (`sharing.keep_key`: shares sealed to the
+custody nodes)."""
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dao_service.intake.sharing import KeptKey
 from validators import Validation
 from validators.refine import SCHEMA_ID, Pseudonyms, to_parquet
 from validators.scrub import Scrubber
@@ -15,9 +19,10 @@ from validators.scrub import Scrubber
 
 @dataclass(frozen=True)
 class RefinedBlob:
-    """A contribution's refined records, sealed: nothing here is plaintext but the key."""
+    """A contribution's refined records, sealed: nothing here is plaintext, and the key
+    only as `kept` (shares sealed to the custody nodes)."""
 
-    key: bytes
+    kept: KeptKey
     iv: bytes
     ciphertext: bytes
     sha256: str  # 0x-hex of the Parquet bytes: what a renter checks after decrypting
@@ -37,11 +42,12 @@ class Refiner:
         validation: Validation,
         contribution_id: str,
         contributor: str,
+        keep: Callable[[str, bytes], KeptKey],
         sealing: tuple[bytes, bytes] | None = None,
     ) -> RefinedBlob:
         """The export's records sealed under a fresh key, or under `sealing` (key, IV): a
         co-validator seals its own refinement as the collecting node did, to know the
-        stored blob by its hash."""
+        stored blob by its hash. The key leaves only as `keep` turns it."""
         refinable = validation.refinable
         if refinable is None:
             raise ValueError("only an accepted export is refined")
@@ -50,10 +56,11 @@ class Refiner:
         table = refinable.table(contribution_id, contributor, self.pseudonyms, scrubber.scrub)
         parquet = to_parquet(table)
         key, iv = sealing or (AESGCM.generate_key(bit_length=256), os.urandom(12))
+        ciphertext = AESGCM(key).encrypt(iv, parquet, None)
         return RefinedBlob(
-            key,
+            keep(contribution_id, key),
             iv,
-            AESGCM(key).encrypt(iv, parquet, None),
+            ciphertext,
             "0x" + hashlib.sha256(parquet).hexdigest(),
             table.num_rows,
         )

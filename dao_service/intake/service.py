@@ -32,16 +32,19 @@ from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
 from dao_service.earnings.demand import recent_demand
 from dao_service.exceptions import ConfigurationError, IntakeRefused
 from dao_service.intake import (
+    delivery,
     minting,
     opening,
     receipt,
     records,
+    sharing,
     statement,
     storing,
     withdrawal,
 )
 from dao_service.intake.limits import check_upload_limits
 from dao_service.intake.refining import RefinedBlob, Refiner
+from dao_service.intake.sharing import KeptKey
 from dao_service.intake.upload import Upload
 from dao_service.intake.worker import IntakeWorker
 from dao_service.models import Contribution, StatementNonce
@@ -85,6 +88,7 @@ class IntakeService:
                 self.settings.confirmations_needed,
                 self.cosign if co_validators else None,
             ),
+            deliver=self._deliver_shares,
             lease_seconds=settings.work_lease_seconds,
             batch_size=settings.mint_batch_size,
             recheck=(
@@ -98,6 +102,12 @@ class IntakeService:
             ),
             release=lambda: minting.release_matured(self._chain()),
         )
+
+    def _deliver_shares(self) -> int:
+        chain = self._chain()
+        if chain.custody_nodes is None:
+            return 0
+        return delivery.deliver_pending(self.sessions, chain.custody_nodes, chain.validator)
 
     # --- request side -------------------------------------------------------------
 
@@ -154,6 +164,14 @@ class IntakeService:
         validation = opening.validate(plaintext, context, self.index)
         del plaintext, file_key
         public_id = str(uuid.uuid4())
+        node_set = chain.custody_nodes
+        judges = self.co_validators.identities() if self.co_validators else []
+
+        def keep(contribution_id: str, key: bytes) -> KeptKey:
+            kept = sharing.keep_key(node_set, self.custody, contribution_id, key)
+            sealed = {j.address.lower(): seal_to(j.intake_public_key, key) for j in judges}
+            return dataclasses.replace(kept, for_co_validators=sealed)
+
         for attempt in range(VALIDATION_ATTEMPTS):
             with self._retry_lock.held() if attempt else nullcontext():
                 if attempt:
@@ -161,12 +179,12 @@ class IntakeService:
                 # The upload is never stored: an accepted one is refined into the dataset's
                 # records, and those are sealed under a key of the service's making.
                 refined = (
-                    self.refiner.refine(validation, public_id, upload.contributor)
+                    self.refiner.refine(validation, public_id, upload.contributor, keep)
                     if validation.report.accepted
                     else None
                 )
                 contribution = records.new_contribution(
-                    upload, validation, self.settings.dataset_id, public_id, refined, self.custody
+                    upload, validation, self.settings.dataset_id, public_id, refined
                 )
                 if refined is not None and self.co_validators:
                     verdicts = self._verdicts(chain, upload, contribution, refined, demand)
@@ -179,6 +197,7 @@ class IntakeService:
                         refined.ciphertext if refined is not None else b"",
                         self.index,
                         validation,
+                        refined.kept.sealed_shares if refined is not None else None,
                     )
                     break
                 except IndexConflict:
@@ -215,6 +234,9 @@ class IntakeService:
                     "the upload carries no file key wrapped to its key (it did not answer "
                     "when the client asked /api/config)"
                 )
+            sealed_key = refined.kept.for_co_validators.get(identity.address.lower())
+            if sealed_key is None:
+                return "it did not answer when the upload was refined (no blob key sealed to it)"
             return JudgeRequest(
                 contributor=upload.contributor,
                 sha256="0x" + upload.sha256.hex(),
@@ -231,7 +253,7 @@ class IntakeService:
                 sealed_pseudonym_key=seal_to(
                     identity.intake_public_key, self.intake_key.pseudonym_key
                 ),
-                sealed_blob_key=seal_to(identity.intake_public_key, refined.key),
+                sealed_blob_key=sealed_key,
                 blob_iv=base64.b64encode(refined.iv).decode(),
                 proposal=proposal,
             )
@@ -309,9 +331,13 @@ class IntakeService:
         return receipt.find_contribution(self.sessions, public_id)
 
     def receipt_extras(self, contribution: Contribution) -> dict[str, Any]:
-        return receipt.receipt_extras(contribution)
+        extras = receipt.receipt_extras(contribution)
+        node_set = self._chain().custody_nodes
+        if node_set is not None and contribution.fingerprint and contribution.wrapped_key is None:
+            extras["key_custody"] = receipt.key_custody(self.sessions, contribution, node_set)
+        return extras
 
     def withdraw(
         self, dao: DaoChain, public_id: str, deadline: int, signature: bytes
-    ) -> Contribution:
+    ) -> tuple[Contribution, withdrawal.KeyDestruction | None]:
         return withdrawal.withdraw(self.sessions, dao, public_id, deadline, signature)

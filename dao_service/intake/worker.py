@@ -36,7 +36,8 @@ def note_error(sessions: sessionmaker[Session], contribution: Contribution, mess
 class IntakeWorker:
     """`store` advances one contribution; `mint` a list of stored or minting ones;
     `recheck` (every RECHECK_EVERY seconds) sends the minted the chain lost back to stored,
-    and `release` (as often) releases matured contributions' tokens."""
+    and `release` (as often) releases matured contributions' tokens; `deliver` hands the
+    minted ones' sealed key shares to the custody nodes."""
 
     def __init__(
         self,
@@ -47,10 +48,11 @@ class IntakeWorker:
         batch_size: int = 32,
         recheck: Callable[[], int] | None = None,
         release: Callable[[], int] | None = None,
+        deliver: Callable[[], int] | None = None,
     ) -> None:
         self.sessions = sessions
         self._store, self._mint, self._recheck = store, mint, recheck
-        self._release = release
+        self._release, self._deliver = release, deliver
         self._rechecked = 0.0
         self.lease_seconds, self.batch_size = lease_seconds, batch_size
         self.name = queue.worker_name()
@@ -77,6 +79,8 @@ class IntakeWorker:
             progressed = False
             try:
                 progressed = self.process_pending()
+                if self._deliver:
+                    progressed |= self._deliver() > 0
                 if time.monotonic() - self._rechecked >= RECHECK_EVERY:
                     for periodic in (self._recheck, self._release):
                         if periodic:

@@ -28,7 +28,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from web3.exceptions import Web3Exception
 
 from dao_service.chain.challenges import challenge_text, recover_public_key
-from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, SealingKeys
 from dao_service.exceptions import (
     ChallengeReplayed,
@@ -72,6 +71,20 @@ LIVE_KEYS = (
     .limit(bindparam("rows"))
 )
 OWN_KEYS = LIVE_KEYS.where(Contribution.contributor == bindparam("contributor"))
+
+
+class ReleaseSettings(Protocol):
+    @property
+    def challenge_ttl_seconds(self) -> int: ...
+
+    @property
+    def key_refusals_per_client_per_minute(self) -> int: ...
+
+
+class CursorTags(Protocol):
+    """What tags the cursors a release hands out (the service's custody MAC, a node's own)."""
+
+    def mac(self, message: str) -> str: ...
 
 
 class Deployment(Protocol):
@@ -128,6 +141,7 @@ class ReleasedKey:
     sha256: str
     iv: bytes
     encrypted_key: bytes
+    share_index: int | None = None  # a custody node's release: which share of the key
 
 
 class KeyReleaseService:
@@ -139,11 +153,16 @@ class KeyReleaseService:
     HELD_OFF_LIMIT = 10_000  # client addresses remembered as held off, at most
     HELD_OFF_SECONDS = 60  # the refusals' counting window, and how long a client waits
 
+    # The rows released: the live keys of a dataset, and a contributor's own. A custody
+    # node releases its shares instead (`dao_service.custody.release`).
+    live_keys = LIVE_KEYS
+    own_keys = OWN_KEYS
+
     def __init__(
         self,
-        settings: Settings,
+        settings: ReleaseSettings,
         engine: Engine,
-        custody: CustodyKey,
+        custody: CursorTags,
         chain: Callable[[], Deployment],
         grants: Grants,
     ) -> None:
@@ -294,7 +313,7 @@ class KeyReleaseService:
             # The chain answers as of its latest block; on a chain that makes no new blocks
             # that time stands still, so an expired grant is also checked against the clock.
             can_decrypt = can_decrypt and expires > time.time()
-            statement = LIVE_KEYS if can_decrypt else OWN_KEYS  # their own, always
+            statement = self.live_keys if can_decrypt else self.own_keys  # their own, always
             with self.engine.connect() as connection:
                 wanted = {"dataset_id": dataset_id, "after": after, "rows": page.limit + 1}
                 rows = connection.execute(statement, {**wanted, "contributor": address}).all()
@@ -325,6 +344,7 @@ class KeyReleaseService:
         return f"the access grant for dataset {dataset_id} expired at {ended:%Y-%m-%d %H:%M} UTC"
 
     def _encrypt(self, rows: Sequence[Any], public_key: bytes) -> list[ReleasedKey]:
+        assert isinstance(self.custody, CustodyKey)  # the service's release unwraps
         file_keys = [self.custody.unwrap(row.wrapped_key) for row in rows]
         sealed = self.sealing.seal(public_key, file_keys)
         return [

@@ -1,7 +1,8 @@
 """`datadao up`: start every part of the local stack in order, watch it, stop it cleanly.
 
-Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> the two co-validator nodes
--> service (which collects their verdicts and signatures: 2 of the 3 validators sign).
+Order: chain -> IPFS node -> contracts (scripts/deploy.py) -> custody nodes (any 2 of 3
+give a key) -> the two co-validator nodes -> service (which collects their verdicts and
+signatures: 2 of the 3 validators sign).
 A lock file in the data directory keeps one supervisor per data directory; `run/stack.json` tells
 `status` and `down` what runs where. A part that dies is started again, after a delay
 that doubles with each failure in a row (RESTART_DELAYS); meanwhile the service answers
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import IO, Any
 
 import requests
@@ -27,7 +29,7 @@ from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, dev_account
 from dao_service.core import paths
 from dao_service.core.config import Settings
 from dao_service.exceptions import DeploymentError, StackError
-from dao_service.stack import chain_node, ipfs_node, platform_standin
+from dao_service.stack import chain_node, custody_nodes, ipfs_node, platform_standin
 from dao_service.stack.process import ManagedProcess, ensure_port_free, pid_alive, tail
 from dao_service.stack.running import read_stack, stack_file
 
@@ -183,6 +185,10 @@ def run_stack(
                 ("IPFS gateway", settings.ipfs_gateway_port),
                 ("service", settings.service_port),
                 ("platform stand-in", settings.platform_port),
+                *(
+                    (f"custody node {i + 1}", settings.custody_port + i)
+                    for i in range(settings.custody_nodes)
+                ),
             ):
                 ensure_port_free(part, settings.host, port)
 
@@ -222,6 +228,20 @@ def run_stack(
 
             log("Deploying the contracts ...")
             run_deploy(settings, log)
+
+            nodes = custody_nodes.record_node_set(settings)
+            log(
+                f"Starting {len(nodes.nodes)} custody nodes (any {nodes.threshold} give a key) "
+                f"on {', '.join(n.url for n in nodes.nodes)} ..."
+            )
+            custody = [
+                custody_nodes.node_process(settings, i) for i in range(1, len(nodes.nodes) + 1)
+            ]
+            for node in custody:
+                node.start()
+                started.append(node)
+            for node, listed in zip(custody, nodes.nodes, strict=True):
+                node.wait_ready(partial(custody_nodes.node_answers, listed.url), 60)
 
             migrate_database(settings)  # once, before several processes open it
             co_validators = []
@@ -274,6 +294,7 @@ def run_stack(
                     "service_port": settings.service_port,
                     "platform_port": settings.platform_port,
                     "co_validators": ",".join(co_validators),
+                    "custody_port": settings.custody_port,
                 },
                 "pids": {p.name: p.pid for p in started},
             }

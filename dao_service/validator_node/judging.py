@@ -17,6 +17,7 @@ from dao_service.exceptions import IntakeRefused
 from dao_service.intake import opening, statement
 from dao_service.intake.records import stored_report
 from dao_service.intake.refining import RefinedBlob, Refiner
+from dao_service.intake.sharing import KeptKey
 from dao_service.intake.upload import Upload
 from dao_service.models import ValidatorVerdict
 from dao_service.validator_node.node import ValidatorNode
@@ -61,7 +62,11 @@ def judge(node: ValidatorNode, request: JudgeRequest, ciphertext: bytes) -> Verd
             validation = validation.again(node.index)
         refined = (
             refiner.refine(
-                validation, request.proposal.contribution_id, upload.contributor, sealing
+                validation,
+                request.proposal.contribution_id,
+                upload.contributor,
+                lambda _id, _key: KeptKey(),  # compared by its hash, then dropped
+                sealing,
             )
             if validation.report.accepted
             else None

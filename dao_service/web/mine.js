@@ -165,11 +165,15 @@ function withdraw(c) {
     const signature = await window.ethereum.request({
       method: "eth_signTypedData_v4", params: [wallet, JSON.stringify(typed)],
     });
-    await api(`/api/contributions/${c.id}/withdraw`, {
+    const done = await api(`/api/contributions/${c.id}/withdraw`, {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ deadline, signature }),
     });
-    return `Withdrew contribution ${c.id}: it earns nothing from later rentals and its key is destroyed.`;
+    // With custody nodes, each destroys its share; the key is gone once N - M + 1 have.
+    const shredded = done.key_destruction
+      ? `${done.key_destruction.summary}.`
+      : "its key is destroyed.";
+    return `Withdrew contribution ${c.id}: it earns nothing from later rentals; ${shredded}`;
   });
 }
 

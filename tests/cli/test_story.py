@@ -1,11 +1,15 @@
 """The whole story with CLI commands only, against a real local stack (`datadao up`):
 contribute -> rent -> vote -> queue -> execute -> fetch -> claim; a defeated rental is
-refunded; a withdrawn contribution leaves later fetches. And each refusal as a sentence."""
+refunded; a withdrawn contribution leaves later fetches, all with one of the three
+custody nodes down; with two down a fetch fails naming them. And each refusal as a
+sentence."""
 
 import hashlib
 import json
+import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -178,35 +182,43 @@ def planted(account: str) -> list[bytes]:
     return [v.encode() for v in values]
 
 
-def assert_nothing_private_stored(stack: Settings, secrets: list[bytes]) -> int:
-    """Every pinned blob (decrypted with the custody key where it is a contribution's),
-    the database, the spool and the service's logs hold none of `secrets`; the number of
-    contribution blobs opened."""
+def assert_nothing_private_stored(stack: Settings, secrets: list[bytes], renter: Any) -> int:
+    """Every pinned blob (decrypted, where it is a contribution's, with the key `renter`
+    combines from the custody nodes), the database, the spool and the service's logs hold
+    none of `secrets`; the number of contribution blobs opened."""
     import sqlite3
 
-    from dao_service.core.custody import CustodyKey, open_upload
+    from dao_service.chain.manifest import load_manifest
+    from dao_service.client.custody import CustodyClient
+    from dao_service.core.custody import open_upload
     from dao_service.storage.ipfs import IpfsStore
 
     def clean(what: str, data: bytes) -> None:
         found = [s.decode() for s in secrets if s in data]
         assert not found, f"{what} holds {found}"
 
-    custody = CustodyKey("", stack.keys_dir / "custody.key")
     database = stack.database_url.removeprefix("sqlite:///")
     with sqlite3.connect(database) as db:
         clean("the database", "\n".join(db.iterdump()).encode())
-        rows = db.execute(
-            "select cid, wrapped_key, iv from contributions where wrapped_key is not null"
-        ).fetchall()
+        assert db.execute(
+            "select count(*) from contributions where wrapped_key is not null"
+        ).fetchone() == (0,)  # no key kept by the service: the nodes hold the shares
+    manifest = load_manifest(stack.manifest_file)
+    assert manifest.custody is not None
+    nodes = CustodyClient(manifest.custody)
+    access = manifest.address_of("AccessRegistry")
+    signed = nodes.signed_request(renter, 1, manifest.chain_id, access)
+    keys = [k for round in nodes.release(renter, signed, 1000) for k in round.keys]
+    nodes.close()
     ipfs = IpfsStore(stack.ipfs_api_url)
     opened = 0
     try:
         for cid in ipfs._client.pin.ls(type="recursive")["Keys"]:  # earnings tables too
             clean(f"pinned blob {cid}", ipfs.cat(cid))
-        for cid, wrapped, iv in rows:
-            assert ipfs.pinned(cid), cid
+        for key in keys:
+            assert ipfs.pinned(key.cid), key.cid
             clean(
-                f"contribution blob {cid}", open_upload(custody.unwrap(wrapped), iv, ipfs.cat(cid))
+                f"contribution blob {key.cid}", open_upload(key.file_key, key.iv, ipfs.cat(key.cid))
             )
             opened += 1
     finally:
@@ -218,7 +230,31 @@ def assert_nothing_private_stored(stack: Settings, secrets: list[bytes]) -> int:
     return opened
 
 
+def break_custody_node(stack: Settings, index: int) -> None:
+    """Take custody node `index` down for good: its key file unreadable as a key, so the
+    supervisor's restarts fail (as a node whose operator lost its disk would)."""
+    from dao_service.stack.custody_nodes import node_answers, node_url
+
+    key_file = stack.custody_dir / f"node-{index}" / "node.key"
+    key_file.rename(key_file.with_suffix(".kept"))
+    key_file.write_bytes(b"not a key")
+    key_file.chmod(0o600)
+    pid = json.loads((stack.run_dir / "stack.json").read_text())["pids"][f"custody node {index}"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not node_answers(node_url(stack, index)))
+
+
+def mend_custody_node(stack: Settings, index: int) -> None:
+    """Its key back: the supervisor's next restart brings the node up (within 30 s)."""
+    from dao_service.stack.custody_nodes import node_answers, node_url
+
+    key_file = stack.custody_dir / f"node-{index}" / "node.key"
+    key_file.with_suffix(".kept").replace(key_file)
+    wait_until(lambda: node_answers(node_url(stack, index)), timeout=90, interval=0.5)
+
+
 def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_path: Path) -> None:
+    break_custody_node(stack, 3)  # the whole story with one of the three nodes down
     # Alice contributes her data request as Reddit sent it: private files and all.
     exports = {
         "test2": export(tmp_path, "alice", 11, whole=True),
@@ -320,7 +356,7 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     for path in out.rglob("*"):
         if path.is_file():
             assert not [s for s in secrets if s in path.read_bytes()], path
-    assert assert_nothing_private_stored(stack, secrets) == 2
+    assert assert_nothing_private_stored(stack, secrets, dev_account(5)) == 2
     again = datadao(
         stack, "data", "fetch", "--dataset", "1", "--out", str(out), "--account", "test5"
     )
@@ -379,7 +415,10 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     assert datadao(stack, "balance", dev_account(6).address)["eth_wei"] > before + ETH * 99 // 100
     assert datadao(stack, "rent", "status", str(second["rental"]))["status"] == "Refunded"
 
-    datadao(stack, "withdraw", receipts["test2"]["id"], "--account", "test2")
+    withdrawn = datadao(stack, "withdraw", receipts["test2"]["id"], "--account", "test2")
+    shredded = withdrawn["key_destruction"]
+    assert len(shredded["confirmed"]) == 2 and shredded["key_gone"]  # N - M + 1 = 2
+    assert list(shredded["unconfirmed"]) == [f"http://127.0.0.1:{stack.custody_port + 2}"]
     later = tmp_path / "later"
     datadao(stack, "data", "fetch", "--out", str(later), "--account", "test5")
     files = json.loads((later / "manifest.json").read_text())["files"]
@@ -405,6 +444,21 @@ def test_contribute_rent_vote_fetch_claim_refund_withdraw(stack: Settings, tmp_p
     expired = refusal(stack, *fetch_later)
     assert f"no access grant for {dev_account(5).address[:6]}" in expired
     assert "on dataset 1 (expired 20" in expired
+
+    # Two of three nodes down: fewer than M answer, and the refusal names both.
+    break_custody_node(stack, 2)
+    try:
+        own = refusal(
+            stack, "data", "fetch", "--out", str(tmp_path / "own-2"), "--account", "test3"
+        )
+        assert "only 1 of 3 custody nodes answered and 2 are needed" in own
+        for index in (2, 3):
+            assert (
+                f"custody node {index} (http://127.0.0.1:{stack.custody_port + index - 1})" in own
+            )
+    finally:
+        mend_custody_node(stack, 2)
+        mend_custody_node(stack, 3)
     assert set(PRINTED) <= set(RAN), f"hints printed but never run: {set(PRINTED) - set(RAN)}"
 
 

@@ -16,6 +16,7 @@ from dao_service.exceptions import FetchFailed
 
 RENTER = dev_account(5)
 ACCESS = "0x" + "ac" * 20  # the deployment's AccessRegistry
+WITHOUT_NODES = SimpleNamespace(custody=None)  # these fakes are the service's release
 TERMS = {"access_expires_at": "2030-01-01T00:00:00+00:00", "revoked": False, "rentals": []}
 
 
@@ -68,7 +69,10 @@ class HostileService:
 def test_a_contribution_id_that_is_a_path_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     client = SimpleNamespace(
-        service=HostileService("../../escaped"), chain_id=31337, access_registry_address=ACCESS
+        manifest=WITHOUT_NODES,
+        service=HostileService("../../escaped"),
+        chain_id=31337,
+        access_registry_address=ACCESS,
     )
     with pytest.raises(FetchFailed, match="not a contribution id"):
         fetch_dataset(client, RENTER, 1, out, ipfs=None)  # type: ignore[arg-type]
@@ -94,7 +98,10 @@ def test_a_tampered_manifest_cannot_delete_files_outside_out(tmp_path: Path) -> 
             return {"keys": []}
 
     client = SimpleNamespace(
-        service=NothingReleased("x"), chain_id=31337, access_registry_address=ACCESS
+        manifest=WITHOUT_NODES,
+        service=NothingReleased("x"),
+        chain_id=31337,
+        access_registry_address=ACCESS,
     )
     result = fetch_dataset(client, RENTER, 1, out, ipfs=None)  # type: ignore[arg-type]
     assert result.removed == [] and precious.read_text() == "keep me"
@@ -119,7 +126,9 @@ def test_only_a_key_release_challenge_for_this_renter_is_signed(tmp_path: Path) 
             return {"nonce": "n", "text": text, "chain_id": 31337}
 
     for service in (SignInElsewhere("x"), OtherAddress("x"), OtherDeployment("x")):
-        client = SimpleNamespace(service=service, chain_id=31337, access_registry_address=ACCESS)
+        client = SimpleNamespace(
+            manifest=WITHOUT_NODES, service=service, chain_id=31337, access_registry_address=ACCESS
+        )
         with pytest.raises(FetchFailed, match="nothing was signed"):
             fetch_dataset(client, RENTER, 1, tmp_path, ipfs=None)  # type: ignore[arg-type]
 
@@ -177,7 +186,10 @@ def test_a_stopped_fetch_resumes_at_the_page_it_stopped_in(
 
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(blobs))
     client = SimpleNamespace(
-        service=PagedService("x"), chain_id=31337, access_registry_address=ACCESS
+        manifest=WITHOUT_NODES,
+        service=PagedService("x"),
+        chain_id=31337,
+        access_registry_address=ACCESS,
     )
     out, ipfs = tmp_path / "out", Ipfs()
     ipfs.down = True
@@ -247,7 +259,10 @@ def test_the_dataset_loads_as_it_is_and_the_data_card_counts_it(
     keys, stored = released({"a": records("a", 30), "b": records("b", 12, source="twitter")})
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(stored))
     client = SimpleNamespace(
-        service=OneShotService(keys), chain_id=31337, access_registry_address=ACCESS
+        manifest=WITHOUT_NODES,
+        service=OneShotService(keys),
+        chain_id=31337,
+        access_registry_address=ACCESS,
     )
     out = tmp_path / "out"
     result = fetch_dataset(client, RENTER, 1, out, Blobs(stored))  # type: ignore[arg-type]
@@ -289,7 +304,10 @@ def test_a_blob_that_is_not_refined_records_is_refused(
     keys, stored = released({"raw": reddit_export()})  # an upload as it came
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(stored))
     client = SimpleNamespace(
-        service=OneShotService(keys), chain_id=31337, access_registry_address=ACCESS
+        manifest=WITHOUT_NODES,
+        service=OneShotService(keys),
+        chain_id=31337,
+        access_registry_address=ACCESS,
     )
     with pytest.raises(FetchFailed, match="is not a Parquet file of refined records"):
         fetch_dataset(client, RENTER, 1, tmp_path / "out", Blobs(stored))  # type: ignore[arg-type]

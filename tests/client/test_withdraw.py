@@ -35,9 +35,10 @@ class Service:
         return {"id": contribution_id, "status": "withdrawn"}
 
 
-def dao(service: Service) -> Any:
+def dao(service: Service, custody: Any = None) -> Any:
     return SimpleNamespace(
         service=service,
+        manifest=SimpleNamespace(custody=custody),  # custody nodes, if the deployment has them
         chain_id=31337,
         registry=SimpleNamespace(address=REGISTRY),
         block=lambda: {"timestamp": hex(CHAIN_NOW)},
@@ -66,3 +67,10 @@ def test_refused_before_anything_is_signed(receipt: dict[str, Any], refusal: str
     with pytest.raises(Refused, match=refusal):
         withdraw(dao(service), OWNER, "c1")
     assert service.withdrawn == []
+
+
+def test_with_custody_nodes_an_already_withdrawn_contribution_asks_the_nodes_again() -> None:
+    service = Service(withdrawn=True)
+    withdraw(dao(service, custody=SimpleNamespace(threshold=2)), OWNER, "c1")
+    ((contribution_id, _, _),) = service.withdrawn  # the service asks each node once more
+    assert contribution_id == "c1"

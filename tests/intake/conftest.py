@@ -33,6 +33,7 @@ class FakeChain:
 
     chain_id = 31337
     registry_address = "0x" + "42" * 20
+    custody_nodes = None  # file keys stay under the custody key
 
     def __init__(self) -> None:
         self.recorded: dict[bytes, tuple[str, str]] = {}

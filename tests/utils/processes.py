@@ -28,7 +28,25 @@ def settings_for(data_dir: Path) -> Settings:
         ipfs_gateway_port=free_port(),
         service_port=free_port(),
         platform_port=free_port(),
+        custody_port=free_ports(3),
     )
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free loopback ports."""
+    while True:
+        first = free_port()
+        if first + count <= 65535 and all(_free(first + i) for i in range(1, count)):
+            return first
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def port_flags(settings: Settings) -> list[str]:
@@ -40,6 +58,7 @@ def port_flags(settings: Settings) -> list[str]:
         "--gateway-port", str(settings.ipfs_gateway_port),
         "--service-port", str(settings.service_port),
         "--platform-port", str(settings.platform_port),
+        "--custody-port", str(settings.custody_port),
     ]  # fmt: skip
 
 

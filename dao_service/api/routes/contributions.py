@@ -17,6 +17,7 @@ from dao_service.api.schemas import (
     CodeResponse,
     ContributionReceipt,
     ErrorResponse,
+    KeyDestructionModel,
     NonceRequest,
     NonceResponse,
     RecordPreview,
@@ -301,5 +302,20 @@ def withdraw(
 ) -> ContributionReceipt:
     """Withdraw on the contributor's signed request: on-chain first, then the key is destroyed."""
     signature = _hex(body.signature, "signature", 65)
-    row = intake.withdraw(chain(), public_id, body.deadline, signature)
-    return receipt(intake, row, chain)
+    row, shredded = intake.withdraw(chain(), public_id, body.deadline, signature)
+    answer = receipt(intake, row, chain)
+    if shredded is not None:
+        answer.key_destruction = KeyDestructionModel(
+            nodes=shredded.nodes,
+            threshold=shredded.threshold,
+            confirmed=shredded.confirmed,
+            unconfirmed=shredded.unconfirmed,
+            needed=shredded.needed,
+            key_gone=shredded.key_gone,
+            summary=(
+                f"{len(shredded.confirmed)} of {shredded.nodes} custody nodes confirmed "
+                f"destroying their share; the key is gone once {shredded.needed} have"
+                + (" (it is)" if shredded.key_gone else "")
+            ),
+        )
+    return answer

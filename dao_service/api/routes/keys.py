@@ -10,7 +10,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Request
 
-from dao_service.api.deps import KeyReleaseDep
+from dao_service.api.deps import ChainDep, KeyReleaseDep
 from dao_service.api.schemas import (
     ChallengeRequest,
     ChallengeResponse,
@@ -21,6 +21,8 @@ from dao_service.api.schemas import (
     ReleaseResponse,
 )
 from dao_service.chain.challenges import SERVICE_IDENTITY
+from dao_service.chain.provider import ChainProvider
+from dao_service.exceptions import KeyRefused
 from dao_service.keys.release import ReleasedPage, SignedRequest
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
@@ -49,7 +51,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/release", response_model=ReleaseResponse, responses=REFUSALS)
 async def release(
-    body: ReleaseRequest, service: KeyReleaseDep, request: Request
+    body: ReleaseRequest, service: KeyReleaseDep, chain: ChainDep, request: Request
 ) -> ReleaseResponse:
     """The first page of keys, on a signed request."""
     signed = SignedRequest(
@@ -60,17 +62,28 @@ async def release(
         body.expires_at,
         bytes.fromhex(body.signature.removeprefix("0x")),
     )
+    held_by_nodes(chain)
     page = await service.release(signed, body.limit, client_address(request))
     return page_response(page)
 
 
 @router.post("/release/next", response_model=ReleaseResponse, responses=REFUSALS)
 async def next_page(
-    body: NextPageRequest, service: KeyReleaseDep, request: Request
+    body: NextPageRequest, service: KeyReleaseDep, chain: ChainDep, request: Request
 ) -> ReleaseResponse:
     """The page after the one whose `next_cursor` this is (no new signature needed)."""
+    held_by_nodes(chain)
     page = await service.next_page(body.cursor, body.limit, client_address(request))
     return page_response(page)
+
+
+def held_by_nodes(chain: ChainProvider) -> None:
+    """With custody nodes the service holds no file key: it says where they are."""
+    if chain().custody_nodes is not None:
+        raise KeyRefused(
+            "this deployment's file keys are held by its custody nodes (the manifest's "
+            "`custody`): ask them, as `datadao data fetch` does"
+        )
 
 
 def client_address(request: Request) -> str:

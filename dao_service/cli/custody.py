@@ -1,0 +1,161 @@
+"""`datadao custody nodes / migrate`: the deployment's custody nodes, and moving the
+contributions stored before them into their custody."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from dao_service.cli.options import DataDirOption, JsonOption, echo_json, settings_from, with_client
+
+if TYPE_CHECKING:
+    from dao_service.client.core import DaoClient
+
+custody_app = typer.Typer(help="The custody nodes that hold the shares of every file key.")
+
+
+@with_client
+def nodes(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
+    """The deployment's custody nodes (M of N), each with whether it answers and how many
+    shares it holds. Exit code 1 if fewer than M answer."""
+    import requests
+    from rich.console import Console
+    from rich.table import Table
+
+    node_set = client.manifest.custody
+    if node_set is None:
+        raise typer.BadParameter("the deployment manifest records no custody nodes")
+    rows = []
+    for index, node in enumerate(node_set.nodes, start=1):
+        try:
+            health = requests.get(f"{node.url.rstrip('/')}/healthz", timeout=5).json()
+            held, up = health["shares_held"], health["public_key"] == node.public_key
+            detail = f"{held} shares held" if up else "answers with another public key"
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            up, detail = False, "no answer"
+        rows.append({"index": index, "url": node.url, "up": up, "detail": detail,
+                     "public_key": node.public_key})  # fmt: skip
+    answering = sum(r["up"] for r in rows)
+    if as_json:
+        echo_json({"threshold": node_set.threshold, "nodes": rows})
+    else:
+        table = Table(title=f"Custody nodes: any {node_set.threshold} of {len(rows)} give a key")
+        for column in ("node", "address", "state", "detail"):
+            table.add_column(column)
+        for r in rows:
+            state = "[green]up[/]" if r["up"] else "[red]down[/]"
+            table.add_row(str(r["index"]), r["url"], state, r["detail"])
+        Console().print(table)
+    raise typer.Exit(0 if answering >= node_set.threshold else 1)
+
+
+@with_client
+def record(
+    nodes: list[str] = typer.Option(
+        ..., "--node", help="A node as URL=PUBLIC_KEY (hex, uncompressed); once per node, in order."
+    ),
+    threshold: int = typer.Option(..., "--threshold", min=1, help="M: shares that give a key."),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """Record the deployment's custody node set (M of N) in its manifest, after checking
+    that each node answers with the public key given for it.
+
+    The node set lives in the deployment manifest until a contract owned by the timelock
+    holds it; new contributions are split for the set recorded here."""
+    import requests
+    from pydantic import ValidationError
+
+    from dao_service.chain.manifest import CustodyNode, CustodyNodeSet, write_manifest
+
+    listed = []
+    for given in nodes:
+        url, _, public_key = given.partition("=")
+        if not public_key:
+            raise typer.BadParameter(f"{given!r} is not URL=PUBLIC_KEY")
+        listed.append({"url": url, "public_key": public_key.lower().removeprefix("0x")})
+    try:
+        node_set = CustodyNodeSet(
+            threshold=threshold, nodes=[CustodyNode(**node) for node in listed]
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(
+            "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'node set'}: {e['msg']}" for e in exc.errors()
+            )
+        ) from exc
+    for index, node in enumerate(node_set.nodes, start=1):
+        try:
+            answered = requests.get(f"{node.url.rstrip('/')}/healthz", timeout=10).json()
+        except (requests.RequestException, ValueError) as exc:
+            raise typer.BadParameter(f"{node_set.named(index)} does not answer") from exc
+        if answered.get("public_key") != node.public_key:
+            raise typer.BadParameter(
+                f"{node_set.named(index)} answers with another public key than the one given"
+            )
+    manifest = client.manifest
+    manifest.custody = node_set
+    write_manifest(client.endpoints.manifest_path, manifest)
+    if as_json:
+        echo_json(node_set.model_dump())
+    else:
+        typer.echo(
+            f"Recorded {len(node_set.nodes)} custody nodes (any {threshold} give a key) in "
+            f"{client.endpoints.manifest_path}."
+        )
+
+
+def migrate(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Split every file key still wrapped under the custody key among the custody nodes,
+    then destroy the custody key.
+
+    Contributions stored before the deployment had custody nodes are released by the
+    service alone; after this, only M nodes together can. It is the one step where one
+    process holds every file key (in memory, one at a time). Run it once, with the
+    service stopped, on the service's machine. Shares for a node that is down wait,
+    sealed to it, and the worker delivers them when it is back."""
+    from rich.console import Console
+
+    from dao_service.intake.custody_migration import migrate as migrate_keys
+    from dao_service.runtime import open_runtime
+
+    console = Console(stderr=as_json)
+    settings = settings_from(data_dir)
+    if settings.custody_key:
+        raise typer.BadParameter(
+            "DATADAO_CUSTODY_KEY is set: this command destroys the custody key file only; "
+            "unset it (and keep the key file in its place) before migrating"
+        )
+    with open_runtime(settings) as runtime:
+        chain = runtime.chain()
+        with console.status("Splitting file keys ...") as status:
+            summary = migrate_keys(
+                runtime.sessions,
+                runtime.custody,
+                settings.keys_dir / "custody.key",
+                chain.custody_nodes,
+                chain.validator,
+                lambda public_id: status.update(f"Splitting the key of {public_id} ..."),
+            )
+    if as_json:
+        echo_json(summary.__dict__)
+        return
+    console.print(
+        f"Split {len(summary.split)} file keys among the custody nodes; they confirmed "
+        f"{summary.delivered} shares ({summary.waiting} wait, sealed to their node, for the "
+        "worker to deliver). The old custody key is destroyed"
+        + (
+            f"; {summary.samples} validation samples moved to the new one."
+            if summary.samples
+            else "."
+        ),
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    custody_app.command()(nodes)
+    custody_app.command()(record)
+    custody_app.command()(migrate)
+    app.add_typer(custody_app, name="custody")

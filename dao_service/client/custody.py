@@ -1,0 +1,259 @@
+"""Keys from the custody nodes: one signed request goes to every node of the deployment's
+node set; each node answers its own shares, sealed to the renter's wallet key, a page
+at a time; any M shares of a key give it back here. Nodes that are down or refuse are
+named, and the fetch goes on while M answer.
+
+Nodes page in the same order (the service's contribution sequence), but one node may
+hold a share another does not have yet, so shares wait here until M of a key arrived."""
+
+import base64
+import secrets
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import ecies
+import requests
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.core.shares import Share, combine_key
+from dao_service.exceptions import FetchFailed, NodesUnavailable, ServiceRefused
+
+REQUEST_LIFETIME = 240  # seconds the signed request is good for (nodes take up to 300)
+
+
+@dataclass(frozen=True)
+class CombinedKey:
+    contribution_id: str
+    cid: str
+    sha256: str
+    iv: bytes
+    file_key: bytes
+
+
+@dataclass
+class Round:
+    """Keys whose shares are complete after one page from each node, and where the
+    release stands (to resume from): each node's next cursor and the shares waiting."""
+
+    keys: list[CombinedKey]
+    state: dict[str, Any]
+
+
+@dataclass
+class NodeRelease:
+    """The state of one release across the node set."""
+
+    cursors: dict[int, str | None] = field(default_factory=dict)  # None: node done
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)  # by contribution
+    failed: dict[int, str] = field(default_factory=dict)  # node index -> why unusable
+
+
+class SealedOpener:
+    """Opens what a node sealed to this wallet's key (eciespy's layout: ephemeral public key,
+    16-byte nonce, tag, ciphertext). A node seals every item of a minute to one ephemeral
+    key (`core.custody.SealingKeys`), so the key agreement is done once per ephemeral key
+    here too, and each item costs one AES-GCM decryption, not an ECDH."""
+
+    LIMIT = 1000  # ephemeral keys remembered
+
+    def __init__(self, private_key: bytes) -> None:
+        from ecies.keys import PrivateKey
+
+        self._config = ecies.ECIES_CONFIG
+        self._key = PrivateKey(self._config.elliptic_curve, private_key)
+        self._ciphers: dict[bytes, AESGCM] = {}
+
+    def open(self, sealed: bytes) -> bytes:
+        from ecies.keys import PublicKey
+
+        size = self._config.ephemeral_key_size
+        head, nonce, tag, body = (
+            sealed[:size],
+            sealed[size : size + 16],
+            sealed[size + 16 : size + 32],
+            sealed[size + 32 :],
+        )
+        cipher = self._ciphers.get(head)
+        if cipher is None:
+            ephemeral = PublicKey(self._config.elliptic_curve, head)
+            cipher = AESGCM(ephemeral.decapsulate(self._key, self._config.is_hkdf_key_compressed))
+            if len(self._ciphers) >= self.LIMIT:
+                self._ciphers.clear()
+            self._ciphers[head] = cipher
+        try:
+            return cipher.decrypt(nonce, body + tag, None)
+        except InvalidTag as exc:
+            raise FetchFailed("a share does not open with this wallet's key") from exc
+
+
+class CustodyClient:
+    def __init__(self, node_set: CustodyNodeSet, timeout: float = 30.0) -> None:
+        self.node_set, self.timeout = node_set, timeout
+        self._sessions = {i: requests.Session() for i in range(1, len(node_set.nodes) + 1)}
+        self._pool = ThreadPoolExecutor(max_workers=len(node_set.nodes))
+        self.failed: dict[int, str] = {}  # the nodes not used, and why, once a release ran
+        self._openers: dict[bytes, SealedOpener] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        for session in self._sessions.values():
+            session.close()
+
+    def _post(self, index: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        url = self.node_set.nodes[index - 1].url.rstrip("/") + path
+        try:
+            reply = self._sessions[index].post(url, json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ConnectionError("did not answer") from exc
+        try:
+            answer = reply.json()
+        except ValueError:
+            answer = {}
+        if reply.status_code >= 400:
+            detail = answer.get("detail") if isinstance(answer, dict) else None
+            raise ServiceRefused(
+                f"refused: {detail or f'HTTP {reply.status_code}'}", reply.status_code
+            )
+        return dict(answer)
+
+    def signed_request(
+        self, account: Any, dataset_id: int, chain_id: int, access_registry: str
+    ) -> dict[str, Any]:
+        """The release request every node receives (one signature for all of them)."""
+        from dao_service.chain.challenges import challenge_text
+        from dao_service.client.fetch import sign_challenge
+
+        nonce, expires = secrets.token_hex(16), int(time.time()) + REQUEST_LIFETIME
+        text = challenge_text(
+            account.address, dataset_id, chain_id, access_registry, nonce, expires
+        )
+        return {"address": account.address, "nonce": nonce, "expires_at": expires,
+                "dataset_id": dataset_id, "chain_id": chain_id,
+                "signature": sign_challenge(account, text)}  # fmt: skip
+
+    def release(
+        self,
+        account: Any,
+        signed: dict[str, Any] | None,
+        page_size: int,
+        resumed: NodeRelease | None = None,
+    ) -> Iterator[Round]:
+        """Rounds of combined keys until every usable node has sent its last page. The
+        first round needs `signed` (or a `resumed` release); fewer than M nodes answering
+        it is NodesUnavailable naming the others (or the nodes' refusal, if they refused)."""
+        state = resumed or NodeRelease({i: "" for i in self._sessions})
+        threshold = self.node_set.threshold
+        first = resumed is None
+        while True:
+            asking = [
+                i for i, c in state.cursors.items() if c is not None and i not in state.failed
+            ]
+            if not asking:
+                break
+            answers = self._pool.map(lambda i: self._page(i, state, signed, page_size), asking)
+            pages = dict(zip(asking, answers, strict=True))
+            for index, page in pages.items():
+                if isinstance(page, Exception):
+                    state.failed[index] = str(page)
+                    continue
+                state.cursors[index] = page.get("next_cursor")
+                for key in page["keys"]:
+                    held = state.waiting.setdefault(key["contribution_id"], {"shares": {}})
+                    held.setdefault("meta", {k: key[k] for k in ("cid", "sha256", "iv")})
+                    if any(held["meta"][k] != key[k] for k in ("cid", "sha256", "iv")):
+                        raise FetchFailed(
+                            f"{self.node_set.named(index)} describes contribution "
+                            f"{key['contribution_id']} unlike another node"
+                        )
+                    held["shares"][str(index)] = key
+            if first:
+                self._enough_answered(pages, state, threshold)
+                first = False
+            self.failed = dict(state.failed)
+            yield Round(self._complete(account, state, threshold), self._resumable(state))
+        if state.waiting:
+            missing = sorted(state.waiting)[:5]
+            raise NodesUnavailable(
+                f"fewer than {threshold} custody nodes released a share of "
+                f"{len(state.waiting)} contribution(s) ({', '.join(missing)}"
+                f"{', …' if len(state.waiting) > 5 else ''}); {self.unused()}"
+            )
+
+    def _page(
+        self, index: int, state: NodeRelease, signed: dict[str, Any] | None, page_size: int
+    ) -> dict[str, Any] | Exception:
+        cursor = state.cursors[index]
+        try:
+            if cursor:
+                return self._post(
+                    index, "/api/keys/release/next", {"cursor": cursor, "limit": page_size}
+                )
+            assert signed is not None, "a first page needs the signed request"
+            return self._post(index, "/api/keys/release", {**signed, "limit": page_size})
+        except (ConnectionError, ServiceRefused) as exc:
+            return exc
+
+    def _enough_answered(
+        self, pages: dict[int, dict[str, Any] | Exception], state: NodeRelease, threshold: int
+    ) -> None:
+        answered = [i for i, p in pages.items() if not isinstance(p, Exception)]
+        if len(answered) >= threshold:
+            return
+        refusals = [p for p in pages.values() if isinstance(p, ServiceRefused) and p.status == 403]
+        if refusals and len(refusals) + len(answered) >= threshold:  # the nodes said no
+            raise ServiceRefused(refusals[0].user_message, 403)
+        raise NodesUnavailable(
+            f"only {len(answered)} of {len(self.node_set.nodes)} custody nodes answered and "
+            f"{threshold} are needed: {self.unused(state.failed)}"
+        )
+
+    def unused(self, failed: dict[int, str] | None = None) -> str:
+        """The nodes not used, each named with why."""
+        failed = self.failed if failed is None else failed
+        return "; ".join(f"{self.node_set.named(i)} {why}" for i, why in sorted(failed.items()))
+
+    def _complete(self, account: Any, state: NodeRelease, threshold: int) -> list[CombinedKey]:
+        opener = self._openers.setdefault(bytes(account.key), SealedOpener(bytes(account.key)))
+        done = []
+        for contribution_id, held in list(state.waiting.items()):
+            if len(held["shares"]) < threshold:
+                continue
+            shares = []
+            for index, key in held["shares"].items():
+                value = opener.open(bytes.fromhex(key["encrypted_share"]))
+                if key["share_index"] != int(index):  # a node's share is its own position
+                    raise FetchFailed(
+                        f"{self.node_set.named(int(index))} sent share {key['share_index']} "
+                        f"of contribution {contribution_id}, not its own"
+                    )
+                shares.append(Share(int(index), value))
+            meta = held["meta"]
+            done.append(
+                CombinedKey(
+                    contribution_id, meta["cid"], meta["sha256"], base64.b64decode(meta["iv"]),
+                    combine_key(shares, threshold),
+                )
+            )  # fmt: skip
+            del state.waiting[contribution_id]
+        return done
+
+    @staticmethod
+    def _resumable(state: NodeRelease) -> dict[str, Any]:
+        return {
+            "cursors": {str(i): c for i, c in state.cursors.items()},
+            "waiting": state.waiting,
+            "failed": {str(i): w for i, w in state.failed.items()},
+        }
+
+    @staticmethod
+    def resumed(saved: dict[str, Any]) -> NodeRelease:
+        return NodeRelease(
+            {int(i): c for i, c in saved["cursors"].items()},
+            dict(saved["waiting"]),
+            {int(i): w for i, w in saved["failed"].items()},
+        )

@@ -1,0 +1,102 @@
+"""What a node holds: shares deposited by a validator (the intake worker that made the
+key, or `datadao custody migrate`), destroyed once the chain records the contribution
+withdrawn or voided."""
+
+from dataclasses import dataclass
+
+from eth_utils import to_checksum_address
+from sqlalchemy import Engine, delete, insert, select
+
+from dao_service.chain.challenges import recover_public_key
+from dao_service.chain.custody_deposit import deposit_text
+from dao_service.custody.chain import NodeChain
+from dao_service.custody.node_key import NodeKey
+from dao_service.exceptions import CustodyError, DepositRefused
+from dao_service.models import AuditEvent, CustodyShare
+from dao_service.storage.database import dialect_insert
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Deposit:
+    sequence: int  # the service's contribution id: the order every node pages in
+    contribution_id: str
+    dataset_id: int
+    contributor: str
+    fingerprint: str
+    cid: str
+    sha256: str
+    iv: bytes
+    sealed_share: bytes
+    signature: bytes
+
+
+def deposit(engine: Engine, key: NodeKey, chain: NodeChain, given: Deposit) -> int:
+    """Keep the deposited share (once; the same deposit again changes nothing); returns its
+    index. Refused unless a validator of the chain signed it for this node."""
+    text = deposit_text(
+        key.public_key, given.sequence, given.contribution_id, given.dataset_id,
+        given.contributor, given.fingerprint, given.cid, given.sha256, given.iv,
+        given.sealed_share,
+    )  # fmt: skip
+    signer_key = recover_public_key(text, given.signature)
+    if signer_key is None:
+        raise DepositRefused("the deposit's signature is malformed")
+    signer = signer_key.to_checksum_address()
+    if not chain.is_validator(signer):
+        raise DepositRefused(
+            f"the deposit is signed by {signer}, which the registry does not list as a validator"
+        )
+    share = key.open_deposit(given.sealed_share, given.contribution_id)
+    row = {
+        "id": given.sequence,
+        "contribution_id": given.contribution_id,
+        "dataset_id": given.dataset_id,
+        "contributor": to_checksum_address(given.contributor),
+        "fingerprint": given.fingerprint.lower(),
+        "cid": given.cid,
+        "sha256": given.sha256,
+        "iv": given.iv,
+        "share_index": share.index,
+        "stored_share": key.store(share, given.contribution_id),
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            dialect_insert(engine)(CustodyShare).values(row).on_conflict_do_nothing()
+        )
+        held = connection.execute(
+            select(CustodyShare.contribution_id, CustodyShare.fingerprint).where(
+                CustodyShare.id == given.sequence
+            )
+        ).first()
+    if held is None or tuple(held) != (given.contribution_id, row["fingerprint"]):
+        raise CustodyError(
+            f"this node holds another contribution under sequence {given.sequence} or "
+            f"fingerprint {given.fingerprint}"
+        )
+    return share.index
+
+
+def destroy(engine: Engine, chain: NodeChain, fingerprint: str) -> bool:
+    """Delete the share of the contribution `fingerprint` once the chain records it
+    withdrawn or voided; True if this node held one."""
+    contributor, weight = chain.contribution_status(fingerprint)
+    if contributor == ZERO_ADDRESS:
+        raise DepositRefused(f"the registry records no contribution {fingerprint}")
+    if weight > 0:
+        raise DepositRefused(
+            f"the registry records contribution {fingerprint} as live: its share is "
+            "destroyed once it is withdrawn or voided"
+        )
+    with engine.begin() as connection:
+        gone = connection.execute(
+            delete(CustodyShare).where(CustodyShare.fingerprint == fingerprint.lower())
+        ).rowcount
+        connection.execute(
+            insert(AuditEvent).values(
+                action="destroy", address=contributor, dataset_id=None, outcome="done",
+                detail=f"{fingerprint}: {'share destroyed' if gone else 'no share held'}",
+            )
+        )  # fmt: skip
+    return bool(gone)

@@ -1,0 +1,148 @@
+"""Intake with custody nodes, on the real service (in-process, its worker embedded), a
+real anvil, IPFS node and three real node processes: the key of a stored blob is split
+where it is made, and once the nodes hold the shares the service's process, database and
+spool hold neither the key nor any share; the renter fetches the dataset through the
+nodes with one of them stopped; a withdrawal tells how many nodes destroyed their share."""
+
+import gc
+import hashlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from dao_service.chain.attestations import sign_withdrawal
+from dao_service.chain.dev_accounts import dev_account
+from dao_service.client.core import DaoClient, Endpoints
+from dao_service.client.custody import CustodyClient
+from dao_service.client.fetch import fetch_dataset
+from dao_service.core.config import Settings
+from dao_service.models import Contribution, PendingShare
+from dao_service.stack.sample_exports import reddit_export
+from dao_service.storage.ipfs import IpfsStore
+from tests.api.conftest import wait_for_stage
+from tests.custody.test_release import node_holdings
+from tests.utils.chain import Dao
+from tests.utils.custody import RunningNodes
+from tests.utils.participants import contribute
+
+ALICE, RENTER = dev_account(2), dev_account(5)
+
+
+def delivered(api: TestClient, contribution_id: str, timeout: float = 30) -> None:
+    """Wait until the worker has handed every share of the contribution to its node."""
+    sessions = api.app.state.intake.sessions  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            waiting = session.scalar(select(func.count()).select_from(PendingShare))
+        if waiting == 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{waiting} shares of {contribution_id} still wait for their nodes")
+
+
+def live_byte_strings() -> set[bytes]:
+    """The SHA-256 of every bytes object the process references (from any container,
+    object or thread's frame), and of each of its 16- and 32-byte windows if it is short."""
+    seen: set[bytes] = set()
+
+    def note(value: Any) -> None:
+        if isinstance(value, (bytes, bytearray, memoryview)) and len(value) <= 4096:
+            data = bytes(value)
+            for size in (16, 32):
+                for start in range(0, max(len(data) - size + 1, 0)):
+                    seen.add(hashlib.sha256(data[start : start + size]).digest())
+
+    for holder in gc.get_objects():
+        note(holder)
+        for referent in gc.get_referents(holder):
+            note(referent)
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            for value in frame.f_locals.values():
+                note(value)
+            frame = frame.f_back
+    return seen
+
+
+def files_under(root: Path, leaving_out: Path) -> bytes:
+    return b"".join(
+        p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and leaving_out not in p.parents
+    )
+
+
+def test_after_intake_the_service_holds_no_key_and_no_share_and_the_renter_fetches_via_nodes(
+    custody_nodes: RunningNodes,
+    api: TestClient,
+    dao: Dao,
+    service_settings: Settings,
+    ipfs: IpfsStore,
+    tmp_path: Path,
+) -> None:
+    receipt = wait_for_stage(api, contribute(api, ALICE, reddit_export()).json()["id"], "minted")
+    delivered(api, receipt["id"])
+    with api.app.state.intake.sessions() as session:  # type: ignore[attr-defined]
+        row = session.scalars(select(Contribution)).one()
+    assert row.wrapped_key is None  # no custody key wraps it: the nodes hold its shares
+    in_memory = live_byte_strings()
+    # The service's database, spool, keys and logs (the test's nodes live there too).
+    at_rest = files_under(service_settings.data_dir, leaving_out=custody_nodes.settings.custody_dir)
+    assert (service_settings.data_dir / "datadao.sqlite3").read_bytes() in at_rest
+    assert not any(service_settings.spool_dir.iterdir())
+
+    # Only now the test learns the key (from two nodes) and each node's share.
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    custody_nodes.stop(2)
+    nodes = CustodyClient(custody_nodes.node_set)
+    signed = nodes.signed_request(RENTER, 1, dao.chain_id, dao.access.address)
+    (key,) = [k for r in nodes.release(RENTER, signed, 100) for k in r.keys]
+    shares = [dict(node_holdings(custody_nodes, i))[receipt["id"]].value for i in (1, 2, 3)]
+    for secret in (key.file_key, *shares):
+        assert secret not in at_rest
+        assert hashlib.sha256(secret).digest() not in in_memory
+    # The check can see a key where one is held: the one this test now holds.
+    assert hashlib.sha256(key.file_key).digest() in live_byte_strings()
+
+    client = DaoClient(
+        Endpoints(service_settings.chain_rpc_url, "http://127.0.0.1:9",
+                  service_settings.manifest_file, ipfs.api_url, tmp_path / "renter")
+    )  # fmt: skip
+    result = fetch_dataset(client, RENTER, 1, tmp_path / "rented", ipfs)
+    assert [f.contribution_id for f in result.files] == [receipt["id"]]
+    assert result.records == receipt["records"]
+    assert len(result.unused_nodes) == 1 and "custody node 2" in result.unused_nodes[0]
+
+
+def test_a_withdrawal_says_how_many_nodes_destroyed_their_share(
+    custody_nodes: RunningNodes, api: TestClient, dao: Dao
+) -> None:
+    receipt = wait_for_stage(api, contribute(api, ALICE, reddit_export()).json()["id"], "minted")
+    delivered(api, receipt["id"])
+    custody_nodes.stop(3)
+    fingerprint = bytes.fromhex(receipt["attestation"]["fingerprint"][2:])
+    deadline = dao.now() + 600
+    signed = sign_withdrawal(ALICE, fingerprint, deadline, dao.chain_id, dao.registry.address)
+    body = {"deadline": deadline, "signature": "0x" + signed.hex()}
+    done = api.post(f"/api/contributions/{receipt['id']}/withdraw", json=body)
+    assert done.status_code == 200, done.text
+    shredded = done.json()["key_destruction"]
+    node_3 = custody_nodes.node_set.nodes[2].url
+    assert (shredded["nodes"], shredded["threshold"], shredded["needed"]) == (3, 2, 2)
+    assert len(shredded["confirmed"]) == 2 and shredded["key_gone"]
+    assert shredded["unconfirmed"] == {node_3: "did not answer"}
+    assert shredded["summary"] == (
+        "2 of 3 custody nodes confirmed destroying their share; the key is gone once 2 have (it is)"
+    )
+    assert node_holdings(custody_nodes, 1) == [] and node_holdings(custody_nodes, 2) == []
+    assert len(node_holdings(custody_nodes, 3)) == 1  # stopped: it still holds one share
+
+    custody_nodes.start(3)  # back: the withdrawal asked again reaches it
+    again = api.post(f"/api/contributions/{receipt['id']}/withdraw", json=body).json()
+    assert len(again["key_destruction"]["confirmed"]) == 3
+    assert node_holdings(custody_nodes, 3) == []

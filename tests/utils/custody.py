@@ -1,0 +1,108 @@
+"""Custody nodes for tests: real node processes (`python -m dao_service.custody_node`) on
+loopback, and deposits as a validator makes them."""
+
+import base64
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import requests
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dao_service.chain.custody_deposit import deposit_text, sign_text
+from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
+from dao_service.chain.manifest import CustodyNodeSet, DeploymentManifest, write_manifest
+from dao_service.core.config import Settings
+from dao_service.core.shares import seal_share, split_key
+from dao_service.stack import custody_nodes
+from dao_service.stack.process import ManagedProcess
+
+VALIDATOR = dev_account(VALIDATOR_INDEX)
+
+
+@dataclass
+class RunningNodes:
+    settings: Settings
+    node_set: CustodyNodeSet
+    processes: list[ManagedProcess]
+
+    def stop(self, index: int) -> None:
+        self.processes[index - 1].stop()
+
+    def start(self, index: int) -> None:
+        process = self.processes[index - 1]
+        process.start()
+        url = self.node_set.nodes[index - 1].url
+        process.wait_ready(lambda: custody_nodes.node_answers(url), 60)
+
+    def folder(self, index: int) -> str:
+        return str(self.settings.custody_dir / f"node-{index}")
+
+
+@contextmanager
+def running_nodes(settings: Settings, manifest: DeploymentManifest) -> Iterator[RunningNodes]:
+    """The local stack's node set (3 nodes, M = 2) running, recorded in `manifest` and its file."""
+    node_set = custody_nodes.node_set(settings)
+    manifest.custody = node_set
+    write_manifest(settings.manifest_file, manifest)
+    processes = [custody_nodes.node_process(settings, i) for i in range(1, 4)]
+    for process in processes:
+        process.env["DATADAO_NODE_BLOCK_POLL_SECONDS"] = "0"  # grant changes seen at once
+        process.start()
+    nodes = RunningNodes(settings, node_set, processes)
+    try:
+        for process, node in zip(processes, node_set.nodes, strict=True):
+            process.wait_ready(lambda url=node.url: custody_nodes.node_answers(url), 60)  # type: ignore[misc]
+        yield nodes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@dataclass(frozen=True)
+class Blob:
+    sequence: int
+    contribution_id: str
+    fingerprint: str
+    file_key: bytes
+    iv: bytes
+    ciphertext: bytes
+    plaintext: bytes
+
+
+def new_blob(sequence: int, plaintext: bytes = b"") -> Blob:
+    key, iv = AESGCM.generate_key(bit_length=256), os.urandom(12)
+    plaintext = plaintext or os.urandom(64)
+    return Blob(
+        sequence, f"c{sequence:04d}-" + os.urandom(4).hex(), "0x" + os.urandom(32).hex(),
+        key, iv, AESGCM(key).encrypt(iv, plaintext, None), plaintext,
+    )  # fmt: skip
+
+
+def deposit(
+    node_set: CustodyNodeSet,
+    blob: Blob,
+    contributor: str,
+    dataset_id: int = 1,
+    signer: object = VALIDATOR,
+    only: list[int] | None = None,
+) -> list[requests.Response]:
+    """Split `blob`'s key and deposit each share with its node, as the intake worker does."""
+    shares = split_key(blob.file_key, node_set.threshold, len(node_set.nodes))
+    answers = []
+    for index, (node, share) in enumerate(zip(node_set.nodes, shares, strict=True), start=1):
+        if only is not None and index not in only:
+            continue
+        sealed = seal_share(node.public_key, blob.contribution_id, share)
+        sha256 = "0x" + "ab" * 32
+        text = deposit_text(node.public_key, blob.sequence, blob.contribution_id, dataset_id,
+                            contributor, blob.fingerprint, "bafy" + blob.contribution_id,
+                            sha256, blob.iv, sealed)  # fmt: skip
+        body = {"sequence": blob.sequence, "contribution_id": blob.contribution_id,
+                "dataset_id": dataset_id, "contributor": contributor,
+                "fingerprint": blob.fingerprint, "cid": "bafy" + blob.contribution_id,
+                "sha256": sha256, "iv": base64.b64encode(blob.iv).decode(),
+                "sealed_share": sealed.hex(), "signature": sign_text(signer, text)}  # fmt: skip
+        answers.append(requests.post(f"{node.url}/api/shares", json=body, timeout=10))
+    return answers
