@@ -131,6 +131,13 @@ class SignInRefused(DataDaoError, PermissionError):
     status = 403
 
 
+class CallerRefused(DataDaoError, PermissionError):
+    """A validator node answers only requests signed by a validator the registry lists
+    (a collecting node): anyone else gets 403, with what was missing."""
+
+    status = 403
+
+
 class AttestationRefused(DataDaoError, PermissionError):
     """A validator node will not sign what it was asked to: its own verdict differs, or
     the proposal does not match what it judged (HTTP 409, its reasons in the message)."""

@@ -42,7 +42,11 @@ def open_runtime(settings: Settings) -> Iterator[Runtime]:
     custody = CustodyKey(settings.custody_key, settings.keys_dir / "custody.key")
     # Every process relaying from the same account takes turns (one nonce sequence).
     chain = ChainProvider(settings, SharedLock(engine, "relayer").held)
-    co_validators = CoValidators(settings.co_validator_urls, settings.co_validator_timeout_seconds)
+    co_validators = CoValidators(
+        settings.co_validator_urls,
+        settings.co_validator_timeout_seconds,
+        lambda: chain().validator,  # requests to the nodes are signed with the validator key
+    )
     intake = IntakeService(
         settings,
         sessions,

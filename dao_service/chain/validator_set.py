@@ -28,7 +28,9 @@ upload claims (the pass is the collecting node's), and that the statement's nonc
 issued to the contributor once (a node refuses a nonce it judged for another wallet)."""
 
 import base64
+import hashlib
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -36,12 +38,15 @@ from typing import Any, Literal
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, Field, ValidationError
 
 from dao_service.chain.attestations import Attestation, recover_typed_signer
 from dao_service.chain.earnings_roots import EarningsRoot
 from dao_service.core.custody import OAEP
-from dao_service.exceptions import SignaturesMissing
+from dao_service.exceptions import CallerRefused, SignaturesMissing
 
 log = logging.getLogger("dao_service.intake")
 
@@ -197,6 +202,42 @@ def seal_to(public_spki_b64: str, secret: bytes) -> str:
     return base64.b64encode(public.encrypt(secret, OAEP)).decode()
 
 
+SIGNATURE_HEADER, TIME_HEADER = "X-Validator-Signature", "X-Validator-Time"
+REQUEST_LIFETIME = 300  # seconds either way: the nodes' clocks differ a little
+
+
+def _request_text(path: str, content: bytes, timestamp: int) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    return f"Data DAO validator request\npath: {path}\ncontent: {digest}\ntime: {timestamp}"
+
+
+def request_headers(signer: LocalAccount, path: str, content: bytes) -> dict[str, str]:
+    """Headers that prove a request to a validator node comes from a validator (EIP-191
+    over the path, the content's SHA-256 and the time): the node judges and signs only for
+    the validators' collecting nodes, never for anyone who can reach it."""
+    timestamp = int(time.time())
+    message = encode_defunct(text=_request_text(path, content, timestamp))
+    signature = signer.sign_message(message).signature
+    return {SIGNATURE_HEADER: "0x" + signature.hex(), TIME_HEADER: str(timestamp)}
+
+
+def request_signer(path: str, content: bytes, headers: Any, now: float) -> str:
+    """The address that signed this request (CallerRefused if unsigned, stale or bad)."""
+    signature, stamp = headers.get(SIGNATURE_HEADER), headers.get(TIME_HEADER)
+    if not signature or not stamp or not stamp.isdigit():
+        raise CallerRefused(
+            f"A validator node answers only validators' signed requests ({SIGNATURE_HEADER} "
+            f"and {TIME_HEADER} missing)."
+        )
+    if abs(now - int(stamp)) > REQUEST_LIFETIME:
+        raise CallerRefused(f"The request's time {stamp} is not within {REQUEST_LIFETIME} s.")
+    try:
+        message = encode_defunct(text=_request_text(path, content, int(stamp)))
+        return str(Account.recover_message(message, signature=signature))
+    except (ValueError, TypeError) as exc:
+        raise CallerRefused(f"The request's signature does not read: {exc}") from None
+
+
 def signer_order(signatures: list[tuple[str, bytes]]) -> list[bytes]:
     """The signatures as the registry takes them: signers in increasing address order."""
     return [signature for _, signature in sorted(signatures, key=lambda s: int(s[0], 16))]
@@ -206,8 +247,8 @@ class CoValidators:
     """The other validator nodes, by URL (`DATADAO_CO_VALIDATORS`). Their identities are
     asked for once and kept; one that did not answer is asked again next time."""
 
-    def __init__(self, urls: list[str], timeout: float) -> None:
-        self.urls, self.timeout = urls, timeout
+    def __init__(self, urls: list[str], timeout: float, signer: Callable[[], LocalAccount]) -> None:
+        self.urls, self.timeout, self._signer = urls, timeout, signer
         self._identities: dict[str, ValidatorIdentity] = {}
         self._http = requests.Session()
 
@@ -248,10 +289,14 @@ class CoValidators:
             if isinstance(body, str):
                 return Verdict(validator=identity.address, url=url, status="away", reasons=[body])
             try:
+                judged = body.model_dump_json()
                 answer = self._http.post(
                     f"{url}/api/verdicts",
-                    data={"request": body.model_dump_json()},
+                    data={"request": judged},
                     files={"ciphertext": ("upload.bin", ciphertext)},
+                    headers=request_headers(
+                        self._signer(), "/api/verdicts", judged.encode() + ciphertext
+                    ),
                     timeout=self.timeout,
                 )
                 if answer.status_code != 200:
@@ -285,11 +330,15 @@ class CoValidators:
             identity = self.identity(url)
             if identity is None:
                 return f"{url}: did not answer"
+            content = body.model_dump_json().encode()
             try:
                 answer = self._http.post(
                     f"{url}{path}",
-                    data=body.model_dump_json(),
-                    headers={"content-type": "application/json"},
+                    data=content,
+                    headers={
+                        "content-type": "application/json",
+                        **request_headers(self._signer(), path, content),
+                    },
                     timeout=self.timeout,
                 )
             except requests.RequestException as exc:

@@ -23,6 +23,8 @@ from dao_service.storage.dedup_index import open_index
 from dao_service.storage.ipfs import IpfsStore
 from validators import DedupIndex
 
+RENTAL_APPROVED = 2  # RentalEscrow.Status.Approved: executed, its payment released
+
 
 class NodeChain:
     """What a validator node reads from the chain, and its signatures. It sends nothing:
@@ -49,8 +51,10 @@ class NodeChain:
     def max_score(self) -> int:
         return int(self.registry.functions.mintLimits().call()[0])
 
-    def is_validator(self) -> bool:
-        return bool(self.registry.functions.isValidator(self.signer.address).call())
+    def is_validator(self, address: str | None = None) -> bool:
+        """Whether the registry lists `address` (default: this node) as a validator."""
+        listed = address or self.signer.address
+        return bool(self.registry.functions.isValidator(listed).call())
 
     def earnings_of(self, dataset_id: int) -> tuple[int, int]:
         """(epoch, funded) of the dataset's valued income."""
@@ -64,9 +68,18 @@ class NodeChain:
         return str(contributor) if int(contributor, 16) and int(weight) else None
 
     def rental_payment(self, rental_id: int) -> tuple[int, int]:
-        """(datasetId, payment) of a rental."""
-        _, dataset_id, _, _, payment, _ = self.escrow.functions.rentalOf(rental_id).call()
-        return int(dataset_id), int(payment)
+        """(datasetId, payment) of an approved rental; (0, 0) for any other."""
+        _, dataset_id, _, status, payment, _ = self.escrow.functions.rentalOf(rental_id).call()
+        return (int(dataset_id), int(payment)) if status == RENTAL_APPROVED else (0, 0)
+
+    def latest_root(self, dataset_id: int) -> tuple[bytes, int]:
+        """(root, total) the next root builds on: the one waiting out its challenge delay,
+        else the claimable one (zero root: none yet)."""
+        root, _, total, _ = self.pool.functions.pendingEarningsRoot(dataset_id).call()
+        if int.from_bytes(root, "big"):
+            return bytes(root), int(total)
+        root, _, total, _, _ = self.pool.functions.earningsOf(dataset_id).call()
+        return bytes(root), int(total)
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])

@@ -3,9 +3,9 @@ upload itself; of an earnings root, only for a table whose arithmetic it checked
 
 Attestation: the node agreed on the upload (its verdict, by the statement's nonce), the
 contributor, platform account and fingerprint are the ones it found, the score is at most
-its own, the dataset is its own, the deadline is within its attestation lifetime, and the CID's
-content (fetched from its IPFS node) is the blob it sealed itself: so the CID holds the
-records it refined.
+its own, the dataset is its own, the deadline is within its attestation lifetime, and the
+CID's content (fetched from its IPFS node) is the blob it sealed itself: so the CID holds
+the records it refined.
 
 Earnings root: the table at the root's CID names the same dataset, epoch, root and
 total; its cumulative amounts make that Merkle root; each account's cumulative amount
@@ -15,7 +15,10 @@ splits, and the table's payment is its rental's on-chain; the epoch follows the 
 the total is within what the pool holds for the dataset. So a root it signs pays only
 the dataset's contributors, only the rental's money. What it does not redo: the valuation
 itself (that needs the renter's sample and every contribution's records), so how the
-payment is split among the contributors is the collecting node's word."""
+payment is split among the contributors is the collecting node's word. The amounts it
+adds to are those of the chain's latest root (its table must make that root), the rental
+must be approved and settled by no earlier table, and the split at most the payment plus
+the dust the previous table kept."""
 
 import hashlib
 
@@ -104,9 +107,25 @@ def sign_earnings_root(node: ValidatorNode, claim: EarningsRootClaim) -> Signatu
 
 def _payments_checked(node: ValidatorNode, table: PublishedTable) -> list[str]:
     """What is wrong with whom the table pays, and how much (nothing: it pays this
-    rental's contributors, this rental's money)."""
+    rental's contributors, this rental's money, on top of the root the chain holds)."""
     chain, refusals = node.chain(), []
-    earlier = _table(node, table.previous).cumulative if table.previous else {}
+    previous = _table(node, table.previous) if table.previous else None
+    earlier = previous.cumulative if previous else {}
+    # The amounts it adds to are the chain's latest root's, not a table anyone can name.
+    chain_root, chain_total = chain.latest_root(table.dataset_id)
+    prior = EarningsTree.of(dict(earlier)) if earlier else None
+    if int.from_bytes(chain_root, "big") == 0:
+        if prior is not None and prior.total:
+            refusals.append("it builds on earlier amounts, and the chain holds no root yet")
+    elif prior is None or (prior.root, prior.total) != (chain_root, chain_total):
+        refusals.append(
+            f"its previous table is not the one of the chain's root 0x{chain_root.hex()}"
+        )
+    dust = previous.split - sum(r.amount for r in previous.contributions) if previous else 0
+    if table.split > table.payment + dust:
+        refusals.append(f"it splits {table.split} wei of a {table.payment} wei payment")
+    if _cited_before(node, previous, table.rental_id):
+        refusals.append(f"rental {table.rental_id} was settled by an earlier table")
     before = {account.lower(): amount for account, amount in earlier.items()}
     after = {account.lower(): amount for account, amount in table.cumulative.items()}
     paid: dict[str, int] = {}
@@ -123,6 +142,19 @@ def _payments_checked(node: ValidatorNode, table: PublishedTable) -> list[str]:
     if chain.rental_payment(table.rental_id) != (table.dataset_id, table.payment):
         refusals.append(f"rental {table.rental_id} did not pay {table.payment} wei to it")
     return refusals
+
+
+SETTLEMENTS_CHECKED = 256  # earlier tables walked back for the same rental
+
+
+def _cited_before(node: ValidatorNode, table: PublishedTable | None, rental_id: int) -> bool:
+    for _ in range(SETTLEMENTS_CHECKED):
+        if table is None:
+            return False
+        if table.rental_id == rental_id:
+            return True
+        table = _table(node, table.previous) if table.previous else None
+    return False
 
 
 def _table(node: ValidatorNode, cid: str) -> PublishedTable:

@@ -13,6 +13,7 @@ import pytest
 from eth_account import Account
 
 from dao_service.chain.attestations import statement_typed_data
+from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.validator_set import CoValidators
 from dao_service.client.contribute import seal_export, sign_typed
 from dao_service.core.config import Settings
@@ -92,7 +93,7 @@ def test_exports_sharing_records_validated_at_once_count_them_once(
         CustodyKey("", tmp_path / "custody.key"),
         FakeIpfs(),  # type: ignore[arg-type]
         lambda: chain,  # type: ignore[arg-type,return-value]
-        CoValidators([], timeout=1),
+        CoValidators([], timeout=1, signer=lambda: dev_account(1)),
     )
     # Both validations finish before either commits: the moment a lock used to prevent.
     both_validated = threading.Barrier(2)

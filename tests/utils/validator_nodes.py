@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel
 
+from dao_service.chain.validator_set import request_headers
 from dao_service.core.config import Settings
 from dao_service.stack.platform_standin import stand_in_env
 from tests.utils.processes import free_port, wait_until
@@ -75,3 +77,11 @@ def validator_nodes(
     finally:
         for node in nodes:
             node.stop()
+
+
+def post_as(signer: LocalAccount, url: str, path: str, body: BaseModel) -> httpx.Response:
+    """POST a JSON body to a validator node as `signer` signs it (a collecting node's
+    validator key, or anyone's, to see it refused)."""
+    content = body.model_dump_json().encode()
+    headers = {"content-type": "application/json", **request_headers(signer, path, content)}
+    return httpx.post(f"{url}{path}", content=content, headers=headers, timeout=60)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, VALIDATOR_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.merkle import EarningsTree
+from dao_service.chain.validator_set import EarningsRootClaim
 from dao_service.core.config import Settings, get_settings
 from dao_service.earnings.table import PublishedTable
 from dao_service.main import create_app
@@ -22,9 +23,11 @@ from tests.conftest import DeployDao
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 from tests.utils.platform_standin import StandIn
-from tests.utils.validator_nodes import ValidatorNodeProcess, validator_nodes
+from tests.utils.validator_nodes import ValidatorNodeProcess, post_as, validator_nodes
 
 MALLORY = dev_account(5)
+SERVICE = dev_account(VALIDATOR_INDEX)  # the collecting node's validator key
+ROOT_SIGNATURE = "/api/earnings-roots/signature"
 VALIDATORS = [dev_account(i) for i in (VALIDATOR_INDEX, *CO_VALIDATOR_INDEXES)]
 
 
@@ -77,7 +80,7 @@ def test_a_rental_root_goes_on_chain_with_the_co_validators_signatures(
         "total": str(int(table["total_wei"]) + 1),
         "cid": table["cid"],
     }
-    refused = httpx.post(f"{nodes[1].url}/api/earnings-roots/signature", json=claim, timeout=60)
+    refused = post_as(SERVICE, nodes[1].url, ROOT_SIGNATURE, EarningsRootClaim(**claim))
     assert refused.status_code == 409, refused.text
     detail = refused.json()["detail"]
     assert "is not the one of this root" in detail and "the next root is 2" not in detail
@@ -107,13 +110,47 @@ def test_a_rental_root_goes_on_chain_with_the_co_validators_signatures(
         "total": str(tree.total),
         "cid": ipfs.add(forged.model_dump_json().encode(), pin=True),
     }
-    refused = httpx.post(
-        f"{nodes[1].url}/api/earnings-roots/signature", json=forged_claim, timeout=60
-    )
+    refused = post_as(SERVICE, nodes[1].url, ROOT_SIGNATURE, EarningsRootClaim(**forged_claim))
     assert refused.status_code == 409, refused.text
     detail = refused.json()["detail"]
     assert f"is no live contribution of {MALLORY.address}" in detail
     assert "is not the one of this root" not in detail
+    assert f"rental {first.rental_id} was settled by an earlier table" in detail
+
+    # A table that adds to made-up earlier amounts (a "previous" table crediting Mallory
+    # with everything funded), paying nothing itself, so that it rises by what it pays:
+    # refused, the amounts it builds on must make the root the chain holds.
+    _, _, _, funded, _ = dao.pool.functions.earningsOf(1).call()
+    made_up = first.model_copy(update={"cumulative": {MALLORY.address: funded}})
+    made_up_cid = ipfs.add(made_up.model_dump_json().encode(), pin=True)
+    stolen = EarningsTree.of({MALLORY.address: funded})
+    theft = first.model_copy(
+        update={
+            "epoch": 2,
+            "previous": made_up_cid,
+            "contributions": [],
+            "cumulative": {MALLORY.address: funded},
+            "root": "0x" + stolen.root.hex(),
+            "total": stolen.total,
+        }
+    )
+    theft_claim = EarningsRootClaim(
+        dataset_id=1,
+        epoch=2,
+        root=theft.root,
+        total=str(stolen.total),
+        cid=ipfs.add(theft.model_dump_json().encode(), pin=True),
+    )
+    refused = post_as(SERVICE, nodes[1].url, ROOT_SIGNATURE, theft_claim)
+    assert refused.status_code == 409, refused.text
+    assert "is not the one of the chain's root" in refused.json()["detail"]
+
+    # Asked by anyone but a validator (or unsigned), a node does not even look.
+    stranger = post_as(MALLORY, nodes[1].url, ROOT_SIGNATURE, EarningsRootClaim(**forged_claim))
+    assert stranger.status_code == 403, stranger.text
+    assert "is not a validator" in stranger.json()["detail"]
+    unsigned = httpx.post(f"{nodes[1].url}{ROOT_SIGNATURE}", json=forged_claim, timeout=60)
+    assert unsigned.status_code == 403 and "X-Validator-Signature" in unsigned.text
 
     # With both co-validators away, one signature of two: nothing is posted, and the
     # settlement says which validators did not sign.

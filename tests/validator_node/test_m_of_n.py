@@ -10,12 +10,14 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dao_service.chain.attestations import Attestation, attestation_typed_data
 from dao_service.chain.dev_accounts import CO_VALIDATOR_INDEXES, VALIDATOR_INDEX, dev_account
 from dao_service.chain.manifest import DeploymentManifest
+from dao_service.chain.validator_set import SignAttestationRequest
 from dao_service.core.config import Settings, get_settings
 from dao_service.intake import records
 from dao_service.main import create_app
@@ -26,7 +28,7 @@ from tests.conftest import DeployDao
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 from tests.utils.platform_standin import StandIn
-from tests.utils.validator_nodes import ValidatorNodeProcess, validator_nodes
+from tests.utils.validator_nodes import ValidatorNodeProcess, post_as, validator_nodes
 
 SERVICE_VALIDATOR = dev_account(VALIDATOR_INDEX)
 CO_VALIDATORS = [dev_account(i) for i in CO_VALIDATOR_INDEXES]
@@ -131,9 +133,13 @@ def test_a_co_validator_signs_only_what_it_judged(
     attestation = minted["attestation"]
     node = nodes[1]
 
+    def ask_as(signer: LocalAccount, body: dict[str, object]) -> httpx.Response:
+        request = SignAttestationRequest.model_validate(body)
+        return post_as(signer, node.url, "/api/attestations/signature", request)
+
     def ask(**changed: object) -> httpx.Response:
         body = {"statement_nonce": nonce, "attestation": {**attestation, **changed}}
-        return httpx.post(f"{node.url}/api/attestations/signature", json=body, timeout=60)
+        return ask_as(SERVICE_VALIDATOR, body)
 
     higher = ask(score=attestation["score"] + 1)
     assert higher.status_code == 409 and "below" in higher.json()["detail"], higher.text
@@ -141,12 +147,19 @@ def test_a_co_validator_signs_only_what_it_judged(
     assert other.status_code == 409 and "fingerprint" in other.json()["detail"], other.text
     elsewhere = ask(cid=dao_cid_of(collector, b"not the refined records"))
     assert elsewhere.status_code == 409 and "does not hold" in elsewhere.json()["detail"]
-    unknown = httpx.post(
-        f"{node.url}/api/attestations/signature",
-        json={"statement_nonce": "f" * 32, "attestation": attestation},
+    unknown = ask_as(SERVICE_VALIDATOR, {"statement_nonce": "f" * 32, "attestation": attestation})
+    assert unknown.status_code == 409, unknown.text
+    # Only a validator may ask: a stranger is refused before anything is looked at.
+    stranger = ask_as(BOB, {"statement_nonce": nonce, "attestation": attestation})
+    assert stranger.status_code == 403 and "is not a validator" in stranger.json()["detail"]
+    # Nor may a stranger have an upload judged (its sign-in claim would be taken as said).
+    judged = httpx.post(
+        f"{node.url}/api/verdicts",
+        data={"request": "{}"},
+        files={"ciphertext": ("upload.bin", b"sealed")},
         timeout=60,
     )
-    assert unknown.status_code == 409, unknown.text
+    assert judged.status_code == 403 and "X-Validator-Signature" in judged.text
 
     signed = ask()
     assert signed.status_code == 200, signed.text
