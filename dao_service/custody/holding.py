@@ -34,7 +34,9 @@ class Deposit:
 
 def deposit(engine: Engine, key: NodeKey, chain: NodeChain, given: Deposit) -> int:
     """Keep the deposited share (once; the same deposit again changes nothing); returns its
-    index. Refused unless a validator of the chain signed it for this node."""
+    index. Refused unless a validator of the chain signed it for this node, and the chain
+    records the contribution, live, for that contributor: a deposit replayed after its
+    share was destroyed (withdrawn, voided) brings nothing back."""
     text = deposit_text(
         key.public_key, given.sequence, given.contribution_id, given.dataset_id,
         given.contributor, given.fingerprint, given.cid, given.sha256, given.iv,
@@ -47,6 +49,12 @@ def deposit(engine: Engine, key: NodeKey, chain: NodeChain, given: Deposit) -> i
     if not chain.is_validator(signer):
         raise DepositRefused(
             f"the deposit is signed by {signer}, which the registry does not list as a validator"
+        )
+    recorded_for, weight = chain.contribution_status(given.fingerprint)
+    if weight == 0 or recorded_for.lower() != given.contributor.lower():
+        raise DepositRefused(
+            f"the registry records no live contribution {given.fingerprint} of "
+            f"{given.contributor} (none, another contributor's, withdrawn or voided)"
         )
     share = key.open_deposit(given.sealed_share, given.contribution_id)
     row = {

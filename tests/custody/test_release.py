@@ -24,14 +24,15 @@ from dao_service.custody.settings import NodeSettings
 from dao_service.exceptions import NodesUnavailable, ServiceRefused
 from dao_service.stack.custody_nodes import node_env
 from tests.utils.chain import Dao
-from tests.utils.custody import Blob, RunningNodes, deposit, new_blob
+from tests.utils.custody import Blob, RunningNodes, deposit, new_blob, record
 
 RENTER, OTHER, CONTRIBUTOR = dev_account(5), dev_account(6), dev_account(7)
 
 
-def deposited(nodes: RunningNodes, count: int, dataset_id: int = 1) -> list[Blob]:
+def deposited(nodes: RunningNodes, dao: Dao, count: int, dataset_id: int = 1) -> list[Blob]:
     blobs = [new_blob(i) for i in range(1, count + 1)]
     for blob in blobs:
+        record(dao, blob, CONTRIBUTOR.address, dataset_id)
         answers = deposit(nodes.node_set, blob, CONTRIBUTOR.address, dataset_id)
         assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
     return blobs
@@ -56,7 +57,7 @@ def opens(key: bytes, blob: Blob) -> bool:
 def test_any_two_nodes_give_every_key_in_pages_and_a_stopped_node_is_named(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    blobs = deposited(custody_nodes, 7)
+    blobs = deposited(custody_nodes, dao, 7)
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     keys, _ = release(custody_nodes, dao, RENTER, page_size=3)  # three rounds of pages
     assert {k.contribution_id: k.file_key for k in keys} == {
@@ -73,7 +74,7 @@ def test_any_two_nodes_give_every_key_in_pages_and_a_stopped_node_is_named(
 def test_with_two_nodes_stopped_the_release_fails_naming_them(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    deposited(custody_nodes, 2)
+    deposited(custody_nodes, dao, 2)
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     custody_nodes.stop(1)
     custody_nodes.stop(3)
@@ -89,7 +90,7 @@ def test_with_two_nodes_stopped_the_release_fails_naming_them(
 def test_an_expired_or_revoked_grant_gets_nothing_from_honest_nodes(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    deposited(custody_nodes, 1)
+    deposited(custody_nodes, dao, 1)
     with pytest.raises(ServiceRefused, match="no access grant for dataset 1"):
         release(custody_nodes, dao, RENTER)
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 60))
@@ -106,8 +107,9 @@ def test_an_expired_or_revoked_grant_gets_nothing_from_honest_nodes(
 def test_a_replayed_or_cross_dataset_request_gets_nothing(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    deposited(custody_nodes, 1)
+    deposited(custody_nodes, dao, 1)
     deposited_in_2 = new_blob(50)
+    record(dao, deposited_in_2, CONTRIBUTOR.address, dataset_id=2)
     deposit(custody_nodes.node_set, deposited_in_2, CONTRIBUTOR.address, dataset_id=2)
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     client = CustodyClient(custody_nodes.node_set)
@@ -129,7 +131,7 @@ def test_a_replayed_or_cross_dataset_request_gets_nothing(
 def test_shares_sealed_for_one_renter_are_useless_to_another(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    (blob,) = deposited(custody_nodes, 1)
+    (blob,) = deposited(custody_nodes, dao, 1)
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     client = CustodyClient(custody_nodes.node_set)
     signed = client.signed_request(RENTER, 1, dao.chain_id, dao.access.address)
@@ -161,9 +163,9 @@ def node_holdings(nodes: RunningNodes, index: int) -> list[tuple[str, Share]]:
 
 
 def test_a_stolen_node_or_m_minus_one_colluding_nodes_recover_no_file_key(
-    custody_nodes: RunningNodes,
+    custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    blobs = {b.contribution_id: b for b in deposited(custody_nodes, 4)}
+    blobs = {b.contribution_id: b for b in deposited(custody_nodes, dao, 4)}
     threshold = custody_nodes.node_set.threshold
     held = {i: dict(node_holdings(custody_nodes, i)) for i in (1, 2, 3)}
     for colluding in itertools.combinations((1, 2, 3), threshold - 1):  # one stolen node, M - 1
@@ -190,7 +192,7 @@ class Granted:
 def test_a_node_that_releases_to_anyone_does_not_let_a_stranger_decrypt(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    (blob,) = deposited(custody_nodes, 1)
+    (blob,) = deposited(custody_nodes, dao, 1)
     stranger = dev_account(8)
     custody_nodes.stop(1)  # node 1 turns rogue: its key and database, grants ignored
     env = node_env(custody_nodes.settings, 1)
@@ -214,9 +216,17 @@ def test_a_node_that_releases_to_anyone_does_not_let_a_stranger_decrypt(
 
 
 def test_a_deposit_needs_a_validator_and_a_share_sealed_to_that_node(
-    custody_nodes: RunningNodes,
+    custody_nodes: RunningNodes, dao: Dao
 ) -> None:
     blob = new_blob(9)
+    # Before the registry records the contribution: nothing to hold a key for.
+    early = deposit(custody_nodes.node_set, blob, CONTRIBUTOR.address)
+    assert {a.status_code for a in early} == {403}
+    assert "records no live contribution" in early[0].json()["detail"]
+    record(dao, blob, CONTRIBUTOR.address)
+    # Recorded for someone else: refused as well.
+    misfiled = deposit(custody_nodes.node_set, blob, OTHER.address)
+    assert {a.status_code for a in misfiled} == {403}
     forged = deposit(custody_nodes.node_set, blob, CONTRIBUTOR.address, signer=OTHER)
     assert {a.status_code for a in forged} == {403}
     assert (
@@ -234,13 +244,26 @@ def test_a_deposit_needs_a_validator_and_a_share_sealed_to_that_node(
 
 
 def test_a_share_is_destroyed_only_once_the_chain_records_no_live_contribution(
-    custody_nodes: RunningNodes,
+    custody_nodes: RunningNodes, dao: Dao
 ) -> None:
-    (blob,) = deposited(custody_nodes, 1)
+    (blob,) = deposited(custody_nodes, dao, 1)
     for node in custody_nodes.node_set.nodes:
         answer = requests.post(
             f"{node.url}/api/shares/destroy", json={"fingerprint": blob.fingerprint}, timeout=10
         )
         assert answer.status_code == 403
-        assert answer.json()["detail"] == f"the registry records no contribution {blob.fingerprint}"
+        assert "as live" in answer.json()["detail"]
     assert all(len(node_holdings(custody_nodes, i)) == 1 for i in (1, 2, 3))
+
+    # Withdrawn: each node destroys its share; the same signed deposit, replayed (it
+    # travelled in the clear, or a delivery raced the withdrawal), brings nothing back.
+    fingerprint = bytes.fromhex(blob.fingerprint.removeprefix("0x"))
+    dao.transact(dao.registry.functions.withdraw(fingerprint), CONTRIBUTOR)
+    for node in custody_nodes.node_set.nodes:
+        answer = requests.post(
+            f"{node.url}/api/shares/destroy", json={"fingerprint": blob.fingerprint}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+    replayed = deposit(custody_nodes.node_set, blob, CONTRIBUTOR.address)
+    assert {a.status_code for a in replayed} == {403}
+    assert all(len(node_holdings(custody_nodes, i)) == 0 for i in (1, 2, 3))

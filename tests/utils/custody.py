@@ -17,8 +17,18 @@ from dao_service.core.config import Settings
 from dao_service.core.shares import seal_share, split_key
 from dao_service.stack import custody_nodes
 from dao_service.stack.process import ManagedProcess
+from tests.utils.chain import Dao
 
 VALIDATOR = dev_account(VALIDATOR_INDEX)
+RELAYER = dev_account(8)
+
+
+def record(dao: Dao, blob: "Blob", contributor: str, dataset_id: int = 1) -> None:
+    """Record `blob`'s contribution on-chain, as minting does: a node takes a deposit only
+    for a contribution the registry records, live, for its contributor."""
+    fingerprint = bytes.fromhex(blob.fingerprint.removeprefix("0x"))
+    attestation = dao.attestation(contributor, 1, dataset_id=dataset_id, fingerprint=fingerprint)
+    dao.contribute(attestation, [VALIDATOR], RELAYER)
 
 
 @dataclass
