@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import OperationalError
 
-from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
+from dao_service.api.body_limits import FORM_FIELDS_BYTES, BodyLimit, BodyLimitMiddleware
+from dao_service.api.errors import answer_refusals, refusal
 from dao_service.api.routes import (
     contributions,
     contributors,
@@ -28,7 +29,7 @@ from dao_service.api.routes import (
 from dao_service.core import paths
 from dao_service.core.config import get_settings
 from dao_service.earnings.service import EarningsService
-from dao_service.exceptions import DEPENDENCY_RETRY_AFTER, DataDaoError, ServiceBusy
+from dao_service.exceptions import DEPENDENCY_RETRY_AFTER, ServiceBusy
 from dao_service.intake.signin import SignIn
 from dao_service.keys.grants import SharedGrants
 from dao_service.keys.release import KeyReleaseService
@@ -108,13 +109,7 @@ def create_app() -> FastAPI:
         """The page's zip reader, from the npm package (package-lock.json pins it)."""
         return FileResponse(paths.zip_js(), media_type="text/javascript")
 
-    @app.exception_handler(DataDaoError)
-    async def _refused(_: Request, exc: DataDaoError) -> JSONResponse:
-        # Every error of the family says its own status (exceptions.py).
-        response = JSONResponse(status_code=exc.status, content={"detail": exc.user_message})
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+    answer_refusals(app)
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
@@ -126,7 +121,7 @@ def create_app() -> FastAPI:
             busy = ServiceBusy(
                 "The database does not answer; try again shortly.", DEPENDENCY_RETRY_AFTER
             )
-        return await _refused(request, busy)
+        return refusal(busy)
 
     @app.exception_handler(requests.ConnectionError)
     @app.exception_handler(requests.Timeout)
@@ -136,9 +131,8 @@ def create_app() -> FastAPI:
         # The chain or the IPFS node does not answer (restarting, say): come back later.
         # What was accepted before waits in the spool; the worker retries it by itself.
         part = dependency_of(exc)
-        return await _refused(
-            request,
-            ServiceBusy(f"The {part} does not answer; try again shortly.", DEPENDENCY_RETRY_AFTER),
+        return refusal(
+            ServiceBusy(f"The {part} does not answer; try again shortly.", DEPENDENCY_RETRY_AFTER)
         )
 
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
@@ -189,7 +183,6 @@ def document_common_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-FORM_FIELDS_BYTES = 1024 * 1024  # an upload's form fields and multipart framing, at most
 SAMPLE_FIELDS_BYTES = 64 * 1024
 
 

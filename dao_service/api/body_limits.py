@@ -29,6 +29,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RETRY_AFTER_SECONDS = 5
 
 
+FORM_FIELDS_BYTES = 1024 * 1024  # an upload's form fields and multipart framing, at most
+
+
 @dataclass(frozen=True)
 class BodyLimit:
     """The most bytes one request body to `path` may have (exact path, any method)."""

@@ -4,17 +4,20 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from dao_service.api.body_limits import BodyLimitMiddleware
+from dao_service.api.errors import answer_refusals
 from dao_service.custody.api import router
 from dao_service.custody.chain import NodeChainProvider
 from dao_service.custody.node_key import NodeKey
 from dao_service.custody.release import ShareRelease
 from dao_service.custody.settings import NodeSettings, get_node_settings
-from dao_service.exceptions import DataDaoError
 from dao_service.keys.grants import SharedGrants
 from dao_service.storage.database import make_engine, migrate
+
+NODE_REQUEST_BYTES = 1024 * 1024  # a deposit is a few kB; a release request less
+NODE_RECEIVING_BYTES = 64 * 1024 * 1024  # every body being received at once
 
 
 def create_app(settings: NodeSettings | None = None) -> FastAPI:
@@ -47,12 +50,14 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    # Deposits, destructions and key requests are small JSON bodies: limited before read.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=[],
+        default_max_bytes=NODE_REQUEST_BYTES,
+        in_flight_cap=NODE_RECEIVING_BYTES,
+    )
 
-    @app.exception_handler(DataDaoError)
-    async def _refused(_: Request, exc: DataDaoError) -> JSONResponse:
-        response = JSONResponse(status_code=exc.status, content={"detail": exc.user_message})
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+    answer_refusals(app)
 
     return app

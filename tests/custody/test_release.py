@@ -25,6 +25,7 @@ from dao_service.exceptions import NodesUnavailable, ServiceRefused
 from dao_service.stack.custody_nodes import node_env
 from tests.utils.chain import Dao
 from tests.utils.custody import Blob, RunningNodes, deposit, new_blob, record
+from tests.utils.raw_http import declared_only
 
 RENTER, OTHER, CONTRIBUTOR = dev_account(5), dev_account(6), dev_account(7)
 
@@ -267,3 +268,9 @@ def test_a_share_is_destroyed_only_once_the_chain_records_no_live_contribution(
     replayed = deposit(custody_nodes.node_set, blob, CONTRIBUTOR.address)
     assert {a.status_code for a in replayed} == {403}
     assert all(len(node_holdings(custody_nodes, i)) == 0 for i in (1, 2, 3))
+
+
+def test_a_node_refuses_a_huge_body_before_reading_it(custody_nodes: RunningNodes) -> None:
+    port = int(custody_nodes.node_set.nodes[0].url.rsplit(":", 1)[1])
+    status, raw = declared_only(port, "/api/shares", 1024**3)
+    assert status == 413, raw

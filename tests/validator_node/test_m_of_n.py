@@ -28,6 +28,7 @@ from tests.conftest import DeployDao
 from tests.utils.chain import Dao
 from tests.utils.participants import contribute
 from tests.utils.platform_standin import StandIn
+from tests.utils.raw_http import declared_only
 from tests.utils.validator_nodes import ValidatorNodeProcess, post_as, validator_nodes
 
 SERVICE_VALIDATOR = dev_account(VALIDATOR_INDEX)
@@ -160,6 +161,9 @@ def test_a_co_validator_signs_only_what_it_judged(
         timeout=60,
     )
     assert judged.status_code == 403 and "X-Validator-Signature" in judged.text
+    # A body over the node's limits is refused from its headers, before a byte is read.
+    status, raw = declared_only(int(node.url.rsplit(":", 1)[1]), "/api/verdicts", 1024**4)
+    assert status == 413, raw
 
     signed = ask()
     assert signed.status_code == 200, signed.text
