@@ -87,6 +87,7 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     "challenge_delay_seconds": 0,
     "settlement_window_seconds": DAY_SECONDS,
     "minimum_payment_wei": 10**15,
+    "guardian_term_seconds": 100 * 365 * DAY_SECONDS,
 }
 
 PRODUCTION_PARAMETERS: dict[str, Any] = {
@@ -115,6 +116,9 @@ PRODUCTION_PARAMETERS: dict[str, Any] = {
     # A valued rental's payment that no root allocated within 30 days is split by score.
     "settlement_window_seconds": 30 * DAY_SECONDS,
     "minimum_payment_wei": 10**17,
+    # The guardian's veto lasts a year from deployment; a vote extends it. A captured
+    # guardian can block the proposal that replaces it only until then.
+    "guardian_term_seconds": 365 * DAY_SECONDS,
 }
 
 PROFILES = {"local": LOCAL_PARAMETERS, "production": PRODUCTION_PARAMETERS}
@@ -140,6 +144,7 @@ def constructor_args(
             params["timelock_delay_seconds"],
             at["DataGovernor"],
             params["guardian"],
+            params["guardian_term_seconds"],
         ),
         "DataGovernor": (
             at["DataToken"],

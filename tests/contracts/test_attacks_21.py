@@ -191,6 +191,27 @@ def test_f1_the_guardian_vetoes_a_queued_proposal(
         dao.transact(dao.timelock.functions.grantRole(role, outsider.address), guardian)
 
 
+def test_the_guardians_veto_ends_with_its_term_unless_a_vote_extends_it(
+    production: Dao, guardian: LocalAccount
+) -> None:
+    # An attacker's read of the veto: a captured guardian cancels, forever, every proposal
+    # that replaces it. Now its veto has a term; only a vote extends it.
+    dao = production
+    unknown = keccak(text="no such operation")
+    term = dao.timelock.functions.guardianVetoUntil().call()
+    assert term - dao.now() > 300 * DAY  # production: a year from deployment
+    with dao.reverts("TimelockUnexpectedOperationState"):  # within its term: it may cancel
+        dao.transact(dao.timelock.functions.cancel(unknown), guardian)
+    with dao.reverts("TimelockUnauthorizedCaller", guardian.address):
+        dao.transact(dao.timelock.functions.setGuardianVetoUntil(2**47), guardian)
+    dao.advance_time(term - dao.now() + 1)
+    with dao.reverts("DataTimelockVetoExpired", term):
+        dao.transact(dao.timelock.functions.cancel(unknown), guardian)
+    dao.as_timelock(dao.timelock.functions.setGuardianVetoUntil(dao.now() + 30 * DAY))
+    with dao.reverts("TimelockUnexpectedOperationState"):  # a vote gave it a new term
+        dao.transact(dao.timelock.functions.cancel(unknown), guardian)
+
+
 def test_f4_production_windows_fit_a_one_second_block_chain(
     production: Dao,
     validator: LocalAccount,
