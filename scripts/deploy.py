@@ -334,6 +334,11 @@ def profile_parameters(
             f"The {profile} profile needs {params['required_signatures']} validator signatures: "
             f"give at least that many --validator addresses (got {len(validators)})."
         )
+    if profile == "production" and params["required_signatures"] < 2:
+        raise DeploymentError(
+            "The production profile needs at least 2 validator signatures: one key alone "
+            "would mint and post earnings roots (--required-signatures)."
+        )
     if profile == "production" and not guardian:
         raise DeploymentError("The production profile needs a --guardian address.")
     guardian = Web3.to_checksum_address(guardian) if guardian else ZERO_ADDRESS

@@ -120,6 +120,8 @@ def test_profiles_on_a_chain_that_is_not_anvils(tmp_path: Path) -> None:
         one_validator = run_deploy(url, path, cache, *production, env=key)
         assert one_validator.returncode == 1 and "2 validator signatures" in one_validator.stderr
         production = (*production, "--validator", validators[1])
+        lowered = run_deploy(url, path, cache, *production, "--required-signatures", "1", env=key)
+        assert lowered.returncode == 1 and "one key alone" in lowered.stderr
         no_guardian = run_deploy(url, path, cache, *production, env=key)
         assert no_guardian.returncode == 1 and "--guardian" in no_guardian.stderr
         guardian = dev_account(9).address
