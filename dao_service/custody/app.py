@@ -13,6 +13,7 @@ from dao_service.custody.chain import NodeChainProvider
 from dao_service.custody.node_key import NodeKey
 from dao_service.custody.release import ShareRelease
 from dao_service.custody.settings import NodeSettings, get_node_settings
+from dao_service.custody.shredding import Shredder
 from dao_service.keys.grants import SharedGrants
 from dao_service.storage.database import make_engine, migrate
 
@@ -32,7 +33,9 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         grants = SharedGrants(engine, chain, chosen.block_poll_seconds)
         app.state.key, app.state.engine, app.state.chain = key, engine, chain
         app.state.release = ShareRelease(chosen, engine, key, chain, grants)
+        shredder = Shredder(engine, chain, chosen.shred_poll_seconds)
         grants.start()
+        shredder.start()
         # As in the service (main.py): what start-up loaded is kept out of the collector's
         # sight, so that a full collection does not stall releases.
         gc.collect()
@@ -40,6 +43,7 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            shredder.stop()
             grants.stop()
             app.state.release.close()
             engine.dispose()

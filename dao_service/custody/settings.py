@@ -25,6 +25,9 @@ class NodeSettings(BaseSettings):
     key_refusals_per_client_per_minute: int = 60
     block_poll_seconds: float = Field(default=0.5, ge=0)
     validator_cache_seconds: float = 60.0  # how long "is a validator" is trusted
+    # How often the chain is read for withdrawn and voided contributions, whose shares the
+    # node then destroys by itself (0: only when asked).
+    shred_poll_seconds: float = Field(default=5.0, ge=0)
 
 
 @lru_cache

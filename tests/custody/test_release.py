@@ -25,6 +25,7 @@ from dao_service.exceptions import NodesUnavailable, ServiceRefused
 from dao_service.stack.custody_nodes import node_env
 from tests.utils.chain import Dao
 from tests.utils.custody import Blob, RunningNodes, deposit, new_blob, record
+from tests.utils.processes import wait_until
 from tests.utils.raw_http import declared_only
 
 RENTER, OTHER, CONTRIBUTOR = dev_account(5), dev_account(6), dev_account(7)
@@ -274,3 +275,19 @@ def test_a_node_refuses_a_huge_body_before_reading_it(custody_nodes: RunningNode
     port = int(custody_nodes.node_set.nodes[0].url.rsplit(":", 1)[1])
     status, raw = declared_only(port, "/api/shares", 1024**3)
     assert status == 413, raw
+
+
+def test_a_node_destroys_a_voided_contributions_share_by_itself(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    # An attacker's read: a void (a stolen export, say) reached no node, which went on
+    # releasing it to every granted renter. Each node reads voids and withdrawals itself.
+    kept, voided = deposited(custody_nodes, dao, 2)
+    fingerprint = bytes.fromhex(voided.fingerprint.removeprefix("0x"))
+    dao.as_timelock(dao.registry.functions.voidContribution(fingerprint))
+    wait_until(
+        lambda: all(len(node_holdings(custody_nodes, i)) == 1 for i in (1, 2, 3)), timeout=30
+    )
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    keys, _ = release(custody_nodes, dao, RENTER)
+    assert [k.contribution_id for k in keys] == [kept.contribution_id]

@@ -59,6 +59,7 @@ def running_nodes(settings: Settings, manifest: DeploymentManifest) -> Iterator[
     processes = [custody_nodes.node_process(settings, i) for i in range(1, 4)]
     for process in processes:
         process.env["DATADAO_NODE_BLOCK_POLL_SECONDS"] = "0"  # grant changes seen at once
+        process.env["DATADAO_NODE_SHRED_POLL_SECONDS"] = "0.2"
         process.start()
     nodes = RunningNodes(settings, node_set, processes)
     try:
