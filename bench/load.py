@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""A bounded load run on a real local stack (`datadao up`: one API process per core and an
-intake worker process): 50 contributors uploading and 50 renters releasing keys at once,
+"""A bounded load run on a real local stack (`datadao up`: one API process per core, an
+intake worker process, two co-validator nodes and three custody nodes): 50 contributors
+uploading and 50 renters releasing keys through the custody nodes at once,
 for a fixed time. Prints requests, rates and errors beside the target (issue 9: 0 errors).
 
     .venv/bin/python bench/load.py [--contributors 50] [--renters 50] [--seconds 60]
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_account import Account
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,10 +27,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import local_stack
 from bench.key_release import RENTER
 from dao_service.chain import connection
-from dao_service.chain.manifest import load_manifest
+from dao_service.chain.manifest import CustodyNodeSet, load_manifest
+from dao_service.client.custody import CombinedKey, CustodyClient
+from dao_service.exceptions import DataDaoError
 from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from tests.utils.chain import Dao
-from tests.utils.participants import contribute, open_released, request_keys
+from tests.utils.participants import contribute
+
+
+def release_all(nodes: CustodyNodeSet, dao: Dao) -> list[CombinedKey]:
+    """Every key of dataset 1 through the custody nodes, as `datadao data fetch` asks."""
+    client = CustodyClient(nodes)
+    signed = client.signed_request(RENTER, 1, dao.chain_id, dao.access.address)
+    return [key for page in client.release(RENTER, signed, 1000) for key in page.keys]
 
 
 def main() -> int:
@@ -50,6 +61,8 @@ def main() -> int:
         base = settings.service_url
         dao = Dao(connection.connect(settings.chain_rpc_url), load_manifest(settings.manifest_file))
         dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 86_400))
+        nodes = dao.manifest.custody
+        assert nodes is not None, "the local stack runs custody nodes"
         stop_at = time.monotonic() + args.seconds
 
         def contributor(n: int) -> None:
@@ -72,19 +85,15 @@ def main() -> int:
                             errors.append(f"upload: {exc!r}"[:160])
 
         def renter() -> None:
-            with httpx.Client(base_url=base, timeout=60) as http:
-                while time.monotonic() < stop_at:
-                    try:
-                        reply = request_keys(http, RENTER)  # type: ignore[arg-type]
-                        with lock:
-                            counts["releases"] += 1
-                            if reply.status_code == 200:
-                                counts["keys"] += len(reply.json()["keys"])
-                            else:
-                                errors.append(f"release {reply.status_code}: {reply.text[:120]}")
-                    except httpx.HTTPError as exc:
-                        with lock:
-                            errors.append(f"release: {exc!r}"[:160])
+            while time.monotonic() < stop_at:
+                try:
+                    keys = release_all(nodes, dao)
+                    with lock:
+                        counts["releases"] += 1
+                        counts["keys"] += len(keys)
+                except DataDaoError as exc:  # a node refused, or fewer than M answered
+                    with lock:
+                        errors.append(f"release: {exc.user_message}"[:160])
 
         threads = [
             threading.Thread(target=contributor, args=(n,)) for n in range(args.contributors)
@@ -96,13 +105,12 @@ def main() -> int:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - began
-        with httpx.Client(base_url=base, timeout=60) as http:  # the keys open what was stored
-            keys = request_keys(http, RENTER).json()["keys"]
+        keys = release_all(nodes, dao)  # the keys open what was stored
         if keys:
             from dao_service.storage.ipfs import IpfsStore
 
             store = IpfsStore(settings.ipfs_api_url, timeout=30)
-            open_released(RENTER, keys[0], store.cat(keys[0]["cid"]))
+            AESGCM(keys[0].file_key).decrypt(keys[0].iv, store.cat(keys[0].cid), None)
             store.close()
 
     print(f"{args.contributors} contributors + {args.renters} renters for {elapsed:.0f} s "

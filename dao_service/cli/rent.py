@@ -297,6 +297,7 @@ def fetch(
                 "removed": result.removed,
                 "manifest": result.manifest,
                 "unused_nodes": result.unused_nodes,
+                "incomplete": result.incomplete,
             }
         )
         return
@@ -312,6 +313,13 @@ def fetch(
         typer.echo(f"Removed {len(result.removed)} files withdrawn by their contributors.")
     for unused in result.unused_nodes:  # enough others answered; this one is worth a look
         typer.echo(f"Not used: {unused}.")
+    if result.incomplete:
+        typer.echo(
+            f"Not yet released: {len(result.incomplete)} contribution(s) fewer than the "
+            "needed custody nodes gave a share of (being delivered to them, or held by a node "
+            f"that did not answer): {', '.join(result.incomplete[:5])}"
+            f"{', …' if len(result.incomplete) > 5 else ''}. Fetch again later."
+        )
     typer.echo(f"Manifest: {result.manifest}")
 
 

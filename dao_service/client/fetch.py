@@ -68,6 +68,8 @@ class FetchResult:
     datacard: Path
     records: int
     unused_nodes: list[str] = field(default_factory=list)  # custody nodes not used, and why
+    # Contributions fewer than M answering nodes gave a share of (fetch again later).
+    incomplete: list[str] = field(default_factory=list)
 
 
 def grant_refusal(client: DaoClient, address: str, dataset_id: int) -> str:
@@ -375,6 +377,7 @@ def fetch_dataset(
         [f"{custody.named(i)} {why}" for i, why in sorted(nodes.failed.items())]
         if nodes is not None and custody is not None
         else [],
+        nodes.incomplete if nodes is not None else [],
     )
 
 

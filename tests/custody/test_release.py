@@ -291,3 +291,23 @@ def test_a_node_destroys_a_voided_contributions_share_by_itself(
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     keys, _ = release(custody_nodes, dao, RENTER)
     assert [k.contribution_id for k in keys] == [kept.contribution_id]
+
+
+def test_a_contribution_still_being_delivered_is_named_not_fatal(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    # A load run: a contribution whose share had reached one node so far failed every
+    # renter's whole release. The rest is whole; that one is named, to fetch later.
+    (whole,) = deposited(custody_nodes, dao, 1)
+    arriving = new_blob(2)
+    record(dao, arriving, CONTRIBUTOR.address)
+    answers = deposit(custody_nodes.node_set, arriving, CONTRIBUTOR.address, only=[1])
+    assert [a.status_code for a in answers] == [200]
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    keys, client = release(custody_nodes, dao, RENTER)
+    assert [k.contribution_id for k in keys] == [whole.contribution_id]
+    assert client.incomplete == [arriving.contribution_id]
+    deposit(custody_nodes.node_set, arriving, CONTRIBUTOR.address, only=[2])
+    keys, client = release(custody_nodes, dao, RENTER)
+    assert {k.contribution_id for k in keys} == {whole.contribution_id, arriving.contribution_id}
+    assert client.incomplete == []
