@@ -85,8 +85,12 @@ def migrate(
         summary.split.append(public_id)
     summary.samples = _replace_custody_key(sessions, custody, custody_path)
     summary.old_key_destroyed = True
-    while (delivered := delivery.deliver_pending(sessions, node_set, validator)) > 0:
-        summary.delivered += delivered
+    couriers = delivery.ShareDelivery()
+    try:
+        while (delivered := couriers.deliver_pending(sessions, node_set, validator, None)) > 0:
+            summary.delivered += delivered
+    finally:
+        couriers.close()
     with sessions() as session:
         summary.waiting = session.scalar(select(func.count()).select_from(PendingShare)) or 0
     return summary

@@ -77,6 +77,7 @@ class IntakeService:
         self._previews = threading.BoundedSemaphore(settings.previews_at_once)
         self.spool = records.Spool(settings.spool_dir)
         self._retry_lock = SharedLock(sessions.kw["bind"], "dedup-retry")
+        self._delivery = delivery.ShareDelivery()
         self.worker = IntakeWorker(
             sessions,
             store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
@@ -107,7 +108,7 @@ class IntakeService:
         chain = self._chain()
         if chain.custody_nodes is None:
             return 0
-        return delivery.deliver_pending(self.sessions, chain.custody_nodes, chain.validator)
+        return self._delivery.deliver_pending(self.sessions, chain.custody_nodes, chain.validator)
 
     # --- request side -------------------------------------------------------------
 
@@ -324,6 +325,7 @@ class IntakeService:
 
     def stop(self) -> None:
         self.worker.stop()
+        self._delivery.close()
 
     # --- receipts and withdrawal ---------------------------------------------------
 

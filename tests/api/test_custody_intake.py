@@ -6,6 +6,8 @@ nodes with one of them stopped; a withdrawal tells how many nodes destroyed thei
 
 import gc
 import hashlib
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ from dao_service.client.custody import CustodyClient
 from dao_service.client.fetch import fetch_dataset
 from dao_service.core.config import Settings
 from dao_service.models import Contribution, PendingShare
-from dao_service.stack.sample_exports import reddit_export
+from dao_service.stack.sample_exports import reddit_export, reddit_spec
 from dao_service.storage.ipfs import IpfsStore
 from tests.api.conftest import wait_for_stage
 from tests.custody.test_release import node_holdings
@@ -146,3 +148,26 @@ def test_a_withdrawal_says_how_many_nodes_destroyed_their_share(
     again = api.post(f"/api/contributions/{receipt['id']}/withdraw", json=body).json()
     assert len(again["key_destruction"]["confirmed"]) == 3
     assert node_holdings(custody_nodes, 3) == []
+
+
+def test_a_node_that_hangs_holds_up_no_other_nodes_deliveries(
+    custody_nodes: RunningNodes, api: TestClient
+) -> None:
+    """Node 3 stopped mid-flight (SIGSTOP: it takes connections and never answers). Each
+    contribution reaches nodes 1 and 2 while node 3's courier waits out its timeout; a
+    single pass of the worker used to wait 10 s on node 3 for each of its shares, so the
+    second contribution waited that long before any node had it."""
+    hung = custody_nodes.processes[2].pid
+    os.kill(hung, signal.SIGSTOP)
+    try:
+        for export in (reddit_export(), reddit_export(reddit_spec(seed=2))):
+            receipt = wait_for_stage(api, contribute(api, ALICE, export).json()["id"], "minted")
+            deadline = time.monotonic() + 6  # less than a node's read timeout (10 s)
+            while not all(receipt["id"] in dict(node_holdings(custody_nodes, i)) for i in (1, 2)):
+                assert time.monotonic() < deadline, "nodes 1 and 2 waited for the hung node 3"
+                time.sleep(0.2)
+        assert node_holdings(custody_nodes, 3) == []
+    finally:
+        os.kill(hung, signal.SIGCONT)
+    delivered(api, "both", timeout=60)  # node 3 answers again: it gets its two shares
+    assert len(node_holdings(custody_nodes, 3)) == 2
