@@ -57,7 +57,7 @@ class DepositRequest(RequestBody):
     """A share of one contribution's file key, sealed to this node, signed by a validator
     (EIP-191 of `dao_service.chain.custody_deposit.deposit_text`)."""
 
-    sequence: int = Field(ge=1, lt=2**63, description="the service's contribution id")
+    sequence: int = Field(ge=1, lt=2**62, description="the service's contribution id")
     contribution_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,35}$")
     dataset_id: int = Field(ge=0, lt=2**32)
     contributor: str = Field(pattern=HEX + r"{40}$")

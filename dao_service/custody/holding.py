@@ -3,9 +3,10 @@ key, or `datadao custody migrate`), destroyed once the chain records the contrib
 withdrawn or voided."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from dao_service.chain.challenges import recover_public_key
 from dao_service.chain.custody_deposit import deposit_text
@@ -58,7 +59,6 @@ def deposit(engine: Engine, key: NodeKey, chain: NodeChain, given: Deposit) -> i
         )
     share = key.open_deposit(given.sealed_share, given.contribution_id)
     row = {
-        "id": given.sequence,
         "contribution_id": given.contribution_id,
         "dataset_id": given.dataset_id,
         "contributor": to_checksum_address(given.contributor),
@@ -70,20 +70,45 @@ def deposit(engine: Engine, key: NodeKey, chain: NodeChain, given: Deposit) -> i
         "stored_share": key.store(share, given.contribution_id),
     }
     with engine.begin() as connection:
-        connection.execute(
-            dialect_insert(engine)(CustodyShare).values(row).on_conflict_do_nothing()
-        )
-        held = connection.execute(
-            select(CustodyShare.contribution_id, CustodyShare.fingerprint).where(
-                CustodyShare.id == given.sequence
-            )
-        ).first()
-    if held is None or tuple(held) != (given.contribution_id, row["fingerprint"]):
-        raise CustodyError(
-            f"this node holds another contribution under sequence {given.sequence} or "
-            f"fingerprint {given.fingerprint}"
-        )
+        _keep(connection, row, given.sequence)
     return share.index
+
+
+def _keep(connection: Connection, row: dict[str, Any], sequence: int) -> None:
+    """Insert the share at position `sequence` (every node pages in the service's order)
+    or, where another contribution already took that position, after the last: a
+    validator's junk deposit under someone else's sequence number blocks nobody's share."""
+    insert_share = dialect_insert(connection.engine)(CustodyShare)
+    for _ in range(3):
+        if _already_held(connection, row):
+            return
+        taken = connection.execute(
+            insert_share.values({**row, "id": sequence}).on_conflict_do_nothing()
+        ).rowcount
+        if taken:
+            return
+        last = connection.execute(select(func.max(CustodyShare.id))).scalar_one()
+        sequence = max(sequence, int(last or 0) + 1)
+    raise CustodyError(f"no position is free for contribution {row['contribution_id']}")
+
+
+def _already_held(connection: Connection, row: dict[str, Any]) -> bool:
+    """True if this very contribution is held; an error if its id or fingerprint is
+    another's."""
+    held = connection.execute(
+        select(CustodyShare.contribution_id, CustodyShare.fingerprint).where(
+            (CustodyShare.fingerprint == row["fingerprint"])
+            | (CustodyShare.contribution_id == row["contribution_id"])
+        )
+    ).first()
+    if held is None:
+        return False
+    if tuple(held) == (row["contribution_id"], row["fingerprint"]):
+        return True  # the same deposit again
+    raise CustodyError(
+        f"this node holds another contribution under id {row['contribution_id']} or "
+        f"fingerprint {row['fingerprint']}"
+    )
 
 
 def destroy(engine: Engine, chain: NodeChain, fingerprint: str) -> bool:

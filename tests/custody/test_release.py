@@ -3,6 +3,7 @@ node processes (M = 2): any two give every key, a stopped one is named, and each
 of issue #24 fails: a stolen node, M - 1 colluding nodes, a node that releases to anyone,
 an expired or revoked grant, a replayed or cross-dataset request, another renter's shares."""
 
+import dataclasses
 import itertools
 import os
 from typing import Any
@@ -243,6 +244,29 @@ def test_a_deposit_needs_a_validator_and_a_share_sealed_to_that_node(
     answers = deposit(moved, blob, CONTRIBUTOR.address, only=[2])
     assert answers[0].status_code == 403  # signed for node 1's key, presented to node 2
     assert os.path.exists(custody_nodes.folder(2))
+
+
+def test_a_deposit_under_another_contributions_sequence_number_blocks_nobody(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    """A validator deposits contribution A under B's sequence number before B's own
+    deposit comes: B's share is still taken (after the last), and both keys come back."""
+    first, second = new_blob(1), new_blob(2)
+    for blob in (first, second):
+        record(dao, blob, CONTRIBUTOR.address)
+    squatting = dataclasses.replace(first, sequence=second.sequence)
+    assert [
+        a.status_code for a in deposit(custody_nodes.node_set, squatting, CONTRIBUTOR.address)
+    ] == [200] * 3
+    for blob in (second, first):  # the real deposits, in any order
+        answers = deposit(custody_nodes.node_set, blob, CONTRIBUTOR.address)
+        assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    keys, client = release(custody_nodes, dao, RENTER)
+    assert {k.contribution_id: k.file_key for k in keys} == {
+        b.contribution_id: b.file_key for b in (first, second)
+    }
+    assert client.incomplete == []
 
 
 def test_a_share_is_destroyed_only_once_the_chain_records_no_live_contribution(
