@@ -258,13 +258,18 @@ contract ContributionRegistry is Ownable, EIP712, GuardianPausable, MintLimits {
     /**
      * @notice Releases matured contributions' tokens to their contributors, from when on
      * they vote and the contributions earn. Anyone may call it (the service does).
+     * Contributions released already are passed over, so releasing one of a batch first
+     * does not make the batch revert.
      * @param fingerprints The contributions' content fingerprints.
      */
     function release(bytes32[] calldata fingerprints) external whenNotPaused {
         for (uint256 i = 0; i < fingerprints.length; i++) {
             Maturity memory maturity = _maturities[fingerprints[i]];
+            if (maturity.released) {
+                continue;
+            }
             Status status = _contributions[fingerprints[i]].status;
-            if (maturity.released || (status != Status.Recorded && status != Status.Withdrawn)) {
+            if (status != Status.Recorded && status != Status.Withdrawn) {
                 revert RegistryNothingToRelease(fingerprints[i]);
             }
             if (block.timestamp < maturity.maturesAt) {

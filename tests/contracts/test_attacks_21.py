@@ -385,6 +385,27 @@ def test_f3_a_void_before_maturity_burns_every_token(
         dao.transact(dao.registry.functions.release([fraud.fingerprint]), relayer)
 
 
+def test_releasing_one_of_a_batch_first_does_not_revert_the_batch(
+    dao: Dao,
+    validator: LocalAccount,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    relayer: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    # Anyone may release: one front-running the service's batch with one of its items
+    # used to revert the whole batch.
+    dao.as_timelock(dao.registry.functions.setMaturityDelay(3_600))
+    first, second = (dao.attestation(a.address, score=100) for a in (alice, bob))
+    for attestation in (first, second):
+        dao.contribute(attestation, [validator], relayer)
+    dao.advance_time(3_600)
+    dao.transact(dao.registry.functions.release([first.fingerprint]), outsider)
+    dao.transact(dao.registry.functions.release([first.fingerprint, second.fingerprint]), relayer)
+    assert dao.token.functions.balanceOf(alice.address).call() == 100 * ETH
+    assert dao.token.functions.balanceOf(bob.address).call() == 100 * ETH
+
+
 def test_f6_weight_earns_only_once_matured(
     dao: Dao,
     validator: LocalAccount,
