@@ -18,33 +18,30 @@ custody_app = typer.Typer(help="The custody nodes that hold the shares of every 
 def nodes(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
     """The deployment's custody nodes (M of N), each with whether it answers and how many
     shares it holds. Exit code 1 if fewer than M answer."""
-    import requests
     from rich.console import Console
     from rich.table import Table
+
+    from dao_service.core.node_probe import probe_nodes
 
     node_set = client.manifest.custody
     if node_set is None:
         raise typer.BadParameter("the deployment manifest records no custody nodes")
-    rows = []
-    for index, node in enumerate(node_set.nodes, start=1):
-        try:
-            health = requests.get(f"{node.url.rstrip('/')}/healthz", timeout=5).json()
-            held, up = health["shares_held"], health["public_key"] == node.public_key
-            detail = f"{held} shares held" if up else "answers with another public key"
-        except (requests.RequestException, ValueError, KeyError, TypeError):
-            up, detail = False, "no answer"
-        rows.append({"index": index, "url": node.url, "up": up, "detail": detail,
-                     "public_key": node.public_key})  # fmt: skip
-    answering = sum(r["up"] for r in rows)
+    probes = probe_nodes([(n.url, n.public_key) for n in node_set.nodes], timeout=5)
+    answering = sum(p.up for p in probes)
     if as_json:
+        rows = [
+            {"index": index, "url": node.url, "up": probe.up, "detail": probe.detail,
+             "public_key": node.public_key}
+            for index, (node, probe) in enumerate(zip(node_set.nodes, probes, strict=True), 1)
+        ]  # fmt: skip
         echo_json({"threshold": node_set.threshold, "nodes": rows})
     else:
-        table = Table(title=f"Custody nodes: any {node_set.threshold} of {len(rows)} give a key")
+        table = Table(title=f"Custody nodes: any {node_set.threshold} of {len(probes)} give a key")
         for column in ("node", "address", "state", "detail"):
             table.add_column(column)
-        for r in rows:
-            state = "[green]up[/]" if r["up"] else "[red]down[/]"
-            table.add_row(str(r["index"]), r["url"], state, r["detail"])
+        for index, probe in enumerate(probes, start=1):
+            state = "[green]up[/]" if probe.up else "[red]down[/]"
+            table.add_row(str(index), probe.url, state, probe.detail)
         Console().print(table)
     raise typer.Exit(0 if answering >= node_set.threshold else 1)
 

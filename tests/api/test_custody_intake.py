@@ -171,3 +171,26 @@ def test_a_node_that_hangs_holds_up_no_other_nodes_deliveries(
         os.kill(hung, signal.SIGCONT)
     delivered(api, "both", timeout=60)  # node 3 answers again: it gets its two shares
     assert len(node_holdings(custody_nodes, 3)) == 2
+
+
+def test_the_services_health_names_the_custody_nodes_not_answering(
+    custody_nodes: RunningNodes, api: TestClient
+) -> None:
+    def custody_part() -> tuple[int, dict[str, Any]]:
+        answer = api.get("/healthz")
+        return answer.status_code, answer.json()["parts"]["custody nodes"]
+
+    assert custody_part() == (
+        200,
+        {"status": "up", "address": "3 nodes", "detail": "3 of 3 answer (any 2 give a key)"},
+    )
+    custody_nodes.stop(3)
+    status, part = custody_part()
+    node_3 = custody_nodes.node_set.named(3)
+    assert (status, part["status"]) == (200, "up")  # two still give every key
+    assert part["detail"] == f"2 of 3 answer (any 2 give a key); {node_3}: no answer"
+    custody_nodes.stop(2)
+    status, part = custody_part()
+    assert (status, part["status"]) == (503, "down")
+    assert part["detail"].startswith("1 of 3 answer") and node_3 in part["detail"]
+    assert custody_nodes.node_set.named(2) in part["detail"]

@@ -36,6 +36,7 @@ def test_up_status_down_up_keeps_addresses_and_chain_state(tmp_path: Path) -> No
         assert health["status"] == "ok"
         assert {name: part["status"] for name, part in health["parts"].items()} == {
             "chain": "up", "ipfs": "up", "contracts": "up", "database": "up",
+            "custody nodes": "up",
         }  # fmt: skip
 
         status = run_cli("status", "--json", "--data-dir", str(settings.data_dir))

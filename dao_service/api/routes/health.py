@@ -1,4 +1,5 @@
-"""`/healthz`: is every part the service depends on up? 200 if all are, 503 if not."""
+"""`/healthz`: is every part the service depends on up? 200 if all are, 503 if not. The
+custody nodes are one part, up while M of them answer with their listed keys."""
 
 from typing import Literal
 
@@ -7,9 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from web3 import Web3
 
-from dao_service.api.deps import EngineDep, IpfsDep, SettingsDep
+from dao_service.api.deps import ChainDep, EngineDep, IpfsDep, SettingsDep
 from dao_service.chain.connection import contracts_without_code
-from dao_service.chain.manifest import load_manifest
+from dao_service.chain.manifest import CustodyNodeSet, load_manifest
+from dao_service.core.node_probe import probe_nodes
 from dao_service.exceptions import DataDaoError
 from dao_service.storage.database import ping
 
@@ -55,8 +57,20 @@ def _contracts(settings: SettingsDep) -> tuple[bool, str]:
         return False, f"chain unreachable: {type(exc).__name__}"
 
 
+def _custody(node_set: CustodyNodeSet) -> tuple[bool, str]:
+    """Up while M nodes answer with their listed keys; names each node that does not."""
+    probes = probe_nodes([(n.url, n.public_key) for n in node_set.nodes], CHECK_TIMEOUT)
+    answering = sum(p.up for p in probes)
+    detail = f"{answering} of {len(probes)} answer (any {node_set.threshold} give a key)" + "".join(
+        f"; {node_set.named(i)}: {p.detail}" for i, p in enumerate(probes, start=1) if not p.up
+    )
+    return answering >= node_set.threshold, detail
+
+
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-def healthz(settings: SettingsDep, engine: EngineDep, ipfs: IpfsDep, response: Response) -> Health:
+def healthz(
+    settings: SettingsDep, engine: EngineDep, ipfs: IpfsDep, chain: ChainDep, response: Response
+) -> Health:
     parts: dict[str, PartHealth] = {}
 
     def record(name: str, address: str, ok: bool, detail: str) -> None:
@@ -75,6 +89,12 @@ def healthz(settings: SettingsDep, engine: EngineDep, ipfs: IpfsDep, response: R
         record(
             "database", engine.url.render_as_string(hide_password=True), False, type(exc).__name__
         )
+    try:
+        node_set = chain().custody_nodes
+    except Exception:  # the chain's and the manifest's failures are reported above
+        node_set = None
+    if node_set is not None:
+        record("custody nodes", f"{len(node_set.nodes)} nodes", *_custody(node_set))
     healthy = all(part.status == "up" for part in parts.values())
     if not healthy:
         response.status_code = 503
