@@ -134,7 +134,7 @@ contract RevenuePool is ReentrancyGuardTransient, ValuedEarnings {
 
     /**
      * @notice Splits by score the valued income of `datasetId` that no earnings root
-     * allocated within the settlement window after its last valued deposit; anyone may.
+     * allocated within its settlement window (see `ValuedEarnings`); anyone may.
      * @param datasetId The dataset.
      */
     function splitUnsettledIncome(uint32 datasetId) external {

@@ -38,8 +38,9 @@ interface IValidatorSet {
  * replaces a pending one (roots are cumulative). While the registry is paused no root is
  * posted and none becomes claimable.
  *
- * Valued income that no root has allocated `settlementWindow` seconds after the dataset's
- * last valued deposit (the validators never posted one, say) leaves this accounting:
+ * Valued income that no root has allocated `settlementWindow` seconds after its window
+ * began (the valued deposit that found everything allocated, or the last root that left
+ * some unallocated; the validators never posted one, say) leaves this accounting:
  * anyone may have it split by score instead (`_takeUnsettled`), so that a payment always
  * has a way out to the dataset's contributors.
  */
@@ -61,7 +62,10 @@ abstract contract ValuedEarnings is EIP712 {
         uint128 total; // sum of the cumulative amounts in `root`
         uint128 paid; // claimed so far
         uint64 epoch; // roots posted so far, cancelled ones included
-        uint48 fundedAt; // the last valued deposit
+        // When the income now unallocated started its settlement window: the valued deposit
+        // that found everything allocated, or the last root that left some unallocated.
+        // Later deposits do not move it, so a 1-wei deposit cannot hold the income back.
+        uint48 fundedAt;
     }
 
     struct PendingRoot {
@@ -123,7 +127,7 @@ abstract contract ValuedEarnings is EIP712 {
     error EarningsNothingToClaim(uint32 datasetId, address account, uint256 cumulative, uint256 claimed);
 
     /// @param challengeDelay_ Seconds a posted root waits before claims may use it.
-    /// @param settlementWindow_ Seconds after a valued deposit within which a root should allocate it.
+    /// @param settlementWindow_ Seconds from a valued deposit within which a root should allocate it.
     constructor(uint48 challengeDelay_, uint48 settlementWindow_) {
         challengeDelay = challengeDelay_;
         settlementWindow = settlementWindow_;
@@ -202,9 +206,11 @@ abstract contract ValuedEarnings is EIP712 {
 
     function _depositValued(uint32 datasetId, address from, uint256 amount) internal {
         Earnings storage e = _earnings[datasetId];
+        if (e.funded <= Math.max(e.total, _pending[datasetId].total)) {
+            e.fundedAt = block.timestamp.toUint48();
+        }
         uint256 funded = e.funded + amount;
         e.funded = funded.toUint128();
-        e.fundedAt = block.timestamp.toUint48();
         emit ValuedRevenueDeposited(datasetId, from, amount, funded);
     }
 
@@ -236,6 +242,9 @@ abstract contract ValuedEarnings is EIP712 {
         if (r.total > e.funded) revert EarningsUnderfunded(r.datasetId, r.total, e.funded);
         _validatorSet().checkSignatures(earningsRootDigest(r), signatures);
         e.epoch = r.epoch;
+        if (r.total < e.funded) {
+            e.fundedAt = block.timestamp.toUint48(); // what it leaves gets a whole window
+        }
         emit EarningsRootPosted(r.datasetId, r.epoch, r.root, r.total, r.cid);
         if (challengeDelay == 0) {
             e.root = r.root;

@@ -476,6 +476,25 @@ def test_spam_rentals_pay_the_daos_minimum(dao: Dao, renter: LocalAccount) -> No
     dao.rent(renter, payment=ETH // 10)
 
 
+def test_a_one_wei_valued_deposit_does_not_hold_the_income_back(
+    dao: Dao,
+    alice_and_bob_contributed: tuple[Attestation, Attestation],
+    alice: LocalAccount,
+    outsider: LocalAccount,
+) -> None:
+    # Each valued deposit used to restart the window: anyone could keep a payment no root
+    # allocated from ever being split, with 1 wei a month.
+    dao.transact(dao.pool.functions.depositValued(1), outsider, value=4 * ETH)
+    window = dao.pool.functions.settlementWindow().call()
+    dao.advance_time(window - 60)
+    dao.transact(dao.pool.functions.depositValued(1), outsider, value=1)
+    dao.advance_time(61)
+    receipt = dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
+    unsettled = dao.pool.events.EarningsUnsettled().process_receipt(receipt)[0]["args"]
+    assert unsettled["amount"] == 4 * ETH + 1
+    assert dao.pool.functions.claimable(1, alice.address).call() == (4 * ETH + 1) // 2
+
+
 def test_a_valued_payment_no_root_allocates_is_split_by_score(
     dao: Dao,
     alice_and_bob_contributed: tuple[Attestation, Attestation],
