@@ -202,6 +202,8 @@ class SettlementRelease:
             wanted = {"dataset_id": page.dataset_id, "after": page.after, "rows": page.limit + 1}
             with self.release.engine.connect() as connection_:
                 rows = connection_.execute(LIVE_SHARES, wanted).all()
+        except KeyRefused:  # a PermissionError, so an OSError too
+            raise
         except (SQLAlchemyError, OSError, Web3Exception) as exc:
             raise StackError(
                 "The chain or the database did not answer the key release; try again shortly."
