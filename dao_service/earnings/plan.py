@@ -5,6 +5,7 @@ far; and the dataset's live contributions are read into memory to be valued."""
 
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,12 +91,14 @@ def live_contributions(
     ipfs: IpfsStore,
     dataset_id: int,
     node_keys: SettlementKeys | None = None,
+    unread_by_score: bool = False,
 ) -> list[tuple[ContributionRecords, Contribution]]:
     """The dataset's contributions earning now (matured, not withdrawn or voided on-chain), in
     the order they came in, each with its records read in memory: opened with the custody
     key that wraps its file key, or, split among the custody nodes, with the shares the
-    nodes released for this settlement (`node_keys`; without them such a contribution is
-    left out)."""
+    nodes released for this settlement (`node_keys`). Without them such a contribution is
+    left out, or, with `unread_by_score` (a rental whose sample the service never received:
+    nothing is valued, the payment is split by score), listed without its records."""
     with sessions() as session:
         rows = session.scalars(
             select(Contribution)
@@ -112,9 +115,13 @@ def live_contributions(
         # once `datadao data refine-stored` has refined it.
         if not row.fingerprint or not row.cid or not row.schema_id:
             continue
-        if row.wrapped_key is None and node_keys is None:
+        if row.wrapped_key is None and node_keys is None and not unread_by_score:
             continue
         if not chain.earns(bytes.fromhex(row.fingerprint[2:])):
+            continue
+        if row.wrapped_key is None and node_keys is None:  # by score: no plaintext needed
+            unread = ContributionRecords(row.fingerprint, [], np.zeros((0, 0), np.uint64), [])
+            live.append((unread, row))
             continue
         if row.wrapped_key is None:
             assert node_keys is not None

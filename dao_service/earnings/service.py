@@ -152,8 +152,9 @@ class EarningsService:
         released = self._settlement_keys(chain, planned) if sample is not None else None
         try:
             contributions = plan.live_contributions(
-                self.sessions, chain, self.custody, self.ipfs, planned.dataset_id, released
-            )
+                self.sessions, chain, self.custody, self.ipfs, planned.dataset_id, released,
+                unread_by_score=sample is None,
+            )  # fmt: skip
         finally:
             if released is not None:
                 released.drop()

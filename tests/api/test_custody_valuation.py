@@ -20,6 +20,7 @@ from tests.api.test_earnings import (
     BOB,
     ETH,
     GARDEN,
+    RENTER,
     ROUTER,
     export,
     rent_with_sample,
@@ -99,3 +100,22 @@ def test_without_the_nodes_release_a_valued_rental_over_node_held_keys_waits(
     custody_nodes.start(2)
     amounts, _ = settle(api, rental)
     assert amounts[ALICE.address] > 100 * amounts[BOB.address]
+
+
+def test_a_sample_the_service_never_received_splits_node_held_contributions_by_score(
+    custody_nodes: RunningNodes, api: TestClient, dao: Dao
+) -> None:
+    """Nothing to value against: the nodes are not asked, and every contribution, its key
+    with the nodes, is paid by score."""
+    for account, texts in ((ALICE, ROUTER), (BOB, GARDEN)):
+        response = contribute(api, account, export(texts))
+        delivered(api, wait_for_stage(api, response.json()["id"], "minted")["id"])
+    rental_id, proposal_id = dao.rent(RENTER, ETH, sample=(b"\x42" * 32, 1_000))
+    dao.vote_through(proposal_id, [ALICE, BOB])
+    dao.queue_and_execute(dao.rental_call(rental_id), ALICE)
+    amounts, _ = settle(api, rental_id)
+    table = api.get("/api/earnings/1").json()["table"]
+    assert table["sample_held"] is False and table["split_by"].startswith("score")
+    assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0
+    assert 0 <= ETH - sum(amounts.values()) <= 2
+    assert not [e for i in (1, 2, 3) for e in audited(custody_nodes, i) if e[1] == "settlement"]
