@@ -15,6 +15,7 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import combinations
 from typing import Any
 
@@ -22,6 +23,7 @@ import requests
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
+from dao_service.chain.dao import DaoChain
 from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.chain.settlement_request import settlement_text
 from dao_service.client.custody import SealedOpener
@@ -124,6 +126,27 @@ def fetch(
             f"rental {rental_id} and {node_set.threshold} are needed: {why}"
         )
     return keys
+
+
+def window_closed(chain: DaoChain, rental_id: int) -> str | None:
+    """Why the nodes would refuse for the rental's settlement window having closed (then it
+    is not asked: refusals asked for again every poll would have the nodes hold the
+    service off), or None while it is open."""
+    start = chain.manifest.contracts["RentalEscrow"].block_number
+    approvals = chain.escrow.events.RentalApproved().get_logs(
+        from_block=start, argument_filters={"rentalId": rental_id}
+    )
+    if not approvals:
+        return None  # the nodes say what is wrong
+    approved_at = int(chain.w3.eth.get_block(approvals[0]["blockNumber"])["timestamp"])
+    ends = approved_at + int(chain.pool.functions.settlementWindow().call())
+    if max(int(time.time()), chain.now()) <= ends:
+        return None
+    return (
+        f"Rental {rental_id}'s settlement window closed at "
+        f"{datetime.fromtimestamp(ends, UTC):%Y-%m-%d %H:%M} UTC: the custody nodes release "
+        "no keys to value it, and its income is split by score."
+    )
 
 
 def _all_pages(url: str, body: dict[str, Any], timeout: float) -> list[dict[str, Any]] | Exception:

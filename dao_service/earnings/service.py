@@ -182,6 +182,9 @@ class EarningsService:
         without custody nodes, or when every live contribution's key is wrapped here)."""
         if chain.custody_nodes is None or not plan.has_node_held(self.sessions, planned.dataset_id):
             return None
+        closed = node_keys.window_closed(chain, planned.rental_id)
+        if closed:
+            raise SettlementError(closed)
         keys = node_keys.fetch(
             chain.custody_nodes, chain.validator, chain.chain_id, str(chain.escrow.address),
             planned.rental_id, planned.dataset_id,

@@ -119,3 +119,19 @@ def test_a_sample_the_service_never_received_splits_node_held_contributions_by_s
     assert amounts[ALICE.address] > 0 and amounts[BOB.address] > 0
     assert 0 <= ETH - sum(amounts.values()) <= 2
     assert not [e for i in (1, 2, 3) for e in audited(custody_nodes, i) if e[1] == "settlement"]
+
+
+def test_past_its_settlement_window_a_rental_is_not_asked_for(
+    custody_nodes: RunningNodes, api: TestClient, dao: Dao
+) -> None:
+    """After the window anyone may split the income by score; the service does not ask the
+    nodes (who would refuse, and hold off a service that asked again every poll)."""
+    response = contribute(api, ALICE, export(ROUTER))
+    delivered(api, wait_for_stage(api, response.json()["id"], "minted")["id"])
+    api.app.state.earnings.stop()  # type: ignore[attr-defined]  # settled here, by hand
+    rental = rent_with_sample(api, dao, ETH)
+    dao.advance_time(dao.pool.functions.settlementWindow().call() + 1)
+    late = api.post(f"/api/rentals/{rental}/settle")
+    assert late.status_code == 409, late.text
+    assert f"Rental {rental}'s settlement window closed at " in late.json()["detail"]
+    assert all(audited(custody_nodes, i) == [] for i in (1, 2, 3))
