@@ -57,12 +57,12 @@ class SettlementKeys:
                 f"{contribution_id} (its shares may be on their way to the nodes); "
                 "settling again shortly."
             )
-        try:
-            shares = {i: Share(i, self.opener.open(s)) for i, s in held.items()}
-        except FetchFailed as exc:
-            raise SettlementError(
-                f"A share of contribution {contribution_id} is not sealed to this validator."
-            ) from exc
+        shares = {}
+        for index, sealed in held.items():
+            try:
+                shares[index] = Share(index, self.opener.open(sealed))
+            except (FetchFailed, ValueError):  # not sealed to this validator, or malformed
+                continue  # the other nodes' shares may do
         for chosen in combinations(sorted(shares), self.threshold):
             key = combine_key([shares[i] for i in chosen], self.threshold)
             try:
@@ -110,14 +110,16 @@ def fetch(
         if isinstance(answer, Exception):
             keys.not_used[index] = str(answer)
             continue
-        for item in answer:
-            if item["share_index"] != index:  # a node's share is its own position
-                keys.not_used[index] = f"sent share {item['share_index']}, not its own"
-                keys.sealed = {c: {i: s for i, s in h.items() if i != index}
-                               for c, h in keys.sealed.items()}  # fmt: skip
-                break
-            held = keys.sealed.setdefault(item["contribution_id"], {})
-            held[index] = bytes.fromhex(item["encrypted_share"])
+        try:
+            own = {str(i["contribution_id"]): bytes.fromhex(i["encrypted_share"]) for i in answer}
+            if any(item["share_index"] != index for item in answer):
+                keys.not_used[index] = "sent shares of another position than its own"
+                continue
+        except (KeyError, TypeError, ValueError):
+            keys.not_used[index] = "answered something that is not a release"
+            continue
+        for contribution_id, sealed in own.items():
+            keys.sealed.setdefault(contribution_id, {})[index] = sealed
     answered = len(indices) - len(keys.not_used)
     if answered < node_set.threshold:
         why = "; ".join(f"{node_set.named(i)} {w}" for i, w in sorted(keys.not_used.items()))
@@ -157,6 +159,8 @@ def _all_pages(url: str, body: dict[str, Any], timeout: float) -> list[dict[str,
         try:
             page = _answer(post(f"{base}/api/keys/settlement", json=body, timeout=timeout))
             for _ in range(MAX_PAGES):
+                if not isinstance(page.get("keys"), list):
+                    return _Refused("answered something that is not a release")
                 items += page["keys"]
                 if not page.get("next_cursor"):
                     return items
