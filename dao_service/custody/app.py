@@ -13,6 +13,8 @@ from dao_service.custody.chain import NodeChainProvider
 from dao_service.custody.node_key import NodeKey
 from dao_service.custody.release import ShareRelease
 from dao_service.custody.settings import NodeSettings, get_node_settings
+from dao_service.custody.settlement import SettlementRelease
+from dao_service.custody.settlement import router as settlement_router
 from dao_service.custody.shredding import Shredder
 from dao_service.keys.grants import SharedGrants
 from dao_service.storage.database import make_engine, migrate
@@ -33,6 +35,7 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         grants = SharedGrants(engine, chain, chosen.block_poll_seconds)
         app.state.key, app.state.engine, app.state.chain = key, engine, chain
         app.state.release = ShareRelease(chosen, engine, key, chain, grants)
+        app.state.settlement = SettlementRelease(app.state.release, chain)
         shredder = Shredder(engine, chain, chosen.shred_poll_seconds)
         grants.start()
         shredder.start()
@@ -54,6 +57,7 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(settlement_router)  # a validator settling a valued rental
     # Deposits, destructions and key requests are small JSON bodies: limited before read.
     app.add_middleware(
         BodyLimitMiddleware,

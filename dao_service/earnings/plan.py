@@ -5,11 +5,13 @@ far; and the dataset's live contributions are read into memory to be valued."""
 
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.dao import DaoChain
 from dao_service.core.custody import CustodyKey, open_upload
+from dao_service.earnings.node_keys import SettlementKeys
 from dao_service.earnings.table import PublishedTable
 from dao_service.earnings.valuation import ContributionRecords
 from dao_service.exceptions import SettlementError
@@ -88,9 +90,15 @@ def live_contributions(
     custody: CustodyKey,
     ipfs: IpfsStore,
     dataset_id: int,
+    node_keys: SettlementKeys | None = None,
+    unread_by_score: bool = False,
 ) -> list[tuple[ContributionRecords, Contribution]]:
     """The dataset's contributions earning now (matured, not withdrawn or voided on-chain), in
-    the order they came in, each with its records read in memory."""
+    the order they came in, each with its records read in memory: opened with the custody
+    key that wraps its file key, or, split among the custody nodes, with the shares the
+    nodes released for this settlement (`node_keys`). Without them such a contribution is
+    left out, or, with `unread_by_score` (a rental whose sample the service never received:
+    nothing is valued, the payment is split by score), listed without its records."""
     with sessions() as session:
         rows = session.scalars(
             select(Contribution)
@@ -105,11 +113,21 @@ def live_contributions(
     for row in rows:
         # Valued on its stored records; an upload stored before refinement is valued
         # once `datadao data refine-stored` has refined it.
-        if row.wrapped_key is None or not row.fingerprint or not row.cid or not row.schema_id:
+        if not row.fingerprint or not row.cid or not row.schema_id:
+            continue
+        if row.wrapped_key is None and node_keys is None and not unread_by_score:
             continue
         if not chain.earns(bytes.fromhex(row.fingerprint[2:])):
             continue
-        plaintext = open_upload(custody.unwrap(row.wrapped_key), row.iv, ipfs.cat(row.cid))
+        if row.wrapped_key is None and node_keys is None:  # by score: no plaintext needed
+            unread = ContributionRecords(row.fingerprint, [], np.zeros((0, 0), np.uint64), [])
+            live.append((unread, row))
+            continue
+        if row.wrapped_key is None:
+            assert node_keys is not None
+            plaintext = node_keys.open(row.public_id, row.iv, ipfs.cat(row.cid))
+        else:
+            plaintext = open_upload(custody.unwrap(row.wrapped_key), row.iv, ipfs.cat(row.cid))
         try:
             read = refined_texts(plaintext)
         except ValueError:  # records of another schema version
@@ -121,3 +139,21 @@ def live_contributions(
                 (ContributionRecords(row.fingerprint, read.texts, read.band_keys, read.kinds), row)
             )
     return live
+
+
+def has_node_held(sessions: sessionmaker[Session], dataset_id: int) -> bool:
+    """Whether a stored contribution of the dataset has its key with the custody nodes."""
+    with sessions() as session:
+        return (
+            session.scalars(
+                select(Contribution.id)
+                .where(
+                    Contribution.dataset_id == dataset_id,
+                    Contribution.stage == Stage.MINTED,
+                    Contribution.wrapped_key.is_(None),
+                    Contribution.schema_id.is_not(None),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dao_service.chain.dao import DaoChain
 from dao_service.chain.earnings_roots import EarningsRoot, earnings_root_typed_data
 from dao_service.chain.provider import ChainProvider
 from dao_service.chain.validator_set import CoValidators, EarningsRootClaim
 from dao_service.core.config import Settings
 from dao_service.core.custody import CustodyKey, IntakeKey, open_upload
-from dao_service.earnings import plan, publish, samples, shares
+from dao_service.earnings import node_keys, plan, publish, samples, shares
 from dao_service.earnings.samples import SealedSample
 from dao_service.exceptions import SampleRefused, SettlementError
 from dao_service.models import EarningsTable, ValidationSample
@@ -145,9 +146,19 @@ class EarningsService:
                 rental_id,
                 planned.sample_hash.hex(),
             )
-        contributions = plan.live_contributions(
-            self.sessions, chain, self.custody, self.ipfs, planned.dataset_id
-        )
+        # Contributions split among the custody nodes are opened with their shares, which
+        # the nodes release to this validator for an approved valued rental only (and
+        # only when there is a sample here to value them against).
+        released = self._settlement_keys(chain, planned) if sample is not None else None
+        try:
+            contributions = plan.live_contributions(
+                self.sessions, chain, self.custody, self.ipfs, planned.dataset_id, released,
+                unread_by_score=sample is None,
+            )  # fmt: skip
+        finally:
+            if released is not None:
+                released.drop()
+            del released
         texts = (
             samples.sample_texts(samples.open_sample(self.custody, self.ipfs, sample))
             if sample
@@ -163,6 +174,24 @@ class EarningsService:
             sample_held=sample is not None,
             cosign=self._cosign_root if self.co_validators else None,
         )
+
+    def _settlement_keys(
+        self, chain: DaoChain, planned: plan.Plan
+    ) -> node_keys.SettlementKeys | None:
+        """The custody nodes' shares of the dataset's keys for settling this rental (None
+        without custody nodes, or when every live contribution's key is wrapped here)."""
+        if chain.custody_nodes is None or not plan.has_node_held(self.sessions, planned.dataset_id):
+            return None
+        closed = node_keys.window_closed(chain, planned.rental_id)
+        if closed:
+            raise SettlementError(closed)
+        keys = node_keys.fetch(
+            chain.custody_nodes, chain.validator, chain.chain_id, str(chain.escrow.address),
+            planned.rental_id, planned.dataset_id,
+        )  # fmt: skip
+        if keys.not_used:
+            log.info("rental %s: custody nodes not used: %s", planned.rental_id, keys.not_used)
+        return keys
 
     def _cosign_root(self, root: EarningsRoot) -> tuple[list[tuple[str, bytes]], list[str]]:
         """Every other validator's signature of `root` (each checks the table itself)."""

@@ -1,0 +1,188 @@
+"""The settling validator's keys from the custody nodes: to value an approved valued
+rental's dataset, whose file keys the nodes hold (M of N), the service signs one request
+with its validator key naming the rental (`chain.settlement_request.settlement_text`)
+and asks every node for its shares, a page at a time (`/api/keys/settlement`, which each
+node checks on its own RPC: see `dao_service.custody.settlement`). The shares arrive
+sealed to the validator's key and stay sealed in memory; `open` combines M of them only
+to open one contribution's blob, and forgets the key at once. Nothing is written.
+
+A node that sent a wrong share does not spoil a key: another M of the shares are tried.
+Fewer than M nodes answering, or a contribution fewer than M of them gave a share of (its
+shares being delivered right now), is a SettlementError: the settlement waits (the
+background loop tries again) rather than leave a contribution out of its income."""
+
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import combinations
+from typing import Any
+
+import requests
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from dao_service.chain.dao import DaoChain
+from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.chain.settlement_request import settlement_text
+from dao_service.client.custody import SealedOpener
+from dao_service.core.custody import open_upload
+from dao_service.core.shares import Share, combine_key
+from dao_service.exceptions import FetchFailed, SettlementError, UploadUnreadable
+
+REQUEST_LIFETIME = 240  # seconds the signed request is good for (nodes take up to 300)
+PAGE_SIZE = 1000
+MAX_PAGES = 100_000  # a node that keeps answering cursors is cut off here
+
+
+@dataclass
+class SettlementKeys:
+    """Each contribution's shares as the nodes sealed them to the validator's key."""
+
+    threshold: int
+    opener: SealedOpener
+    sealed: dict[str, dict[int, bytes]] = field(default_factory=dict)  # id -> node -> share
+    not_used: dict[int, str] = field(default_factory=dict)  # node index -> why
+
+    def holds(self, contribution_id: str) -> bool:
+        return len(self.sealed.get(contribution_id, {})) >= self.threshold
+
+    def open(self, contribution_id: str, iv: bytes, ciphertext: bytes) -> bytes:
+        """The blob's plaintext, in memory; the key is combined here and dropped."""
+        held = self.sealed.get(contribution_id, {})
+        if len(held) < self.threshold:
+            raise SettlementError(
+                f"Fewer than {self.threshold} custody nodes gave a share of contribution "
+                f"{contribution_id} (its shares may be on their way to the nodes); "
+                "settling again shortly."
+            )
+        shares = {}
+        for index, sealed in held.items():
+            try:
+                shares[index] = Share(index, self.opener.open(sealed))
+            except (FetchFailed, ValueError):  # not sealed to this validator, or malformed
+                continue  # the other nodes' shares may do
+        for chosen in combinations(sorted(shares), self.threshold):
+            key = combine_key([shares[i] for i in chosen], self.threshold)
+            try:
+                return open_upload(key, iv, ciphertext)
+            except UploadUnreadable:
+                continue  # a node sent a wrong share: another M of them
+            finally:
+                del key
+        raise SettlementError(
+            f"No {self.threshold} of the custody nodes' shares of contribution "
+            f"{contribution_id} open its blob."
+        )
+
+    def drop(self) -> None:
+        self.sealed.clear()
+
+
+def fetch(
+    node_set: CustodyNodeSet,
+    validator: LocalAccount,
+    chain_id: int,
+    rental_escrow: str,
+    rental_id: int,
+    dataset_id: int,
+    timeout: float = 30.0,
+) -> SettlementKeys:
+    """Every node's shares of the dataset's live keys, for settling `rental_id`."""
+    nonce, expires = secrets.token_hex(16), int(time.time()) + REQUEST_LIFETIME
+    text = settlement_text(
+        validator.address, rental_id, dataset_id, chain_id, rental_escrow, nonce, expires
+    )
+    signature = validator.sign_message(encode_defunct(text=text)).signature
+    body = {"address": validator.address, "rental_id": rental_id, "dataset_id": dataset_id,
+            "chain_id": chain_id, "nonce": nonce, "expires_at": expires,
+            "signature": "0x" + bytes(signature).hex(), "limit": PAGE_SIZE}  # fmt: skip
+
+    def ask(index: int) -> list[dict[str, Any]] | Exception:
+        return _all_pages(node_set.nodes[index - 1].url, body, timeout)
+
+    indices = list(range(1, len(node_set.nodes) + 1))
+    with ThreadPoolExecutor(max_workers=len(indices)) as pool:
+        answers = dict(zip(indices, pool.map(ask, indices), strict=True))
+    keys = SettlementKeys(node_set.threshold, SealedOpener(bytes(validator.key)))
+    for index, answer in answers.items():
+        if isinstance(answer, Exception):
+            keys.not_used[index] = str(answer)
+            continue
+        try:
+            own = {str(i["contribution_id"]): bytes.fromhex(i["encrypted_share"]) for i in answer}
+            if any(item["share_index"] != index for item in answer):
+                keys.not_used[index] = "sent shares of another position than its own"
+                continue
+        except (KeyError, TypeError, ValueError):
+            keys.not_used[index] = "answered something that is not a release"
+            continue
+        for contribution_id, sealed in own.items():
+            keys.sealed.setdefault(contribution_id, {})[index] = sealed
+    answered = len(indices) - len(keys.not_used)
+    if answered < node_set.threshold:
+        why = "; ".join(f"{node_set.named(i)} {w}" for i, w in sorted(keys.not_used.items()))
+        raise SettlementError(
+            f"Only {answered} of {len(indices)} custody nodes released keys for settling "
+            f"rental {rental_id} and {node_set.threshold} are needed: {why}"
+        )
+    return keys
+
+
+def window_closed(chain: DaoChain, rental_id: int) -> str | None:
+    """Why the nodes would refuse for the rental's settlement window having closed (then it
+    is not asked: refusals asked for again every poll would have the nodes hold the
+    service off), or None while it is open."""
+    start = chain.manifest.contracts["RentalEscrow"].block_number
+    approvals = chain.escrow.events.RentalApproved().get_logs(
+        from_block=start, argument_filters={"rentalId": rental_id}
+    )
+    if not approvals:
+        return None  # the nodes say what is wrong
+    approved_at = int(chain.w3.eth.get_block(approvals[0]["blockNumber"])["timestamp"])
+    ends = approved_at + int(chain.pool.functions.settlementWindow().call())
+    if max(int(time.time()), chain.now()) <= ends:
+        return None
+    return (
+        f"Rental {rental_id}'s settlement window closed at "
+        f"{datetime.fromtimestamp(ends, UTC):%Y-%m-%d %H:%M} UTC: the custody nodes release "
+        "no keys to value it, and its income is split by score."
+    )
+
+
+def _all_pages(url: str, body: dict[str, Any], timeout: float) -> list[dict[str, Any]] | Exception:
+    base = url.rstrip("/")
+    items: list[dict[str, Any]] = []
+    with requests.Session() as session:
+        post = session.post
+        try:
+            page = _answer(post(f"{base}/api/keys/settlement", json=body, timeout=timeout))
+            for _ in range(MAX_PAGES):
+                if not isinstance(page.get("keys"), list):
+                    return _Refused("answered something that is not a release")
+                items += page["keys"]
+                if not page.get("next_cursor"):
+                    return items
+                nxt = {"cursor": page["next_cursor"], "limit": PAGE_SIZE}
+                page = _answer(post(f"{base}/api/keys/settlement/next", json=nxt, timeout=timeout))
+        except requests.RequestException:
+            return ConnectionError("did not answer")
+        except _Refused as exc:
+            return exc
+    return _Refused("sent more pages than any dataset has")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _answer(reply: requests.Response) -> dict[str, Any]:
+    try:
+        answer = reply.json()
+    except ValueError:
+        answer = {}
+    if reply.status_code >= 400:
+        detail = answer.get("detail") if isinstance(answer, dict) else None
+        raise _Refused(f"refused: {detail or f'HTTP {reply.status_code}'}")
+    return dict(answer)
