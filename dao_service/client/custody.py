@@ -7,8 +7,9 @@ answers its own shares, sealed to the renter's wallet key, a page at a time; any
 shares of a key give it back here. Nodes that are down or refuse are named, and the
 fetch goes on while M answer.
 
-Nodes page in the order shares reached them, so one node may hold a share another does
-not have yet: shares wait here until M of a key arrived."""
+Nodes page in the same order (the service's contribution sequence), but one node may
+hold a share another does not have yet, so shares wait here until M of a key arrived; a
+node asked later starts from its first page."""
 
 import base64
 import random
