@@ -12,6 +12,7 @@ from dao_service.custody.api import router
 from dao_service.custody.chain import NodeChainProvider
 from dao_service.custody.node_key import NodeKey
 from dao_service.custody.release import ShareRelease
+from dao_service.custody.release_routes import ReleaseRoutes
 from dao_service.custody.settings import NodeSettings, get_node_settings
 from dao_service.custody.shredding import Shredder
 from dao_service.keys.grants import SharedGrants
@@ -57,6 +58,8 @@ def create_app(settings: NodeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    # Releases, most requests, without FastAPI's routing (inside the body limits).
+    app.add_middleware(ReleaseRoutes)
     # Deposits, destructions and key requests are small JSON bodies: limited before read.
     app.add_middleware(
         BodyLimitMiddleware,

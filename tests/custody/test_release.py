@@ -400,3 +400,33 @@ def test_a_resumed_release_asks_another_node_in_the_place_of_one_asked_first(
     }
     assert resumed.asked[3] == 2 and list(resumed.failed) == [1]  # from 3's first page
     assert resumed.incomplete == []
+
+
+def test_a_node_answers_an_invalid_release_request_as_fastapi_does(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    # The release routes are served in front of FastAPI's routing; what is not a valid
+    # request goes on to FastAPI, which answers it as it always did.
+    deposited(custody_nodes, dao, 1)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    url = custody_nodes.node_set.nodes[0].url
+    signed = CustodyClient(custody_nodes.node_set).signed_request(
+        RENTER, 1, dao.chain_id, dao.access.address
+    )
+    bad = requests.post(f"{url}/api/keys/release", json={**signed, "chain_id": "1"}, timeout=10)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "chain_id"]
+    broken = requests.post(
+        f"{url}/api/keys/release",
+        data=b"{not json",
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "json_invalid"
+    cursor = requests.post(f"{url}/api/keys/release/next", json={"cursor": "x"}, timeout=10)
+    assert cursor.status_code == 403 and cursor.json()["detail"].startswith("unknown cursor")
+    ok = requests.post(f"{url}/api/keys/release", json={**signed, "limit": 1}, timeout=10)
+    assert ok.status_code == 200 and ok.headers["content-type"] == "application/json"
+    assert [k["share_index"] for k in ok.json()["keys"]] == [1]
+    assert ok.json()["next_cursor"] is None
+    again = requests.post(f"{url}/api/keys/release", json=signed, timeout=10)
+    assert again.status_code == 403 and again.json() == {"detail": "the challenge was already used"}
