@@ -1,12 +1,18 @@
-"""Keys from the custody nodes: one signed request goes to every node of the deployment's
-node set; each node answers its own shares, sealed to the renter's wallet key, a page
-at a time; any M shares of a key give it back here. Nodes that are down or refuse are
-named, and the fetch goes on while M answer.
+"""Keys from the custody nodes: one signed request goes to M nodes of the deployment's
+node set, chosen at random (so that renters' releases spread over the nodes), and to
+another node when one of them fails or refuses, or when contributions remain with fewer
+than M shares after their last pages (a share not delivered to every node yet). The
+request is the same at every node (each keeps its own table of used nonces). Each node
+answers its own shares, sealed to the renter's wallet key, a page at a time; any M
+shares of a key give it back here. Nodes that are down or refuse are named, and the
+fetch goes on while M answer.
 
 Nodes page in the same order (the service's contribution sequence), but one node may
-hold a share another does not have yet, so shares wait here until M of a key arrived."""
+hold a share another does not have yet, so shares wait here until M of a key arrived; a
+node asked later starts from its first page."""
 
 import base64
+import random
 import secrets
 import time
 from collections.abc import Iterator
@@ -24,6 +30,9 @@ from dao_service.core.shares import Share, combine_key
 from dao_service.exceptions import FetchFailed, NodesUnavailable, ServiceRefused
 
 REQUEST_LIFETIME = 240  # seconds the signed request is good for (nodes take up to 300)
+REQUEST_MARGIN = 10  # seconds: a node asked late gets a new request if the first ends sooner
+
+_random = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,14 @@ class Round:
 class NodeRelease:
     """The state of one release across the node set."""
 
-    cursors: dict[int, str | None] = field(default_factory=dict)  # None: node done
+    # The nodes asked so far: "" until its first page, None once it sent its last.
+    cursors: dict[int, str | None] = field(default_factory=dict)
     waiting: dict[str, dict[str, Any]] = field(default_factory=dict)  # by contribution
     failed: dict[int, str] = field(default_factory=dict)  # node index -> why unusable
+    # Combined already: a node asked later sends their shares again, from its first page.
+    done: set[str] = field(default_factory=set)
+    request: dict[str, Any] | None = None  # the signed request, for a node asked later
+    access_registry: str = ""  # to sign it again once it expired
 
 
 class SealedOpener:
@@ -101,6 +115,7 @@ class CustodyClient:
         # ran: being delivered to the nodes right now, or held by a node that did not answer.
         self.incomplete: list[str] = []
         self._openers: dict[bytes, SealedOpener] = {}
+        self._access_registry = ""  # the deployment's, once a request was signed
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -127,10 +142,11 @@ class CustodyClient:
     def signed_request(
         self, account: Any, dataset_id: int, chain_id: int, access_registry: str
     ) -> dict[str, Any]:
-        """The release request every node receives (one signature for all of them)."""
+        """The release request the nodes receive (one signature for all of them)."""
         from dao_service.chain.challenges import challenge_text
         from dao_service.client.fetch import sign_challenge
 
+        self._access_registry = access_registry
         nonce, expires = secrets.token_hex(16), int(time.time()) + REQUEST_LIFETIME
         text = challenge_text(
             account.address, dataset_id, chain_id, access_registry, nonce, expires
@@ -146,45 +162,86 @@ class CustodyClient:
         page_size: int,
         resumed: NodeRelease | None = None,
     ) -> Iterator[Round]:
-        """Rounds of combined keys until every usable node has sent its last page. The
-        first round needs `signed` (or a `resumed` release); fewer than M nodes answering
-        it is NodesUnavailable naming the others (or the nodes' refusal, if they refused)."""
-        state = resumed or NodeRelease({i: "" for i in self._sessions})
+        """Rounds of combined keys until every node asked has sent its last page. M nodes
+        are asked first, chosen at random (the load spreads over the node set); another
+        node is asked when one of them fails or refuses, or when, after the last pages,
+        contributions remain with fewer than M shares. The first round needs `signed`
+        (or a `resumed` release); fewer than M nodes answering is NodesUnavailable naming
+        the others (or the nodes' refusal, if they refused)."""
+        state = resumed or NodeRelease({i: "" for i in self.first_nodes()})
+        if signed is not None:
+            state.request = signed
+            state.access_registry = self._access_registry or state.access_registry
         threshold = self.node_set.threshold
-        first = resumed is None
+        established = resumed is not None  # M nodes answered a first page
+        refusals: dict[int, ServiceRefused] = {}
         while True:
             asking = [
                 i for i, c in state.cursors.items() if c is not None and i not in state.failed
             ]
             if not asking:
+                if state.waiting and self._ask_another(state):
+                    continue  # a node not asked yet may hold the shares still missing
                 break
-            answers = self._pool.map(lambda i: self._page(i, state, signed, page_size), asking)
+            answers = self._pool.map(lambda i: self._page(i, state, account, page_size), asking)
             pages = dict(zip(asking, answers, strict=True))
             for index, page in pages.items():
                 if isinstance(page, Exception):
                     state.failed[index] = str(page)
+                    if isinstance(page, ServiceRefused) and page.status == 403:
+                        refusals[index] = page
                     continue
-                state.cursors[index] = page.get("next_cursor")
-                for key in page["keys"]:
-                    held = state.waiting.setdefault(key["contribution_id"], {"shares": {}})
-                    held.setdefault("meta", {k: key[k] for k in ("cid", "sha256", "iv")})
-                    if any(held["meta"][k] != key[k] for k in ("cid", "sha256", "iv")):
-                        raise FetchFailed(
-                            f"{self.node_set.named(index)} describes contribution "
-                            f"{key['contribution_id']} unlike another node"
-                        )
-                    held["shares"][str(index)] = key
-            if first:
-                self._enough_answered(pages, state, threshold)
-                first = False
+                state.cursors[index] = page.get("next_cursor") or None
+                self._take(index, page["keys"], state)
+            if not established:
+                established = self._enough_answered(state, refusals)
+                if not established:
+                    continue  # another node asked in its place
+            else:
+                for page in pages.values():  # another node in the place of each failed
+                    if isinstance(page, Exception):
+                        self._ask_another(state)
             self.failed = dict(state.failed)
             yield Round(self._complete(account, state, threshold), self._resumable(state))
         # Enough nodes answered, so the rest of the dataset is whole: these are named, not
         # a reason to hand over nothing (a load run saw a contribution mid-delivery do it).
+        self.failed = dict(state.failed)
         self.incomplete = sorted(state.waiting)
 
+    def first_nodes(self) -> list[int]:
+        """The M nodes a release asks first: a random choice, so that renters' releases
+        spread over the node set."""
+        return sorted(
+            _random.sample(range(1, len(self.node_set.nodes) + 1), self.node_set.threshold)
+        )
+
+    def _take(self, index: int, keys: list[dict[str, Any]], state: NodeRelease) -> None:
+        for key in keys:
+            if key["contribution_id"] in state.done:  # combined already (a node asked later)
+                continue
+            held = state.waiting.setdefault(key["contribution_id"], {"shares": {}})
+            held.setdefault("meta", {k: key[k] for k in ("cid", "sha256", "iv")})
+            if any(held["meta"][k] != key[k] for k in ("cid", "sha256", "iv")):
+                raise FetchFailed(
+                    f"{self.node_set.named(index)} describes contribution "
+                    f"{key['contribution_id']} unlike another node"
+                )
+            held["shares"][str(index)] = key
+
+    def _ask_another(self, state: NodeRelease) -> bool:
+        """Asks a node not asked yet, from its first page (False: none is left)."""
+        spare = [
+            i
+            for i in range(1, len(self.node_set.nodes) + 1)
+            if i not in state.cursors and i not in state.failed
+        ]
+        if not spare:
+            return False
+        state.cursors[_random.choice(spare)] = ""
+        return True
+
     def _page(
-        self, index: int, state: NodeRelease, signed: dict[str, Any] | None, page_size: int
+        self, index: int, state: NodeRelease, account: Any, page_size: int
     ) -> dict[str, Any] | Exception:
         cursor = state.cursors[index]
         try:
@@ -192,22 +249,42 @@ class CustodyClient:
                 return self._post(
                     index, "/api/keys/release/next", {"cursor": cursor, "limit": page_size}
                 )
-            assert signed is not None, "a first page needs the signed request"
-            return self._post(index, "/api/keys/release", {**signed, "limit": page_size})
+            return self._post(
+                index, "/api/keys/release", {**self._request(account, state), "limit": page_size}
+            )
         except (ConnectionError, ServiceRefused) as exc:
             return exc
 
-    def _enough_answered(
-        self, pages: dict[int, dict[str, Any] | Exception], state: NodeRelease, threshold: int
-    ) -> None:
-        answered = [i for i, p in pages.items() if not isinstance(p, Exception)]
+    def _request(self, account: Any, state: NodeRelease) -> dict[str, Any]:
+        """The signed request, for a node's first page: the same at every node (each keeps
+        its own table of used nonces); signed again, for a node asked late, once it expired."""
+        signed = state.request
+        assert signed is not None, "a first page needs the signed request"
+        if signed["expires_at"] < time.time() + REQUEST_MARGIN and state.access_registry:
+            signed = state.request = self.signed_request(
+                account, signed["dataset_id"], signed["chain_id"], state.access_registry
+            )
+        return signed
+
+    def _enough_answered(self, state: NodeRelease, refusals: dict[int, ServiceRefused]) -> bool:
+        """True once M nodes answered a first page; False while others were asked in the
+        place of those that failed or refused; raises once no M nodes can answer."""
+        threshold, count = self.node_set.threshold, len(self.node_set.nodes)
+        if len(refusals) > count - threshold:  # the nodes said no: no M of them can answer
+            raise ServiceRefused(next(iter(refusals.values())).user_message, 403)
+        usable = [i for i in state.cursors if i not in state.failed]
+        answered = [i for i in usable if state.cursors[i] != ""]
         if len(answered) >= threshold:
-            return
-        refusals = [p for p in pages.values() if isinstance(p, ServiceRefused) and p.status == 403]
+            return True
+        asked = False
+        while len(usable) < threshold and self._ask_another(state):
+            usable, asked = [i for i in state.cursors if i not in state.failed], True
+        if asked:  # even if too few are left: heard, they are named as they are
+            return False
         if refusals and len(refusals) + len(answered) >= threshold:  # the nodes said no
-            raise ServiceRefused(refusals[0].user_message, 403)
+            raise ServiceRefused(next(iter(refusals.values())).user_message, 403)
         raise NodesUnavailable(
-            f"only {len(answered)} of {len(self.node_set.nodes)} custody nodes answered and "
+            f"only {len(answered)} of {count} custody nodes answered and "
             f"{threshold} are needed: {self.unused(state.failed)}"
         )
 
@@ -239,14 +316,18 @@ class CustodyClient:
                 )
             )  # fmt: skip
             del state.waiting[contribution_id]
+            state.done.add(contribution_id)
         return done
 
     @staticmethod
     def _resumable(state: NodeRelease) -> dict[str, Any]:
         return {
-            "cursors": {str(i): c for i, c in state.cursors.items()},
+            "cursors": {str(i): c for i, c in state.cursors.items()},  # the nodes asked
             "waiting": state.waiting,
             "failed": {str(i): w for i, w in state.failed.items()},
+            "done": sorted(state.done),
+            "request": state.request,
+            "access_registry": state.access_registry,
         }
 
     @staticmethod
@@ -255,4 +336,7 @@ class CustodyClient:
             {int(i): c for i, c in saved["cursors"].items()},
             dict(saved["waiting"]),
             {int(i): w for i, w in saved["failed"].items()},
+            set(saved.get("done", ())),
+            saved.get("request"),
+            str(saved.get("access_registry", "")),
         )

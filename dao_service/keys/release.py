@@ -13,8 +13,10 @@ dataset, the public key and the last contribution sent, valid for a while) that 
 the next page without another signature; the grant is checked again for every page, so
 a revoked renter gets no further page."""
 
+import functools
 import hmac
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 from eth_keys.datatypes import PublicKey
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from web3.exceptions import Web3Exception
 
@@ -71,6 +73,13 @@ LIVE_KEYS = (
     .limit(bindparam("rows"))
 )
 OWN_KEYS = LIVE_KEYS.where(Contribution.contributor == bindparam("contributor"))
+
+
+@functools.lru_cache(maxsize=4096)
+def checksum_address(public_key: bytes) -> str:
+    """The checksum address of a 64-byte public key: two keccaks and eth_utils' checks,
+    ~60 us, remembered per key (a renter's wallet signs every release it asks for)."""
+    return PublicKey(public_key).to_checksum_address()
 
 
 class ReleaseSettings(Protocol):
@@ -284,7 +293,7 @@ class KeyReleaseService:
         public_key = recover_public_key(text, request.signature)
         if public_key is None:
             raise KeyRefused("the signature is malformed")
-        signer = public_key.to_checksum_address()
+        signer = checksum_address(public_key.to_bytes())
         if signer.lower() != request.address.lower():
             raise KeyRefused(f"the challenge is signed by {signer}, not by {request.address}")
         return public_key, signer
@@ -294,7 +303,7 @@ class KeyReleaseService:
         if grant is not None and self._local_database:
             # The common case: nothing to wait for (a read of a local file), and a hop to
             # a worker thread would cost more than the work (bench/RESULTS.md).
-            released, cursor = self._keys(page, grant)
+            released, cursor = self._keys(page, grant, on_loop=True)
         else:  # the chain, the network, or another process's write may be waited for
             released, cursor = await anyio.to_thread.run_sync(self._keys, page, grant)
         # Answered only once the challenge is used up and the release audited.
@@ -305,8 +314,11 @@ class KeyReleaseService:
             raise ChallengeReplayed(REPLAYED)
         return ReleasedPage(page.address, page.dataset_id, released, cursor)
 
-    def _keys(self, page: PageWanted, grant: Grant | None) -> tuple[list[ReleasedKey], str | None]:
-        """The page's keys sealed to the renter's key, and the cursor of the next page."""
+    def _keys(
+        self, page: PageWanted, grant: Grant | None, on_loop: bool = False
+    ) -> tuple[list[ReleasedKey], str | None]:
+        """The page's keys sealed to the renter's key, and the cursor of the next page
+        (`on_loop`: called on the event loop, not in a worker thread)."""
         address, dataset_id, after = page.address, page.dataset_id, page.after
         try:
             can_decrypt, expires, revoked = grant or self.grants.grant(dataset_id, address)
@@ -314,10 +326,10 @@ class KeyReleaseService:
             # that time stands still, so an expired grant is also checked against the clock.
             can_decrypt = can_decrypt and expires > time.time()
             statement = self.live_keys if can_decrypt else self.own_keys  # their own, always
-            with self.engine.connect() as connection:
-                wanted = {"dataset_id": dataset_id, "after": after, "rows": page.limit + 1}
-                rows = connection.execute(statement, {**wanted, "contributor": address}).all()
-        except (SQLAlchemyError, OSError, Web3Exception) as exc:
+            wanted = {"dataset_id": dataset_id, "after": after, "rows": page.limit + 1}
+            read = self._rows_on_loop if on_loop else self._rows
+            rows = read(statement, {**wanted, "contributor": address})
+        except (SQLAlchemyError, sqlite3.Error, OSError, Web3Exception) as exc:
             raise StackError(
                 "The chain or the database did not answer the key release; try again shortly."
             ) from exc
@@ -333,6 +345,14 @@ class KeyReleaseService:
             fields = f"{address}.{dataset_id}.{rows[-1].id}.{until}.{public_key.hex()}"
             cursor = f"{fields}.{self.custody.mac(fields)}"
         return released, cursor
+
+    def _rows(self, statement: Select, params: dict[str, Any]) -> Sequence[Any]:
+        with self.engine.connect() as connection:
+            return connection.execute(statement, params).all()
+
+    def _rows_on_loop(self, statement: Select, params: dict[str, Any]) -> Sequence[Any]:
+        """The same read, on the event loop (a custody node reads its SQLite file itself)."""
+        return self._rows(statement, params)
 
     @staticmethod
     def _why_not(expires: int, revoked: bool, dataset_id: int) -> str:

@@ -247,19 +247,18 @@ class ReleaseLog:
         for entry in batch:
             if entry.challenge is not None:
                 wanted.setdefault(entry.challenge.nonce, entry.challenge)
-        inserted = {
-            nonce
-            for c in sorted(wanted.values(), key=lambda c: c.nonce)  # one lock order
-            for nonce in connection.execute(
-                self._use,
-                {
-                    "nonce": c.nonce,
-                    "address": c.address,
-                    "expires_at": datetime.fromtimestamp(c.expires_at, UTC),
-                    "used": True,
-                },
-            ).scalars()
-        }
+        # One statement for the batch (SQLAlchemy's "insertmanyvalues": a multi-row INSERT
+        # whose RETURNING names the nonces inserted), in one lock order.
+        used = [
+            {
+                "nonce": c.nonce,
+                "address": c.address,
+                "expires_at": datetime.fromtimestamp(c.expires_at, UTC),
+                "used": True,
+            }
+            for c in sorted(wanted.values(), key=lambda c: c.nonce)
+        ]
+        inserted = set(connection.execute(self._use, used).scalars()) if used else set()
         fresh, rows = [], []
         for entry in batch:
             challenge = entry.challenge

@@ -3,8 +3,10 @@ node processes (M = 2): any two give every key, a stopped one is named, and each
 of issue #24 fails: a stolen node, M - 1 colluding nodes, a node that releases to anyone,
 an expired or revoked grant, a replayed or cross-dataset request, another renter's shares."""
 
+import collections
 import dataclasses
 import itertools
+import json
 import os
 from typing import Any
 
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from dao_service.chain.dev_accounts import dev_account
+from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.client.custody import CombinedKey, CustodyClient
 from dao_service.core.shares import Share, combine_key
 from dao_service.custody.app import create_app
@@ -41,10 +44,31 @@ def deposited(nodes: RunningNodes, dao: Dao, count: int, dataset_id: int = 1) ->
     return blobs
 
 
+class CountingClient(CustodyClient):
+    """The real client, with the nodes it asks first chosen by the test (`first`), and
+    the nodes each request went to (`asked`: node index -> requests)."""
+
+    def __init__(self, node_set: CustodyNodeSet, first: list[int] | None = None) -> None:
+        super().__init__(node_set)
+        self.first, self.asked = first, collections.Counter[int]()
+
+    def first_nodes(self) -> list[int]:
+        return self.first if self.first is not None else super().first_nodes()
+
+    def _post(self, index: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.asked[index] += 1
+        return super()._post(index, path, body)
+
+
 def release(
-    nodes: RunningNodes, dao: Dao, account: Any, dataset_id: int = 1, **kw: Any
-) -> tuple[list[CombinedKey], CustodyClient]:
-    client = CustodyClient(nodes.node_set)
+    nodes: RunningNodes,
+    dao: Dao,
+    account: Any,
+    dataset_id: int = 1,
+    first: list[int] | None = None,
+    **kw: Any,
+) -> tuple[list[CombinedKey], CountingClient]:
+    client = CountingClient(nodes.node_set, first)
     signed = client.signed_request(account, dataset_id, dao.chain_id, dao.access.address)
     keys = [k for r in client.release(account, signed, kw.get("page_size", 1000)) for k in r.keys]
     return keys, client
@@ -67,7 +91,7 @@ def test_any_two_nodes_give_every_key_in_pages_and_a_stopped_node_is_named(
         b.contribution_id: b.file_key for b in blobs
     }
     custody_nodes.stop(3)
-    keys, client = release(custody_nodes, dao, RENTER, page_size=3)
+    keys, client = release(custody_nodes, dao, RENTER, first=[1, 3], page_size=3)
     assert all(opens(k.file_key, b) for k, b in zip(keys, blobs, strict=True))
     assert list(client.failed) == [3]
     assert custody_nodes.node_set.nodes[2].url in client.unused()
@@ -81,13 +105,15 @@ def test_with_two_nodes_stopped_the_release_fails_naming_them(
     dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
     custody_nodes.stop(1)
     custody_nodes.stop(3)
-    with pytest.raises(NodesUnavailable) as refused:
-        release(custody_nodes, dao, RENTER)
-    message = refused.value.user_message
-    assert "only 1 of 3 custody nodes answered and 2 are needed" in message
-    for index in (1, 3):
-        assert f"custody node {index} ({custody_nodes.node_set.nodes[index - 1].url})" in message
-    assert "custody node 2" not in message
+    for first in ([1, 3], [1, 2], [2, 3]):  # both asked first and down, or one of them
+        with pytest.raises(NodesUnavailable) as refused:
+            release(custody_nodes, dao, RENTER, first=first)
+        message = refused.value.user_message
+        assert "only 1 of 3 custody nodes answered and 2 are needed" in message
+        for index in (1, 3):
+            named = f"custody node {index} ({custody_nodes.node_set.nodes[index - 1].url})"
+            assert named in message
+        assert "custody node 2" not in message
 
 
 def test_an_expired_or_revoked_grant_gets_nothing_from_honest_nodes(
@@ -335,3 +361,96 @@ def test_a_contribution_still_being_delivered_is_named_not_fatal(
     keys, client = release(custody_nodes, dao, RENTER)
     assert {k.contribution_id for k in keys} == {whole.contribution_id, arriving.contribution_id}
     assert client.incomplete == []
+
+
+def test_two_nodes_are_asked_and_the_third_only_when_one_fails(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    blobs = deposited(custody_nodes, dao, 4)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    wanted = {b.contribution_id: b.file_key for b in blobs}
+    chosen: set[int] = set()
+    for _ in range(12):  # chosen at random: the load spreads over the three
+        keys, client = release(custody_nodes, dao, RENTER, page_size=3)  # two pages each
+        assert {k.contribution_id: k.file_key for k in keys} == wanted
+        assert len(client.asked) == 2 and set(client.asked.values()) == {2}
+        assert client.failed == {} and client.incomplete == []
+        chosen |= set(client.asked)
+    assert chosen == {1, 2, 3}
+    custody_nodes.stop(2)
+    keys, client = release(custody_nodes, dao, RENTER, first=[1, 2], page_size=3)
+    assert {k.contribution_id: k.file_key for k in keys} == wanted
+    assert set(client.asked) == {1, 2, 3} and client.asked[2] == 1  # 3 in 2's place
+    assert list(client.failed) == [2] and "did not answer" in client.failed[2]
+    assert custody_nodes.node_set.nodes[1].url in client.unused()
+    assert client.incomplete == []
+
+
+def test_a_share_only_a_node_not_asked_holds_is_still_fetched(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    whole = deposited(custody_nodes, dao, 3)
+    partial = new_blob(9)  # delivered to nodes 1 and 3 so far, not to 2
+    record(dao, partial, CONTRIBUTOR.address)
+    answers = deposit(custody_nodes.node_set, partial, CONTRIBUTOR.address, only=[1, 3])
+    assert [a.status_code for a in answers] == [200, 200]
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    keys, client = release(custody_nodes, dao, RENTER, first=[1, 2], page_size=2)
+    assert {k.contribution_id: k.file_key for k in keys} == {
+        b.contribution_id: b.file_key for b in [*whole, partial]
+    }
+    # Node 3, asked last, sent every share again from its first page: those combined
+    # already are not named as incomplete.
+    assert set(client.asked) == {1, 2, 3} and client.incomplete == []
+    assert client.failed == {}
+
+
+def test_a_resumed_release_asks_another_node_in_the_place_of_one_asked_first(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    blobs = deposited(custody_nodes, dao, 4)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    first = CountingClient(custody_nodes.node_set, [1, 2])
+    signed = first.signed_request(RENTER, 1, dao.chain_id, dao.access.address)
+    rounds = first.release(RENTER, signed, 2)
+    stopped = next(rounds)  # the first round; the fetch stops here, its state on disk
+    got, saved = stopped.keys, json.loads(json.dumps(stopped.state))
+    assert set(saved["cursors"]) == {"1", "2"}  # the nodes asked, kept
+    custody_nodes.stop(1)
+    resumed = CountingClient(custody_nodes.node_set)
+    got += [k for r in resumed.release(RENTER, None, 2, resumed.resumed(saved)) for k in r.keys]
+    assert {k.contribution_id: k.file_key for k in got} == {
+        b.contribution_id: b.file_key for b in blobs
+    }
+    assert resumed.asked[3] == 2 and list(resumed.failed) == [1]  # from 3's first page
+    assert resumed.incomplete == []
+
+
+def test_a_node_answers_an_invalid_release_request_as_fastapi_does(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    # The release routes are served in front of FastAPI's routing; what is not a valid
+    # request goes on to FastAPI, which answers it as it always did.
+    deposited(custody_nodes, dao, 1)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    url = custody_nodes.node_set.nodes[0].url
+    signed = CustodyClient(custody_nodes.node_set).signed_request(
+        RENTER, 1, dao.chain_id, dao.access.address
+    )
+    bad = requests.post(f"{url}/api/keys/release", json={**signed, "chain_id": "1"}, timeout=10)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "chain_id"]
+    broken = requests.post(
+        f"{url}/api/keys/release",
+        data=b"{not json",
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "json_invalid"
+    cursor = requests.post(f"{url}/api/keys/release/next", json={"cursor": "x"}, timeout=10)
+    assert cursor.status_code == 403 and cursor.json()["detail"].startswith("unknown cursor")
+    ok = requests.post(f"{url}/api/keys/release", json={**signed, "limit": 1}, timeout=10)
+    assert ok.status_code == 200 and ok.headers["content-type"] == "application/json"
+    assert [k["share_index"] for k in ok.json()["keys"]] == [1]
+    assert ok.json()["next_cursor"] is None
+    again = requests.post(f"{url}/api/keys/release", json=signed, timeout=10)
+    assert again.status_code == 403 and again.json() == {"detail": "the challenge was already used"}
