@@ -2,9 +2,11 @@
 validator key (a node takes deposits only from the chain's validators). A share leaves
 the service's database once its node confirms it holds it; a node that is down gets its
 share when it answers again. Shares wait for minting so that a node only ever releases
-contributions the chain records."""
+contributions the chain records. Each share goes to a node of the set its key was split
+for (`Contribution.custody_epoch`), whatever set is current now."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.custody_deposit import deposit_text, sign_text
-from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.chain.custody_set import CustodyNode, CustodyNodeSet
 from dao_service.models import Contribution, PendingShare, Stage
 
 log = logging.getLogger("dao_service.intake.delivery")
@@ -34,6 +36,7 @@ class Waiting:
     cid: str
     sha256: str
     iv: bytes
+    epoch: int | None
     node_public_key: str
     sealed_share: bytes
 
@@ -42,7 +45,8 @@ WAITING = (
     select(
         Contribution.id, Contribution.public_id, Contribution.dataset_id,
         Contribution.contributor, Contribution.fingerprint, Contribution.cid,
-        Contribution.refined_sha256, Contribution.iv, PendingShare.node_public_key,
+        Contribution.refined_sha256, Contribution.iv, Contribution.custody_epoch,
+        PendingShare.node_public_key,
         PendingShare.sealed_share,
     )
     .join(Contribution, Contribution.id == PendingShare.contribution_id)
@@ -53,18 +57,26 @@ WAITING = (
 
 
 def deliver_pending(
-    sessions: sessionmaker[Session], node_set: CustodyNodeSet, validator: object
+    sessions: sessionmaker[Session],
+    node_set_of: Callable[[int], CustodyNodeSet | None],
+    validator: object,
 ) -> int:
-    """One pass; how many shares nodes confirmed. A node that fails is skipped for the
-    rest of the pass (and said once in the log)."""
+    """One pass; how many shares nodes confirmed. `node_set_of(epoch)` is the chain's set
+    `epoch` (`DaoChain.custody_nodes`). A node that fails is skipped for the rest of the
+    pass (and said once in the log)."""
     with sessions() as session:
         waiting = [Waiting(*cast(tuple[Any, ...], row)) for row in session.execute(WAITING)]
-    nodes = {node.public_key: node for node in node_set.nodes}
+    sets = {e: node_set_of(e) for e in {s.epoch for s in waiting if s.epoch is not None}}
+    nodes: dict[tuple[int | None, str], CustodyNode] = {
+        (epoch, node.public_key): node
+        for epoch, node_set in sets.items()
+        for node in (node_set.nodes if node_set else [])
+    }
     unreachable: set[str] = set()
     delivered = 0
     with requests.Session() as http:
         for share in waiting:
-            node = nodes.get(share.node_public_key)
+            node = nodes.get((share.epoch, share.node_public_key))
             if node is None or node.public_key in unreachable:
                 continue  # a node no longer in the set: its share waits for an operator
             text = deposit_text(
