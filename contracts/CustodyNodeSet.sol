@@ -10,8 +10,11 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
  * The deployment's first set is given to the constructor; later sets only by the timelock
  * (its owner), that is by a vote. Every set stays readable: a contribution stays with the
  * set its key was split for, whose nodes keep serving its shares.
- * @dev A node's share index is its position in its set, from 1. A deployment without
- * custody nodes (file keys kept under the service's custody key) starts at epoch 0, no set.
+ * @dev A node's share index is its position in its set, from 1. A key belongs to one set
+ * only: a node that stays across a rotation takes a new key (a new node beside the one that
+ * keeps serving the old set), so that every share a node holds is of one set's M, and a
+ * renter combines each set's shares with that set's threshold. A deployment without custody
+ * nodes (file keys kept under the service's custody key) starts at epoch 0, no set.
  */
 contract CustodyNodeSet is Ownable {
     /// @notice One custody node: the key its shares are sealed to, and where it answers.
@@ -28,6 +31,7 @@ contract CustodyNodeSet is Ownable {
 
     mapping(uint32 epoch => uint8) private _thresholds;
     mapping(uint32 epoch => Node[]) private _nodes;
+    mapping(bytes32 publicKeyHash => uint32 epoch) private _epochOfKey;
 
     /// @notice Set `epoch` (now the current one): any `threshold` of its `count` nodes give a key.
     event NodeSetRecorded(uint32 indexed epoch, uint256 threshold, uint256 count);
@@ -40,6 +44,8 @@ contract CustodyNodeSet is Ownable {
     error CustodyNodeSetInvalidPublicKey(uint256 index, bytes publicKey);
     /// @notice Node `index` (from 1) has the key of an earlier node of the set.
     error CustodyNodeSetRepeatedPublicKey(uint256 index, bytes publicKey);
+    /// @notice Node `index` (from 1) has a key of set `epoch`: a key belongs to one set.
+    error CustodyNodeSetKeyOfEarlierSet(uint256 index, bytes publicKey, uint32 epoch);
     /// @notice Node `index` (from 1) has no URL.
     error CustodyNodeSetEmptyUrl(uint256 index);
     /// @notice No set `epoch` was recorded (sets run from 1 to `current`).
@@ -93,17 +99,17 @@ contract CustodyNodeSet is Ownable {
         if (threshold == 0 || threshold > count) revert CustodyNodeSetInvalidThreshold(threshold, count);
         epoch = currentEpoch + 1;
         Node[] storage stored = _nodes[epoch];
-        bytes32[] memory seen = new bytes32[](count);
         for (uint256 i = 0; i < count; ++i) {
             Node memory node = nodes[i];
             if (node.publicKey.length != 65 || node.publicKey[0] != 0x04) {
                 revert CustodyNodeSetInvalidPublicKey(i + 1, node.publicKey);
             }
             if (bytes(node.url).length == 0) revert CustodyNodeSetEmptyUrl(i + 1);
-            seen[i] = keccak256(node.publicKey);
-            for (uint256 j = 0; j < i; ++j) {
-                if (seen[j] == seen[i]) revert CustodyNodeSetRepeatedPublicKey(i + 1, node.publicKey);
-            }
+            bytes32 keyHash = keccak256(node.publicKey);
+            uint32 holder = _epochOfKey[keyHash];
+            if (holder == epoch) revert CustodyNodeSetRepeatedPublicKey(i + 1, node.publicKey);
+            if (holder != 0) revert CustodyNodeSetKeyOfEarlierSet(i + 1, node.publicKey, holder);
+            _epochOfKey[keyHash] = epoch;
             stored.push(node);
         }
         _thresholds[epoch] = uint8(threshold);

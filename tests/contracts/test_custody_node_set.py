@@ -61,6 +61,11 @@ def test_the_first_set_comes_from_the_deployment_and_later_ones_only_from_the_ti
     assert threshold == 2 and old == [tuple(a) for a in as_arguments(first)]
     with dao.reverts("CustodyNodeSetUnknownEpoch", 3, 2):
         dao.as_timelock(sets.nodeSet(3))
+    # A key belongs to one set: a node staying across a rotation takes a new key, so that
+    # every share it holds is of one set's threshold.
+    staying = [*nodes(2, port=9200), first[1]]
+    with dao.reverts("CustodyNodeSetKeyOfEarlierSet", 3, bytes.fromhex(first[1].public_key), 1):
+        dao.as_timelock(sets.setNodeSet(2, as_arguments(staying)))
 
 
 def _with(index: int, **changed: Any) -> Callable[[list[CustodyNode]], list[tuple[bytes, str]]]:
