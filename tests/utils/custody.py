@@ -64,12 +64,21 @@ def set_on_chain(dao: Dao, threshold: int, nodes: list[CustodyNode]) -> CustodyN
 
 
 @contextmanager
-def running_nodes(settings: Settings, manifest: DeploymentManifest) -> Iterator[RunningNodes]:
-    """The local stack's node set (3 nodes, M = 2) running, the chain's current set; the
+def running_nodes(
+    settings: Settings, manifest: DeploymentManifest, on_chain: bool = True
+) -> Iterator[RunningNodes]:
+    """The local stack's node set (3 nodes, M = 2) running, made the chain's current set
+    (or, `on_chain` false, only proposed: the set the chain's next one would be); the
     nodes read `manifest` from its file."""
     write_manifest(settings.manifest_file, manifest)
     dao = Dao(connection.connect(settings.chain_rpc_url), manifest)
-    node_set = set_on_chain(dao, settings.custody_threshold, custody_nodes.local_nodes(settings))
+    listed = custody_nodes.local_nodes(settings)
+    if on_chain:
+        node_set = set_on_chain(dao, settings.custody_threshold, listed)
+    else:
+        current = dao.current_node_set()
+        epoch = (current.epoch if current else 0) + 1
+        node_set = CustodyNodeSet(epoch=epoch, threshold=settings.custody_threshold, nodes=listed)
     processes = [custody_nodes.node_process(settings, i) for i in range(1, 4)]
     for process in processes:
         process.env["DATADAO_NODE_BLOCK_POLL_SECONDS"] = "0"  # grant changes seen at once
