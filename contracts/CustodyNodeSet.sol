@@ -98,7 +98,6 @@ contract CustodyNodeSet is Ownable {
         if (count > MAX_NODES) revert CustodyNodeSetTooManyNodes(count, MAX_NODES);
         if (threshold == 0 || threshold > count) revert CustodyNodeSetInvalidThreshold(threshold, count);
         epoch = currentEpoch + 1;
-        Node[] storage stored = _nodes[epoch];
         for (uint256 i = 0; i < count; ++i) {
             Node memory node = nodes[i];
             if (node.publicKey.length != 65 || node.publicKey[0] != 0x04) {
@@ -110,7 +109,7 @@ contract CustodyNodeSet is Ownable {
             if (holder == epoch) revert CustodyNodeSetRepeatedPublicKey(i + 1, node.publicKey);
             if (holder != 0) revert CustodyNodeSetKeyOfEarlierSet(i + 1, node.publicKey, holder);
             _epochOfKey[keyHash] = epoch;
-            stored.push(node);
+            _nodes[epoch].push(node);
         }
         _thresholds[epoch] = uint8(threshold);
         currentEpoch = epoch;
