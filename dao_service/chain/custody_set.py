@@ -12,7 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from dao_service.chain.manifest import DeploymentManifest
 from dao_service.exceptions import ConfigurationError
+
+CONTRACT = "CustodyNodeSet"
 
 
 class CustodyNode(BaseModel):
@@ -41,6 +44,17 @@ class CustodyNodeSet(BaseModel):
     def named(self, index: int) -> str:
         """How a message names node `index` (1-based)."""
         return f"custody node {index} ({self.nodes[index - 1].url})"
+
+
+def require_contract(manifest: DeploymentManifest) -> None:
+    """ConfigurationError unless the deployment has the contract (one deployed before the
+    node set went on chain has not: its set was in the manifest)."""
+    if CONTRACT not in manifest.contracts:
+        raise ConfigurationError(
+            f"The deployment in the manifest has no {CONTRACT} contract: it was deployed "
+            "before the custody node set went on chain. Deploy again (scripts/deploy.py with "
+            "--custody-node and --custody-threshold; `datadao up` does it for the local stack)."
+        )
 
 
 def parse_node(text: str) -> CustodyNode:

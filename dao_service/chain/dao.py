@@ -40,7 +40,8 @@ class DaoChain:
         self.pool: Contract = connection.contract(w3, manifest, "RevenuePool")
         self.escrow: Contract = connection.contract(w3, manifest, "RentalEscrow")
         self.token: Contract = connection.contract(w3, manifest, "DataToken")
-        self.node_sets: Contract = connection.contract(w3, manifest, "CustodyNodeSet")
+        custody_set.require_contract(manifest)
+        self.node_sets: Contract = connection.contract(w3, manifest, custody_set.CONTRACT)
         self._past_sets: dict[int, CustodyNodeSet] = {}  # a set never changes once recorded
         self._block = 0
         self._block_lock = threading.Lock()

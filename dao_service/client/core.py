@@ -129,7 +129,8 @@ class DaoClient:
     def custody_nodes(self, epoch: int | None = None) -> CustodyNodeSet | None:
         """The chain's custody node set `epoch`, by default the current one (None: the
         deployment has no custody nodes yet; the service releases keys itself)."""
-        sets = self.contract("CustodyNodeSet")
+        custody_set.require_contract(self.manifest)
+        sets = self.contract(custody_set.CONTRACT)
         if epoch is None:
             return custody_set.from_chain(*sets.call("currentNodeSet"))
         return custody_set.from_chain(epoch, *sets.call("nodeSet", epoch))

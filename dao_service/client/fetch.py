@@ -263,8 +263,8 @@ def _node_pages(
     page_size: int,
 ) -> tuple[Pages, bool]:
     """Keys combined from the custody nodes' shares, a round of pages at a time: from the
-    current node set, then from each older one (the contributions split for it). A
-    contribution given by two sets (a node in both) comes once."""
+    current node set, then from each older one (the contributions split for it; a node's
+    key belongs to one set, so each set gives only its own, combined with its own M)."""
     start, saved = 0, None
     try:
         state = json.loads((out / FETCH_STATE).read_text())
@@ -275,7 +275,6 @@ def _node_pages(
         start, saved = 0, None
 
     def pages() -> Pages:
-        given: set[str] = set()
         resumed = saved
         try:
             for nodes in sets[start:]:
@@ -288,9 +287,8 @@ def _node_pages(
                     keys = [
                         {"contribution_id": k.contribution_id, "cid": k.cid, "sha256": k.sha256,
                          "iv": base64.b64encode(k.iv).decode(), "file_key": k.file_key}
-                        for k in done.keys if k.contribution_id not in given
+                        for k in done.keys
                     ]  # fmt: skip
-                    given.update(k.contribution_id for k in done.keys)
                     yield keys, {"epoch": nodes.node_set.epoch, "cursor": done.state}
                 resumed = None
         except ServiceRefused as exc:
@@ -387,7 +385,7 @@ def fetch_dataset(
             for nodes in sets
             for i, why in sorted(nodes.failed.items())
         ],
-        sorted({c for nodes in sets for c in nodes.incomplete} - current),
+        sorted(c for nodes in sets for c in nodes.incomplete),
     )
 
 

@@ -123,3 +123,14 @@ def test_a_repeated_key_is_refused_naming_the_node(dao: Dao) -> None:
     given[2] = (given[0][0], "http://127.0.0.1:9999")
     with dao.reverts("CustodyNodeSetRepeatedPublicKey", 3, given[0][0]):
         dao.as_timelock(dao.node_sets.functions.setNodeSet(2, given))
+
+
+def test_a_deployment_from_before_the_contract_is_named_as_such(w3: Any, manifest: Any) -> None:
+    from dao_service.chain.dao import DaoChain
+    from dao_service.chain.dev_accounts import dev_account
+    from dao_service.exceptions import ConfigurationError
+
+    contracts = {k: v for k, v in manifest.contracts.items() if k != "CustodyNodeSet"}
+    old = manifest.model_copy(update={"contracts": contracts})
+    with pytest.raises(ConfigurationError, match="deployed before the custody node set"):
+        DaoChain(w3, old, dev_account(1), dev_account(8))
