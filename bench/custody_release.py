@@ -38,8 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import local_stack
 from dao_service.chain import connection
 from dao_service.chain.challenges import challenge_text
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.chain.manifest import CustodyNodeSet, load_manifest
+from dao_service.chain.manifest import load_manifest
 from dao_service.client.custody import SealedOpener
 from dao_service.core.custody import SealingKeys
 from dao_service.core.shares import (
@@ -114,9 +115,10 @@ def main() -> int:
                     raise SystemExit("contributions did not reach the nodes in time")
                 time.sleep(0.2)
         manifest = load_manifest(settings.manifest_file)
-        assert manifest.custody is not None
         w3 = connection.connect(settings.chain_rpc_url)
         dao = Dao(w3, manifest)
+        node_set = dao.current_node_set()
+        assert node_set is not None, "the local stack runs custody nodes"
         dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 86_400))
         deployment = (w3.eth.chain_id, str(dao.access.address))
         stack = read_stack(settings) or {}
@@ -126,7 +128,7 @@ def main() -> int:
             for n in args.clients.split(","):
                 cpu = node_cpu(nodes), os.times()
                 r = asyncio.run(
-                    run(manifest.custody, way, int(n), args.seconds, args.contributions, deployment)
+                    run(node_set, way, int(n), args.seconds, args.contributions, deployment)
                 )
                 after = os.times()
                 r.node_cpu = node_cpu(nodes) - cpu[0]

@@ -25,11 +25,13 @@ from web3.logs import DISCARD
 from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation
 from dao_service.chain.compiler import compile_project
+from dao_service.chain.custody_set import CustodyNode, as_arguments
 from dao_service.chain.dev_accounts import DEPLOYER_INDEX, VALIDATOR_INDEX, dev_account
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.merkle import EarningsTree
 from dao_service.core import paths
 from dao_service.core.config import Settings
+from dao_service.core.shares import new_node_key, node_public_key
 from dao_service.stack import chain_node
 
 ROOT = paths.PROJECT_ROOT
@@ -193,11 +195,36 @@ def measure(w3: Web3) -> list[tuple[str, int, str]]:
     wait(w3, delay + period + 2)
     rows.append(("refund (defeated rental)", b.gas(escrow.functions.refund(refund_id), renter), ""))
     rows.extend(measure_valued(b, pool, escrow, governor, renter, [voter, other], params))
+    rows.extend(measure_node_sets(w3, manifest))
     custody = {**params, "maturity_seconds": 900, "challenge_delay_seconds": 900}
     manifest = deploy.deploy_all(
         w3, dev_account(DEPLOYER_INDEX), compiled, custody, validators, log=lambda *_: None
     )
     rows.extend(measure_custody(Bench(w3, manifest), voter, other))
+    return rows
+
+
+def measure_node_sets(w3: Web3, manifest: Any) -> list[tuple[str, int, str]]:
+    """A new custody node set, as the timelock sets it when a vote passes (the call
+    itself, sent from the timelock's address; the Governor's execute adds its own cost)."""
+    sets = connection.contract(w3, manifest, "CustodyNodeSet")
+    timelock = manifest.address_of("DataTimelock")
+    w3.provider.make_request("anvil_impersonateAccount", [timelock])  # type: ignore[arg-type]
+    w3.provider.make_request("anvil_setBalance", [timelock, hex(ETH)])  # type: ignore[arg-type]
+    rows = []
+    for count, threshold in ((3, 2), (5, 3), (10, 6)):
+        nodes = as_arguments(
+            [
+                CustodyNode(
+                    url=f"https://custody-{i}.example.org",
+                    public_key=node_public_key(new_node_key()),
+                )
+                for i in range(count)
+            ]
+        )
+        tx_hash = sets.functions.setNodeSet(threshold, nodes).transact({"from": timelock})
+        gas = int(w3.eth.wait_for_transaction_receipt(tx_hash)["gasUsed"])
+        rows.append((f"set a custody node set of {count} nodes (timelock)", gas, ""))
     return rows
 
 

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import local_stack
 from bench.key_release import RENTER
 from dao_service.chain import connection
-from dao_service.chain.manifest import CustodyNodeSet, load_manifest
+from dao_service.chain.custody_set import CustodyNodeSet
+from dao_service.chain.manifest import load_manifest
 from dao_service.client.custody import CombinedKey, CustodyClient
 from dao_service.exceptions import DataDaoError
 from dao_service.stack.sample_exports import reddit_export, reddit_spec
@@ -61,7 +62,7 @@ def main() -> int:
         base = settings.service_url
         dao = Dao(connection.connect(settings.chain_rpc_url), load_manifest(settings.manifest_file))
         dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 86_400))
-        nodes = dao.manifest.custody
+        nodes = dao.current_node_set()
         assert nodes is not None, "the local stack runs custody nodes"
         stop_at = time.monotonic() + args.seconds
 

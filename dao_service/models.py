@@ -57,6 +57,9 @@ class Contribution(Base):
     # The stored blob is the contribution's refined records (Parquet), encrypted under a
     # key the service made; that key, wrapped under the custody key, NULL once destroyed.
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Or the custody node set (CustodyNodeSet's epoch) the key was split for: its nodes
+    # hold the shares, whatever set is current later.
+    custody_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
     iv: Mapped[bytes] = mapped_column(LargeBinary)
     ciphertext_size: Mapped[int] = mapped_column(Integer)
     cid: Mapped[str | None] = mapped_column(String(128), nullable=True)

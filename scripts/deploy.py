@@ -3,7 +3,8 @@
 
     python scripts/deploy.py --rpc-url http://127.0.0.1:8545 --manifest deployment.json
     python scripts/deploy.py --profile production --rpc-url URL --manifest deployment.json \
-        --validator 0x... --validator 0x... --guardian 0x...
+        --validator 0x... --validator 0x... --guardian 0x... \
+        --custody-node https://node-a...=04... --custody-node ... --custody-threshold 2
 
 Profiles: `local` (fast votes, two of three validators' signatures, no mint caps, no
 maturity or challenge delay) is the default and is refused on any chain but anvil's unless
@@ -14,6 +15,8 @@ two-week maturity, eleven-day challenge of earnings roots, a minimum rental paym
 the Governor, the timelock and the escrow all count by the block's timestamp, whatever
 the chain's block time. A profile whose windows do not fit inside each other is refused.
 The chosen parameters are printed before deploying and recorded in the manifest.
+The custody nodes given are the first node set of `CustodyNodeSet` (production needs
+them, M >= 2); later sets come only by a vote.
 
 Idempotent: when the manifest describes a deployment that is live on this chain (same
 chain id, code at every address, same builds and parameters) it is reused as it is.
@@ -35,6 +38,7 @@ from web3 import Web3
 
 from dao_service.chain import connection
 from dao_service.chain.compiler import CompiledContract, compile_project
+from dao_service.chain.custody_set import CustodyNode, as_arguments, parse_node
 from dao_service.chain.dev_accounts import (
     CO_VALIDATOR_INDEXES,
     DEPLOYER_INDEX,
@@ -60,6 +64,7 @@ DEPLOY_ORDER = (
     "RevenuePool",
     "ContributionRegistry",
     "RentalEscrow",
+    "CustodyNodeSet",
 )
 
 TOKEN = 10**18
@@ -172,6 +177,11 @@ def constructor_args(
             params["maturity_seconds"],
             params["guardian"],
         ),
+        "CustodyNodeSet": (
+            at["DataTimelock"],
+            params["custody_threshold"],
+            as_arguments([CustodyNode(**node) for node in params["custody_nodes"]]),
+        ),
         "RentalEscrow": (
             at["DataGovernor"],
             at["DataTimelock"],
@@ -219,6 +229,11 @@ def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
         "registry owned by the timelock": call("ContributionRegistry", "owner")
         == at["DataTimelock"],
         "grants owned by the timelock": call("AccessRegistry", "owner") == at["DataTimelock"],
+        "custody node sets owned by the timelock": call("CustodyNodeSet", "owner")
+        == at["DataTimelock"],
+        "custody node set as given": _custody_set_as_given(
+            call("CustodyNodeSet", "currentNodeSet"), manifest.parameters
+        ),
         "escrow grants with its approvals": call("AccessRegistry", "rentalEscrow")
         == at["RentalEscrow"],
         "governor proposes to the timelock": timelock.functions.hasRole(
@@ -239,6 +254,17 @@ def verify_wiring(w3: Web3, manifest: DeploymentManifest) -> None:
     failed = [what for what, ok in checks.items() if not ok]
     if failed:
         raise DeploymentError("The deployment is miswired: " + "; ".join(failed))
+
+
+def _custody_set_as_given(current: Any, params: dict[str, Any]) -> bool:
+    epoch, threshold, nodes = current
+    given = as_arguments([CustodyNode(**node) for node in params.get("custody_nodes", [])])
+    if not given:
+        return bool(epoch == 0)
+    return (
+        bool(epoch == 1 and threshold == params["custody_threshold"])
+        and [(bytes(key), url) for key, url in nodes] == given
+    )
 
 
 def deploy_all(
@@ -317,9 +343,12 @@ def profile_parameters(
     guardian: str | None,
     allow_local: bool = False,
     required_signatures: int | None = None,
+    custody_nodes: list[CustodyNode] | None = None,
+    custody_threshold: int | None = None,
 ) -> dict[str, Any]:
-    """The profile's parameters with this deployment's validators, guardian and (if given)
-    number of required signatures, or a refusal."""
+    """The profile's parameters with this deployment's validators, guardian, custody node
+    set and (if given) number of required signatures, or a refusal. Without custody nodes
+    the file keys stay under the service's custody key until a vote sets a node set."""
     params = PROFILES[profile]
     if required_signatures is not None:
         params = {**params, "required_signatures": required_signatures}
@@ -341,14 +370,37 @@ def profile_parameters(
         )
     if profile == "production" and not guardian:
         raise DeploymentError("The production profile needs a --guardian address.")
+    nodes = custody_nodes or []
+    if nodes and custody_threshold is None:
+        raise DeploymentError("Give --custody-threshold: how many custody nodes give a key.")
+    if custody_threshold is not None and not 1 <= custody_threshold <= len(nodes):
+        raise DeploymentError(
+            f"--custody-threshold {custody_threshold} does not fit {len(nodes)} custody nodes "
+            f"(1 to {len(nodes)})."
+        )
+    if len({n.public_key for n in nodes}) != len(nodes):
+        raise DeploymentError("Two --custody-node entries have the same public key.")
     guardian = Web3.to_checksum_address(guardian) if guardian else ZERO_ADDRESS
-    return {**params, "validators": validators, "guardian": guardian}
+    return {
+        **params,
+        "validators": validators,
+        "guardian": guardian,
+        "custody_threshold": custody_threshold or 0,
+        "custody_nodes": [n.model_dump() for n in nodes],
+    }
 
 
 def print_parameters(params: dict[str, Any], chain_id: int) -> None:
     print(f"Deployment parameters (profile {params['profile']}, chain {chain_id}):")
     for name, value in params.items():
         print(f"  {name:<24} {value}")
+
+
+def _custody_node(text: str) -> CustodyNode:
+    try:
+        return parse_node(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,6 +439,21 @@ def main(argv: list[str] | None = None) -> int:
         help="address that may pause minting (e.g. a multisig); required for production",
     )
     parser.add_argument(
+        "--custody-node",
+        action="append",
+        default=[],
+        type=_custody_node,
+        metavar="URL=PUBLIC_KEY",
+        help="a custody node of the first node set: its URL and its secp256k1 public key "
+        "(uncompressed hex, its GET /healthz shows it); repeat, in share-index order. "
+        "Required for production; later sets come by a vote (`datadao custody propose`)",
+    )
+    parser.add_argument(
+        "--custody-threshold",
+        type=int,
+        help="M: how many of the --custody-node nodes give a file key back",
+    )
+    parser.add_argument(
         "--allow-local-profile",
         action="store_true",
         help="deploy the local profile to a chain other than anvil's (never for real use)",
@@ -415,7 +482,15 @@ def main(argv: list[str] | None = None) -> int:
             args.guardian,
             args.allow_local_profile,
             args.required_signatures,
+            args.custody_node,
+            args.custody_threshold,
         )
+        if args.profile == "production" and params["custody_threshold"] < 2:
+            raise DeploymentError(
+                "The production profile needs custody nodes, any 2 or more of which give a "
+                "file key (--custody-node URL=PUBLIC_KEY, repeated, and --custody-threshold): "
+                "otherwise one operator could decrypt the dataset."
+            )
         print_parameters(params, chain_id)
         print("Compiling contracts ...", flush=True)
         compiled = compile_project(args.build_cache)

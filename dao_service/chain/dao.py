@@ -13,10 +13,11 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Transaction
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from dao_service.chain import connection
+from dao_service.chain import connection, custody_set
 from dao_service.chain.attestations import Attestation, sign_attestation, sign_refinement
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
-from dao_service.chain.manifest import CustodyNodeSet, DeploymentManifest
+from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
 from dao_service.exceptions import ChainRefused, DeploymentError
 
@@ -39,6 +40,9 @@ class DaoChain:
         self.pool: Contract = connection.contract(w3, manifest, "RevenuePool")
         self.escrow: Contract = connection.contract(w3, manifest, "RentalEscrow")
         self.token: Contract = connection.contract(w3, manifest, "DataToken")
+        custody_set.require_contract(manifest)
+        self.node_sets: Contract = connection.contract(w3, manifest, custody_set.CONTRACT)
+        self._past_sets: dict[int, CustodyNodeSet] = {}  # a set never changes once recorded
         self._block = 0
         self._block_lock = threading.Lock()
         # One relayer nonce sequence: sends are serialised in this process, and across
@@ -67,10 +71,18 @@ class DaoChain:
     def validator_address(self) -> str:
         return str(self.validator.address)
 
-    @property
-    def custody_nodes(self) -> CustodyNodeSet | None:
-        """The deployment's custody nodes (None: file keys stay under the custody key)."""
-        return self.manifest.custody
+    def custody_nodes(self, epoch: int | None = None) -> CustodyNodeSet | None:
+        """The custody node set `epoch` as the chain records it, by default the current one
+        (read each time: a vote may set a new one); None: the deployment has no custody
+        nodes yet, and file keys stay under the custody key."""
+        if epoch is None:
+            return custody_set.from_chain(*self.node_sets.functions.currentNodeSet().call())
+        if epoch not in self._past_sets:
+            threshold, nodes = self.node_sets.functions.nodeSet(epoch).call()
+            found = custody_set.from_chain(epoch, threshold, nodes)
+            assert found is not None  # epoch 0 is refused by the contract
+            self._past_sets[epoch] = found
+        return self._past_sets[epoch]
 
     def sign(self, attestation: Attestation) -> bytes:
         return sign_attestation(self.validator, attestation, self.chain_id, self.registry_address)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
 from dao_service.exceptions import ConfigurationError
 
@@ -20,40 +20,11 @@ class DeployedContract(BaseModel):
     block_number: int
 
 
-class CustodyNode(BaseModel):
-    """One custody node: where it answers, and the public key shares are sealed to. Its
-    share index is its position in the node set, from 1."""
-
-    url: str = Field(pattern=r"^https?://")
-    public_key: str = Field(pattern=r"^04[0-9a-f]{128}$", description="uncompressed secp256k1")
-
-
-class CustodyNodeSet(BaseModel):
-    """The nodes that hold the shares of every file key, and how many it takes (M of N)."""
-
-    threshold: int = Field(ge=1)
-    nodes: list[CustodyNode] = Field(min_length=1, max_length=255)
-
-    @model_validator(mode="after")
-    def _fits(self) -> "CustodyNodeSet":
-        if self.threshold > len(self.nodes):
-            raise ValueError(f"a threshold of {self.threshold} of {len(self.nodes)} nodes")
-        if len({n.public_key for n in self.nodes}) != len(self.nodes):
-            raise ValueError("two custody nodes share a public key")
-        return self
-
-    def named(self, index: int) -> str:
-        """How a message names node `index` (1-based)."""
-        return f"custody node {index} ({self.nodes[index - 1].url})"
-
-
 class DeploymentManifest(BaseModel):
     chain_id: int
     deployer: str
     parameters: dict[str, Any]
     contracts: dict[str, DeployedContract]
-    # Recorded here, not yet on-chain: see README, "Custody nodes".
-    custody: CustodyNodeSet | None = None
 
     def address_of(self, name: str) -> str:
         try:

@@ -1,12 +1,21 @@
-"""`datadao custody nodes / migrate`: the deployment's custody nodes, and moving the
-contributions stored before them into their custody."""
+"""`datadao custody nodes / propose / migrate`: the deployment's custody nodes as the chain
+records them, a vote for a new set, and moving the contributions stored before them into
+their custody."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from dao_service.cli.options import DataDirOption, JsonOption, echo_json, settings_from, with_client
+from dao_service.cli.options import (
+    AccountOption,
+    DataDirOption,
+    JsonOption,
+    echo_json,
+    load_account,
+    settings_from,
+    with_client,
+)
 
 if TYPE_CHECKING:
     from dao_service.client.core import DaoClient
@@ -15,17 +24,28 @@ custody_app = typer.Typer(help="The custody nodes that hold the shares of every 
 
 
 @with_client
-def nodes(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
-    """The deployment's custody nodes (M of N), each with whether it answers and how many
-    shares it holds. Exit code 1 if fewer than M answer."""
+def nodes(
+    epoch: int | None = typer.Option(
+        None, "--epoch", min=1, help="An earlier node set (default: the current one)."
+    ),
+    as_json: bool = JsonOption,
+    *,
+    client: "DaoClient",
+) -> None:
+    """The deployment's custody nodes (M of N) as the chain records them (CustodyNodeSet),
+    each with whether it answers and how many shares it holds. Exit code 1 if fewer than
+    M answer."""
     from rich.console import Console
     from rich.table import Table
 
     from dao_service.core.node_probe import probe_nodes
 
-    node_set = client.manifest.custody
+    node_set = client.custody_nodes(epoch)
     if node_set is None:
-        raise typer.BadParameter("the deployment manifest records no custody nodes")
+        raise typer.BadParameter(
+            "the deployment has no custody node set on chain yet (a vote sets one: "
+            "`datadao custody propose`)"
+        )
     probes = probe_nodes([(n.url, n.public_key) for n in node_set.nodes], timeout=5)
     answering = sum(p.up for p in probes)
     if as_json:
@@ -34,9 +54,12 @@ def nodes(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
              "public_key": node.public_key}
             for index, (node, probe) in enumerate(zip(node_set.nodes, probes, strict=True), 1)
         ]  # fmt: skip
-        echo_json({"threshold": node_set.threshold, "nodes": rows})
+        echo_json({"epoch": node_set.epoch, "threshold": node_set.threshold, "nodes": rows})
     else:
-        table = Table(title=f"Custody nodes: any {node_set.threshold} of {len(probes)} give a key")
+        table = Table(
+            title=f"Custody node set {node_set.epoch}: any {node_set.threshold} of "
+            f"{len(probes)} give a key"
+        )
         for column in ("node", "address", "state", "detail"):
             table.add_column(column)
         for index, probe in enumerate(probes, start=1):
@@ -47,41 +70,39 @@ def nodes(as_json: bool = JsonOption, *, client: "DaoClient") -> None:
 
 
 @with_client
-def record(
+def propose(
     nodes: list[str] = typer.Option(
         ..., "--node", help="A node as URL=PUBLIC_KEY (hex, uncompressed); once per node, in order."
     ),
     threshold: int = typer.Option(..., "--threshold", min=1, help="M: shares that give a key."),
+    description: str = typer.Option(
+        "", "--description", help="Why (default: a line naming the new set)."
+    ),
+    account: str = AccountOption,
     as_json: bool = JsonOption,
     *,
     client: "DaoClient",
 ) -> None:
-    """Record the deployment's custody node set (M of N) in its manifest, after checking
-    that each node answers with the public key given for it.
+    """Propose a new custody node set (M of N) to the DAO, after checking that each node
+    answers with the public key given for it.
 
-    The node set lives in the deployment manifest until a contract owned by the timelock
-    holds it; new contributions are split for the set recorded here."""
+    Once the vote passes and the proposal is executed (`datadao queue`, `datadao
+    execute`), new contributions are split for the new set; earlier ones stay with the
+    set they were split for, whose nodes keep serving them."""
     import requests
-    from pydantic import ValidationError
 
-    from dao_service.chain.manifest import CustodyNode, CustodyNodeSet, write_manifest
+    from dao_service.chain.custody_set import CustodyNodeSet, as_arguments, parse_node
+    from dao_service.client.governance import get_proposal
+    from dao_service.client.governance import propose as open_proposal
 
-    listed = []
-    for given in nodes:
-        url, _, public_key = given.partition("=")
-        if not public_key:
-            raise typer.BadParameter(f"{given!r} is not URL=PUBLIC_KEY")
-        listed.append({"url": url, "public_key": public_key.lower().removeprefix("0x")})
     try:
+        listed = [parse_node(given) for given in nodes]
+        current = client.custody_nodes()
         node_set = CustodyNodeSet(
-            threshold=threshold, nodes=[CustodyNode(**node) for node in listed]
+            epoch=(current.epoch if current else 0) + 1, threshold=threshold, nodes=listed
         )
-    except ValidationError as exc:
-        raise typer.BadParameter(
-            "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'node set'}: {e['msg']}" for e in exc.errors()
-            )
-        ) from exc
+    except ValueError as exc:  # pydantic's ValidationError is one
+        raise typer.BadParameter(str(exc)) from exc
     for index, node in enumerate(node_set.nodes, start=1):
         try:
             answered = requests.get(f"{node.url.rstrip('/')}/healthz", timeout=10).json()
@@ -91,15 +112,23 @@ def record(
             raise typer.BadParameter(
                 f"{node_set.named(index)} answers with another public key than the one given"
             )
-    manifest = client.manifest
-    manifest.custody = node_set
-    write_manifest(client.endpoints.manifest_path, manifest)
+    sets = client.contract("CustodyNodeSet")
+    calldata = sets.data("setNodeSet", threshold, as_arguments(node_set.nodes))
+    description = description or (
+        f"Custody node set {node_set.epoch}: any {threshold} of "
+        f"{', '.join(n.url for n in node_set.nodes)}"
+    )
+    signer = load_account(client, account)
+    proposal_id = open_proposal(
+        client, signer, [(sets.address, 0, bytes.fromhex(calldata[2:]))], description
+    )
+    proposal = get_proposal(client, proposal_id)
     if as_json:
-        echo_json(node_set.model_dump())
+        echo_json({"number": proposal.number, "id": str(proposal.id), **node_set.model_dump()})
     else:
         typer.echo(
-            f"Recorded {len(node_set.nodes)} custody nodes (any {threshold} give a key) in "
-            f"{client.endpoints.manifest_path}."
+            f"Opened proposal #{proposal.number} (id {proposal.id}): custody node set "
+            f"{node_set.epoch}, any {threshold} of {len(node_set.nodes)} nodes."
         )
 
 
@@ -153,6 +182,6 @@ def migrate(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -
 
 def register(app: typer.Typer) -> None:
     custody_app.command()(nodes)
-    custody_app.command()(record)
+    custody_app.command()(propose)
     custody_app.command()(migrate)
     app.add_typer(custody_app, name="custody")

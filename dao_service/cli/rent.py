@@ -265,7 +265,7 @@ def fetch(
 
     signer = load_account(client, account)
     with Progress(transient=True, disable=as_json, console=Console(stderr=True)) as bar:
-        asked = "the custody nodes" if client.manifest.custody else "the service"
+        asked = "the custody nodes" if client.custody_nodes() else "the service"
         task = bar.add_task(f"Asking {asked} for the keys", total=None)
 
         def progress(contribution_id: str, done: int, total: int) -> None:

@@ -9,6 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dao_service.chain import custody_set
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.chain.reverts import RevertDecoder
 from dao_service.client.rpc import BoundContract, JsonRpc, send_transaction
@@ -123,6 +125,24 @@ class DaoClient:
     @property
     def pool(self) -> BoundContract:
         return self.contract("RevenuePool")
+
+    def custody_nodes(self, epoch: int | None = None) -> CustodyNodeSet | None:
+        """The chain's custody node set `epoch`, by default the current one (None: the
+        deployment has no custody nodes yet; the service releases keys itself)."""
+        custody_set.require_contract(self.manifest)
+        sets = self.contract(custody_set.CONTRACT)
+        if epoch is None:
+            return custody_set.from_chain(*sets.call("currentNodeSet"))
+        return custody_set.from_chain(epoch, *sets.call("nodeSet", epoch))
+
+    def custody_node_sets(self) -> list[CustodyNodeSet]:
+        """Every custody node set the chain records, the current one first: contributions
+        stay with the set their key was split for, so a release asks each."""
+        current = self.custody_nodes()
+        if current is None:
+            return []
+        older = (self.custody_nodes(epoch) for epoch in range(current.epoch - 1, 0, -1))
+        return [current, *(s for s in older if s is not None)]
 
     def contract_at(self, address: str) -> BoundContract | None:
         for name, deployed in self.manifest.contracts.items():

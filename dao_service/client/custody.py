@@ -25,7 +25,7 @@ import requests
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.core.shares import Share, combine_key
 from dao_service.exceptions import FetchFailed, NodesUnavailable, ServiceRefused
 

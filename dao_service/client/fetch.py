@@ -256,35 +256,41 @@ def _service_pages(
 
 def _node_pages(
     client: DaoClient,
-    nodes: CustodyClient,
+    sets: list[CustodyClient],
     account: Any,
     dataset_id: int,
     out: Path,
     page_size: int,
 ) -> tuple[Pages, bool]:
-    """Keys combined from the custody nodes' shares, a round of pages at a time."""
-    saved = None
+    """Keys combined from the custody nodes' shares, a round of pages at a time: from the
+    current node set, then from each older one (the contributions split for it; a node's
+    key belongs to one set, so each set gives only its own, combined with its own M)."""
+    start, saved = 0, None
     try:
         state = json.loads((out / FETCH_STATE).read_text())
         if state["dataset_id"] == dataset_id and state["address"] == account.address:
-            saved = nodes.resumed(state["cursor"])
+            epochs = [nodes.node_set.epoch for nodes in sets]
+            start, saved = epochs.index(state["epoch"]), sets[0].resumed(state["cursor"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        saved = None
-    signed = None
-    if saved is None:
-        signed = nodes.signed_request(
-            account, dataset_id, client.chain_id, client.access_registry_address
-        )
+        start, saved = 0, None
 
     def pages() -> Pages:
+        resumed = saved
         try:
-            for done in nodes.release(account, signed, page_size, saved):
-                keys = [
-                    {"contribution_id": k.contribution_id, "cid": k.cid, "sha256": k.sha256,
-                     "iv": base64.b64encode(k.iv).decode(), "file_key": k.file_key}
-                    for k in done.keys
-                ]  # fmt: skip
-                yield keys, done.state
+            for nodes in sets[start:]:
+                signed = None
+                if resumed is None:  # each set's nodes take one request once: sign anew
+                    signed = nodes.signed_request(
+                        account, dataset_id, client.chain_id, client.access_registry_address
+                    )
+                for done in nodes.release(account, signed, page_size, resumed):
+                    keys = [
+                        {"contribution_id": k.contribution_id, "cid": k.cid, "sha256": k.sha256,
+                         "iv": base64.b64encode(k.iv).decode(), "file_key": k.file_key}
+                        for k in done.keys
+                    ]  # fmt: skip
+                    yield keys, {"epoch": nodes.node_set.epoch, "cursor": done.state}
+                resumed = None
         except ServiceRefused as exc:
             if exc.status == 403 and "grant" in exc.user_message:
                 raise Refused(grant_refusal(client, account.address, dataset_id)) from exc
@@ -308,11 +314,10 @@ def fetch_dataset(
     if fmt not in FORMATS:
         raise FetchFailed(f"unknown format {fmt!r}: choose {' or '.join(FORMATS)}")
     previous = _previous(out)
-    custody = client.manifest.custody
-    nodes = CustodyClient(custody) if custody is not None else None
+    sets = [CustodyClient(node_set) for node_set in client.custody_node_sets()]
     try:
-        if nodes is not None:
-            pages, resumed = _node_pages(client, nodes, account, dataset_id, out, page_size)
+        if sets:
+            pages, resumed = _node_pages(client, sets, account, dataset_id, out, page_size)
         else:
             pages, resumed = _service_pages(client, account, dataset_id, out, page_size)
         (out / DATA_DIR).mkdir(parents=True, exist_ok=True)  # once something may be released
@@ -345,10 +350,11 @@ def fetch_dataset(
                 downloaded += was_downloaded
             _write_manifest(out, dataset_id, account.address, files)
             if cursor:
-                state = {"dataset_id": dataset_id, "address": account.address, "cursor": cursor}
+                state = {"dataset_id": dataset_id, "address": account.address}
+                state.update(cursor if isinstance(cursor, dict) else {"cursor": cursor})
                 write_atomically(out / FETCH_STATE, json.dumps(state).encode())
     finally:
-        if nodes is not None:
+        for nodes in sets:
             nodes.close()
     (out / FETCH_STATE).unlink(missing_ok=True)
     current = {f.contribution_id for f in files}
@@ -374,10 +380,12 @@ def fetch_dataset(
         manifest,
         card,
         sum(f.records for f in files),
-        [f"{custody.named(i)} {why}" for i, why in sorted(nodes.failed.items())]
-        if nodes is not None and custody is not None
-        else [],
-        nodes.incomplete if nodes is not None else [],
+        [
+            f"{nodes.node_set.named(i)} {why}"
+            for nodes in sets
+            for i, why in sorted(nodes.failed.items())
+        ],
+        sorted(c for nodes in sets for c in nodes.incomplete),
     )
 
 

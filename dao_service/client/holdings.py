@@ -152,7 +152,7 @@ def withdraw(client: DaoClient, account: Any, contribution_id: str) -> dict[str,
             f"not to {account.address}"
         )
     if receipt["withdrawn"]:
-        if client.manifest.custody is None:
+        if client.custody_nodes() is None:
             raise Refused(f"contribution {contribution_id} is already withdrawn")
         # Asked again, the custody nodes that had not confirmed destroying its share do.
         return client.service.withdraw(contribution_id, 0, "0x" + "00" * 65)

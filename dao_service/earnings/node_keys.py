@@ -23,8 +23,8 @@ import requests
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.dao import DaoChain
-from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.chain.settlement_request import settlement_text
 from dao_service.client.custody import SealedOpener
 from dao_service.core.custody import open_upload
@@ -40,20 +40,25 @@ MAX_PAGES = 100_000  # a node that keeps answering cursors is cut off here
 class SettlementKeys:
     """Each contribution's shares as the nodes sealed them to the validator's key."""
 
-    threshold: int
+    threshold: int  # M of the node set, unless `thresholds` names another (its own set's)
     opener: SealedOpener
     sealed: dict[str, dict[int, bytes]] = field(default_factory=dict)  # id -> node -> share
-    not_used: dict[int, str] = field(default_factory=dict)  # node index -> why
+    thresholds: dict[str, int] = field(default_factory=dict)  # id -> M of its node set
+    not_used: dict[str, str] = field(default_factory=dict)  # node -> why
+
+    def _needed(self, contribution_id: str) -> int:
+        return self.thresholds.get(contribution_id, self.threshold)
 
     def holds(self, contribution_id: str) -> bool:
-        return len(self.sealed.get(contribution_id, {})) >= self.threshold
+        return len(self.sealed.get(contribution_id, {})) >= self._needed(contribution_id)
 
     def open(self, contribution_id: str, iv: bytes, ciphertext: bytes) -> bytes:
         """The blob's plaintext, in memory; the key is combined here and dropped."""
         held = self.sealed.get(contribution_id, {})
-        if len(held) < self.threshold:
+        threshold = self._needed(contribution_id)
+        if len(held) < threshold:
             raise SettlementError(
-                f"Fewer than {self.threshold} custody nodes gave a share of contribution "
+                f"Fewer than {threshold} custody nodes gave a share of contribution "
                 f"{contribution_id} (its shares may be on their way to the nodes); "
                 "settling again shortly."
             )
@@ -63,8 +68,8 @@ class SettlementKeys:
                 shares[index] = Share(index, self.opener.open(sealed))
             except (FetchFailed, ValueError):  # not sealed to this validator, or malformed
                 continue  # the other nodes' shares may do
-        for chosen in combinations(sorted(shares), self.threshold):
-            key = combine_key([shares[i] for i in chosen], self.threshold)
+        for chosen in combinations(sorted(shares), threshold):
+            key = combine_key([shares[i] for i in chosen], threshold)
             try:
                 return open_upload(key, iv, ciphertext)
             except UploadUnreadable:
@@ -72,7 +77,7 @@ class SettlementKeys:
             finally:
                 del key
         raise SettlementError(
-            f"No {self.threshold} of the custody nodes' shares of contribution "
+            f"No {threshold} of the custody nodes' shares of contribution "
             f"{contribution_id} open its blob."
         )
 
@@ -81,7 +86,7 @@ class SettlementKeys:
 
 
 def fetch(
-    node_set: CustodyNodeSet,
+    node_sets: list[CustodyNodeSet],
     validator: LocalAccount,
     chain_id: int,
     rental_escrow: str,
@@ -89,7 +94,8 @@ def fetch(
     dataset_id: int,
     timeout: float = 30.0,
 ) -> SettlementKeys:
-    """Every node's shares of the dataset's live keys, for settling `rental_id`."""
+    """Every node's shares of the dataset's live keys, for settling `rental_id`: the nodes
+    of each set that holds some of them (a contribution's shares are with its own set)."""
     nonce, expires = secrets.token_hex(16), int(time.time()) + REQUEST_LIFETIME
     text = settlement_text(
         validator.address, rental_id, dataset_id, chain_id, rental_escrow, nonce, expires
@@ -98,36 +104,49 @@ def fetch(
     body = {"address": validator.address, "rental_id": rental_id, "dataset_id": dataset_id,
             "chain_id": chain_id, "nonce": nonce, "expires_at": expires,
             "signature": "0x" + bytes(signature).hex(), "limit": PAGE_SIZE}  # fmt: skip
+    keys = SettlementKeys(node_sets[0].threshold, SealedOpener(bytes(validator.key)))
+    for node_set in node_sets:
+        _fetch_set(node_set, body, timeout, keys, rental_id)
+    return keys
 
+
+def _fetch_set(
+    node_set: CustodyNodeSet,
+    body: dict[str, Any],
+    timeout: float,
+    keys: SettlementKeys,
+    rental_id: int,
+) -> None:
     def ask(index: int) -> list[dict[str, Any]] | Exception:
         return _all_pages(node_set.nodes[index - 1].url, body, timeout)
 
     indices = list(range(1, len(node_set.nodes) + 1))
     with ThreadPoolExecutor(max_workers=len(indices)) as pool:
         answers = dict(zip(indices, pool.map(ask, indices), strict=True))
-    keys = SettlementKeys(node_set.threshold, SealedOpener(bytes(validator.key)))
+    failed: dict[int, str] = {}
     for index, answer in answers.items():
         if isinstance(answer, Exception):
-            keys.not_used[index] = str(answer)
+            failed[index] = str(answer)
             continue
         try:
             own = {str(i["contribution_id"]): bytes.fromhex(i["encrypted_share"]) for i in answer}
             if any(item["share_index"] != index for item in answer):
-                keys.not_used[index] = "sent shares of another position than its own"
+                failed[index] = "sent shares of another position than its own"
                 continue
         except (KeyError, TypeError, ValueError):
-            keys.not_used[index] = "answered something that is not a release"
+            failed[index] = "answered something that is not a release"
             continue
         for contribution_id, sealed in own.items():
             keys.sealed.setdefault(contribution_id, {})[index] = sealed
-    answered = len(indices) - len(keys.not_used)
+            keys.thresholds[contribution_id] = node_set.threshold
+    keys.not_used.update({node_set.named(i): why for i, why in failed.items()})
+    answered = len(indices) - len(failed)
     if answered < node_set.threshold:
-        why = "; ".join(f"{node_set.named(i)} {w}" for i, w in sorted(keys.not_used.items()))
+        why = "; ".join(f"{node_set.named(i)} {w}" for i, w in sorted(failed.items()))
         raise SettlementError(
             f"Only {answered} of {len(indices)} custody nodes released keys for settling "
             f"rental {rental_id} and {node_set.threshold} are needed: {why}"
         )
-    return keys
 
 
 def window_closed(chain: DaoChain, rental_id: int) -> str | None:

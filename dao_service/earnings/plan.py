@@ -141,19 +141,19 @@ def live_contributions(
     return live
 
 
-def has_node_held(sessions: sessionmaker[Session], dataset_id: int) -> bool:
-    """Whether a stored contribution of the dataset has its key with the custody nodes."""
+def node_held_epochs(sessions: sessionmaker[Session], dataset_id: int) -> list[int]:
+    """The custody node sets holding the keys of the dataset's stored contributions (none:
+    every key is wrapped here), current one last."""
     with sessions() as session:
-        return (
-            session.scalars(
-                select(Contribution.id)
-                .where(
-                    Contribution.dataset_id == dataset_id,
-                    Contribution.stage == Stage.MINTED,
-                    Contribution.wrapped_key.is_(None),
-                    Contribution.schema_id.is_not(None),
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
+        epochs = session.scalars(
+            select(Contribution.custody_epoch)
+            .where(
+                Contribution.dataset_id == dataset_id,
+                Contribution.stage == Stage.MINTED,
+                Contribution.wrapped_key.is_(None),
+                Contribution.schema_id.is_not(None),
+                Contribution.custody_epoch.is_not(None),
+            )
+            .distinct()
+        ).all()
+    return sorted(e for e in epochs if e is not None)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.core.custody import CustodyKey
 from dao_service.exceptions import ConfigurationError
 from dao_service.intake import delivery
@@ -37,20 +37,23 @@ def migrate(
     sessions: sessionmaker[Session],
     custody: CustodyKey,
     custody_path: Path,
-    node_set: CustodyNodeSet | None,
+    node_set_of: Callable[..., CustodyNodeSet | None],
     validator: object,
     progress: Callable[[str], None] | None = None,
 ) -> MigrationSummary:
+    """Split every key still under the custody key for the chain's current node set
+    (`node_set_of()`, `DaoChain.custody_nodes`), deliver, and replace the custody key."""
     interrupted = custody_path.with_name(custody_path.name + ".new")
     if interrupted.exists():
         raise ConfigurationError(
             f"An earlier migration stopped after sealing the samples under {interrupted}: "
             f"move it to {custody_path} (`mv {interrupted} {custody_path}`) and run it again."
         )
+    node_set = node_set_of()
     if node_set is None:
         raise ConfigurationError(
-            "The deployment manifest records no custody nodes: add the node set first "
-            "(README, 'Custody nodes'); nothing was changed."
+            "The deployment has no custody node set on chain yet: a vote sets it first "
+            "(`datadao custody propose`, README 'Custody nodes'); nothing was changed."
         )
     with sessions() as session:
         unrefined = session.scalar(
@@ -80,14 +83,16 @@ def migrate(
                 for node, share in kept.sealed_shares.items()
             )
             session.execute(
-                update(Contribution).where(Contribution.id == row_id).values(wrapped_key=None)
+                update(Contribution)
+                .where(Contribution.id == row_id)
+                .values(wrapped_key=None, custody_epoch=kept.epoch)
             )
         summary.split.append(public_id)
     summary.samples = _replace_custody_key(sessions, custody, custody_path)
     summary.old_key_destroyed = True
     couriers = delivery.ShareDelivery()
     try:
-        while (delivered := couriers.deliver_pending(sessions, node_set, validator, None)) > 0:
+        while (delivered := couriers.deliver_pending(sessions, node_set_of, validator, None)) > 0:
             summary.delivered += delivered
     finally:
         couriers.close()

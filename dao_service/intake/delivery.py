@@ -2,7 +2,8 @@
 validator key (a node takes deposits only from the chain's validators). A share leaves
 the service's database once its node confirms it holds it; a node that is down gets its
 share when it answers again. Shares wait for minting so that a node only ever releases
-contributions the chain records.
+contributions the chain records. Each share goes to a node of the set its key was split
+for (`Contribution.custody_epoch`), whatever set is current now.
 
 Each node has its own courier (one thread): a pass hands every node its shares and waits
 a little for the couriers, so a node that hangs holds up only its own deliveries, never
@@ -11,6 +12,7 @@ the other nodes' or the next pass. A node that failed is asked again after RETRY
 import base64
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, cast
@@ -20,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.custody_deposit import deposit_text, sign_text
-from dao_service.chain.manifest import CustodyNode, CustodyNodeSet
+from dao_service.chain.custody_set import CustodyNode, CustodyNodeSet
 from dao_service.models import Contribution, PendingShare, Stage
 
 log = logging.getLogger("dao_service.intake.delivery")
@@ -41,6 +43,7 @@ class Waiting:
     cid: str
     sha256: str
     iv: bytes
+    epoch: int | None
     node_public_key: str
     sealed_share: bytes
 
@@ -49,8 +52,8 @@ WAITING = (
     select(
         Contribution.id, Contribution.public_id, Contribution.dataset_id,
         Contribution.contributor, Contribution.fingerprint, Contribution.cid,
-        Contribution.refined_sha256, Contribution.iv, PendingShare.node_public_key,
-        PendingShare.sealed_share,
+        Contribution.refined_sha256, Contribution.iv, Contribution.custody_epoch,
+        PendingShare.node_public_key, PendingShare.sealed_share,
     )
     .join(Contribution, Contribution.id == PendingShare.contribution_id)
     .where(Contribution.stage == Stage.MINTED, Contribution.withdrawn.is_(False))
@@ -123,7 +126,7 @@ class Courier:
 
 
 class ShareDelivery:
-    """The couriers of one process's deliveries, one per node URL."""
+    """The couriers of one process's deliveries, one per node."""
 
     def __init__(self) -> None:
         self._couriers: dict[str, Courier] = {}
@@ -131,24 +134,32 @@ class ShareDelivery:
     def deliver_pending(
         self,
         sessions: sessionmaker[Session],
-        node_set: CustodyNodeSet,
+        node_set_of: Callable[[int], CustodyNodeSet | None],
         validator: object,
         patience: float | None = PASS_WAIT,
     ) -> int:
         """One pass; how many shares nodes confirmed within `patience` seconds (None: until
-        every courier is done; each request is bounded by NODE_TIMEOUT). A node still busy
-        with an earlier pass's shares, or failed less than RETRY_SECONDS ago, is skipped."""
+        every courier is done; each request is bounded by NODE_TIMEOUT). `node_set_of(epoch)`
+        is the chain's set `epoch` (`DaoChain.custody_nodes`). A node still busy with an
+        earlier pass's shares, or failed less than RETRY_SECONDS ago, is skipped."""
         with sessions() as session:
             waiting = [Waiting(*cast(tuple[Any, ...], row)) for row in session.execute(WAITING)]
-        nodes = {node.public_key: node for node in node_set.nodes}
-        by_node: dict[str, list[Waiting]] = {}
+        sets = {e: node_set_of(e) for e in {s.epoch for s in waiting if s.epoch is not None}}
+        nodes: dict[tuple[int | None, str], CustodyNode] = {
+            (epoch, node.public_key): node
+            for epoch, node_set in sets.items()
+            for node in (node_set.nodes if node_set else [])
+        }
+        by_node: dict[tuple[int | None, str], list[Waiting]] = {}
         for share in waiting:
-            if share.node_public_key in nodes:  # else a node no longer in the set: it waits
-                by_node.setdefault(share.node_public_key, []).append(share)
+            place = (share.epoch, share.node_public_key)
+            if place in nodes:  # else a node no longer in the set: it waits for an operator
+                by_node.setdefault(place, []).append(share)
         sent = []
-        for public_key, shares in by_node.items():
-            node = nodes[public_key]
-            courier = self._couriers.setdefault(node.url, Courier(node.url))
+        for place, shares in by_node.items():
+            node = nodes[place]
+            # A public key belongs to one node of one set (CustodyNodeSet refuses it again).
+            courier = self._couriers.setdefault(node.public_key, Courier(node.url))
             if courier.ready():
                 sent.append(courier.send(sessions, node, shares, validator))
         done, _ = wait(sent, timeout=patience)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.exceptions import IntakeRefused
 from dao_service.intake.minting import attestation
 from dao_service.models import Contribution, PendingShare, Stage

@@ -96,6 +96,7 @@ def new_contribution(
         fingerprint=report.fingerprint if accepted else None,
         score=report.score,
         wrapped_key=refined.kept.wrapped if refined is not None and accepted else None,
+        custody_epoch=refined.kept.epoch if refined is not None and accepted else None,
         iv=refined.iv if refined is not None else upload.iv,
         ciphertext_size=len(refined.ciphertext) if refined is not None else 0,
         refined_sha256=refined.sha256 if refined is not None else None,

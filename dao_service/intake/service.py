@@ -106,8 +106,6 @@ class IntakeService:
 
     def _deliver_shares(self) -> int:
         chain = self._chain()
-        if chain.custody_nodes is None:
-            return 0
         return self._delivery.deliver_pending(self.sessions, chain.custody_nodes, chain.validator)
 
     # --- request side -------------------------------------------------------------
@@ -165,7 +163,7 @@ class IntakeService:
         validation = opening.validate(plaintext, context, self.index)
         del plaintext, file_key
         public_id = str(uuid.uuid4())
-        node_set = chain.custody_nodes
+        node_set = chain.custody_nodes()  # the current set: this key is split for it
         judges = self.co_validators.identities() if self.co_validators else []
 
         def keep(contribution_id: str, key: bytes) -> KeptKey:
@@ -334,8 +332,10 @@ class IntakeService:
 
     def receipt_extras(self, contribution: Contribution) -> dict[str, Any]:
         extras = receipt.receipt_extras(contribution)
-        node_set = self._chain().custody_nodes
-        if node_set is not None and contribution.fingerprint and contribution.wrapped_key is None:
+        epoch = contribution.custody_epoch
+        if epoch is not None and contribution.fingerprint and contribution.wrapped_key is None:
+            node_set = self._chain().custody_nodes(epoch)
+            assert node_set is not None  # a recorded epoch's set
             extras["key_custody"] = receipt.key_custody(self.sessions, contribution, node_set)
         return extras
 

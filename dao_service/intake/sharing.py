@@ -7,7 +7,7 @@ as each node confirms it holds its own (`delivery`)."""
 
 from dataclasses import dataclass, field
 
-from dao_service.chain.manifest import CustodyNodeSet
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.core.custody import CustodyKey
 from dao_service.core.shares import seal_share, split_key
 
@@ -16,6 +16,7 @@ from dao_service.core.shares import seal_share, split_key
 class KeptKey:
     wrapped: bytes | None = None  # under the custody key (no node set)
     sealed_shares: dict[str, bytes] = field(default_factory=dict)  # node public key -> share
+    epoch: int | None = None  # the node set the shares are for
     # Co-validator address -> the key sealed to its intake key, for the one request that
     # asks it to judge the upload (it seals its own refinement alike, then forgets it).
     for_co_validators: dict[str, str] = field(default_factory=dict)
@@ -31,5 +32,6 @@ def keep_key(
         sealed_shares={
             node.public_key: seal_share(node.public_key, contribution_id, share)
             for node, share in zip(node_set.nodes, shares, strict=True)
-        }
+        },
+        epoch=node_set.epoch,
     )

@@ -10,8 +10,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from dao_service.chain.attestations import recover_typed_signer, withdrawal_typed_data
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.dao import DaoChain
-from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.exceptions import ChainRefused, IntakeRefused
 from dao_service.intake.receipt import find_contribution
 from dao_service.models import AuditEvent, Contribution, PendingShare, Stage
@@ -70,9 +70,10 @@ def withdraw(
 ) -> tuple[Contribution, KeyDestruction | None]:
     """The contribution `public_id`, withdrawn (as it was, if it already is), and what
     the custody nodes confirmed (asked again on a repeated withdrawal, so a node that was
-    down then confirms now)."""
-    node_set = dao.custody_nodes
+    down then confirms now): the nodes of the set its key was split for."""
     row = find_contribution(sessions, public_id)
+    epoch = row.custody_epoch
+    node_set = dao.custody_nodes(epoch) if epoch is not None else None
     if row.withdrawn:
         shredded = destroy_shares(node_set, row.fingerprint or "") if node_set else None
         return row, shredded if row.fingerprint else None

@@ -1,13 +1,14 @@
 """The local stack's custody nodes: `custody_nodes` processes on loopback, each with its
 own key file and SQLite database under `<data dir>/custody/node-<i>/`, reading the same
 anvil through its own connection. Their keys are made here, for the local stack only
-(`DATADAO_NODE_GENERATE_KEY`); the node set is recorded in the deployment manifest."""
+(`DATADAO_NODE_GENERATE_KEY`), before the contracts are deployed: the deployment records
+them as its first custody node set (`CustodyNodeSet`, `deploy_flags`)."""
 
 import sys
 
 import requests
 
-from dao_service.chain.manifest import CustodyNode, CustodyNodeSet, load_manifest, write_manifest
+from dao_service.chain.custody_set import CustodyNode
 from dao_service.core.config import Settings
 from dao_service.core.custody import read_secret
 from dao_service.core.files import write_private_file
@@ -43,24 +44,20 @@ def node_public_keys(settings: Settings) -> list[str]:
     return keys
 
 
-def node_set(settings: Settings) -> CustodyNodeSet:
-    return CustodyNodeSet(
-        threshold=settings.custody_threshold,
-        nodes=[
-            CustodyNode(url=node_url(settings, i), public_key=key)
-            for i, key in enumerate(node_public_keys(settings), start=1)
-        ],
-    )
+def local_nodes(settings: Settings) -> list[CustodyNode]:
+    """The local nodes in share-index order, their keys made first if they have none yet."""
+    return [
+        CustodyNode(url=node_url(settings, i), public_key=key)
+        for i, key in enumerate(node_public_keys(settings), start=1)
+    ]
 
 
-def record_node_set(settings: Settings) -> CustodyNodeSet:
-    """Record the local node set in the deployment manifest (kept if it is the same)."""
-    manifest = load_manifest(settings.manifest_file)
-    nodes = node_set(settings)
-    if manifest.custody != nodes:
-        manifest.custody = nodes
-        write_manifest(settings.manifest_file, manifest)
-    return nodes
+def deploy_flags(settings: Settings) -> list[str]:
+    """scripts/deploy.py's flags that make the local nodes the deployment's first set."""
+    flags = ["--custody-threshold", str(settings.custody_threshold)]
+    for node in local_nodes(settings):
+        flags += ["--custody-node", f"{node.url}={node.public_key}"]
+    return flags
 
 
 def node_process(settings: Settings, index: int) -> ManagedProcess:

@@ -143,6 +143,8 @@ def run_deploy(settings: Settings, log: Callable[[str], None]) -> None:
         "--rpc-url", settings.chain_rpc_url,
         "--manifest", str(settings.manifest_file),
         "--build-cache", str(settings.data_dir / "build"),
+        # The local nodes' keys are made here, before deploying: they are the first node set.
+        *custody_nodes.deploy_flags(settings),
     ]  # fmt: skip
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.logs_dir / "deploy.log", "a") as deploy_log:
@@ -229,18 +231,16 @@ def run_stack(
             log("Deploying the contracts ...")
             run_deploy(settings, log)
 
-            nodes = custody_nodes.record_node_set(settings)
+            nodes = custody_nodes.local_nodes(settings)
             log(
-                f"Starting {len(nodes.nodes)} custody nodes (any {nodes.threshold} give a key) "
-                f"on {', '.join(n.url for n in nodes.nodes)} ..."
+                f"Starting {len(nodes)} custody nodes (any {settings.custody_threshold} give a "
+                f"key) on {', '.join(n.url for n in nodes)} ..."
             )
-            custody = [
-                custody_nodes.node_process(settings, i) for i in range(1, len(nodes.nodes) + 1)
-            ]
+            custody = [custody_nodes.node_process(settings, i) for i in range(1, len(nodes) + 1)]
             for node in custody:
                 node.start()
                 started.append(node)
-            for node, listed in zip(custody, nodes.nodes, strict=True):
+            for node, listed in zip(custody, nodes, strict=True):
                 node.wait_ready(partial(custody_nodes.node_answers, listed.url), 60)
 
             migrate_database(settings)  # once, before several processes open it

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from dao_service.chain.attestations import sign_withdrawal
 from dao_service.chain.dev_accounts import dev_account
+from dao_service.chain.manifest import DeploymentManifest
 from dao_service.client.core import DaoClient, Endpoints
 from dao_service.client.custody import CustodyClient
 from dao_service.client.fetch import fetch_dataset
@@ -28,10 +29,11 @@ from dao_service.storage.ipfs import IpfsStore
 from tests.api.conftest import wait_for_stage
 from tests.custody.test_release import node_holdings
 from tests.utils.chain import Dao
-from tests.utils.custody import RunningNodes
+from tests.utils.custody import RunningNodes, running_nodes
 from tests.utils.participants import contribute
+from tests.utils.processes import free_ports
 
-ALICE, RENTER = dev_account(2), dev_account(5)
+ALICE, BOB, RENTER = dev_account(2), dev_account(3), dev_account(5)
 
 
 def delivered(api: TestClient, contribution_id: str, timeout: float = 30) -> None:
@@ -194,3 +196,48 @@ def test_the_services_health_names_the_custody_nodes_not_answering(
     assert (status, part["status"]) == (503, "down")
     assert part["detail"].startswith("1 of 3 answer") and node_3 in part["detail"]
     assert custody_nodes.node_set.named(2) in part["detail"]
+
+
+def test_after_a_rotation_old_contributions_stay_with_their_set_and_new_ones_use_the_new_one(
+    custody_nodes: RunningNodes,
+    api: TestClient,
+    dao: Dao,
+    manifest: DeploymentManifest,
+    stack_settings: Settings,
+    service_settings: Settings,
+    ipfs: IpfsStore,
+    tmp_path: Path,
+) -> None:
+    old = wait_for_stage(api, contribute(api, ALICE, reddit_export()).json()["id"], "minted")
+    delivered(api, old["id"])
+    # A vote sets a new node set: three other nodes (their own keys), M = 2.
+    elsewhere = stack_settings.model_copy(
+        update={"data_dir": tmp_path / "new-set", "custody_port": free_ports(3)}
+    )
+    with running_nodes(elsewhere, manifest) as new_nodes:
+        assert new_nodes.node_set.epoch == 2
+        export = reddit_export(reddit_spec(seed=2, account="bob_redditor"))
+        new = wait_for_stage(api, contribute(api, BOB, export).json()["id"], "minted")
+        delivered(api, new["id"])
+        with api.app.state.intake.sessions() as session:  # type: ignore[attr-defined]
+            rows = session.execute(select(Contribution.public_id, Contribution.custody_epoch))
+            epochs = {public_id: epoch for public_id, epoch in rows}
+        assert epochs == {old["id"]: 1, new["id"]: 2}
+        for i in (1, 2, 3):  # each set's nodes hold the shares of their own contributions
+            assert [c for c, _ in node_holdings(custody_nodes, i)] == [old["id"]]
+            assert [c for c, _ in node_holdings(new_nodes, i)] == [new["id"]]
+        assert api.get(f"/api/contributions/{old['id']}").json()["key_custody"]["holding"] == 3
+
+        dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+        custody_nodes.stop(1)  # the old set still gives its keys with M of its nodes
+        client = DaoClient(
+            Endpoints(service_settings.chain_rpc_url, "http://127.0.0.1:9",
+                      service_settings.manifest_file, ipfs.api_url, tmp_path / "renter")
+        )  # fmt: skip
+        result = fetch_dataset(client, RENTER, 1, tmp_path / "rented", ipfs)
+        assert sorted(f.contribution_id for f in result.files) == sorted([old["id"], new["id"]])
+        assert result.records == old["records"] + new["records"] and not result.incomplete
+        assert (
+            len(result.unused_nodes) == 1
+            and custody_nodes.node_set.named(1) in result.unused_nodes[0]
+        )

@@ -9,6 +9,7 @@ from pathlib import Path
 from web3 import Web3
 
 from dao_service.chain import connection
+from dao_service.chain.custody_set import from_chain
 from dao_service.chain.dev_accounts import (
     CO_VALIDATOR_INDEXES,
     DEPLOYER_INDEX,
@@ -17,6 +18,7 @@ from dao_service.chain.dev_accounts import (
 )
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.core import paths
+from dao_service.core.shares import new_node_key, node_public_key
 from tests.utils.processes import running_anvil, settings_for
 
 
@@ -53,14 +55,16 @@ def test_deployment_is_wired_and_the_deployer_keeps_no_power(
 
 def test_deploy_script_writes_a_manifest_and_reuses_it(anvil_url: str, tmp_path: Path) -> None:
     path = tmp_path / "deployment.json"
-    first = run_deploy(anvil_url, path, tmp_path / "build")
+    nodes = [f"http://127.0.0.1:{9000 + i}={node_public_key(new_node_key())}" for i in range(3)]
+    custody = ("--custody-threshold", "2", *[a for n in nodes for a in ("--custody-node", n)])
+    first = run_deploy(anvil_url, path, tmp_path / "build", *custody)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Deploying" in first.stdout
     manifest = load_manifest(path)
     assert manifest.chain_id == 31337
     assert set(manifest.contracts) == {
         "DataToken", "DataTimelock", "DataGovernor", "AccessRegistry",
-        "RevenuePool", "ContributionRegistry", "RentalEscrow",
+        "RevenuePool", "ContributionRegistry", "RentalEscrow", "CustodyNodeSet",
     }  # fmt: skip
     w3 = connection.connect(anvil_url)
     # On anvil: the service's validator and the local stack's two co-validator nodes, 2 of 3.
@@ -68,13 +72,29 @@ def test_deploy_script_writes_a_manifest_and_reuses_it(anvil_url: str, tmp_path:
     for index in (VALIDATOR_INDEX, *CO_VALIDATOR_INDEXES):
         assert registry.isValidator(dev_account(index).address).call()
     assert registry.validatorCount().call() == 3 and registry.requiredSignatures().call() == 2
+    # The given nodes are the first custody node set, the timelock's to change.
+    sets = connection.contract(w3, manifest, "CustodyNodeSet").functions
+    current = from_chain(*sets.currentNodeSet().call())
+    assert current is not None and (current.epoch, current.threshold) == (1, 2)
+    assert [f"{n.url}={n.public_key}" for n in current.nodes] == nodes
+    assert sets.owner().call() == manifest.address_of("DataTimelock")
     nonce = w3.eth.get_transaction_count(manifest.deployer)
 
-    second = run_deploy(anvil_url, path, tmp_path / "build")
+    second = run_deploy(anvil_url, path, tmp_path / "build", *custody)
     assert second.returncode == 0, second.stderr
     assert "Reusing the deployment" in second.stdout
     assert w3.eth.get_transaction_count(manifest.deployer) == nonce  # nothing sent
     assert load_manifest(path) == manifest
+
+    # A deployment from before the node set was on chain is deployed afresh.
+    old = json.loads(path.read_text())
+    del old["contracts"]["CustodyNodeSet"]
+    old["custody"] = {"threshold": 2, "nodes": []}  # where it was kept then: ignored
+    path.write_text(json.dumps(old))
+    third = run_deploy(anvil_url, path, tmp_path / "build", *custody)
+    assert third.returncode == 0 and "Deploying" in third.stdout, third.stderr
+    assert "CustodyNodeSet" in load_manifest(path).contracts
+    assert "custody" not in json.loads(path.read_text())
 
 
 def test_a_manifest_from_another_chain_is_replaced(anvil_url: str, tmp_path: Path) -> None:
@@ -125,7 +145,27 @@ def test_profiles_on_a_chain_that_is_not_anvils(tmp_path: Path) -> None:
         no_guardian = run_deploy(url, path, cache, *production, env=key)
         assert no_guardian.returncode == 1 and "--guardian" in no_guardian.stderr
         guardian = dev_account(9).address
-        deployed = run_deploy(url, path, cache, *production, "--guardian", guardian, env=key)
+        production = (*production, "--guardian", guardian)
+        no_nodes = run_deploy(url, path, cache, *production, env=key)
+        assert no_nodes.returncode == 1 and "needs custody nodes" in no_nodes.stderr
+        keys = [node_public_key(new_node_key()) for _ in range(3)]
+        nodes = [
+            a for i, k in enumerate(keys) for a in ("--custody-node", f"https://n{i}.example={k}")
+        ]
+        alone = run_deploy(
+            url, path, cache, *production, *nodes, "--custody-threshold", "1", env=key
+        )
+        assert alone.returncode == 1 and "needs custody nodes" in alone.stderr
+        above = run_deploy(
+            url, path, cache, *production, *nodes, "--custody-threshold", "4", env=key
+        )
+        assert above.returncode == 1 and "does not fit 3 custody nodes" in above.stderr
+        bad = run_deploy(
+            url, path, cache, *production, "--custody-node", "https://n.example=04ab", env=key
+        )
+        assert bad.returncode == 2 and "public_key" in bad.stderr
+        production = (*production, *nodes, "--custody-threshold", "2")
+        deployed = run_deploy(url, path, cache, *production, env=key)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     printed = deployed.stdout.split("Compiling")[0]  # the parameters come before any deploying
     assert "profile production, chain 5151" in printed

@@ -16,7 +16,13 @@ from dao_service.exceptions import FetchFailed
 
 RENTER = dev_account(5)
 ACCESS = "0x" + "ac" * 20  # the deployment's AccessRegistry
-WITHOUT_NODES = SimpleNamespace(custody=None)  # these fakes are the service's release
+
+
+def without_nodes() -> list[Any]:
+    """No custody node set on chain: these fakes are the service's release."""
+    return []
+
+
 TERMS = {"access_expires_at": "2030-01-01T00:00:00+00:00", "revoked": False, "rentals": []}
 
 
@@ -69,7 +75,7 @@ class HostileService:
 def test_a_contribution_id_that_is_a_path_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     client = SimpleNamespace(
-        manifest=WITHOUT_NODES,
+        custody_node_sets=without_nodes,
         service=HostileService("../../escaped"),
         chain_id=31337,
         access_registry_address=ACCESS,
@@ -98,7 +104,7 @@ def test_a_tampered_manifest_cannot_delete_files_outside_out(tmp_path: Path) -> 
             return {"keys": []}
 
     client = SimpleNamespace(
-        manifest=WITHOUT_NODES,
+        custody_node_sets=without_nodes,
         service=NothingReleased("x"),
         chain_id=31337,
         access_registry_address=ACCESS,
@@ -127,7 +133,10 @@ def test_only_a_key_release_challenge_for_this_renter_is_signed(tmp_path: Path) 
 
     for service in (SignInElsewhere("x"), OtherAddress("x"), OtherDeployment("x")):
         client = SimpleNamespace(
-            manifest=WITHOUT_NODES, service=service, chain_id=31337, access_registry_address=ACCESS
+            custody_node_sets=without_nodes,
+            service=service,
+            chain_id=31337,
+            access_registry_address=ACCESS,
         )
         with pytest.raises(FetchFailed, match="nothing was signed"):
             fetch_dataset(client, RENTER, 1, tmp_path, ipfs=None)  # type: ignore[arg-type]
@@ -186,7 +195,7 @@ def test_a_stopped_fetch_resumes_at_the_page_it_stopped_in(
 
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(blobs))
     client = SimpleNamespace(
-        manifest=WITHOUT_NODES,
+        custody_node_sets=without_nodes,
         service=PagedService("x"),
         chain_id=31337,
         access_registry_address=ACCESS,
@@ -259,7 +268,7 @@ def test_the_dataset_loads_as_it_is_and_the_data_card_counts_it(
     keys, stored = released({"a": records("a", 30), "b": records("b", 12, source="twitter")})
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(stored))
     client = SimpleNamespace(
-        manifest=WITHOUT_NODES,
+        custody_node_sets=without_nodes,
         service=OneShotService(keys),
         chain_id=31337,
         access_registry_address=ACCESS,
@@ -304,7 +313,7 @@ def test_a_blob_that_is_not_refined_records_is_refused(
     keys, stored = released({"raw": reddit_export()})  # an upload as it came
     monkeypatch.setattr(fetch, "recorded_cids", lambda *_: set(stored))
     client = SimpleNamespace(
-        manifest=WITHOUT_NODES,
+        custody_node_sets=without_nodes,
         service=OneShotService(keys),
         chain_id=31337,
         access_registry_address=ACCESS,

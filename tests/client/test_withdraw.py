@@ -38,7 +38,7 @@ class Service:
 def dao(service: Service, custody: Any = None) -> Any:
     return SimpleNamespace(
         service=service,
-        manifest=SimpleNamespace(custody=custody),  # custody nodes, if the deployment has them
+        custody_nodes=lambda: custody,  # the chain's node set, if the deployment has one
         chain_id=31337,
         registry=SimpleNamespace(address=REGISTRY),
         block=lambda: {"timestamp": hex(CHAIN_NOW)},

@@ -2,7 +2,9 @@
 custody nodes: every file key goes to the nodes as shares, the old custody key is gone
 from every file, and the renter fetches the same data through the nodes."""
 
+import json
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -20,9 +22,9 @@ from dao_service.storage.ipfs import IpfsStore
 from tests.api.conftest import wait_for_stage
 from tests.custody.test_release import node_holdings
 from tests.utils.chain import Dao
-from tests.utils.custody import RunningNodes, running_nodes
+from tests.utils.custody import RELAYER, VALIDATOR, RunningNodes, running_nodes
 from tests.utils.participants import contribute, request_keys
-from tests.utils.processes import run_cli
+from tests.utils.processes import free_ports, run_cli
 
 ALICE, RENTER = dev_account(2), dev_account(5)
 
@@ -51,7 +53,7 @@ def test_migrate_moves_every_key_to_the_nodes_and_destroys_the_custody_key(
 
     refused = run_cli("custody", "migrate", *flags)  # no node set yet: nothing changes
     assert refused.returncode == 1
-    assert "records no custody nodes" in refused.stderr
+    assert "no custody node set on chain" in refused.stderr
     assert (service_settings.keys_dir / "custody.key").read_bytes() == old_key
 
     with running_nodes(stack_settings, manifest) as nodes:
@@ -79,33 +81,63 @@ def test_migrate_moves_every_key_to_the_nodes_and_destroys_the_custody_key(
         assert fetched.records == receipt["records"]
 
 
-def test_record_writes_the_node_set_only_if_each_node_answers_with_its_key(
-    custody_nodes: RunningNodes, stack_settings: Settings
+def test_propose_opens_a_vote_only_if_each_node_answers_with_its_key_and_the_vote_sets_it(
+    custody_nodes: RunningNodes, stack_settings: Settings, dao: Dao, tmp_path: Path
 ) -> None:
-    from dao_service.chain.manifest import load_manifest
-
+    dao.contribute(dao.attestation(ALICE.address, 300), [VALIDATOR], RELAYER)  # votes to propose
     path = stack_settings.manifest_file
-    recorded = load_manifest(path).custody
-    assert recorded is not None
-    flags = ["--manifest", str(path), "--rpc", stack_settings.chain_rpc_url]
-    given = [f"{n.url}={n.public_key}" for n in recorded.nodes]
-    (url_1, key_1), (url_2, key_2) = (g.split("=") for g in given[:2])
-    swapped = [f"{url_1}={key_2}", f"{url_2}={key_1}", given[2]]
-    refused = run_cli("custody", "record", *flags, "--threshold", "2",
-                      *[a for node in swapped for a in ("--node", node)])  # fmt: skip
-    assert refused.returncode == 2
-    assert "custody node 1" in refused.stderr and "another public key" in refused.stderr
-    shared = run_cli("custody", "record", *flags, "--threshold", "2",
-                     *[a for node in (given[0], given[0]) for a in ("--node", node)])  # fmt: skip
-    assert shared.returncode == 2 and "two custody nodes share a public key" in shared.stderr
-    custody_nodes.stop(3)
-    down = run_cli("custody", "record", *flags, "--threshold", "2",
-                   *[a for node in given for a in ("--node", node)])  # fmt: skip
-    assert down.returncode == 2 and "custody node 3" in down.stderr
-    assert "does not answer" in down.stderr
-    custody_nodes.start(3)
-    done = run_cli("custody", "record", *flags, "--threshold", "3",
-                   *[a for node in given for a in ("--node", node)])  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    after = load_manifest(path).custody
-    assert after is not None and after.threshold == 3 and after.nodes == recorded.nodes
+    flags = ["--manifest", str(path), "--rpc", stack_settings.chain_rpc_url,
+             "--data-dir", str(tmp_path)]  # fmt: skip
+    signer = ["--account", "test2"]  # ALICE, a test key on anvil's chain
+    elsewhere = stack_settings.model_copy(
+        update={"data_dir": tmp_path / "new-set", "custody_port": free_ports(3)}
+    )
+    with running_nodes(elsewhere, manifest=dao.manifest, on_chain=False) as new_nodes:
+        given = [f"{n.url}={n.public_key}" for n in new_nodes.node_set.nodes]
+        (url_1, key_1), (url_2, key_2) = (g.split("=") for g in given[:2])
+        swapped = [f"{url_1}={key_2}", f"{url_2}={key_1}", given[2]]
+
+        def propose(threshold: int, nodes: list[str]) -> Any:
+            listed = [a for node in nodes for a in ("--node", node)]
+            return run_cli("custody", "propose", *flags, *signer, "--json",
+                           "--threshold", str(threshold), *listed)  # fmt: skip
+
+        refused = propose(2, swapped)
+        assert refused.returncode == 2
+        assert "custody node 1" in refused.stderr and "another public key" in refused.stderr
+        shared = propose(2, [given[0], given[0]])
+        assert shared.returncode == 2 and "two custody nodes share a public key" in shared.stderr
+        new_nodes.stop(3)
+        down = propose(2, given)
+        assert down.returncode == 2 and "custody node 3" in down.stderr
+        assert "does not answer" in down.stderr
+        new_nodes.start(3)
+        opened = propose(3, given)
+        assert opened.returncode == 0, opened.stderr
+        proposal = json.loads(opened.stdout)
+        assert proposal["epoch"] == 2 and proposal["threshold"] == 3
+        assert dao.current_node_set() == custody_nodes.node_set  # nothing changes before the vote
+
+        dao.open_vote(int(proposal["id"]))
+        number = str(proposal["number"])
+        voted = run_cli("vote", number, "for", *flags, *signer)
+        assert voted.returncode == 0, voted.stderr
+        dao.close_vote(int(proposal["id"]))
+        assert run_cli("queue", number, *flags, *signer).returncode == 0
+        dao.advance_time(dao.timelock.functions.getMinDelay().call() + 1)
+        executed = run_cli("execute", number, *flags, *signer)
+        assert executed.returncode == 0, executed.stderr
+
+        # The CLI reads the sets from the chain: the manifest records none.
+        assert "custody" not in json.loads(path.read_text())
+        shown = run_cli("custody", "nodes", *flags, "--json")
+        assert shown.returncode == 0, shown.stderr
+        current = json.loads(shown.stdout)
+        assert (current["epoch"], current["threshold"]) == (2, 3)
+        assert [n["url"] for n in current["nodes"]] == [n.url for n in new_nodes.node_set.nodes]
+        assert all(n["up"] for n in current["nodes"])
+        earlier = json.loads(run_cli("custody", "nodes", *flags, "--json", "--epoch", "1").stdout)
+        assert (earlier["epoch"], earlier["threshold"]) == (1, 2)
+        assert [n["public_key"] for n in earlier["nodes"]] == [
+            n.public_key for n in custody_nodes.node_set.nodes
+        ]

@@ -33,7 +33,6 @@ class FakeChain:
 
     chain_id = 31337
     registry_address = "0x" + "42" * 20
-    custody_nodes = None  # file keys stay under the custody key
 
     def __init__(self) -> None:
         self.recorded: dict[bytes, tuple[str, str]] = {}
@@ -43,6 +42,9 @@ class FakeChain:
         self.depth = 1  # blocks confirming each recording transaction
 
     validator_address = "0x" + "11" * 20
+
+    def custody_nodes(self, epoch: int | None = None) -> None:
+        return None  # no node set: file keys stay under the custody key
 
     def sign(self, attestation: Attestation) -> bytes:
         return b"\x01" * 65

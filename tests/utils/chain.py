@@ -17,6 +17,7 @@ from web3.types import TxReceipt
 
 from dao_service.chain import connection
 from dao_service.chain.attestations import Attestation, sign_attestation
+from dao_service.chain.custody_set import CustodyNodeSet, from_chain
 from dao_service.chain.earnings_roots import EarningsRoot, sign_earnings_root
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.chain.reverts import RevertDecoder
@@ -45,6 +46,7 @@ class Dao:
             "pool": "RevenuePool",
             "registry": "ContributionRegistry",
             "escrow": "RentalEscrow",
+            "node_sets": "CustodyNodeSet",
         }
         if name not in contract_names:
             raise AttributeError(name)
@@ -53,6 +55,10 @@ class Dao:
     @property
     def chain_id(self) -> int:
         return self.manifest.chain_id
+
+    def current_node_set(self) -> CustodyNodeSet | None:
+        """The chain's current custody node set (None: none yet)."""
+        return from_chain(*self.node_sets.functions.currentNodeSet().call())
 
     def transact(self, fn: ContractFunction, sender: LocalAccount, value: int = 0) -> TxReceipt:
         try:

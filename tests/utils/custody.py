@@ -10,9 +10,11 @@ from dataclasses import dataclass
 import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dao_service.chain import connection
 from dao_service.chain.custody_deposit import deposit_text, sign_text
+from dao_service.chain.custody_set import CustodyNode, CustodyNodeSet, as_arguments
 from dao_service.chain.dev_accounts import VALIDATOR_INDEX, dev_account
-from dao_service.chain.manifest import CustodyNodeSet, DeploymentManifest, write_manifest
+from dao_service.chain.manifest import DeploymentManifest, write_manifest
 from dao_service.core.config import Settings
 from dao_service.core.shares import seal_share, split_key
 from dao_service.stack import custody_nodes
@@ -50,12 +52,33 @@ class RunningNodes:
         return str(self.settings.custody_dir / f"node-{index}")
 
 
+def set_on_chain(dao: Dao, threshold: int, nodes: list[CustodyNode]) -> CustodyNodeSet:
+    """Make `nodes` the chain's current custody node set, as an executed vote would (kept
+    if it already is); the set as the chain now records it."""
+    current = dao.current_node_set()
+    if current is None or (current.threshold, current.nodes) != (threshold, nodes):
+        dao.as_timelock(dao.node_sets.functions.setNodeSet(threshold, as_arguments(nodes)))
+        current = dao.current_node_set()
+    assert current is not None
+    return current
+
+
 @contextmanager
-def running_nodes(settings: Settings, manifest: DeploymentManifest) -> Iterator[RunningNodes]:
-    """The local stack's node set (3 nodes, M = 2) running, recorded in `manifest` and its file."""
-    node_set = custody_nodes.node_set(settings)
-    manifest.custody = node_set
+def running_nodes(
+    settings: Settings, manifest: DeploymentManifest, on_chain: bool = True
+) -> Iterator[RunningNodes]:
+    """The local stack's node set (3 nodes, M = 2) running, made the chain's current set
+    (or, `on_chain` false, only proposed: the set the chain's next one would be); the
+    nodes read `manifest` from its file."""
     write_manifest(settings.manifest_file, manifest)
+    dao = Dao(connection.connect(settings.chain_rpc_url), manifest)
+    listed = custody_nodes.local_nodes(settings)
+    if on_chain:
+        node_set = set_on_chain(dao, settings.custody_threshold, listed)
+    else:
+        current = dao.current_node_set()
+        epoch = (current.epoch if current else 0) + 1
+        node_set = CustodyNodeSet(epoch=epoch, threshold=settings.custody_threshold, nodes=listed)
     processes = [custody_nodes.node_process(settings, i) for i in range(1, 4)]
     for process in processes:
         process.env["DATADAO_NODE_BLOCK_POLL_SECONDS"] = "0"  # grant changes seen at once

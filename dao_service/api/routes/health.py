@@ -10,7 +10,8 @@ from web3 import Web3
 
 from dao_service.api.deps import ChainDep, EngineDep, IpfsDep, SettingsDep
 from dao_service.chain.connection import contracts_without_code
-from dao_service.chain.manifest import CustodyNodeSet, load_manifest
+from dao_service.chain.custody_set import CustodyNodeSet
+from dao_service.chain.manifest import load_manifest
 from dao_service.core.node_probe import probe_nodes
 from dao_service.exceptions import DataDaoError
 from dao_service.storage.database import ping
@@ -92,7 +93,7 @@ def healthz(
             "database", engine.url.render_as_string(hide_password=True), False, type(exc).__name__
         )
     try:
-        node_set = chain().custody_nodes
+        node_set = chain().custody_nodes()
     except Exception:  # the chain's and the manifest's failures are reported above
         node_set = None
     if node_set is not None:

@@ -79,10 +79,10 @@ async def next_page(
 
 def held_by_nodes(chain: ChainProvider) -> None:
     """With custody nodes the service holds no file key: it says where they are."""
-    if chain().custody_nodes is not None:
+    if chain().custody_nodes() is not None:
         raise KeyRefused(
-            "this deployment's file keys are held by its custody nodes (the manifest's "
-            "`custody`): ask them, as `datadao data fetch` does"
+            "this deployment's file keys are held by its custody nodes (the chain's "
+            "CustodyNodeSet): ask them, as `datadao data fetch` does"
         )
 
 
