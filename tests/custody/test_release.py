@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.dev_accounts import dev_account
-from dao_service.chain.manifest import CustodyNodeSet
 from dao_service.client.custody import CombinedKey, CustodyClient
 from dao_service.core.shares import Share, combine_key
 from dao_service.custody.app import create_app
