@@ -105,6 +105,18 @@ class SealedOpener:
             raise FetchFailed("a share does not open with this wallet's key") from exc
 
 
+def node_answer(reply: requests.Response) -> dict[str, Any]:
+    """A node's JSON answer; ServiceRefused naming its reason if it refused."""
+    try:
+        answer = reply.json()
+    except ValueError:
+        answer = {}
+    if reply.status_code >= 400:
+        detail = answer.get("detail") if isinstance(answer, dict) else None
+        raise ServiceRefused(f"refused: {detail or f'HTTP {reply.status_code}'}", reply.status_code)
+    return dict(answer)
+
+
 class CustodyClient:
     def __init__(self, node_set: CustodyNodeSet, timeout: float = 30.0) -> None:
         self.node_set, self.timeout = node_set, timeout
@@ -128,16 +140,7 @@ class CustodyClient:
             reply = self._sessions[index].post(url, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
             raise ConnectionError("did not answer") from exc
-        try:
-            answer = reply.json()
-        except ValueError:
-            answer = {}
-        if reply.status_code >= 400:
-            detail = answer.get("detail") if isinstance(answer, dict) else None
-            raise ServiceRefused(
-                f"refused: {detail or f'HTTP {reply.status_code}'}", reply.status_code
-            )
-        return dict(answer)
+        return node_answer(reply)
 
     def signed_request(
         self, account: Any, dataset_id: int, chain_id: int, access_registry: str

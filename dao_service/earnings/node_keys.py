@@ -26,10 +26,10 @@ from eth_account.signers.local import LocalAccount
 from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.dao import DaoChain
 from dao_service.chain.settlement_request import settlement_text
-from dao_service.client.custody import SealedOpener
+from dao_service.client.custody import SealedOpener, node_answer
 from dao_service.core.custody import open_upload
 from dao_service.core.shares import Share, combine_key
-from dao_service.exceptions import FetchFailed, SettlementError, UploadUnreadable
+from dao_service.exceptions import FetchFailed, ServiceRefused, SettlementError, UploadUnreadable
 
 REQUEST_LIFETIME = 240  # seconds the signed request is good for (nodes take up to 300)
 PAGE_SIZE = 1000
@@ -176,32 +176,19 @@ def _all_pages(url: str, body: dict[str, Any], timeout: float) -> list[dict[str,
     with requests.Session() as session:
         post = session.post
         try:
-            page = _answer(post(f"{base}/api/keys/settlement", json=body, timeout=timeout))
+            page = node_answer(post(f"{base}/api/keys/settlement", json=body, timeout=timeout))
             for _ in range(MAX_PAGES):
                 if not isinstance(page.get("keys"), list):
-                    return _Refused("answered something that is not a release")
+                    return ServiceRefused("answered something that is not a release", 502)
                 items += page["keys"]
                 if not page.get("next_cursor"):
                     return items
                 nxt = {"cursor": page["next_cursor"], "limit": PAGE_SIZE}
-                page = _answer(post(f"{base}/api/keys/settlement/next", json=nxt, timeout=timeout))
+                page = node_answer(
+                    post(f"{base}/api/keys/settlement/next", json=nxt, timeout=timeout)
+                )
         except requests.RequestException:
             return ConnectionError("did not answer")
-        except _Refused as exc:
+        except ServiceRefused as exc:
             return exc
-    return _Refused("sent more pages than any dataset has")
-
-
-class _Refused(Exception):
-    pass
-
-
-def _answer(reply: requests.Response) -> dict[str, Any]:
-    try:
-        answer = reply.json()
-    except ValueError:
-        answer = {}
-    if reply.status_code >= 400:
-        detail = answer.get("detail") if isinstance(answer, dict) else None
-        raise _Refused(f"refused: {detail or f'HTTP {reply.status_code}'}")
-    return dict(answer)
+    return ServiceRefused("sent more pages than any dataset has", 502)
