@@ -50,7 +50,8 @@ class ReleaseRoutes:
                 first = ReleaseRequest.model_validate(loaded)
             else:
                 after = NextPageRequest.model_validate(loaded)
-        except (ValueError, ValidationError):  # FastAPI answers it, as it always did
+        # RecursionError: JSON nested deeper than the parser goes, which FastAPI refuses.
+        except (ValueError, ValidationError, RecursionError):  # FastAPI answers it, as always
             await self.app(scope, _replay(messages, receive), send)
             return
         service: ShareRelease = scope["app"].state.release

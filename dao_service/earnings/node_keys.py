@@ -87,6 +87,7 @@ class SettlementKeys:
 
 def fetch(
     node_sets: list[CustodyNodeSet],
+    epoch_of: dict[str, int],
     validator: LocalAccount,
     chain_id: int,
     rental_escrow: str,
@@ -95,7 +96,9 @@ def fetch(
     timeout: float = 30.0,
 ) -> SettlementKeys:
     """Every node's shares of the dataset's live keys, for settling `rental_id`: the nodes
-    of each set that holds some of them (a contribution's shares are with its own set)."""
+    of each set that holds some of them. A contribution's shares are taken only from the
+    set its key was split for (`epoch_of`, the service's record): a node of another set
+    listing it cannot spoil its key."""
     nonce, expires = secrets.token_hex(16), int(time.time()) + REQUEST_LIFETIME
     text = settlement_text(
         validator.address, rental_id, dataset_id, chain_id, rental_escrow, nonce, expires
@@ -106,12 +109,13 @@ def fetch(
             "signature": "0x" + bytes(signature).hex(), "limit": PAGE_SIZE}  # fmt: skip
     keys = SettlementKeys(node_sets[0].threshold, SealedOpener(bytes(validator.key)))
     for node_set in node_sets:
-        _fetch_set(node_set, body, timeout, keys, rental_id)
+        _fetch_set(node_set, epoch_of, body, timeout, keys, rental_id)
     return keys
 
 
 def _fetch_set(
     node_set: CustodyNodeSet,
+    epoch_of: dict[str, int],
     body: dict[str, Any],
     timeout: float,
     keys: SettlementKeys,
@@ -137,6 +141,8 @@ def _fetch_set(
             failed[index] = "answered something that is not a release"
             continue
         for contribution_id, sealed in own.items():
+            if epoch_of.get(contribution_id) != node_set.epoch:
+                continue  # not split for this set
             keys.sealed.setdefault(contribution_id, {})[index] = sealed
             keys.thresholds[contribution_id] = node_set.threshold
     keys.not_used.update({node_set.named(i): why for i, why in failed.items()})

@@ -141,19 +141,17 @@ def live_contributions(
     return live
 
 
-def node_held_epochs(sessions: sessionmaker[Session], dataset_id: int) -> list[int]:
-    """The custody node sets holding the keys of the dataset's stored contributions (none:
-    every key is wrapped here), current one last."""
+def node_held(sessions: sessionmaker[Session], dataset_id: int) -> dict[str, int]:
+    """The dataset's stored contributions whose keys the custody nodes hold, each with the
+    node set (epoch) its key was split for (empty: every key is wrapped here)."""
     with sessions() as session:
-        epochs = session.scalars(
-            select(Contribution.custody_epoch)
-            .where(
+        rows = session.execute(
+            select(Contribution.public_id, Contribution.custody_epoch).where(
                 Contribution.dataset_id == dataset_id,
                 Contribution.stage == Stage.MINTED,
                 Contribution.wrapped_key.is_(None),
                 Contribution.schema_id.is_not(None),
                 Contribution.custody_epoch.is_not(None),
             )
-            .distinct()
         ).all()
-    return sorted(e for e in epochs if e is not None)
+    return {public_id: epoch for public_id, epoch in rows if epoch is not None}

@@ -180,15 +180,15 @@ class EarningsService:
     ) -> node_keys.SettlementKeys | None:
         """The custody nodes' shares of the dataset's keys for settling this rental (None
         without custody nodes, or when every live contribution's key is wrapped here)."""
-        epochs = plan.node_held_epochs(self.sessions, planned.dataset_id)
-        if not epochs:
+        held = plan.node_held(self.sessions, planned.dataset_id)
+        if not held:
             return None
         closed = node_keys.window_closed(chain, planned.rental_id)
         if closed:
             raise SettlementError(closed)
-        node_sets = [s for s in map(chain.custody_nodes, epochs) if s is not None]
+        node_sets = [s for s in map(chain.custody_nodes, sorted(set(held.values()))) if s]
         keys = node_keys.fetch(
-            node_sets, chain.validator, chain.chain_id, str(chain.escrow.address),
+            node_sets, held, chain.validator, chain.chain_id, str(chain.escrow.address),
             planned.rental_id, planned.dataset_id,
         )  # fmt: skip
         if keys.not_used:

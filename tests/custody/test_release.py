@@ -448,6 +448,13 @@ def test_a_node_answers_an_invalid_release_request_as_fastapi_does(
         timeout=10,
     )
     assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "json_invalid"
+    deep = requests.post(  # the JSON parser's recursion limit: it was a 500 here
+        f"{url}/api/keys/release",
+        data=b"[" * 1100,
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert 400 <= deep.status_code < 500, deep.text
     cursor = requests.post(f"{url}/api/keys/release/next", json={"cursor": "x"}, timeout=10)
     assert cursor.status_code == 403 and cursor.json()["detail"].startswith("unknown cursor")
     ok = requests.post(f"{url}/api/keys/release", json={**signed, "limit": 1}, timeout=10)
