@@ -51,7 +51,9 @@ class DepositRequest(RequestBody):
     """A share of one contribution's file key, sealed to this node, signed by a validator
     (EIP-191 of `dao_service.chain.custody_deposit.deposit_text`)."""
 
-    sequence: int = Field(ge=1, lt=2**62, description="the service's contribution id")
+    # Below 2**31 - 2**20: a node's database may keep it in a 32-bit column, and a taken
+    # position moves a share after the last, which must still fit.
+    sequence: int = Field(ge=1, lt=2**31 - 2**20, description="the service's contribution id")
     contribution_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,35}$")
     dataset_id: int = Field(ge=0, lt=2**32)
     contributor: str = Field(pattern=HEX + r"{40}$")

@@ -17,6 +17,7 @@ from dao_service.models import AuditEvent, CustodyShare
 from dao_service.storage.database import dialect_insert
 
 ZERO_ADDRESS = "0x" + "00" * 20
+POSITIONS = 2**31  # a 32-bit id column (PostgreSQL's integer) holds positions below it
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ def _keep(connection: Connection, row: dict[str, Any], sequence: int) -> None:
             return
         last = connection.execute(select(func.max(CustodyShare.id))).scalar_one()
         sequence = max(sequence, int(last or 0) + 1)
+        if sequence >= POSITIONS:
+            break
     raise CustodyError(f"no position is free for contribution {row['contribution_id']}")
 
 

@@ -103,6 +103,12 @@ class Courier:
                     reply = http.post(f"{self.url.rstrip('/')}/api/shares",
                                       json=_deposit_body(node, share, validator),
                                       timeout=NODE_TIMEOUT)  # fmt: skip
+                    if 400 <= reply.status_code < 500 and reply.status_code != 429:
+                        # The node refuses this share (its reason is logged): the share
+                        # waits, and the node's next shares are not held up behind it.
+                        log.warning("custody node %s refused the share of %s: %s", self.url,
+                                    share.public_id, reply.text[:300])  # fmt: skip
+                        continue
                     reply.raise_for_status()
                 except requests.RequestException as exc:
                     self._retry_at = time.monotonic() + RETRY_SECONDS
