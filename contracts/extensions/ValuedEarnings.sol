@@ -5,6 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 /// @notice The validator set that signs earnings roots, and who governs it (the ContributionRegistry).
 interface IValidatorSet {
@@ -38,14 +39,16 @@ interface IValidatorSet {
  * replaces a pending one (roots are cumulative). While the registry is paused no root is
  * posted and none becomes claimable.
  *
- * Valued income that no root has allocated `settlementWindow` seconds after its window
- * began (the valued deposit that found everything allocated, or the last root that left
- * some unallocated; the validators never posted one, say) leaves this accounting:
+ * Valued income that no root has allocated `settlementWindow` seconds after it was
+ * deposited (the validators never posted one, say) leaves this accounting: each deposit
+ * has its own window (a checkpoint of the dataset's cumulative valued deposits), roots
+ * and earlier splits count as covering the oldest deposits first, and
  * anyone may have it split by score instead (`_takeUnsettled`), so that a payment always
  * has a way out to the dataset's contributors.
  */
 abstract contract ValuedEarnings is EIP712 {
     using SafeCast for uint256;
+    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice What the validator set signs for one dataset's new cumulative root (EIP-712).
     struct EarningsRoot {
@@ -62,10 +65,6 @@ abstract contract ValuedEarnings is EIP712 {
         uint128 total; // sum of the cumulative amounts in `root`
         uint128 paid; // claimed so far
         uint64 epoch; // roots posted so far, cancelled ones included
-        // When the income now unallocated started its settlement window: the valued deposit
-        // that found everything allocated, or the last root that left some unallocated.
-        // Later deposits do not move it, so a 1-wei deposit cannot hold the income back.
-        uint48 fundedAt;
     }
 
     struct PendingRoot {
@@ -80,11 +79,15 @@ abstract contract ValuedEarnings is EIP712 {
 
     /// @notice Seconds a posted root waits, cancellable, before claims may use it.
     uint48 public immutable challengeDelay;
-    /// @notice Seconds after a dataset's last valued deposit from which income no root
-    /// allocated may be split by score.
+    /// @notice Seconds after each valued deposit from which what of it no root allocated
+    /// may be split by score.
     uint48 public immutable settlementWindow;
 
     mapping(uint32 datasetId => Earnings) private _earnings;
+    // Cumulative valued wei ever deposited, by deposit time: each deposit's own window.
+    mapping(uint32 datasetId => Checkpoints.Trace208) private _valuedDeposits;
+    // Cumulative valued wei that left to be split by score.
+    mapping(uint32 datasetId => uint256) private _unsettledTaken;
     mapping(uint32 datasetId => PendingRoot) private _pending;
     mapping(uint32 datasetId => mapping(address account => uint256)) private _claimedEarnings;
 
@@ -206,11 +209,10 @@ abstract contract ValuedEarnings is EIP712 {
 
     function _depositValued(uint32 datasetId, address from, uint256 amount) internal {
         Earnings storage e = _earnings[datasetId];
-        if (e.funded <= Math.max(e.total, _pending[datasetId].total)) {
-            e.fundedAt = block.timestamp.toUint48();
-        }
         uint256 funded = e.funded + amount;
         e.funded = funded.toUint128();
+        Checkpoints.Trace208 storage deposits = _valuedDeposits[datasetId];
+        deposits.push(block.timestamp.toUint48(), (deposits.latest() + amount).toUint208());
         emit ValuedRevenueDeposited(datasetId, from, amount, funded);
     }
 
@@ -218,13 +220,34 @@ abstract contract ValuedEarnings is EIP712 {
     /// allocated once the settlement window has passed; returns the wei (the caller shares them).
     function _takeUnsettled(uint32 datasetId) internal returns (uint256 amount) {
         Earnings storage e = _earnings[datasetId];
-        uint256 settleBy = uint256(e.fundedAt) + settlementWindow;
-        if (block.timestamp <= settleBy) revert EarningsStillSettling(datasetId, settleBy, block.timestamp);
         uint256 allocated = Math.max(e.total, _pending[datasetId].total);
         if (e.funded <= allocated) revert EarningsNothingUnsettled(datasetId);
-        amount = e.funded - allocated;
-        e.funded = allocated.toUint128();
-        emit EarningsUnsettled(datasetId, amount, allocated);
+        Checkpoints.Trace208 storage deposits = _valuedDeposits[datasetId];
+        // Roots and earlier splits cover the oldest deposits first.
+        uint256 covered = _unsettledTaken[datasetId] + allocated;
+        uint256 outOfWindow = block.timestamp > settlementWindow
+            ? deposits.upperLookupRecent((block.timestamp - settlementWindow - 1).toUint48())
+            : 0;
+        if (outOfWindow <= covered) {
+            revert EarningsStillSettling(datasetId, _settleBy(deposits, covered), block.timestamp);
+        }
+        amount = outOfWindow - covered;
+        _unsettledTaken[datasetId] += amount;
+        e.funded = (e.funded - amount).toUint128();
+        emit EarningsUnsettled(datasetId, amount, e.funded);
+    }
+
+    /// @dev When the oldest deposit not `covered` leaves its window: the first checkpoint
+    /// whose cumulative deposits exceed `covered` (a binary search; they only grow).
+    function _settleBy(Checkpoints.Trace208 storage deposits, uint256 covered) private view returns (uint256) {
+        uint256 low = 0;
+        uint256 high = deposits.length();
+        while (low < high) {
+            uint256 mid = Math.average(low, high);
+            if (deposits.at(uint32(mid))._value > covered) high = mid;
+            else low = mid + 1;
+        }
+        return uint256(deposits.at(uint32(low))._key) + settlementWindow;
     }
 
     /// @dev Reverts unless the caller may cancel a pending root: the guardian or the timelock.
@@ -242,9 +265,6 @@ abstract contract ValuedEarnings is EIP712 {
         if (r.total > e.funded) revert EarningsUnderfunded(r.datasetId, r.total, e.funded);
         _validatorSet().checkSignatures(earningsRootDigest(r), signatures);
         e.epoch = r.epoch;
-        if (r.total < e.funded) {
-            e.fundedAt = block.timestamp.toUint48(); // what it leaves gets a whole window
-        }
         emit EarningsRootPosted(r.datasetId, r.epoch, r.root, r.total, r.cid);
         if (challengeDelay == 0) {
             e.root = r.root;

@@ -476,22 +476,34 @@ def test_spam_rentals_pay_the_daos_minimum(dao: Dao, renter: LocalAccount) -> No
     dao.rent(renter, payment=ETH // 10)
 
 
-def test_a_one_wei_valued_deposit_does_not_hold_the_income_back(
+def test_each_valued_deposit_has_its_own_settlement_window(
     dao: Dao,
     alice_and_bob_contributed: tuple[Attestation, Attestation],
     alice: LocalAccount,
     outsider: LocalAccount,
+    renter: LocalAccount,
 ) -> None:
-    # Each valued deposit used to restart the window: anyone could keep a payment no root
-    # allocated from ever being split, with 1 wei a month.
-    dao.transact(dao.pool.functions.depositValued(1), outsider, value=4 * ETH)
+    # Each valued deposit used to restart one window for all: anyone could hold a payment
+    # no root allocated back forever with 1 wei a month. And a window started by an old
+    # deposit must not cut a later payment's short (a 1 wei deposit ahead of a rental).
     window = dao.pool.functions.settlementWindow().call()
+    dao.transact(dao.pool.functions.depositValued(1), outsider, value=1)  # armed early
     dao.advance_time(window - 60)
-    dao.transact(dao.pool.functions.depositValued(1), outsider, value=1)
+    dao.transact(dao.pool.functions.depositValued(1), renter, value=4 * ETH)  # a rental
     dao.advance_time(61)
     receipt = dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
     unsettled = dao.pool.events.EarningsUnsettled().process_receipt(receipt)[0]["args"]
-    assert unsettled["amount"] == 4 * ETH + 1
+    assert (unsettled["amount"], unsettled["funded"]) == (1, 4 * ETH)  # only the old wei
+    with pytest.raises(ContractReverted) as refused:
+        dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
+    assert refused.value.name == "EarningsStillSettling"
+    settle_by = refused.value.args_[1]
+    assert dao.now() < settle_by <= dao.now() + window  # the rental's own window
+    dao.transact(dao.pool.functions.depositValued(1), outsider, value=1)  # no restart
+    dao.advance_time(settle_by - dao.now() + 1)
+    receipt = dao.transact(dao.pool.functions.splitUnsettledIncome(1), outsider)
+    unsettled = dao.pool.events.EarningsUnsettled().process_receipt(receipt)[0]["args"]
+    assert (unsettled["amount"], unsettled["funded"]) == (4 * ETH, 1)
     assert dao.pool.functions.claimable(1, alice.address).call() == (4 * ETH + 1) // 2
 
 
