@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 
 from dao_service.api.schemas import ErrorResponse, NextPageRequest, ReleaseRequest, RequestBody
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.custody import holding
 from dao_service.custody.chain import NodeChainProvider
 from dao_service.custody.node_key import NodeKey
@@ -123,6 +124,16 @@ def identity(key: KeyDep, engine: EngineDep) -> NodeIdentity:
     with engine.connect() as connection:
         held = connection.execute(select(func.count()).select_from(CustodyShare)).scalar_one()
     return NodeIdentity(public_key=key.public_key, shares_held=held)
+
+
+@router.get("/api/node-sets/{epoch}", response_model=CustodyNodeSet, responses=REFUSALS)
+def node_set(epoch: int, chain: ChainDep) -> CustodyNodeSet:
+    """Custody node set `epoch` as this node reads the chain through its own RPC: the
+    service takes a new set for new keys once M nodes of the set before confirm it."""
+    found = chain().node_set(epoch)
+    if found is None:
+        raise holding.CustodyError(f"the chain records no custody node set {epoch}")
+    return found
 
 
 @router.post("/api/shares", response_model=DepositResponse, responses=REFUSALS)

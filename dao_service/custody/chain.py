@@ -8,7 +8,8 @@ import time
 from web3 import Web3
 from web3.contract import Contract
 
-from dao_service.chain import connection
+from dao_service.chain import connection, custody_set
+from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.chain.manifest import DeploymentManifest, load_manifest
 from dao_service.custody.settings import NodeSettings
 
@@ -18,6 +19,7 @@ class NodeChain:
         self.w3, self.manifest = w3, manifest
         self.access: Contract = connection.contract(w3, manifest, "AccessRegistry")
         self.registry: Contract = connection.contract(w3, manifest, "ContributionRegistry")
+        self.node_sets: Contract = connection.contract(w3, manifest, custody_set.CONTRACT)
         self._validators: dict[str, tuple[float, bool]] = {}
         self._validator_cache = validator_cache
         self._block = 0
@@ -51,6 +53,14 @@ class NodeChain:
         answer = bool(self.registry.functions.isValidator(address).call())
         self._validators[address] = (now + self._validator_cache, answer)
         return answer
+
+    def node_set(self, epoch: int) -> CustodyNodeSet | None:
+        """Custody node set `epoch` as this node's RPC reads it (None: no such set)."""
+        current = int(self.node_sets.functions.currentNodeSet().call()[0])
+        if not 1 <= epoch <= current:
+            return None
+        threshold, nodes = self.node_sets.functions.nodeSet(epoch).call()
+        return custody_set.from_chain(epoch, threshold, nodes)
 
     def contribution_status(self, fingerprint: str) -> tuple[str, int]:
         """(contributor, revenue weight) as the registry records the contribution: the

@@ -43,6 +43,7 @@ from dao_service.intake import (
     withdrawal,
 )
 from dao_service.intake.limits import check_upload_limits
+from dao_service.intake.node_set_trust import TrustedNodeSets
 from dao_service.intake.refining import RefinedBlob, Refiner
 from dao_service.intake.sharing import KeptKey
 from dao_service.intake.upload import Upload
@@ -78,6 +79,7 @@ class IntakeService:
         self.spool = records.Spool(settings.spool_dir)
         self._retry_lock = SharedLock(sessions.kw["bind"], "dedup-retry")
         self._delivery = delivery.ShareDelivery()
+        self._node_sets = TrustedNodeSets()
         self.worker = IntakeWorker(
             sessions,
             store=lambda c: storing.store(self.sessions, self.spool, self.ipfs, c),
@@ -163,7 +165,7 @@ class IntakeService:
         validation = opening.validate(plaintext, context, self.index)
         del plaintext, file_key
         public_id = str(uuid.uuid4())
-        node_set = chain.custody_nodes()  # the current set: this key is split for it
+        node_set = self._node_sets.current(chain)  # the current set: this key is split for it
         judges = self.co_validators.identities() if self.co_validators else []
 
         def keep(contribution_id: str, key: bytes) -> KeptKey:

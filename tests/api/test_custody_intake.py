@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_keys.datatypes import PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from dao_service.chain.attestations import sign_withdrawal
+from dao_service.chain.custody_set import CustodyNode
 from dao_service.chain.dev_accounts import dev_account
 from dao_service.chain.manifest import DeploymentManifest
 from dao_service.client.core import DaoClient, Endpoints
@@ -247,3 +249,39 @@ def test_after_a_rotation_old_contributions_stay_with_their_set_and_new_ones_use
             len(result.unused_nodes) == 1
             and custody_nodes.node_set.named(1) in result.unused_nodes[0]
         )
+
+
+def test_a_node_set_only_the_services_rpc_names_gets_no_key(
+    custody_nodes: RunningNodes, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever answers the service's chain RPC names a set 2 of their own nodes (M = 1):
+    the nodes of set 1, each reading the chain through its own RPC, do not confirm it,
+    so no key is split for it; the upload is refused with a sentence saying why."""
+    chain = api.app.state.intake._chain()  # type: ignore[attr-defined]
+    # Deployed with its first set, as production is (scripts/deploy.py's parameters).
+    first = custody_nodes.node_set
+    monkeypatch.setitem(chain.manifest.parameters, "custody_threshold", first.threshold)
+    monkeypatch.setitem(
+        chain.manifest.parameters, "custody_nodes", [n.model_dump() for n in first.nodes]
+    )
+    honest = chain.custody_nodes
+    thief = custody_nodes.node_set.model_copy(
+        update={
+            "epoch": 2,
+            "threshold": 1,
+            "nodes": [
+                CustodyNode(
+                    url="http://127.0.0.1:9",
+                    public_key="04" + PrivateKey(os.urandom(32)).public_key.to_bytes().hex(),
+                )
+            ],
+        }
+    )
+    monkeypatch.setattr(
+        chain, "custody_nodes", lambda epoch=None: thief if epoch in (None, 2) else honest(epoch)
+    )
+    refused = contribute(api, ALICE, reddit_export())
+    assert refused.status_code == 503, refused.text
+    assert "confirmed by 0 of the 3 nodes of set 1" in refused.json()["detail"]
+    with api.app.state.intake.sessions() as session:  # type: ignore[attr-defined]
+        assert session.scalar(select(func.count()).select_from(PendingShare)) == 0
