@@ -29,6 +29,8 @@ from dao_service.chain.custody_set import CustodyNodeSet
 from dao_service.core.shares import Share, combine_key
 from dao_service.exceptions import FetchFailed, NodesUnavailable, ServiceRefused
 
+# How a node refuses a request whose nonce it saw used (`keys.release_log.REPLAYED`).
+REPLAYED_ANSWER = "already used"
 REQUEST_LIFETIME = 240  # seconds the signed request is good for (nodes take up to 300)
 REQUEST_MARGIN = 10  # seconds: a node asked late gets a new request if the first ends sooner
 
@@ -252,9 +254,19 @@ class CustodyClient:
                 return self._post(
                     index, "/api/keys/release/next", {"cursor": cursor, "limit": page_size}
                 )
-            return self._post(
-                index, "/api/keys/release", {**self._request(account, state), "limit": page_size}
-            )
+            first = {**self._request(account, state), "limit": page_size}
+            try:
+                return self._post(index, "/api/keys/release", first)
+            except ServiceRefused as exc:
+                # One node can spend the request's nonce at the others (it saw the request
+                # and forwarded it): a fresh request for this node, which that one never saw.
+                replayed = exc.status == 403 and REPLAYED_ANSWER in exc.user_message
+                if not replayed or not state.access_registry:
+                    raise
+                state.request = self.signed_request(
+                    account, first["dataset_id"], first["chain_id"], state.access_registry
+                )
+                return self._post(index, "/api/keys/release", {**state.request, "limit": page_size})
         except (ConnectionError, ServiceRefused) as exc:
             return exc
 

@@ -428,6 +428,24 @@ def test_a_resumed_release_asks_another_node_in_the_place_of_one_asked_first(
     assert resumed.incomplete == []
 
 
+def test_a_node_forwarding_the_request_to_the_others_does_not_stop_the_fetch(
+    custody_nodes: RunningNodes, dao: Dao
+) -> None:
+    # Node 1 saw the request and spent its nonce at nodes 2 and 3 first: they refused it
+    # as replayed, and the fetch failed. The client signs a fresh one for them.
+    blobs = deposited(custody_nodes, dao, 2)
+    dao.as_timelock(dao.access.functions.grantAccess(RENTER.address, 1, 3600))
+    client = CountingClient(custody_nodes.node_set, first=[1, 2])
+    signed = client.signed_request(RENTER, 1, dao.chain_id, dao.access.address)
+    for node in custody_nodes.node_set.nodes[1:]:
+        spent = requests.post(f"{node.url}/api/keys/release", json=signed, timeout=10)
+        assert spent.status_code == 200
+    keys = [k for r in client.release(RENTER, signed, 1000) for k in r.keys]
+    assert {k.contribution_id: k.file_key for k in keys} == {
+        b.contribution_id: b.file_key for b in blobs
+    }
+
+
 def test_a_node_answers_an_invalid_release_request_as_fastapi_does(
     custody_nodes: RunningNodes, dao: Dao
 ) -> None:
