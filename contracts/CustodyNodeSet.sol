@@ -26,6 +26,10 @@ contract CustodyNodeSet is Ownable {
     /// @notice Most nodes in one set: a share index is one byte.
     uint256 public constant MAX_NODES = 255;
 
+    /// @notice The least M any set may have, fixed at deployment (2 in production: no one
+    /// node's operator alone may ever give a key back).
+    uint256 public immutable minThreshold;
+
     /// @notice The set new contributions are split for (0: none yet).
     uint32 public currentEpoch;
 
@@ -38,6 +42,8 @@ contract CustodyNodeSet is Ownable {
 
     /// @notice A set needs 1 <= `threshold` <= `count` nodes.
     error CustodyNodeSetInvalidThreshold(uint256 threshold, uint256 count);
+    /// @notice A set's `threshold` is below the deployment's `minimum`.
+    error CustodyNodeSetThresholdBelowMinimum(uint256 threshold, uint256 minimum);
     /// @notice A set has `count` nodes, more than `max`.
     error CustodyNodeSetTooManyNodes(uint256 count, uint256 max);
     /// @notice Node `index` (from 1) has `publicKey`, not an uncompressed secp256k1 key (65 bytes, 0x04 first).
@@ -53,10 +59,15 @@ contract CustodyNodeSet is Ownable {
 
     /**
      * @param timelock The DataTimelock, the only account that sets a new node set.
+     * @param minThreshold_ The least M of any set (at least 1).
      * @param threshold M of the first set (0, with no nodes: no set yet).
      * @param nodes The first set's nodes, in share-index order (none: no set yet).
      */
-    constructor(address timelock, uint256 threshold, Node[] memory nodes) Ownable(timelock) {
+    constructor(address timelock, uint256 minThreshold_, uint256 threshold, Node[] memory nodes)
+        Ownable(timelock)
+    {
+        if (minThreshold_ == 0) revert CustodyNodeSetThresholdBelowMinimum(0, 1);
+        minThreshold = minThreshold_;
         if (threshold != 0 || nodes.length != 0) _recordNodeSet(threshold, nodes);
     }
 
@@ -97,6 +108,7 @@ contract CustodyNodeSet is Ownable {
         uint256 count = nodes.length;
         if (count > MAX_NODES) revert CustodyNodeSetTooManyNodes(count, MAX_NODES);
         if (threshold == 0 || threshold > count) revert CustodyNodeSetInvalidThreshold(threshold, count);
+        if (threshold < minThreshold) revert CustodyNodeSetThresholdBelowMinimum(threshold, minThreshold);
         epoch = currentEpoch + 1;
         for (uint256 i = 0; i < count; ++i) {
             Node memory node = nodes[i];

@@ -80,6 +80,7 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     "timelock_delay_seconds": 60,
     "reward_rate": TOKEN,
     "required_signatures": 2,  # of the three validator nodes `datadao up` runs
+    "custody_min_threshold": 1,  # the least M of any custody node set
     "execution_window_seconds": 14 * DAY_SECONDS,
     # Mint caps off: the largest values the contract stores.
     "max_score": 2**40 - 1,
@@ -104,6 +105,7 @@ PRODUCTION_PARAMETERS: dict[str, Any] = {
     "timelock_delay_seconds": 2 * DAY_SECONDS,
     "reward_rate": TOKEN,
     "required_signatures": 2,
+    "custody_min_threshold": 2,  # no one node's operator alone gives a key back, ever
     "execution_window_seconds": 14 * DAY_SECONDS,
     # A score is 10 x the quality of an export's new records; 10M covers ~1M good records.
     "max_score": 10_000_000,
@@ -179,6 +181,7 @@ def constructor_args(
         ),
         "CustodyNodeSet": (
             at["DataTimelock"],
+            params["custody_min_threshold"],
             params["custody_threshold"],
             as_arguments([CustodyNode(**node) for node in params["custody_nodes"]]),
         ),

@@ -103,6 +103,10 @@ def propose(
         )
     except ValueError as exc:  # pydantic's ValidationError is one
         raise typer.BadParameter(str(exc)) from exc
+    sets = client.contract("CustodyNodeSet")
+    least = int(sets.call("minThreshold"))
+    if threshold < least:  # the contract would refuse it when the proposal is executed
+        raise typer.BadParameter(f"--threshold {threshold}: this deployment needs at least {least}")
     for index, node in enumerate(node_set.nodes, start=1):
         try:
             answered = requests.get(f"{node.url.rstrip('/')}/healthz", timeout=10).json()
@@ -112,7 +116,6 @@ def propose(
             raise typer.BadParameter(
                 f"{node_set.named(index)} answers with another public key than the one given"
             )
-    sets = client.contract("CustodyNodeSet")
     calldata = sets.data("setNodeSet", threshold, as_arguments(node_set.nodes))
     description = description or (
         f"Custody node set {node_set.epoch}: any {threshold} of "

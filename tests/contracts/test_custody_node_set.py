@@ -134,3 +134,20 @@ def test_a_deployment_from_before_the_contract_is_named_as_such(w3: Any, manifes
     old = manifest.model_copy(update={"contracts": contracts})
     with pytest.raises(ConfigurationError, match="deployed before the custody node set"):
         DaoChain(w3, old, dev_account(1), dev_account(8))
+
+
+def test_no_vote_sets_fewer_than_the_deployments_minimum_of_nodes_to_give_a_key(
+    deploy_dao: DeployDao, w3: Any
+) -> None:
+    # A captured vote used to be able to set M = 1: one operator giving every new key back.
+    first = nodes(3)
+    manifest = deploy_dao(
+        custody_min_threshold=2, custody_threshold=2, custody_nodes=[n.model_dump() for n in first]
+    )
+    dao = Dao(w3, manifest)
+    sets = dao.node_sets.functions
+    assert sets.minThreshold().call() == 2
+    with dao.reverts("CustodyNodeSetThresholdBelowMinimum", 1, 2):
+        dao.as_timelock(sets.setNodeSet(1, as_arguments(nodes(3, port=9200))))
+    dao.as_timelock(sets.setNodeSet(2, as_arguments(nodes(3, port=9300))))
+    assert dao.current_node_set().epoch == 2  # type: ignore[union-attr]
