@@ -52,8 +52,8 @@ contract CustodyNodeSet is Ownable {
     error CustodyNodeSetRepeatedPublicKey(uint256 index, bytes publicKey);
     /// @notice Node `index` (from 1) has a key of set `epoch`: a key belongs to one set.
     error CustodyNodeSetKeyOfEarlierSet(uint256 index, bytes publicKey, uint32 epoch);
-    /// @notice Node `index` (from 1) has no URL.
-    error CustodyNodeSetEmptyUrl(uint256 index);
+    /// @notice Node `index` (from 1) has no `http://` or `https://` URL.
+    error CustodyNodeSetInvalidUrl(uint256 index, string url);
     /// @notice No set `epoch` was recorded (sets run from 1 to `current`).
     error CustodyNodeSetUnknownEpoch(uint32 epoch, uint32 current);
 
@@ -115,7 +115,7 @@ contract CustodyNodeSet is Ownable {
             if (node.publicKey.length != 65 || node.publicKey[0] != 0x04) {
                 revert CustodyNodeSetInvalidPublicKey(i + 1, node.publicKey);
             }
-            if (bytes(node.url).length == 0) revert CustodyNodeSetEmptyUrl(i + 1);
+            if (!_isHttpUrl(node.url)) revert CustodyNodeSetInvalidUrl(i + 1, node.url);
             bytes32 keyHash = keccak256(node.publicKey);
             uint32 holder = _epochOfKey[keyHash];
             if (holder == epoch) revert CustodyNodeSetRepeatedPublicKey(i + 1, node.publicKey);
@@ -126,5 +126,20 @@ contract CustodyNodeSet is Ownable {
         _thresholds[epoch] = uint8(threshold);
         currentEpoch = epoch;
         emit NodeSetRecorded(epoch, threshold, count);
+    }
+
+    /// @dev Whether `url` starts with `http://` or `https://` and names something after it
+    /// (clients refuse any other, and one such set would stop every renter's fetch).
+    function _isHttpUrl(string memory url) private pure returns (bool) {
+        bytes memory text = bytes(url);
+        return _startsWith(text, "https://") || _startsWith(text, "http://");
+    }
+
+    function _startsWith(bytes memory text, bytes memory prefix) private pure returns (bool) {
+        if (text.length <= prefix.length) return false;
+        for (uint256 i = 0; i < prefix.length; i++) {
+            if (text[i] != prefix[i]) return false;
+        }
+        return true;
     }
 }

@@ -95,7 +95,9 @@ KEY = bytes.fromhex(node_public_key(new_node_key()))
             "CustodyNodeSetInvalidPublicKey",
             (2, b"\x03" + KEY[1:]),
         ),
-        (2, _with(2, url=""), "CustodyNodeSetEmptyUrl", (3,)),
+        (2, _with(2, url=""), "CustodyNodeSetInvalidUrl", (3, "")),
+        (2, _with(1, url="ftp://node"), "CustodyNodeSetInvalidUrl", (2, "ftp://node")),
+        (2, _with(0, url="https://"), "CustodyNodeSetInvalidUrl", (1, "https://")),
         (2, _with(2, key=KEY), None, None),  # a fresh key: accepted
     ],
 )
