@@ -3,7 +3,6 @@ declared-huge body is refused before it is sent, a chunked one is cut at the lim
 bodies received at once are capped in total (503 with Retry-After)."""
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from dao_service.api.body_limits import BodyLimit, BodyLimitMiddleware
 from dao_service.core.config import Settings, get_settings
 from tests.api.conftest import running_service
+from tests.utils.raw_http import connect, read_response
 
 LIMIT = 64 * 1024
 BOUNDARY = "limitsboundary"
@@ -26,23 +26,6 @@ def server(service_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Itera
     with running_service() as port:
         yield port
     get_settings.cache_clear()
-
-
-def connect(port: int) -> socket.socket:
-    conn = socket.create_connection(("127.0.0.1", port))
-    conn.settimeout(60)  # only so that a broken server fails the test instead of hanging it
-    return conn
-
-
-def read_response(conn: socket.socket) -> tuple[int, bytes]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    head, _, _ = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), data
 
 
 def headers(path: str, extra: str) -> bytes:
