@@ -263,19 +263,19 @@ class CustodyClient:
                 replayed = exc.status == 403 and REPLAYED_ANSWER in exc.user_message
                 if not replayed or not state.access_registry:
                     raise
-                state.request = self.signed_request(
-                    account, first["dataset_id"], first["chain_id"], state.access_registry
-                )
-                return self._post(index, "/api/keys/release", {**state.request, "limit": page_size})
+                fresh = {**self._request(account, state, again=True), "limit": page_size}
+                return self._post(index, "/api/keys/release", fresh)
         except (ConnectionError, ServiceRefused) as exc:
             return exc
 
-    def _request(self, account: Any, state: NodeRelease) -> dict[str, Any]:
+    def _request(self, account: Any, state: NodeRelease, again: bool = False) -> dict[str, Any]:
         """The signed request, for a node's first page: the same at every node (each keeps
-        its own table of used nonces); signed again, for a node asked late, once it expired."""
+        its own table of used nonces); signed again, for a node asked late, once it expired,
+        or `again`, when a node saw its nonce used."""
         signed = state.request
         assert signed is not None, "a first page needs the signed request"
-        if signed["expires_at"] < time.time() + REQUEST_MARGIN and state.access_registry:
+        expiring = signed["expires_at"] < time.time() + REQUEST_MARGIN
+        if (again or expiring) and state.access_registry:
             signed = state.request = self.signed_request(
                 account, signed["dataset_id"], signed["chain_id"], state.access_registry
             )
