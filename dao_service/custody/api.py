@@ -106,10 +106,7 @@ router = APIRouter(tags=["custody node"])
 async def release(body: ReleaseRequest, request: Request) -> ShareReleaseResponse:
     """This node's shares of the first page, on the renter's signed request."""
     service: ShareRelease = request.app.state.release
-    signed = SignedRequest(
-        body.address, body.dataset_id, body.chain_id, body.nonce, body.expires_at,
-        bytes.fromhex(body.signature.removeprefix("0x")),
-    )  # fmt: skip
+    signed = SignedRequest.of(body)
     return page_response(await service.release(signed, body.limit, client_address(request)))
 
 

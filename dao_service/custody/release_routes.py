@@ -59,11 +59,7 @@ class ReleaseRoutes:
         page: ReleasedPage
         try:
             if scope["path"] == FIRST:
-                signed = SignedRequest(
-                    first.address, first.dataset_id, first.chain_id, first.nonce,
-                    first.expires_at, bytes.fromhex(first.signature.removeprefix("0x")),
-                )  # fmt: skip
-                page = await service.release(signed, first.limit, client)
+                page = await service.release(SignedRequest.of(first), first.limit, client)
             else:
                 page = await service.next_page(after.cursor, after.limit, client)
         except DataDaoError as exc:  # the one mapping of the error family (api/errors.py)

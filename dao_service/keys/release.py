@@ -121,6 +121,15 @@ class SignedRequest:
     expires_at: int
     signature: bytes
 
+    @classmethod
+    def of(cls, body: Any) -> "SignedRequest":
+        """From a request body of the same fields (`api.schemas.ReleaseRequest`), its
+        signature in 0x-hex."""
+        return cls(
+            body.address, body.dataset_id, body.chain_id, body.nonce, body.expires_at,
+            bytes.fromhex(body.signature.removeprefix("0x")),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class PageWanted:

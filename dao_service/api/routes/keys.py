@@ -54,14 +54,7 @@ async def release(
     body: ReleaseRequest, service: KeyReleaseDep, chain: ChainDep, request: Request
 ) -> ReleaseResponse:
     """The first page of keys, on a signed request."""
-    signed = SignedRequest(
-        body.address,
-        body.dataset_id,
-        body.chain_id,
-        body.nonce,
-        body.expires_at,
-        bytes.fromhex(body.signature.removeprefix("0x")),
-    )
+    signed = SignedRequest.of(body)
     held_by_nodes(chain)
     page = await service.release(signed, body.limit, client_address(request))
     return page_response(page)
